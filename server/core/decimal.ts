@@ -1,0 +1,53 @@
+/**
+ * Exact decimal strings <-> whole multiples of a step (tick or lot). No floats: strings are parsed
+ * digit by digit into bigint. Pure; throws nothing, returns a reason the caller turns into a field error.
+ */
+
+const DECIMAL = /^(\d{1,30})(?:\.(\d{1,18}))?$/;
+
+/** A non-negative decimal as an integer mantissa and a count of fraction digits: 12.50 → { units: 1250n, scale: 2 }. */
+export interface Decimal {
+  readonly units: bigint;
+  readonly scale: number;
+}
+
+export function parseDecimal(text: string): Decimal | undefined {
+  const m = DECIMAL.exec(text);
+  if (m === null) return undefined;
+  const fraction = m[2] ?? '';
+  return { units: BigInt(m[1] + fraction), scale: fraction.length };
+}
+
+function rescale(d: Decimal, scale: number): bigint {
+  return d.units * 10n ** BigInt(scale - d.scale);
+}
+
+/** Result of turning a decimal string into a whole number of steps. */
+export type StepsResult = { ok: true; steps: number } | { ok: false; reason: string };
+
+/**
+ * How many `step`s make `text`; fails when `text` is not a decimal, is not a whole multiple of the
+ * step, or the count is not a safe integer.
+ */
+export function toSteps(text: string, step: Decimal, stepName: string): StepsResult {
+  const value = parseDecimal(text);
+  if (value === undefined) return { ok: false, reason: `must be a non-negative decimal string like "12.5", got ${JSON.stringify(text)}` };
+  const scale = Math.max(value.scale, step.scale);
+  const v = rescale(value, scale);
+  const s = rescale(step, scale);
+  if (v % s !== 0n) return { ok: false, reason: `${text} is not a multiple of the ${stepName} ${formatDecimal(step)}` };
+  const steps = v / s;
+  if (steps > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: `${text} is too large` };
+  return { ok: true, steps: Number(steps) };
+}
+
+/** Formats `steps × step` exactly, without trailing zeros beyond the step's own scale. */
+export function fromSteps(steps: number, step: Decimal): string {
+  return formatDecimal({ units: BigInt(steps) * step.units, scale: step.scale });
+}
+
+export function formatDecimal(d: Decimal): string {
+  if (d.scale === 0) return d.units.toString();
+  const digits = d.units.toString().padStart(d.scale + 1, '0');
+  return `${digits.slice(0, -d.scale)}.${digits.slice(-d.scale)}`;
+}

@@ -1,0 +1,82 @@
+/**
+ * Range checks shared by both books, so they reject the same commands with the same code and field.
+ * Field names are the proto contract's. Existence checks (unknown or duplicate ids) stay in the books.
+ */
+import type { CancelAllCommand, CancelCommand, NewOrderCommand, ReplaceCommand } from './commands.ts';
+import type { Instrument } from './instrument.ts';
+import type { Rejection } from './order-book.ts';
+import { RejectCode } from './reasons.ts';
+import { OrderType, TimeInForce } from './types.ts';
+
+export function reject(code: RejectCode, field: string, reason: string): Rejection {
+  return { ok: false, code, field, reason };
+}
+
+function isId(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0;
+}
+
+function checkQuantity(inst: Instrument, quantity: number): Rejection | undefined {
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', 'must be a positive whole number of lots');
+  if (quantity < inst.minQuantityLots)
+    return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${quantity} lots is below the minimum of ${inst.minQuantityLots}`);
+  if (quantity > inst.maxQuantityLots)
+    return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${quantity} lots is above the maximum of ${inst.maxQuantityLots}`);
+  return undefined;
+}
+
+function checkLimitPrice(inst: Instrument, price: number): Rejection | undefined {
+  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', 'must be a positive whole number of ticks');
+  if (price < inst.minPriceTicks || price > inst.maxPriceTicks)
+    return reject(RejectCode.PriceOutOfBand, 'price', `${price} ticks is outside the band [${inst.minPriceTicks}, ${inst.maxPriceTicks}]`);
+  return undefined;
+}
+
+export function validateNewOrder(inst: Instrument, cmd: NewOrderCommand): Rejection | undefined {
+  if (!isId(cmd.orderId)) return reject(RejectCode.InvalidOrderId, 'order_id', 'must be a positive safe integer');
+  if (cmd.side !== 0 && cmd.side !== 1) return reject(RejectCode.InvalidSide, 'side', 'must be BUY or SELL');
+  if (cmd.type !== OrderType.Limit && cmd.type !== OrderType.Market) return reject(RejectCode.InvalidOrderType, 'type', 'must be LIMIT or MARKET');
+  if (cmd.tif !== TimeInForce.GTC && cmd.tif !== TimeInForce.IOC && cmd.tif !== TimeInForce.FOK)
+    return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'must be GTC, IOC or FOK');
+  if (!(Number.isInteger(cmd.stp) && cmd.stp >= 0 && cmd.stp <= 4)) return reject(RejectCode.InvalidStpMode, 'stp_mode', 'unknown self-trade prevention mode');
+  const q = checkQuantity(inst, cmd.quantity);
+  if (q !== undefined) return q;
+  if (cmd.type === OrderType.Limit) {
+    const p = checkLimitPrice(inst, cmd.price);
+    if (p !== undefined) return p;
+    if (cmd.postOnly && cmd.tif !== TimeInForce.GTC) return reject(RejectCode.InvalidPostOnly, 'post_only', 'post-only orders must be GTC');
+  } else {
+    if (cmd.price !== 0) return reject(RejectCode.InvalidPrice, 'price', 'must be empty for market orders');
+    if (cmd.tif === TimeInForce.GTC) return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'market orders never rest: use IOC or FOK');
+    if (cmd.postOnly) return reject(RejectCode.InvalidPostOnly, 'post_only', 'market orders cannot be post-only');
+  }
+  return undefined;
+}
+
+export function validateCancel(cmd: CancelCommand): Rejection | undefined {
+  if (!isId(cmd.orderId)) return reject(RejectCode.InvalidOrderId, 'order_id', 'must be a positive safe integer');
+  return undefined;
+}
+
+export function validateReplace(inst: Instrument, cmd: ReplaceCommand): Rejection | undefined {
+  if (!isId(cmd.orderId)) return reject(RejectCode.InvalidOrderId, 'order_id', 'must be a positive safe integer');
+  return checkQuantity(inst, cmd.quantity) ?? checkLimitPrice(inst, cmd.price);
+}
+
+export function validateCancelAll(cmd: CancelAllCommand): Rejection | undefined {
+  if (cmd.side !== undefined && cmd.side !== 0 && cmd.side !== 1) return reject(RejectCode.InvalidSide, 'side', 'must be BUY, SELL or unset');
+  return undefined;
+}
+
+export const UNKNOWN_ORDER = (orderId: number): Rejection =>
+  reject(RejectCode.UnknownOrder, 'order_id', `no open order ${orderId} for this account`);
+export const DUPLICATE_ORDER = (orderId: number): Rejection =>
+  reject(RejectCode.DuplicateOrderId, 'order_id', `order ${orderId} already exists`);
+export const POST_ONLY_WOULD_TAKE: Rejection = reject(RejectCode.PostOnlyWouldTake, 'price', 'post-only order would take liquidity');
+export const REPLACE_NO_CHANGE: Rejection = reject(RejectCode.ReplaceNoChange, 'quantity', 'price and quantity are unchanged');
+
+/** The price limit a market order may trade to: `bps` basis points beyond the best opposite price. */
+export function marketLimitPrice(inst: Instrument, takerIsBuy: boolean, bestOpposite: number): number {
+  const band = Math.floor((bestOpposite * inst.marketProtectionBps) / 10_000);
+  return takerIsBuy ? bestOpposite + band : bestOpposite - band;
+}
