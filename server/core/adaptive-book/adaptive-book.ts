@@ -1,0 +1,533 @@
+/**
+ * The adaptive order book: the same semantics as the legacy book (events.ts emission rules, validation.ts),
+ * built for throughput. It holds the resting state of one pair and must not allocate per order on the
+ * hot path nor import anything outside server/core.
+ *
+ * Layout (see each module's header):
+ * - OrderPool: orders struct-of-arrays in typed arrays, intrusive doubly linked FIFO per level, free list.
+ * - OrderIdIndex: open-addressing id → slot table, for O(1) cancel and replace.
+ * - LevelPool: price levels (aggregate + FIFO ends), pooled the same way.
+ * - PriceIndex (one per side): a bitmap-indexed window of levels around the touch plus a heap-ordered
+ *   far tier, with the best level cached.
+ * Events leave through the EventSink's primitive-argument methods; no event objects are built.
+ */
+import { CommandKind, type CancelAllCommand, type CancelCommand, type Command, type NewOrderCommand, type ReplaceCommand } from '../commands.ts';
+import { InvariantError } from '../errors.ts';
+import type { EventSink } from '../events.ts';
+import type { Instrument } from '../instrument.ts';
+import { ACCEPTED, type DepthLevel, type OrderBook, type Outcome, type Rejection, type RestingOrder } from '../order-book.ts';
+import { CancelReason } from '../reasons.ts';
+import { hashBookState } from '../state-hash.ts';
+import { OrderType, Side, StpMode, TimeInForce, type AccountId, type Lots, type OrderId, type PriceTicks } from '../types.ts';
+import {
+  DUPLICATE_ORDER,
+  POST_ONLY_WOULD_TAKE,
+  REPLACE_NO_CHANGE,
+  UNKNOWN_ORDER,
+  marketLimitPrice,
+  validateCancel,
+  validateCancelAll,
+  validateNewOrder,
+  validateReplace,
+} from '../validation.ts';
+import { LevelPool } from './level-pool.ts';
+import { OrderIdIndex } from './order-id-index.ts';
+import { NIL, OrderPool } from './order-pool.ts';
+import { PriceIndex, defaultWindowSize } from './price-index.ts';
+
+export interface AdaptiveBookOptions {
+  /**
+   * Price keys held in each side's directly indexed window (a power of two >= 32). Raising it keeps more
+   * of a deep book in O(1) slots at 4 bytes + 1 bit per key per side; lowering it mainly serves tests,
+   * which use a tiny window to drive the far tier and re-centring.
+   * @default the whole price range if it is under 64 Ki ticks, else 65536
+   */
+  windowSize?: number;
+}
+
+export class AdaptiveBook implements OrderBook {
+  readonly implementation = 'adaptive' as const;
+  readonly instrument: Instrument;
+  private readonly orders: OrderPool;
+  private readonly ids: OrderIdIndex;
+  private readonly levels: LevelPool;
+  private readonly bids: PriceIndex;
+  private readonly asks: PriceIndex;
+  /**
+   * Set by match(): the taker stopped on a self-trade (CancelTaker or CancelBoth), so its remainder is
+   * cancelled as SelfTradeTaker instead of resting. A field rather than a second return value so that
+   * match() returns a plain number and allocates nothing.
+   */
+  private stoppedBySelfTrade: boolean;
+
+  constructor(instrument: Instrument, options: AdaptiveBookOptions = {}) {
+    const windowSize = options.windowSize ?? defaultWindowSize(instrument.maxPriceTicks);
+    this.instrument = instrument;
+    this.orders = new OrderPool(1024);
+    this.ids = new OrderIdIndex(1024);
+    this.levels = new LevelPool(256);
+    this.bids = new PriceIndex(true, instrument.maxPriceTicks, windowSize);
+    this.asks = new PriceIndex(false, instrument.maxPriceTicks, windowSize);
+    this.stoppedBySelfTrade = false;
+  }
+
+  apply(cmd: Command, out: EventSink): Outcome {
+    switch (cmd.kind) {
+      case CommandKind.NewOrder:
+        return this.newOrder(cmd, out);
+      case CommandKind.Cancel:
+        return this.cancel(cmd, out);
+      case CommandKind.Replace:
+        return this.replace(cmd, out);
+      case CommandKind.CancelAll:
+        return this.cancelAll(cmd, out);
+    }
+  }
+
+  private refuse(orderId: OrderId, account: AccountId, r: Rejection, out: EventSink): Rejection {
+    out.rejected(orderId, account, r.code, r.field, r.reason);
+    return r;
+  }
+
+  private newOrder(cmd: NewOrderCommand, out: EventSink): Outcome {
+    const orderId = cmd.orderId;
+    const account = cmd.account;
+    const invalid = validateNewOrder(this.instrument, cmd);
+    if (invalid !== undefined) return this.refuse(orderId, account, invalid, out);
+    if (this.ids.get(orderId) >= 0) return this.refuse(orderId, account, DUPLICATE_ORDER(orderId), out);
+    const side = cmd.side;
+    const price = cmd.price;
+    if (cmd.postOnly && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
+
+    const quantity = cmd.quantity;
+    const isMarket = cmd.type === OrderType.Market;
+    const isBuy = side === Side.Buy;
+    // Validation guarantees a market order's price is 0, which is also what its own events report.
+    out.accepted(orderId, account, side, price, quantity);
+    const opposite = isBuy ? this.asks : this.bids;
+    let limit = price;
+    if (isMarket) {
+      if (opposite.best === NIL) {
+        out.cancelled(orderId, account, side, 0, quantity, CancelReason.MarketNoLiquidity);
+        return ACCEPTED;
+      }
+      limit = marketLimitPrice(this.instrument, isBuy, this.levels.price[opposite.best]!);
+    }
+    const stp = cmd.stp;
+    const tif = cmd.tif;
+    if (tif === TimeInForce.FOK && !this.canFillCompletely(opposite, isBuy, limit, quantity, account, stp)) {
+      out.cancelled(orderId, account, side, price, quantity, CancelReason.FokNotFillable);
+      return ACCEPTED;
+    }
+    const remaining = this.match(orderId, account, side, limit, price, quantity, stp, out);
+    if (remaining === 0) return ACCEPTED;
+    if (this.stoppedBySelfTrade) {
+      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+    } else if (isMarket) {
+      const reason = opposite.best !== NIL ? CancelReason.MarketProtectionBand : CancelReason.MarketNoLiquidity;
+      out.cancelled(orderId, account, side, 0, remaining, reason);
+    } else if (tif === TimeInForce.GTC) {
+      const o = this.orders.alloc();
+      const orders = this.orders;
+      orders.id[o] = orderId;
+      orders.account[o] = account;
+      orders.side[o] = side;
+      orders.stp[o] = stp;
+      orders.postOnly[o] = cmd.postOnly ? 1 : 0;
+      this.ids.set(orderId, o);
+      this.rest(o, price, remaining, out);
+    } else {
+      out.cancelled(orderId, account, side, price, remaining, CancelReason.IocRemainder);
+    }
+    return ACCEPTED;
+  }
+
+  private cancel(cmd: CancelCommand, out: EventSink): Outcome {
+    const invalid = validateCancel(cmd);
+    if (invalid !== undefined) return this.refuse(cmd.orderId, cmd.account, invalid, out);
+    const o = this.ids.get(cmd.orderId);
+    if (o < 0 || this.orders.account[o] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
+    this.cancelResting(o, CancelReason.UserRequested, out);
+    return ACCEPTED;
+  }
+
+  private cancelAll(cmd: CancelAllCommand, out: EventSink): Outcome {
+    const invalid = validateCancelAll(cmd);
+    if (invalid !== undefined) return this.refuse(0, cmd.account, invalid, out);
+    // A scan of the pool: cancel-all is rare next to new/cancel, and per-account lists would cost two
+    // more links per order and a lookup on every insert.
+    const orders = this.orders;
+    const account = cmd.account;
+    const side = cmd.side;
+    const mine: number[] = [];
+    for (let o = 0; o < orders.highWater; o++) {
+      if (orders.level[o]! >= 0 && orders.account[o] === account && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
+    }
+    mine.sort((a, b) => a - b);
+    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), CancelReason.CancelAll, out);
+    return ACCEPTED;
+  }
+
+  private replace(cmd: ReplaceCommand, out: EventSink): Outcome {
+    const invalid = validateReplace(this.instrument, cmd);
+    const orderId = cmd.orderId;
+    const account = cmd.account;
+    if (invalid !== undefined) return this.refuse(orderId, account, invalid, out);
+    const o = this.ids.get(orderId);
+    const orders = this.orders;
+    if (o < 0 || orders.account[o] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
+    const price = cmd.price;
+    const quantity = cmd.quantity;
+    const oldPrice = orders.price[o]!;
+    const oldRemaining = orders.remaining[o]!;
+    const side = orders.side[o]! as Side;
+    const lvl = orders.level[o]!;
+    const levels = this.levels;
+    if (price === oldPrice) {
+      if (quantity === oldRemaining) return this.refuse(orderId, account, REPLACE_NO_CHANGE, out);
+      if (quantity < oldRemaining) {
+        // Reducing in place keeps queue priority.
+        orders.remaining[o] = quantity;
+        levels.total[lvl] -= oldRemaining - quantity;
+        out.replaced(orderId, account, side, price, quantity, true);
+        out.level(side, price, levels.total[lvl]!, levels.count[lvl]!);
+        return ACCEPTED;
+      }
+    }
+    if (orders.postOnly[o] === 1 && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
+
+    // Losing priority: leave the level, then re-enter as a GTC limit taker. The slot and its id entry are
+    // kept while it matches (nothing looks it up meanwhile) and reused if it rests again.
+    this.unlink(o, lvl);
+    levels.total[lvl] -= oldRemaining;
+    out.replaced(orderId, account, side, price, quantity, false);
+    this.emitLevelAfterRemoval(side, lvl, out);
+    const remaining = this.match(orderId, account, side, price, price, quantity, orders.stp[o]!, out);
+    if (remaining === 0) {
+      this.forget(o, orderId);
+    } else if (this.stoppedBySelfTrade) {
+      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+      this.forget(o, orderId);
+    } else {
+      this.rest(o, price, remaining, out);
+    }
+    return ACCEPTED;
+  }
+
+  /** Does a limit at `price` on `side` meet the best opposite price? */
+  private wouldCross(side: Side, price: PriceTicks): boolean {
+    const best = side === Side.Buy ? this.asks.best : this.bids.best;
+    if (best === NIL) return false;
+    const bestPrice = this.levels.price[best]!;
+    return side === Side.Buy ? price >= bestPrice : price <= bestPrice;
+  }
+
+  /**
+   * FOK pre-check: would the taker be completely filled within `limit`? A maker of the same account stops
+   * the walk unless the taker's mode would cancel that maker and carry on. Changes nothing.
+   */
+  private canFillCompletely(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks, quantity: Lots, account: AccountId, stp: number): boolean {
+    const orders = this.orders;
+    const levels = this.levels;
+    let needed = quantity;
+    for (let lvl = opposite.best; lvl !== NIL; ) {
+      const px = levels.price[lvl]!;
+      if (isBuy ? px > limit : px < limit) return false;
+      for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
+        if (stp !== StpMode.None && orders.account[o] === account) {
+          if (stp === StpMode.CancelMaker) continue;
+          return false;
+        }
+        needed -= orders.remaining[o]!;
+        if (needed <= 0) return true;
+      }
+      lvl = opposite.levelAfter(px);
+    }
+    return false;
+  }
+
+  /**
+   * Trades a taker against the opposite side, best level first and FIFO within a level, applying the
+   * taker's self-trade mode. Emits fills, maker cancels and one `level` per touched level; leaves the
+   * taker's own remainder to the caller. Returns the taker's remaining lots.
+   */
+  private match(
+    takerId: OrderId,
+    account: AccountId,
+    side: Side,
+    limit: PriceTicks,
+    reportedPrice: PriceTicks,
+    quantity: Lots,
+    stp: number,
+    out: EventSink,
+  ): Lots {
+    const isBuy = side === Side.Buy;
+    const makerSide: Side = isBuy ? Side.Sell : Side.Buy;
+    const opposite = isBuy ? this.asks : this.bids;
+    // Nothing below allocates a slot or a level, so the pools' arrays cannot be replaced mid-loop.
+    const orders = this.orders;
+    const levels = this.levels;
+    const oAccount = orders.account;
+    const oRemaining = orders.remaining;
+    const oNext = orders.next;
+    const lTotal = levels.total;
+    let remaining = quantity;
+    let stop = false;
+    this.stoppedBySelfTrade = false;
+    while (remaining > 0) {
+      const lvl = opposite.best;
+      if (lvl === NIL) break;
+      const px = levels.price[lvl]!;
+      if (isBuy ? px > limit : px < limit) break;
+      let changed = false;
+      let o = levels.head[lvl]!;
+      while (o !== NIL) {
+        const next = oNext[o]!;
+        const makerRemaining = oRemaining[o]!;
+        if (stp !== StpMode.None && oAccount[o] === account) {
+          if (stp === StpMode.CancelTaker) {
+            stop = true;
+            break;
+          }
+          const makerId = orders.id[o]!;
+          if (stp === StpMode.DecrementAndCancel) {
+            const d = makerRemaining < remaining ? makerRemaining : remaining;
+            remaining -= d;
+            lTotal[lvl] -= d;
+            changed = true;
+            out.cancelled(makerId, account, makerSide, px, d, CancelReason.SelfTradeDecrement);
+            if (d === makerRemaining) this.removeMaker(o, lvl, makerId);
+            else oRemaining[o] = makerRemaining - d;
+            out.cancelled(takerId, account, side, reportedPrice, d, CancelReason.SelfTradeDecrement);
+            if (remaining === 0) break;
+            o = next;
+            continue;
+          }
+          // CancelMaker or CancelBoth: the maker goes whole.
+          out.cancelled(makerId, account, makerSide, px, makerRemaining, CancelReason.SelfTradeMaker);
+          lTotal[lvl] -= makerRemaining;
+          this.removeMaker(o, lvl, makerId);
+          changed = true;
+          if (stp === StpMode.CancelBoth) {
+            stop = true;
+            break;
+          }
+          o = next;
+          continue;
+        }
+        const q = makerRemaining < remaining ? makerRemaining : remaining;
+        remaining -= q;
+        const makerLeft = makerRemaining - q;
+        lTotal[lvl] -= q;
+        changed = true;
+        const makerId = orders.id[o]!;
+        out.fill(makerId, oAccount[o]!, takerId, account, side, px, q, makerLeft, remaining);
+        if (makerLeft === 0) this.removeMaker(o, lvl, makerId);
+        else oRemaining[o] = makerLeft;
+        if (remaining === 0) break;
+        o = next;
+      }
+      if (changed) this.emitLevelAfterRemoval(makerSide, lvl, out);
+      if (stop) {
+        this.stoppedBySelfTrade = true;
+        break;
+      }
+    }
+    return remaining;
+  }
+
+  /** Puts slot `o` (id, account, side, stp, postOnly already set) at the back of its level and reports the level. */
+  private rest(o: number, price: PriceTicks, remaining: Lots, out: EventSink): void {
+    const side = this.orders.side[o]! as Side;
+    const index = side === Side.Buy ? this.bids : this.asks;
+    let lvl = index.levelAt(price);
+    if (lvl === NIL) {
+      lvl = this.levels.alloc(price);
+      index.insert(price, lvl);
+    }
+    const orders = this.orders;
+    const levels = this.levels;
+    orders.price[o] = price;
+    orders.remaining[o] = remaining;
+    orders.level[o] = lvl;
+    const tail = levels.tail[lvl]!;
+    orders.prev[o] = tail;
+    orders.next[o] = NIL;
+    if (tail === NIL) levels.head[lvl] = o;
+    else orders.next[tail] = o;
+    levels.tail[lvl] = o;
+    const total = levels.total[lvl]! + remaining;
+    levels.total[lvl] = total;
+    const count = levels.count[lvl]! + 1;
+    levels.count[lvl] = count;
+    out.level(side, price, total, count);
+  }
+
+  /** Cancels a resting order whole (user cancel, cancel-all) and reports it and its level. */
+  private cancelResting(o: number, reason: CancelReason, out: EventSink): void {
+    const orders = this.orders;
+    const orderId = orders.id[o]!;
+    const side = orders.side[o]! as Side;
+    const remaining = orders.remaining[o]!;
+    const lvl = orders.level[o]!;
+    out.cancelled(orderId, orders.account[o]!, side, orders.price[o]!, remaining, reason);
+    this.levels.total[lvl] -= remaining;
+    this.removeMaker(o, lvl, orderId);
+    this.emitLevelAfterRemoval(side, lvl, out);
+  }
+
+  /** Takes an order out of its level's FIFO, the id index and the pool. The caller adjusts the level total. */
+  private removeMaker(o: number, lvl: number, orderId: OrderId): void {
+    this.unlink(o, lvl);
+    this.forget(o, orderId);
+  }
+
+  private forget(o: number, orderId: OrderId): void {
+    this.ids.delete(orderId);
+    this.orders.free(o);
+  }
+
+  private unlink(o: number, lvl: number): void {
+    const orders = this.orders;
+    const levels = this.levels;
+    const prev = orders.prev[o]!;
+    const next = orders.next[o]!;
+    if (prev === NIL) levels.head[lvl] = next;
+    else orders.next[prev] = next;
+    if (next === NIL) levels.tail[lvl] = prev;
+    else orders.prev[next] = prev;
+    levels.count[lvl]!--;
+  }
+
+  /** Reports a level after orders left it, dropping it from the index (and the pool) when it emptied. */
+  private emitLevelAfterRemoval(side: Side, lvl: number, out: EventSink): void {
+    const levels = this.levels;
+    const price = levels.price[lvl]!;
+    const count = levels.count[lvl]!;
+    if (count === 0) {
+      (side === Side.Buy ? this.bids : this.asks).remove(price);
+      levels.free(lvl);
+      out.level(side, price, 0, 0);
+    } else {
+      out.level(side, price, levels.total[lvl]!, count);
+    }
+  }
+
+  private snapshot(o: number): RestingOrder {
+    const orders = this.orders;
+    return {
+      orderId: orders.id[o]!,
+      account: orders.account[o]!,
+      side: orders.side[o]! as Side,
+      price: orders.price[o]!,
+      remaining: orders.remaining[o]!,
+      stp: orders.stp[o]! as StpMode,
+      postOnly: orders.postOnly[o] === 1,
+    };
+  }
+
+  getOrder(orderId: OrderId): RestingOrder | undefined {
+    const o = this.ids.get(orderId);
+    return o < 0 ? undefined : this.snapshot(o);
+  }
+
+  forEachOrder(side: Side, visit: (order: RestingOrder) => void): void {
+    const index = side === Side.Buy ? this.bids : this.asks;
+    for (const lvl of index.levelsInOrder()) {
+      for (let o = this.levels.head[lvl]!; o !== NIL; o = this.orders.next[o]!) visit(this.snapshot(o));
+    }
+  }
+
+  depth(side: Side, maxLevels: number): DepthLevel[] {
+    const index = side === Side.Buy ? this.bids : this.asks;
+    const result: DepthLevel[] = [];
+    const levels = this.levels;
+    for (let lvl = index.best; lvl !== NIL && result.length < maxLevels; lvl = index.levelAfter(levels.price[lvl]!)) {
+      result.push({ price: levels.price[lvl]!, quantity: levels.total[lvl]!, orderCount: levels.count[lvl]! });
+    }
+    return result;
+  }
+
+  bestPrice(side: Side): PriceTicks | undefined {
+    const best = side === Side.Buy ? this.bids.best : this.asks.best;
+    return best === NIL ? undefined : this.levels.price[best];
+  }
+
+  size(): number {
+    return this.ids.size;
+  }
+
+  load(restingOrders: Iterable<RestingOrder>): void {
+    this.orders.clear();
+    this.levels.clear();
+    this.ids.clear();
+    this.bids.clear();
+    this.asks.clear();
+    const quiet: EventSink = { accepted() {}, rejected() {}, fill() {}, cancelled() {}, replaced() {}, level() {} };
+    for (const r of restingOrders) {
+      const o = this.orders.alloc();
+      const orders = this.orders;
+      orders.id[o] = r.orderId;
+      orders.account[o] = r.account;
+      orders.side[o] = r.side;
+      orders.stp[o] = r.stp;
+      orders.postOnly[o] = r.postOnly ? 1 : 0;
+      this.ids.set(r.orderId, o);
+      this.rest(o, r.price, r.remaining, quiet);
+    }
+  }
+
+  stateHash(): string {
+    return hashBookState(this);
+  }
+
+  checkInvariants(): void {
+    const fail = (rule: string, detail: string): never => {
+      throw new InvariantError(this.implementation, rule, detail);
+    };
+    const orders = this.orders;
+    const levels = this.levels;
+    let resting = 0;
+    for (const side of [Side.Buy, Side.Sell] as const) {
+      const index = side === Side.Buy ? this.bids : this.asks;
+      const problem = index.audit((l) => levels.price[l]!);
+      if (problem !== undefined) fail('price index consistent', `side ${side}: ${problem}`);
+      let prevPrice = -1;
+      for (const lvl of index.levelsInOrder()) {
+        const price = levels.price[lvl]!;
+        if (prevPrice >= 0 && (side === Side.Buy ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
+        prevPrice = price;
+        let total = 0;
+        let count = 0;
+        let prev = NIL;
+        for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
+          if (count > orders.highWater) fail('FIFO links consistent', `level ${side}@${price} loops`);
+          const id = orders.id[o]!;
+          if (orders.prev[o] !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.prev[o]} expected ${prev}`);
+          if (orders.level[o] !== lvl || orders.price[o] !== price || orders.side[o] !== side) fail('order on its own level', `order ${id}`);
+          if (!(orders.remaining[o]! > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining[o]}`);
+          if (this.ids.get(id) !== o) fail('id index consistent', `order ${id} in slot ${o}, index says ${this.ids.get(id)}`);
+          total += orders.remaining[o]!;
+          count++;
+          prev = o;
+        }
+        if (levels.tail[lvl] !== prev) fail('FIFO links consistent', `level ${side}@${price} tail ${levels.tail[lvl]} expected ${prev}`);
+        if (count === 0) fail('no empty levels', `${side}@${price}`);
+        if (count !== levels.count[lvl] || total !== levels.total[lvl]) {
+          fail('level aggregates match orders', `${side}@${price}: ${levels.total[lvl]}/${levels.count[lvl]} vs ${total}/${count}`);
+        }
+        resting += count;
+      }
+    }
+    if (resting !== this.ids.size) fail('id index consistent', `${resting} resting vs ${this.ids.size} indexed`);
+    let live = 0;
+    for (let o = 0; o < orders.highWater; o++) if (orders.level[o]! >= 0) live++;
+    if (live !== resting) fail('pool consistent', `${live} live slots vs ${resting} resting`);
+    this.ids.forEach((id, o) => {
+      if (!orders.isLive(o) || orders.id[o] !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
+    });
+    const bid = this.bestPrice(Side.Buy);
+    const ask = this.bestPrice(Side.Sell);
+    if (bid !== undefined && ask !== undefined && bid >= ask) fail('book not crossed', `best bid ${bid} >= best ask ${ask}`);
+  }
+}
