@@ -1,0 +1,18 @@
+/**
+ * Errors thrown by per-pair control (server/pairs). Bad input is thrown at the boundary as a ValidationError
+ * carrying the field it is about, so adapters map it to gRPC INVALID_ARGUMENT / HTTP 400 without parsing the
+ * message (STYLE.md §7). Must not import anything outside server/core and server/ports.
+ */
+
+/** Bad input: names the field and why; the operation it was given to changed nothing. */
+export class ValidationError extends Error {
+  constructor(
+    /** The offending field as the caller spelled it (`percentage`, `pair`, `latencyBudgetMs`, ...). */
+    readonly field: string,
+    /** Why the value was refused, readable by an operator. */
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+    this.name = 'ValidationError';
+  }
+}
