@@ -1,0 +1,195 @@
+/**
+ * Every order of one pair as the API reports it: status, filled and open quantity, client order id,
+ * owner. Fed by the book's events (it never asks the book), it answers GetOrder (open and recently
+ * closed orders), ListOpenOrders and client-order-id lookups. Closed orders are kept for a bounded
+ * number, oldest evicted first. Pure state; no clock or I/O.
+ */
+import type { CancelReason } from '../core/reasons.ts';
+import type { AccountId, Lots, OrderId, OrderType, PriceTicks, Side, StpMode, TimeInForce } from '../core/types.ts';
+
+export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
+
+export interface OrderRecord {
+  orderId: OrderId;
+  account: AccountId;
+  /** '' when the client gave none. */
+  clientOrderId: string;
+  side: Side;
+  type: OrderType;
+  tif: TimeInForce;
+  postOnly: boolean;
+  stp: StpMode;
+  /** Limit price in ticks; 0 for market orders. */
+  price: PriceTicks;
+  /** Ordered lots; after a replace, filled + the new open quantity. */
+  quantity: Lots;
+  filled: Lots;
+  /** Lots still open in the book; 0 once closed. */
+  remaining: Lots;
+  status: OrderStatus;
+  /** 0 when none. */
+  cancelReason: CancelReason | 0;
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Pair event sequence of the last event that changed the order. */
+  lastSequence: number;
+}
+
+/** Fields an order has before the book numbers its fills; what `accepted` needs besides the event. */
+export type NewOrderFields = Pick<OrderRecord, 'orderId' | 'account' | 'clientOrderId' | 'side' | 'type' | 'tif' | 'postOnly' | 'stp' | 'price' | 'quantity'>;
+
+export interface OrderRegistryOptions {
+  /**
+   * Closed (filled or cancelled) orders kept for GetOrder and client-order-id uniqueness, per pair.
+   * Raising it costs about 300 bytes per order of heap; lowering it makes GetOrder forget sooner.
+   * @default 100_000
+   */
+  maxClosedOrders?: number;
+}
+
+export const DEFAULT_MAX_CLOSED_ORDERS = 100_000;
+
+export class OrderRegistry {
+  private readonly orders = new Map<OrderId, OrderRecord>();
+  /** account → client order id → order id, for open and retained closed orders. */
+  private readonly byClientId = new Map<AccountId, Map<string, OrderId>>();
+  /** account → its open order ids (insertion order is ascending id: ids are assigned ascending). */
+  private readonly openByAccount = new Map<AccountId, Set<OrderId>>();
+  /** Closed order ids, oldest first (Set keeps insertion order, so eviction is O(1)). */
+  private readonly closed = new Set<OrderId>();
+  private readonly maxClosedOrders: number;
+
+  constructor(options: OrderRegistryOptions = {}) {
+    const max = options.maxClosedOrders ?? DEFAULT_MAX_CLOSED_ORDERS;
+    if (!Number.isSafeInteger(max) || max < 0) throw new Error(`maxClosedOrders must be a non-negative integer, got ${max}`);
+    this.maxClosedOrders = max;
+  }
+
+  /** The order if it exists (open or retained) and belongs to `account`. */
+  get(account: AccountId, orderId: OrderId): OrderRecord | undefined {
+    const o = this.orders.get(orderId);
+    return o !== undefined && o.account === account ? o : undefined;
+  }
+
+  findByClientOrderId(account: AccountId, clientOrderId: string): OrderRecord | undefined {
+    const id = this.byClientId.get(account)?.get(clientOrderId);
+    return id === undefined ? undefined : this.orders.get(id);
+  }
+
+  isClientOrderIdUsed(account: AccountId, clientOrderId: string): boolean {
+    return this.byClientId.get(account)?.has(clientOrderId) ?? false;
+  }
+
+  /** Open orders of `account`, ascending order id. */
+  listOpen(account: AccountId): OrderRecord[] {
+    const ids = this.openByAccount.get(account);
+    if (ids === undefined) return [];
+    const out: OrderRecord[] = [];
+    for (const id of ids) out.push(this.orders.get(id)!);
+    return out.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  get openCount(): number {
+    return this.orders.size - this.closed.size;
+  }
+
+  get closedCount(): number {
+    return this.closed.size;
+  }
+
+  // ---- updates, driven by the book's events ----
+
+  accepted(fields: NewOrderFields, sequence: number, nowMs: number): OrderRecord {
+    const o: OrderRecord = {
+      ...fields,
+      filled: 0,
+      remaining: fields.quantity,
+      status: 'new',
+      cancelReason: 0,
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+      lastSequence: sequence,
+    };
+    this.orders.set(o.orderId, o);
+    if (o.clientOrderId !== '') {
+      let m = this.byClientId.get(o.account);
+      if (m === undefined) this.byClientId.set(o.account, (m = new Map()));
+      m.set(o.clientOrderId, o.orderId);
+    }
+    let open = this.openByAccount.get(o.account);
+    if (open === undefined) this.openByAccount.set(o.account, (open = new Set()));
+    open.add(o.orderId);
+    return o;
+  }
+
+  filled(orderId: OrderId, quantity: Lots, remaining: Lots, sequence: number, nowMs: number): OrderRecord | undefined {
+    const o = this.orders.get(orderId);
+    if (o === undefined) return undefined;
+    o.filled += quantity;
+    o.remaining = remaining;
+    this.touch(o, sequence, nowMs);
+    if (remaining === 0) this.close(o, 'filled');
+    else o.status = 'partially_filled';
+    return o;
+  }
+
+  /** `quantity` lots left the book; the order closes when nothing stays open. */
+  cancelled(orderId: OrderId, quantity: Lots, reason: CancelReason, sequence: number, nowMs: number): OrderRecord | undefined {
+    const o = this.orders.get(orderId);
+    if (o === undefined) return undefined;
+    o.remaining = Math.max(0, o.remaining - quantity);
+    o.cancelReason = reason;
+    this.touch(o, sequence, nowMs);
+    if (o.remaining === 0) this.close(o, 'cancelled');
+    return o;
+  }
+
+  replaced(orderId: OrderId, price: PriceTicks, remaining: Lots, sequence: number, nowMs: number): OrderRecord | undefined {
+    const o = this.orders.get(orderId);
+    if (o === undefined) return undefined;
+    o.price = price;
+    o.remaining = remaining;
+    o.quantity = o.filled + remaining;
+    this.touch(o, sequence, nowMs);
+    return o;
+  }
+
+  private touch(o: OrderRecord, sequence: number, nowMs: number): void {
+    o.lastSequence = sequence;
+    o.updatedAtMs = nowMs;
+  }
+
+  private close(o: OrderRecord, status: 'filled' | 'cancelled'): void {
+    if (o.status === 'filled' || o.status === 'cancelled') return;
+    o.status = status;
+    o.remaining = 0;
+    const open = this.openByAccount.get(o.account);
+    if (open !== undefined) {
+      open.delete(o.orderId);
+      if (open.size === 0) this.openByAccount.delete(o.account);
+    }
+    this.closed.add(o.orderId);
+  }
+
+  /**
+   * Forgets the oldest closed orders beyond the retention. Called between commands, not inside one, so
+   * a command's result can still read every order it closed.
+   */
+  trimClosed(): void {
+    while (this.closed.size > this.maxClosedOrders) this.evictOldestClosed();
+  }
+
+  private evictOldestClosed(): void {
+    const id = this.closed.values().next().value as OrderId;
+    this.closed.delete(id);
+    const o = this.orders.get(id);
+    this.orders.delete(id);
+    if (o !== undefined && o.clientOrderId !== '') {
+      const m = this.byClientId.get(o.account);
+      if (m !== undefined && m.get(o.clientOrderId) === id) {
+        m.delete(o.clientOrderId);
+        if (m.size === 0) this.byClientId.delete(o.account);
+      }
+    }
+  }
+}
