@@ -16,7 +16,7 @@ const S = Side.Sell;
 
 describe.each(Object.entries(BOOK_IMPLEMENTATIONS))('%s book', (_name, factory) => {
   function setup(...commands: Command[]) {
-    const book: OrderBook = factory!(TEST_INSTRUMENT);
+    const book: OrderBook = factory(TEST_INSTRUMENT);
     const sink = new RecordingSink();
     for (const c of commands) book.apply(c, sink);
     sink.take();
@@ -61,7 +61,7 @@ describe.each(Object.entries(BOOK_IMPLEMENTATIONS))('%s book', (_name, factory) 
     it('load() rebuilds the same state from forEachOrder', () => {
       const { book } = setup(limit(1, 'sell', 101, 2), limit(2, 'sell', 101, 3, { account: 2 }), limit(3, 'buy', 99, 4), limit(4, 'buy', 98, 1));
       const orders = [...collect(book, B), ...collect(book, S)];
-      const copy = factory!(TEST_INSTRUMENT);
+      const copy = factory(TEST_INSTRUMENT);
       copy.load(orders);
       copy.checkInvariants();
       expect(copy.stateHash()).toBe(book.stateHash());

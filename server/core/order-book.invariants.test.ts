@@ -107,7 +107,7 @@ describe.each(Object.entries(BOOK_IMPLEMENTATIONS))('%s book invariants', (_name
   it('hold on every step of random command sequences', () => {
     fc.assert(
       fc.property(commandSequence(), (commands) => {
-        const book = factory!(TEST_INSTRUMENT);
+        const book = factory(TEST_INSTRUMENT);
         const sink = new RecordingSink();
         const ledger = new Map<number, number>();
         const restedAt = new Map<number, number>();
@@ -130,7 +130,7 @@ describe.each(Object.entries(BOOK_IMPLEMENTATIONS))('%s book invariants', (_name
     fc.assert(
       fc.property(commandSequence(60), (commands) => {
         const run = () => {
-          const book = factory!(TEST_INSTRUMENT);
+          const book = factory(TEST_INSTRUMENT);
           const sink = new RecordingSink();
           for (const c of commands) book.apply(c, sink);
           return { events: sink.take(), hash: book.stateHash() };
