@@ -9,7 +9,7 @@ import { singleBook } from './serving-book.ts';
 import { TradingPair, type MarketDataDelta, type NewOrderRequest, type OrderEvent } from './trading-pair.ts';
 import { TradingPairs } from './trading-pairs.ts';
 
-const implementations = Object.entries(BOOK_IMPLEMENTATIONS).filter((e): e is [string, OrderBookFactory] => e[1] !== undefined);
+const implementations = Object.entries(BOOK_IMPLEMENTATIONS) as [string, OrderBookFactory][];
 
 /** Tick and lot of 1 so the tests read in plain integers. */
 const TEST_INSTRUMENT = compileInstrument({

@@ -1,0 +1,69 @@
+/**
+ * What every handler checks before it touches a pair, in this order: the server is not shutting down
+ * (UNAVAILABLE), the caller is authenticated where needed (UNAUTHENTICATED), the deadline has not passed
+ * (DEADLINE_EXCEEDED: an expired call is never applied). Also the wrapper that turns anything a unary
+ * handler throws into a status: handlers never call the callback with an error themselves.
+ */
+import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Authenticator } from './auth.ts';
+import { DeadlineExceededError, UnavailableError, isUnexpected, toStatus } from './errors.ts';
+
+export interface Logger {
+  info(message: string): void;
+  error(message: string, error?: unknown): void;
+}
+
+export interface CallContext {
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  /** Wall-clock ms for deadline checks; injectable so tests can make every deadline already past. */
+  nowMs(): number;
+  isShuttingDown(): boolean;
+  /**
+   * Registers a long-lived stream so shutdown can end it (with UNAVAILABLE) instead of waiting for it.
+   * Returns the function that unregisters it.
+   */
+  registerStream(close: (reason: Error) => void): () => void;
+  /** A stream whose unsent messages exceed this is ended with RESOURCE_EXHAUSTED (slow reader). */
+  readonly maxQueuedMessages: number;
+}
+
+interface HasDeadline {
+  getDeadline(): Date | number;
+  readonly metadata: Metadata;
+}
+
+export function checkAdmission(ctx: CallContext, call: HasDeadline): void {
+  if (ctx.isShuttingDown()) throw new UnavailableError('server', 'server is shutting down; retry on another instance');
+  checkDeadline(ctx, call);
+}
+
+export function checkDeadline(ctx: CallContext, call: { getDeadline(): Date | number }): void {
+  const d = call.getDeadline();
+  const deadlineMs = d instanceof Date ? d.getTime() : d;
+  if (Number.isFinite(deadlineMs) && deadlineMs <= ctx.nowMs()) throw new DeadlineExceededError();
+}
+
+export function logIfUnexpected(ctx: CallContext, what: string, err: unknown): void {
+  if (isUnexpected(err)) ctx.logger.error(`${what} failed`, err);
+}
+
+/** A unary handler: admission, then `handle`, whose result or error becomes the reply. */
+export function unary<Req, Res>(
+  ctx: CallContext,
+  name: string,
+  handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Res,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    let response: Res;
+    try {
+      checkAdmission(ctx, call);
+      response = handle(call.request, call);
+    } catch (err) {
+      logIfUnexpected(ctx, name, err);
+      callback(toStatus(err), null);
+      return;
+    }
+    callback(null, response);
+  };
+}

@@ -1,0 +1,289 @@
+/**
+ * Wire ⇄ pair layer: parses generated request messages into integer commands (decimal strings to ticks
+ * and lots with decimal.ts, enums to core enums), throwing ValidationError naming the proto field, and
+ * renders pair-layer records and events back into messages. No state, no I/O.
+ */
+import { fromSteps, toSteps } from '../../core/decimal.ts';
+import type { Instrument } from '../../core/instrument.ts';
+import type { DepthLevel } from '../../core/order-book.ts';
+import { OrderType as CoreOrderType, Side as CoreSide, StpMode as CoreStp, TimeInForce as CoreTif } from '../../core/types.ts';
+import { ValidationError } from '../../pairs/errors.ts';
+import type { OrderRecord, OrderStatus as PairOrderStatus } from '../../pairs/order-registry.ts';
+import type { BookSnapshot, MarketDataDelta, NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair } from '../../pairs/trading-pair.ts';
+import type { TradingPairs } from '../../pairs/trading-pairs.ts';
+import { ApiRejectCode, NotFoundError, RejectionError } from './errors.ts';
+import type { Instrument as InstrumentMessage } from './generated/trading/v1/instruments.ts';
+import type { MarketDataUpdate, OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
+import type { SubmitOrderRequest } from './generated/trading/v1/orders.ts';
+import {
+  CancelReason,
+  Liquidity,
+  OrderStatus,
+  OrderType,
+  Side,
+  StpMode,
+  TimeInForce,
+  type Order,
+  type OrderEvent,
+  type PriceLevel,
+} from './generated/trading/v1/types.ts';
+
+/** Most levels per side a depth request may ask for (0 = all). */
+export const MAX_DEPTH = 5000;
+/** Most items in one SubmitOrderBatch or OrderFlow message. */
+export const MAX_BATCH_ITEMS = 1000;
+
+const PAIR = /^[A-Z0-9]{2,20}$/;
+const CLIENT_ORDER_ID = /^[\x20-\x7e]{1,64}$/;
+const ORDER_ID = /^[0-9]{1,16}$/;
+
+// ---- requests ----
+
+/** The pair named by a request: INVALID_ARGUMENT when malformed, NOT_FOUND when not traded here. */
+export function resolvePair(pairs: TradingPairs, symbol: string): TradingPair {
+  if (symbol === '') throw new ValidationError('pair', 'is required');
+  if (!PAIR.test(symbol)) throw new ValidationError('pair', `${JSON.stringify(symbol)} is not a pair symbol (2-20 upper-case letters or digits)`);
+  const pair = pairs.get(symbol);
+  if (pair === undefined) throw new NotFoundError('pair', `unknown pair ${symbol}`, ApiRejectCode.UnknownPair);
+  return pair;
+}
+
+export function parseClientOrderId(text: string): string {
+  if (text !== '' && !CLIENT_ORDER_ID.test(text)) throw new ValidationError('client_order_id', 'must be 1-64 printable ASCII characters');
+  return text;
+}
+
+export function parseOrderId(text: string): number {
+  const n = ORDER_ID.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ValidationError('order_id', `must be a positive integer below 2^53, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export function parsePrice(inst: Instrument, text: string): number {
+  const r = toSteps(text, inst.tick, 'tick size');
+  if (!r.ok) throw new ValidationError('price', r.reason);
+  return r.steps;
+}
+
+export function parseQuantity(inst: Instrument, text: string): number {
+  const r = toSteps(text, inst.lot, 'lot size');
+  if (!r.ok) throw new ValidationError('quantity', r.reason);
+  return r.steps;
+}
+
+export function parseSide(side: Side, field = 'side'): CoreSide {
+  if (side === Side.SIDE_BUY) return CoreSide.Buy;
+  if (side === Side.SIDE_SELL) return CoreSide.Sell;
+  throw new ValidationError(field, 'must be SIDE_BUY or SIDE_SELL');
+}
+
+/** SIDE_UNSPECIFIED means "both sides" where a side is optional. */
+export function parseOptionalSide(side: Side): CoreSide | undefined {
+  return side === Side.SIDE_UNSPECIFIED ? undefined : parseSide(side);
+}
+
+function parseOrderType(type: OrderType): CoreOrderType {
+  if (type === OrderType.ORDER_TYPE_LIMIT) return CoreOrderType.Limit;
+  if (type === OrderType.ORDER_TYPE_MARKET) return CoreOrderType.Market;
+  throw new ValidationError('type', 'must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET');
+}
+
+function parseTimeInForce(tif: TimeInForce, type: CoreOrderType): CoreTif {
+  switch (tif) {
+    case TimeInForce.TIME_IN_FORCE_UNSPECIFIED:
+      return type === CoreOrderType.Market ? CoreTif.IOC : CoreTif.GTC;
+    case TimeInForce.TIME_IN_FORCE_GTC:
+      return CoreTif.GTC;
+    case TimeInForce.TIME_IN_FORCE_IOC:
+      return CoreTif.IOC;
+    case TimeInForce.TIME_IN_FORCE_FOK:
+      return CoreTif.FOK;
+    default:
+      throw new ValidationError('time_in_force', 'must be TIME_IN_FORCE_GTC, _IOC or _FOK');
+  }
+}
+
+const STP_FROM_WIRE = new Map<number, CoreStp>([
+  [StpMode.STP_MODE_UNSPECIFIED, CoreStp.CancelTaker],
+  [StpMode.STP_MODE_NONE, CoreStp.None],
+  [StpMode.STP_MODE_CANCEL_TAKER, CoreStp.CancelTaker],
+  [StpMode.STP_MODE_CANCEL_MAKER, CoreStp.CancelMaker],
+  [StpMode.STP_MODE_CANCEL_BOTH, CoreStp.CancelBoth],
+  [StpMode.STP_MODE_DECREMENT_AND_CANCEL, CoreStp.DecrementAndCancel],
+]);
+
+/** A SubmitOrderRequest as the pair's NewOrderRequest (range checks beyond the step are the book's). */
+export function parseNewOrder(inst: Instrument, req: SubmitOrderRequest): NewOrderRequest {
+  const clientOrderId = parseClientOrderId(req.clientOrderId);
+  const side = parseSide(req.side);
+  const type = parseOrderType(req.type);
+  const tif = parseTimeInForce(req.timeInForce, type);
+  const stp = STP_FROM_WIRE.get(req.stpMode);
+  if (stp === undefined) throw new ValidationError('stp_mode', 'unknown self-trade prevention mode');
+  let price = 0;
+  if (type === CoreOrderType.Limit) {
+    if (req.price === '') throw new ValidationError('price', 'is required for LIMIT orders');
+    price = parsePrice(inst, req.price);
+  } else if (req.price !== '') {
+    throw new ValidationError('price', 'must be empty for MARKET orders');
+  }
+  if (req.quantity === '') throw new ValidationError('quantity', 'is required');
+  const quantity = parseQuantity(inst, req.quantity);
+  return { clientOrderId, side, type, tif, postOnly: req.postOnly, price, quantity, stp };
+}
+
+export type OrderRef = { $case: 'orderId'; value: string } | { $case: 'clientOrderId'; value: string } | undefined;
+
+/**
+ * The order id a request refers to, resolving a client order id among this account's orders
+ * (unknown → RejectionError UnknownOrder on client_order_id, i.e. NOT_FOUND).
+ */
+export function resolveOrderRef(pair: TradingPair, account: number, ref: OrderRef): number {
+  if (ref === undefined) throw new ValidationError('order_id', 'one of order_id or client_order_id is required');
+  if (ref.$case === 'orderId') return parseOrderId(ref.value);
+  const cid = parseClientOrderId(ref.value);
+  if (cid === '') throw new ValidationError('client_order_id', 'must not be empty');
+  const resolved = pair.resolveClientOrderId(account, cid);
+  if (typeof resolved !== 'number') throw new RejectionError(resolved);
+  return resolved;
+}
+
+export function parseDepth(depth: number): number {
+  if (!Number.isInteger(depth) || depth < 0 || depth > MAX_DEPTH) throw new ValidationError('depth', `must be 0 (all levels) to ${MAX_DEPTH}`);
+  return depth;
+}
+
+// ---- responses ----
+
+const SIDE_TO_WIRE = [Side.SIDE_BUY, Side.SIDE_SELL] as const;
+const TYPE_TO_WIRE = [OrderType.ORDER_TYPE_LIMIT, OrderType.ORDER_TYPE_MARKET] as const;
+const TIF_TO_WIRE = [TimeInForce.TIME_IN_FORCE_GTC, TimeInForce.TIME_IN_FORCE_IOC, TimeInForce.TIME_IN_FORCE_FOK] as const;
+const STP_TO_WIRE = [
+  StpMode.STP_MODE_NONE,
+  StpMode.STP_MODE_CANCEL_TAKER,
+  StpMode.STP_MODE_CANCEL_MAKER,
+  StpMode.STP_MODE_CANCEL_BOTH,
+  StpMode.STP_MODE_DECREMENT_AND_CANCEL,
+] as const;
+const STATUS_TO_WIRE: Record<PairOrderStatus, OrderStatus> = {
+  new: OrderStatus.ORDER_STATUS_NEW,
+  partially_filled: OrderStatus.ORDER_STATUS_PARTIALLY_FILLED,
+  filled: OrderStatus.ORDER_STATUS_FILLED,
+  cancelled: OrderStatus.ORDER_STATUS_CANCELLED,
+  rejected: OrderStatus.ORDER_STATUS_REJECTED,
+};
+
+export function sideToWire(side: CoreSide): Side {
+  return SIDE_TO_WIRE[side];
+}
+
+/** Cancel reasons share their numbers with the core table. */
+function cancelReasonToWire(reason: number): CancelReason {
+  return reason as CancelReason;
+}
+
+export function priceText(inst: Instrument, ticks: number): string {
+  return fromSteps(ticks, inst.tick);
+}
+
+export function quantityText(inst: Instrument, lots: number): string {
+  return fromSteps(lots, inst.lot);
+}
+
+export function orderToWire(inst: Instrument, o: OrderRecord): Order {
+  return {
+    pair: inst.symbol,
+    orderId: String(o.orderId),
+    clientOrderId: o.clientOrderId,
+    side: SIDE_TO_WIRE[o.side],
+    type: TYPE_TO_WIRE[o.type],
+    timeInForce: TIF_TO_WIRE[o.tif],
+    price: o.type === CoreOrderType.Market ? '' : priceText(inst, o.price),
+    quantity: quantityText(inst, o.quantity),
+    filledQuantity: quantityText(inst, o.filled),
+    remainingQuantity: quantityText(inst, o.remaining),
+    status: STATUS_TO_WIRE[o.status],
+    cancelReason: cancelReasonToWire(o.cancelReason),
+    postOnly: o.postOnly,
+    stpMode: STP_TO_WIRE[o.stp],
+    createdAtUnixMs: String(o.createdAtMs),
+    updatedAtUnixMs: String(o.updatedAtMs),
+    lastSequence: String(o.lastSequence),
+  };
+}
+
+export function orderEventToWire(inst: Instrument, e: PairOrderEvent): OrderEvent {
+  const base = {
+    pair: inst.symbol,
+    sequence: String(e.sequence),
+    orderId: String(e.orderId),
+    clientOrderId: e.clientOrderId,
+    status: STATUS_TO_WIRE[e.status],
+    timestampUnixMs: String(e.timestampMs),
+  };
+  switch (e.type) {
+    case 'accepted':
+      return { ...base, event: { $case: 'accepted', value: { side: SIDE_TO_WIRE[e.side], price: e.price === 0 ? '' : priceText(inst, e.price), quantity: quantityText(inst, e.quantity) } } };
+    case 'filled':
+      return {
+        ...base,
+        event: {
+          $case: 'filled',
+          value: {
+            tradeId: String(e.tradeId),
+            price: priceText(inst, e.price),
+            quantity: quantityText(inst, e.quantity),
+            remainingQuantity: quantityText(inst, e.remaining),
+            liquidity: e.liquidity === 'maker' ? Liquidity.LIQUIDITY_MAKER : Liquidity.LIQUIDITY_TAKER,
+          },
+        },
+      };
+    case 'cancelled':
+      return { ...base, event: { $case: 'cancelled', value: { quantity: quantityText(inst, e.quantity), remainingQuantity: quantityText(inst, e.remaining), reason: cancelReasonToWire(e.reason) } } };
+    case 'replaced':
+      return { ...base, event: { $case: 'replaced', value: { price: priceText(inst, e.price), remainingQuantity: quantityText(inst, e.remaining), priorityKept: e.priorityKept } } };
+  }
+}
+
+function levelsToWire(inst: Instrument, levels: DepthLevel[]): PriceLevel[] {
+  return levels.map((l) => ({ price: priceText(inst, l.price), quantity: quantityText(inst, l.quantity), orderCount: l.orderCount }));
+}
+
+export function snapshotToWire(inst: Instrument, s: BookSnapshot): OrderBookSnapshot {
+  return { pair: inst.symbol, sequence: String(s.sequence), bids: levelsToWire(inst, s.bids), asks: levelsToWire(inst, s.asks) };
+}
+
+export function deltaToWire(inst: Instrument, d: MarketDataDelta): MarketDataUpdate {
+  return {
+    pair: inst.symbol,
+    sequence: String(d.sequence),
+    update: {
+      $case: 'delta',
+      value: {
+        levels: d.levels.map((l) => ({ side: SIDE_TO_WIRE[l.side], price: priceText(inst, l.price), quantity: quantityText(inst, l.quantity), orderCount: l.orderCount })),
+        trades: d.trades.map((t) => ({
+          tradeId: String(t.tradeId),
+          price: priceText(inst, t.price),
+          quantity: quantityText(inst, t.quantity),
+          takerSide: SIDE_TO_WIRE[t.takerSide],
+          timestampUnixMs: String(t.timestampMs),
+        })),
+      },
+    },
+  };
+}
+
+export function instrumentToWire(inst: Instrument): InstrumentMessage {
+  return {
+    pair: inst.symbol,
+    baseAsset: inst.baseAsset,
+    quoteAsset: inst.quoteAsset,
+    tickSize: inst.tickSize,
+    lotSize: inst.lotSize,
+    minQuantity: quantityText(inst, inst.minQuantityLots),
+    maxQuantity: quantityText(inst, inst.maxQuantityLots),
+    minPrice: priceText(inst, inst.minPriceTicks),
+    maxPrice: priceText(inst, inst.maxPriceTicks),
+    marketProtectionBps: inst.marketProtectionBps,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The gRPC server: trading.v1 services (ts-proto + @grpc/grpc-js), grpc.health.v1 and reflection,
+ * listening on one address, with a graceful shutdown. The only place in the adapter that owns sockets
+ * and timers. Constructible in-process for tests (`listen('127.0.0.1', 0)`).
+ */
+import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { TradingPairs } from '../../pairs/trading-pairs.ts';
+import { headerAuthenticator, type Authenticator } from './auth.ts';
+import type { CallContext, Logger } from './call-context.ts';
+import { UnavailableError } from './errors.ts';
+import { InstrumentsServiceService } from './generated/trading/v1/instruments.ts';
+import { MarketDataServiceService } from './generated/trading/v1/market_data.ts';
+import { OrdersServiceService } from './generated/trading/v1/orders.ts';
+import { createInstrumentsService } from './instruments-service.ts';
+import { createMarketDataService } from './market-data-service.ts';
+import { createOrdersService } from './orders-service.ts';
+import { createReflectionService } from './reflection.ts';
+
+/** Fully qualified names of the services health reports on ('' is the whole server). */
+export const SERVICE_NAMES = ['trading.v1.OrdersService', 'trading.v1.MarketDataService', 'trading.v1.InstrumentsService'] as const;
+
+/** Unsent messages a stream may queue before it is ended as too slow. */
+export const DEFAULT_MAX_QUEUED_MESSAGES = 10_000;
+
+export interface GrpcServerOptions {
+  pairs: TradingPairs;
+  /** Who the caller is. @default headerAuthenticator (metadata `x-account-id`) */
+  authenticator?: Authenticator;
+  /** @default console */
+  logger?: Logger;
+  /** Wall clock for deadline checks. @default Date.now */
+  nowMs?: () => number;
+  /**
+   * Unsent messages a stream may queue before it is ended with RESOURCE_EXHAUSTED. Raising it lets a
+   * slow reader hold more memory; lowering it disconnects bursty readers sooner.
+   * @default 10_000
+   */
+  maxQueuedMessages?: number;
+  /** Passed to grpc-js. */
+  serverOptions?: ServerOptions;
+}
+
+export type ShutdownResult = 'graceful' | 'forced';
+
+export class TradingGrpcServer {
+  readonly health: HealthImplementation;
+  private readonly server: Server;
+  private readonly streams = new Set<(reason: Error) => void>();
+  private shuttingDown = false;
+  private shutdownPromise: Promise<ShutdownResult> | undefined;
+  private readonly logger: Logger;
+
+  constructor(options: GrpcServerOptions) {
+    this.logger = options.logger ?? { info: (m) => console.log(m), error: (m, e) => console.error(m, e) };
+    const nowMs = options.nowMs ?? Date.now;
+    const ctx: CallContext = {
+      authenticator: options.authenticator ?? headerAuthenticator,
+      logger: this.logger,
+      nowMs,
+      isShuttingDown: () => this.shuttingDown,
+      registerStream: (close) => {
+        this.streams.add(close);
+        return () => this.streams.delete(close);
+      },
+      maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+    };
+    this.server = new Server(options.serverOptions);
+    this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs));
+    this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs));
+    this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
+    this.health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING' as const])));
+    this.health.addToServer(this.server);
+    createReflectionService().addToServer(this.server);
+  }
+
+  /** Binds and starts; resolves to the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number> {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+    });
+  }
+
+  get openStreamCount(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Graceful shutdown: health → NOT_SERVING, new calls refused with UNAVAILABLE, long-lived streams
+   * ended with UNAVAILABLE (after what they already queued is sent), then grpc-js tryShutdown lets
+   * in-flight calls finish; after `graceMs` whatever is left is cut (forceShutdown).
+   */
+  shutdown(graceMs: number): Promise<ShutdownResult> {
+    if (this.shutdownPromise !== undefined) return this.shutdownPromise;
+    this.shuttingDown = true;
+    for (const name of ['', ...SERVICE_NAMES]) this.health.setStatus(name, 'NOT_SERVING');
+    const reason = new UnavailableError('server', 'server is shutting down; reconnect to another instance');
+    for (const close of [...this.streams]) close(reason);
+    this.shutdownPromise = new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.info(`grpc: in-flight calls still open after ${graceMs} ms; forcing shutdown`);
+        this.server.forceShutdown();
+        resolve('forced');
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve('graceful');
+      });
+    });
+    return this.shutdownPromise;
+  }
+}
