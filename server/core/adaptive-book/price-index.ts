@@ -41,6 +41,8 @@ export class PriceIndex {
   private readonly bits: Int32Array;
   private readonly summary: Int32Array;
   private readonly far: Map<number, number>;
+  /** The far keys in order, built on demand and dropped whenever the far tier changes. */
+  private farSorted: Int32Array | undefined;
   /** Min-heap of far keys. May hold stale keys (deleted, or since moved into the window): `far` is the truth. */
   private heap: Int32Array;
   private heapSize: number;
@@ -58,6 +60,7 @@ export class PriceIndex {
     this.bits = new Int32Array(w >>> 5);
     this.summary = new Int32Array(Math.max(1, w >>> 10));
     this.far = new Map();
+    this.farSorted = undefined;
     this.heap = new Int32Array(64);
     this.heapSize = 0;
     this.keyOffset = isBid ? maxPrice : 0;
@@ -101,6 +104,7 @@ export class PriceIndex {
     const slot = key - this.base;
     if (slot < 0 || slot >= this.windowSize) {
       this.far.delete(key);
+      this.farSorted = undefined;
       // Lazy heap deletion leaves stale keys; rebuild before they dominate.
       if (this.heapSize > 2 * this.far.size + 1024) this.rebuildHeap();
       return;
@@ -125,8 +129,9 @@ export class PriceIndex {
   }
 
   /**
-   * The level after the one at `price` in priority order, or NIL. O(1) inside the window; beyond it this
-   * scans the far tier (only FOK pre-checks reaching past the window get there).
+   * The level after the one at `price` in priority order, or NIL. O(1) inside the window; past it, a
+   * binary search of the far keys, sorted once per change of the far tier (only depth() and FOK
+   * pre-checks reaching beyond the window go there).
    */
   levelAfter(price: number): number {
     const key = this.keyOffset + this.keySign * price;
@@ -135,23 +140,23 @@ export class PriceIndex {
       const n = this.nextSlot(slot + 1);
       if (n >= 0) return this.slots[n]!;
     }
-    let bestKey = Infinity;
-    let bestLevel = NIL;
-    for (const [k, l] of this.far) {
-      if (k > key && k < bestKey) {
-        bestKey = k;
-        bestLevel = l;
-      }
+    if (this.far.size === 0) return NIL;
+    const sorted = this.sortedFarKeys();
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! <= key) lo = mid + 1;
+      else hi = mid;
     }
-    return bestLevel;
+    return lo < sorted.length ? this.far.get(sorted[lo]!)! : NIL;
   }
 
   /** Every level in priority order. Allocates: for depth, iteration and audits, not matching. */
   levelsInOrder(): number[] {
     const out: number[] = [];
     for (let s = this.nextSlot(0); s >= 0; s = this.nextSlot(s + 1)) out.push(this.slots[s]!);
-    const farKeys = [...this.far.keys()].sort((a, b) => a - b);
-    for (const k of farKeys) out.push(this.far.get(k)!);
+    if (this.far.size > 0) for (const k of this.sortedFarKeys()) out.push(this.far.get(k)!);
     return out;
   }
 
@@ -160,6 +165,7 @@ export class PriceIndex {
     this.bits.fill(0);
     this.summary.fill(0);
     this.far.clear();
+    this.farSorted = undefined;
     this.heapSize = 0;
     this.best = NIL;
     this.bestSlot = -1;
@@ -198,6 +204,11 @@ export class PriceIndex {
       if (this.heap[(i - 1) >> 1]! > this.heap[i]!) return `heap order broken at ${i}`;
     }
     return undefined;
+  }
+
+  private sortedFarKeys(): Int32Array {
+    if (this.farSorted === undefined) this.farSorted = Int32Array.from(this.far.keys()).sort();
+    return this.farSorted;
   }
 
   private setSlot(slot: number, level: number): void {
@@ -271,12 +282,14 @@ export class PriceIndex {
       const level = this.far.get(key);
       if (level === undefined) continue; // stale
       this.far.delete(key);
+      this.farSorted = undefined;
       this.setSlot(key - this.base, level);
     }
   }
 
   private farInsert(key: number, level: number): void {
     this.far.set(key, level);
+    this.farSorted = undefined;
     this.heapPush(key);
   }
 
