@@ -1,0 +1,89 @@
+// Graceful shutdown of the real service process: SIGTERM → health NOT_SERVING, open streams ended with
+// UNAVAILABLE after what they had queued, in-flight calls answered, exit code 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
+import { OrdersServiceClient, type OrderFlowResponse, type SubmitOrderBatchResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
+import { limitOrder } from './grpc-harness.ts';
+
+const root = join(import.meta.dirname, '..');
+let child: ChildProcess | undefined;
+
+afterEach(() => {
+  if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts `server/main.ts` on a free port; resolves once it prints its listening line. */
+function startService(): Promise<{ port: number; output: () => string; exit: Promise<number | null> }> {
+  // `node --import tsx` rather than `npx tsx`: npx does not pass SIGTERM on to the service.
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: root,
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRPC_SHUTDOWN_GRACE_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child = proc;
+  let out = '';
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening for gRPC on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve({ port: Number(m[1]), output: () => out, exit });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`service exited early with ${code}:\n${out}`)));
+    setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 30_000);
+  });
+}
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM ends open streams with UNAVAILABLE after their queued messages, answers in-flight calls, exits 0', async () => {
+    const service = await startService();
+    const address = `127.0.0.1:${service.port}`;
+    const orders = new OrdersServiceClient(address, credentials.createInsecure());
+    const marketData = new MarketDataServiceClient(address, credentials.createInsecure());
+    const md = new Metadata();
+    md.set('x-account-id', 'shutdown-test');
+    try {
+      // A market-data stream, open (snapshot received) when the signal comes.
+      const mdStream = marketData.streamMarketData({ pair: 'BTCUSDT', depth: 10 });
+      const updates: MarketDataUpdate[] = [];
+      const mdEnd = new Promise<ServiceError>((resolve) => mdStream.on('error', resolve));
+      await new Promise<void>((resolve) => mdStream.once('data', (u: MarketDataUpdate) => (updates.push(u), resolve())));
+      mdStream.on('data', (u: MarketDataUpdate) => updates.push(u));
+
+      // An order-flow stream with a command applied before the signal.
+      const flow = orders.orderFlow(md);
+      const flowResponses: OrderFlowResponse[] = [];
+      const flowEnd = new Promise<ServiceError>((resolve) => flow.on('error', resolve));
+      const firstResponse = new Promise<void>((resolve) => flow.once('data', () => resolve()));
+      flow.on('data', (r: OrderFlowResponse) => flowResponses.push(r));
+      flow.write({ commands: [{ correlationId: 'before', command: { $case: 'submit', value: limitOrder('buy', '100.00', '1') } }] });
+      await firstResponse;
+
+      // A unary call racing the signal: it is either applied and answered, or refused with UNAVAILABLE.
+      const batch = new Promise<SubmitOrderBatchResponse | ServiceError>((resolve) =>
+        orders.submitOrderBatch({ orders: Array.from({ length: 200 }, () => limitOrder('buy', '99.00', '0.001')) }, md, (err, res) => resolve(err ?? res)),
+      );
+      child!.kill('SIGTERM');
+
+      const [mdError, flowError, batchResult, code] = await Promise.all([mdEnd, flowEnd, batch, service.exit]);
+      expect(code).toBe(0);
+      expect(service.output()).toMatch(/SIGTERM received/);
+      expect(service.output()).toMatch(/stopped \(graceful\)/);
+      expect(mdError.code).toBe(status.UNAVAILABLE);
+      expect(mdError.details).toMatch(/shutting down/);
+      expect(updates[0]!.update?.$case).toBe('snapshot');
+      expect(flowError.code).toBe(status.UNAVAILABLE);
+      expect(flowResponses.flatMap((r) => r.messages).some((m) => m.message?.$case === 'result' && m.message.value.correlationId === 'before')).toBe(true);
+      if ('code' in batchResult) expect(batchResult.code).toBe(status.UNAVAILABLE);
+      else expect(batchResult.results.filter((r) => r.error === undefined)).toHaveLength(200);
+    } finally {
+      orders.close();
+      marketData.close();
+    }
+  });
+});
