@@ -84,6 +84,30 @@ describe('OrderBookManager routing', () => {
     expect(s.breaker.isOpen).toBe(false);
   });
 
+  it('asks the adapter to drain the shadow once per lag, after the served result', () => {
+    const clock = new ManualClock();
+    const migration = new MigrationController([PAIR], clock, { initialState: 'shadow' });
+    const breakers = new CircuitBreakers([PAIR], clock);
+    const scheduled: (() => void)[] = [];
+    const manager = new OrderBookManager({
+      instrument: TEST_INSTRUMENT,
+      legacyFactory: (i) => new LegacyBook(i),
+      adaptiveFactory: (i) => new AdaptiveBook(i),
+      routing: migration,
+      breaker: breakers.get(PAIR),
+      clock,
+      scheduleShadowDrain: (drain) => scheduled.push(drain),
+    });
+    const sink = new RecordingSink();
+    for (const c of book(0)) manager.apply(c, sink);
+    expect(scheduled).toHaveLength(1);
+    expect(manager.books.pendingShadow).toBe(4);
+    scheduled[0]!();
+    expect(manager.books.pendingShadow).toBe(0);
+    manager.apply(limit(9, 'buy', 90, 1), sink);
+    expect(scheduled).toHaveLength(2);
+  });
+
   it('serves exactly the reference events and keeps both books in step at any percentage, with or without draining', () => {
     fc.assert(
       fc.property(commandSequence(80), fc.integer({ min: 0, max: 100 }), fc.boolean(), (commands, pct, drain) => {

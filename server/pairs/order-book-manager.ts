@@ -58,6 +58,11 @@ export interface OrderBookManagerOptions {
    * a divergence that events do not show. 0 disables. @default 10000
    */
   auditEveryCommands?: number;
+  /**
+   * Called when the shadow starts lagging, with the drain to run once the replies are out (the adapter
+   * passes setImmediate). Without it the caller drains explicitly (tests, benchmarks, replay).
+   */
+  scheduleShadowDrain?: (drain: () => void) => void;
 }
 
 const NO_OBSERVER: BookObserver = { onBookCommand() {} };
@@ -80,6 +85,7 @@ export class OrderBookManager implements ServingBook {
   private sinceAudit = 0;
   private readonly observer: BookObserver;
   private readonly auditEvery: number;
+  private readonly drainBound = () => this.drainShadow();
 
   constructor(private readonly o: OrderBookManagerOptions) {
     this.pair = o.instrument.symbol;
@@ -133,6 +139,7 @@ export class OrderBookManager implements ServingBook {
     }
     this.recordLatency(primary.implementation, 'served', start, true);
     served.replay(out);
+    if (this.pending.length === 0) this.o.scheduleShadowDrain?.(this.drainBound);
     this.pending.push({ cmd, served });
     this.lagging = adaptivePrimary ? 'legacy' : 'adaptive';
     if (adaptivePrimary && this.adaptive !== null && this.o.breaker.isOpen) this.fallBack(this.o.breaker.status().reason ?? 'latency', 'breaker opened', { adaptiveTrusted: true });
