@@ -100,8 +100,18 @@ export class OrderRegistry {
   // ---- updates, driven by the book's events ----
 
   accepted(fields: NewOrderFields, sequence: number, nowMs: number): OrderRecord {
+    // Every field written out (no spread) so all records share one V8 shape; this runs once per order.
     const o: OrderRecord = {
-      ...fields,
+      orderId: fields.orderId,
+      account: fields.account,
+      clientOrderId: fields.clientOrderId,
+      side: fields.side,
+      type: fields.type,
+      tif: fields.tif,
+      postOnly: fields.postOnly,
+      stp: fields.stp,
+      price: fields.price,
+      quantity: fields.quantity,
       filled: 0,
       remaining: fields.quantity,
       status: 'new',

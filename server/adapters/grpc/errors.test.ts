@@ -1,0 +1,54 @@
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { CancelReason as CoreCancelReason, RejectCode } from '../../core/reasons.ts';
+import { ValidationError } from '../../pairs/errors.ts';
+import { CancelReason, RejectReason } from './generated/trading/v1/types.ts';
+import { NotFoundError, RejectionError, UnauthenticatedError, UnavailableError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
+
+const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+describe('the proto mirrors the core tables', () => {
+  it.each(Object.entries(RejectCode))('RejectCode.%s has the same number in RejectReason', (name, code) => {
+    expect((RejectReason as Record<string, unknown>)[`REJECT_REASON_${snake(name)}`]).toBe(code);
+  });
+  it.each(Object.entries(CoreCancelReason))('CancelReason.%s has the same number in the proto', (name, code) => {
+    expect((CancelReason as Record<string, unknown>)[`CANCEL_REASON_${snake(name)}`]).toBe(code);
+  });
+  it('adapter reject codes do not collide with core codes', () => {
+    const core = new Set<number>(Object.values(RejectCode));
+    for (const code of Object.values(ApiRejectCode)) expect(core.has(code)).toBe(false);
+  });
+});
+
+describe('describeError, the one mapping to gRPC status', () => {
+  it.each([
+    [RejectCode.InvalidQuantity, status.INVALID_ARGUMENT],
+    [RejectCode.PriceOutOfBand, status.INVALID_ARGUMENT],
+    [RejectCode.InvalidOrderId, status.INVALID_ARGUMENT],
+    [RejectCode.UnknownOrder, status.NOT_FOUND],
+    [RejectCode.DuplicateOrderId, status.ALREADY_EXISTS],
+    [RejectCode.PostOnlyWouldTake, status.FAILED_PRECONDITION],
+    [RejectCode.ReplaceNoChange, status.FAILED_PRECONDITION],
+  ])('core code %i → status %i', (code, expected) => {
+    expect(describeRejection({ ok: false, code, field: 'f', reason: 'r' }).code).toBe(expected);
+    expect(describeError(new RejectionError({ ok: false, code, field: 'f', reason: 'r' })).code).toBe(expected);
+  });
+
+  it('keeps field and reason as data, in the message and in trailing metadata', () => {
+    const s = toStatus(new ValidationError('price', '100.001 is not a multiple of the tick size 0.01'));
+    expect(s.code).toBe(status.INVALID_ARGUMENT);
+    expect(s.details).toBe('price: 100.001 is not a multiple of the tick size 0.01');
+    expect(s.metadata?.get('x-field')).toEqual(['price']);
+    expect(s.metadata?.get('x-reject-reason')).toEqual([String(RejectCode.InvalidPrice)]);
+  });
+
+  it('maps the other kinds', () => {
+    expect(describeError(new NotFoundError('pair', 'unknown pair X', ApiRejectCode.UnknownPair)).code).toBe(status.NOT_FOUND);
+    expect(describeError(new UnauthenticatedError('no account')).code).toBe(status.UNAUTHENTICATED);
+    expect(describeError(new UnavailableError('server', 'shutting down')).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('answers a bug with INTERNAL and leaks nothing', () => {
+    expect(describeError(new TypeError('secret detail'))).toEqual({ code: status.INTERNAL, rejectReason: 0, field: '', message: 'internal error' });
+  });
+});
