@@ -147,7 +147,7 @@ export class AdaptiveBook implements OrderBook {
     if (invalid !== undefined) return this.refuse(cmd.orderId, cmd.account, invalid, out);
     const o = this.ids.get(cmd.orderId);
     if (o < 0 || this.orders.account[o] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
-    this.cancelResting(o, CancelReason.UserRequested, out);
+    this.cancelResting(o, cmd.orderId, cmd.account, CancelReason.UserRequested, out);
     return ACCEPTED;
   }
 
@@ -164,7 +164,7 @@ export class AdaptiveBook implements OrderBook {
       if (orders.level[o]! >= 0 && orders.account[o] === account && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
     }
     mine.sort((a, b) => a - b);
-    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), CancelReason.CancelAll, out);
+    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, CancelReason.CancelAll, out);
     return ACCEPTED;
   }
 
@@ -342,7 +342,7 @@ export class AdaptiveBook implements OrderBook {
     const index = side === Side.Buy ? this.bids : this.asks;
     let lvl = index.levelAt(price);
     if (lvl === NIL) {
-      lvl = this.levels.alloc(price);
+      lvl = this.levels.alloc(side, price);
       index.insert(price, lvl);
     }
     const orders = this.orders;
@@ -363,15 +363,18 @@ export class AdaptiveBook implements OrderBook {
     out.level(side, price, total, count);
   }
 
-  /** Cancels a resting order whole (user cancel, cancel-all) and reports it and its level. */
-  private cancelResting(o: number, reason: CancelReason, out: EventSink): void {
-    const orders = this.orders;
-    const orderId = orders.id[o]!;
-    const side = orders.side[o]! as Side;
-    const remaining = orders.remaining[o]!;
-    const lvl = orders.level[o]!;
-    out.cancelled(orderId, orders.account[o]!, side, orders.price[o]!, remaining, reason);
-    this.levels.total[lvl] -= remaining;
+  /**
+   * Cancels a resting order whole (user cancel, cancel-all) and reports it and its level. The caller has
+   * the id and account at hand; side and price come from the level, so on a deep book this touches only
+   * the order's remaining, level and links instead of every one of its arrays.
+   */
+  private cancelResting(o: number, orderId: OrderId, account: AccountId, reason: CancelReason, out: EventSink): void {
+    const remaining = this.orders.remaining[o]!;
+    const lvl = this.orders.level[o]!;
+    const levels = this.levels;
+    const side = levels.side[lvl]! as Side;
+    out.cancelled(orderId, account, side, levels.price[lvl]!, remaining, reason);
+    levels.total[lvl] -= remaining;
     this.removeMaker(o, lvl, orderId);
     this.emitLevelAfterRemoval(side, lvl, out);
   }
@@ -495,6 +498,7 @@ export class AdaptiveBook implements OrderBook {
       let prevPrice = -1;
       for (const lvl of index.levelsInOrder()) {
         const price = levels.price[lvl]!;
+        if (levels.side[lvl] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
         if (prevPrice >= 0 && (side === Side.Buy ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
         prevPrice = price;
         let total = 0;

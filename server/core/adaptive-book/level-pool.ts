@@ -7,6 +7,11 @@ import { NIL, growF64, growI32 } from './order-pool.ts';
 
 export class LevelPool {
   price: Int32Array;
+  /**
+   * The side a level belongs to. Paths that start from an order (cancel) read side and price here: the
+   * few thousand levels stay in cache while the order arrays of a deep book do not.
+   */
+  side: Uint8Array;
   /** Sum of the remaining lots of the level's orders; exact because instrument lots stay below 2^40. */
   total: Float64Array;
   count: Int32Array;
@@ -21,6 +26,7 @@ export class LevelPool {
     const cap = Math.max(16, initialCapacity);
     this.capacity = cap;
     this.price = new Int32Array(cap);
+    this.side = new Uint8Array(cap);
     this.total = new Float64Array(cap);
     this.count = new Int32Array(cap);
     this.head = new Int32Array(cap);
@@ -30,7 +36,7 @@ export class LevelPool {
   }
 
   /** An empty level at `price`. May grow (and so replace) every array. */
-  alloc(price: number): number {
+  alloc(side: number, price: number): number {
     let l = this.freeHead;
     if (l !== NIL) {
       this.freeHead = this.head[l]!;
@@ -39,6 +45,7 @@ export class LevelPool {
       l = this.highWater++;
     }
     this.price[l] = price;
+    this.side[l] = side;
     this.total[l] = 0;
     this.count[l] = 0;
     this.head[l] = NIL;
@@ -60,6 +67,9 @@ export class LevelPool {
   private grow(): void {
     const cap = this.capacity * 2;
     this.price = growI32(this.price, cap);
+    const side = new Uint8Array(cap);
+    side.set(this.side);
+    this.side = side;
     this.total = growF64(this.total, cap);
     this.count = growI32(this.count, cap);
     this.head = growI32(this.head, cap);
