@@ -14,6 +14,11 @@ export class OrderIdIndex {
   private keys: Float64Array;
   private slots: Int32Array;
   private mask: number;
+  /**
+   * The largest id ever added. Ids are issued in increasing order, so a new order's duplicate check is
+   * usually answered by this one comparison, without touching the table at all.
+   */
+  private maxKey: number;
   size: number;
 
   constructor(initialCapacity: number) {
@@ -22,11 +27,13 @@ export class OrderIdIndex {
     this.keys = new Float64Array(cap);
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
+    this.maxKey = 0;
     this.size = 0;
   }
 
   /** The slot of `id`, or -1. */
   get(id: number): number {
+    if (id > this.maxKey) return -1;
     const keys = this.keys;
     const mask = this.mask;
     let i = bucketOf(id, mask);
@@ -42,6 +49,7 @@ export class OrderIdIndex {
   set(id: number, slot: number): void {
     if ((this.size + 1) * 2 > this.keys.length) this.grow();
     this.insert(id, slot);
+    if (id > this.maxKey) this.maxKey = id;
     this.size++;
   }
 
@@ -77,6 +85,7 @@ export class OrderIdIndex {
 
   clear(): void {
     this.keys.fill(EMPTY);
+    this.maxKey = 0;
     this.size = 0;
   }
 
