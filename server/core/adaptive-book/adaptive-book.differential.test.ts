@@ -4,7 +4,7 @@
  * spread-out prices, so the far tier, its lazy heap and window re-centring are driven hard.
  */
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CommandKind, type Command } from '../commands.ts';
 import { LegacyBook } from '../legacy-book/legacy-book.ts';
 import { AdaptiveBook } from './adaptive-book.ts';
@@ -41,5 +41,19 @@ describe('adaptive book matches the legacy book event for event', () => {
       fc.property(commandSequence(200), (commands) => assertSame((i) => new AdaptiveBook(i, { windowSize: 32 }), spreadPrices(commands))),
       propertyParameters(300),
     );
+  });
+});
+
+describe('adaptive book read-outs match the legacy book', () => {
+  it('depth() honours odd level counts the way Array.slice does', () => {
+    const a = new LegacyBook(TEST_INSTRUMENT);
+    const b = new AdaptiveBook(TEST_INSTRUMENT);
+    const sink = { accepted() {}, rejected() {}, fill() {}, cancelled() {}, replaced() {}, level() {} };
+    for (let i = 1; i <= 6; i++) {
+      const cmd: Command = { kind: CommandKind.NewOrder, orderId: i, account: 1, side: 0, type: 0, tif: 0, postOnly: false, price: 90 + i, quantity: i, stp: 0 };
+      a.apply(cmd, sink);
+      b.apply(cmd, sink);
+    }
+    for (const n of [0, 1, 2.5, 6, 10, -1, Number.NaN, Infinity]) expect(b.depth(0, n)).toEqual(a.depth(0, n));
   });
 });

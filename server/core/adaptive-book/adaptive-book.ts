@@ -161,7 +161,8 @@ export class AdaptiveBook implements OrderBook {
     const side = cmd.side;
     const mine: number[] = [];
     for (let o = 0; o < orders.highWater; o++) {
-      if (orders.level[o]! >= 0 && orders.account[o] === account && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
+      // Account first: it rules out nearly every slot with one sequential read.
+      if (orders.account[o] === account && orders.level[o]! >= 0 && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
     }
     mine.sort((a, b) => a - b);
     for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, CancelReason.CancelAll, out);
@@ -445,7 +446,8 @@ export class AdaptiveBook implements OrderBook {
     const index = side === Side.Buy ? this.bids : this.asks;
     const result: DepthLevel[] = [];
     const levels = this.levels;
-    for (let lvl = index.best; lvl !== NIL && result.length < maxLevels; lvl = index.levelAfter(levels.price[lvl]!)) {
+    const wanted = Math.trunc(maxLevels); // as Array.slice reads it: 2.5 levels is 2, NaN is none
+    for (let lvl = index.best; lvl !== NIL && result.length < wanted; lvl = index.levelAfter(levels.price[lvl]!)) {
       result.push({ price: levels.price[lvl]!, quantity: levels.total[lvl]!, orderCount: levels.count[lvl]! });
     }
     return result;
