@@ -2,21 +2,41 @@
  * The service configuration, read from the environment once. The only module that reads process.env;
  * everything else gets these values as arguments. Bad values fail at startup naming the variable.
  */
-import type { BookImplementation } from './core/order-book.ts';
+import { isIP } from 'node:net';
+
+export type InitialMigrationState = 'legacy_only' | 'shadow';
 
 export interface ServiceConfig {
   /** GRPC_HOST. @default "0.0.0.0" */
   readonly grpcHost: string;
   /** GRPC_PORT; 0 picks a free port. @default 50051 */
   readonly grpcPort: number;
-  /** BOOK_IMPLEMENTATION: the book that serves every pair. @default "legacy" */
-  readonly bookImplementation: BookImplementation;
   /**
    * GRPC_SHUTDOWN_GRACE_MS: how long a shutdown waits for in-flight calls before cutting them. Longer
    * lets slow clients finish; shorter frees the port sooner.
    * @default 10000
    */
   readonly shutdownGraceMs: number;
+  /** ADMIN_HOST: the admin HTTP API's address. Loopback by default so plain `curl` works on the host only. @default "127.0.0.1" */
+  readonly adminHost: string;
+  /** ADMIN_PORT; 0 picks a free port. @default 8080 (the runbook's port) */
+  readonly adminPort: number;
+  /**
+   * ADMIN_TOKEN: bearer token every admin call but /health and /metrics must carry. Required when
+   * ADMIN_HOST is not a loopback address; optional (and then enforced) on loopback.
+   * @default undefined
+   */
+  readonly adminToken: string | undefined;
+  /** MIGRATION_INITIAL_STATE: `legacy_only` or `shadow` (adaptive book shadowing at 0 %). @default "shadow" */
+  readonly migrationInitialState: InitialMigrationState;
+  /** RAMP_STEPS: comma-separated percentages of the automatic ramp, increasing, ending at 100. @default "1,5,25,50,100" */
+  readonly rampSteps: readonly number[];
+  /** RAMP_HOLD_MS: how long a ramp holds each step with passing gates. @default 600000 (10 min) */
+  readonly rampHoldMs: number;
+  /** BREAKER_LATENCY_BUDGET_MS: the adaptive book's p95 budget before its breaker trips (may be fractional). @default 5 */
+  readonly breakerLatencyBudgetMs: number;
+  /** CHAOS_ENABLED: `true`/`1` exposes the fault-injection endpoints. Never in production. @default false */
+  readonly chaosEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -29,22 +49,85 @@ export class ConfigError extends Error {
   }
 }
 
+function raw(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`);
-  const n = Number(raw);
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(v)}`);
+  const n = Number(v);
   if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
+function positiveDecimal(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const v = raw(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new ConfigError(name, `must be a positive number of milliseconds, got ${JSON.stringify(v)}`);
+  const n = Number(v);
+  if (!(n > 0 && n <= max)) throw new ConfigError(name, `must be above 0 and at most ${max}, got ${n}`);
+  return n;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = raw(env, name);
+  if (v === undefined) return false;
+  const lower = v.toLowerCase();
+  if (lower === 'true' || lower === '1' || lower === 'yes') return true;
+  if (lower === 'false' || lower === '0' || lower === 'no') return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+function rampSteps(env: NodeJS.ProcessEnv): readonly number[] {
+  const v = raw(env, 'RAMP_STEPS');
+  if (v === undefined) return Object.freeze([1, 5, 25, 50, 100]);
+  const parts = v.split(',').map((s) => s.trim());
+  let prev = 0;
+  const steps: number[] = [];
+  for (const p of parts) {
+    if (!/^\d+$/.test(p)) throw new ConfigError('RAMP_STEPS', `must be comma-separated whole percentages like "1,5,25,50,100", got ${JSON.stringify(v)}`);
+    const n = Number(p);
+    if (n < 1 || n > 100) throw new ConfigError('RAMP_STEPS', `every step must be within 1-100, got ${n}`);
+    if (n <= prev) throw new ConfigError('RAMP_STEPS', `steps must be strictly increasing, got ${prev} then ${n}`);
+    steps.push(n);
+    prev = n;
+  }
+  if (prev !== 100) throw new ConfigError('RAMP_STEPS', `must end at 100, ends at ${prev}`);
+  return Object.freeze(steps);
+}
+
+/** 127.0.0.0/8, ::1 and "localhost": addresses only this host can reach. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const book = env.BOOK_IMPLEMENTATION === undefined || env.BOOK_IMPLEMENTATION === '' ? 'legacy' : env.BOOK_IMPLEMENTATION;
-  if (book !== 'legacy' && book !== 'adaptive') throw new ConfigError('BOOK_IMPLEMENTATION', `must be "legacy" or "adaptive", got ${JSON.stringify(book)}`);
+  const initial = raw(env, 'MIGRATION_INITIAL_STATE') ?? 'shadow';
+  if (initial !== 'legacy_only' && initial !== 'shadow')
+    throw new ConfigError('MIGRATION_INITIAL_STATE', `must be "legacy_only" or "shadow", got ${JSON.stringify(initial)}`);
+  const adminHost = raw(env, 'ADMIN_HOST') ?? '127.0.0.1';
+  const adminToken = raw(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken)))
+    throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters without whitespace');
+  if (adminToken === undefined && !isLoopbackHost(adminHost))
+    throw new ConfigError('ADMIN_TOKEN', `is required when ADMIN_HOST (${adminHost}) is not a loopback address: the admin API can halt trading`);
   return Object.freeze({
-    grpcHost: env.GRPC_HOST === undefined || env.GRPC_HOST === '' ? '0.0.0.0' : env.GRPC_HOST,
+    grpcHost: raw(env, 'GRPC_HOST') ?? '0.0.0.0',
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
-    bookImplementation: book,
     shutdownGraceMs: integer(env, 'GRPC_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    adminHost,
+    adminPort: integer(env, 'ADMIN_PORT', 8080, 0, 65535),
+    adminToken,
+    migrationInitialState: initial,
+    rampSteps: rampSteps(env),
+    rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
+    breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
+    chaosEnabled: flag(env, 'CHAOS_ENABLED'),
   });
 }

@@ -1,33 +1,18 @@
 /**
- * Composition root: reads the config once, builds the pairs and the gRPC server, starts listening, and
- * shuts down gracefully on SIGTERM/SIGINT. Nothing imports this module.
+ * Composition root: reads the config once, starts the TradingService (gRPC + admin HTTP API), and shuts
+ * down gracefully on SIGTERM/SIGINT. Nothing imports this module.
  */
-import { BOOK_IMPLEMENTATIONS } from './core/book-implementations.ts';
-import { DEFAULT_INSTRUMENTS, compileInstrument } from './core/instrument.ts';
-import { TradingGrpcServer } from './adapters/grpc/grpc-server.ts';
 import { loadConfig } from './config.ts';
-import { singleBook } from './pairs/serving-book.ts';
-import { TradingPairs } from './pairs/trading-pairs.ts';
-import type { Clock } from './ports/clock.ts';
-
-const systemClock: Clock = {
-  nowMs: () => Date.now(),
-  monotonicNs: () => process.hrtime.bigint(),
-};
+import { TradingService } from './adapters/trading-service.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const instruments = DEFAULT_INSTRUMENTS.map(compileInstrument);
-  const pairs = new TradingPairs({
-    instruments,
-    createBook: singleBook(BOOK_IMPLEMENTATIONS[config.bookImplementation]),
-    clock: systemClock,
-    onSubscriberError: (err) => console.error('subscriber failed and was removed', err),
-  });
-  const grpc = new TradingGrpcServer({ pairs });
-  const port = await grpc.listen(config.grpcHost, config.grpcPort);
+  const service = new TradingService(config);
+  const { grpcPort, adminPort } = await service.start();
   console.log(
-    `trading-service listening for gRPC on ${config.grpcHost}:${port} (book: ${config.bookImplementation}; pairs: ${instruments.map((i) => i.symbol).join(', ')})`,
+    `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
+      `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
+      `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
   );
 
   let stopping = false;
@@ -35,7 +20,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`trading-service: ${signal} received; draining (up to ${config.shutdownGraceMs} ms)`);
-    grpc.shutdown(config.shutdownGraceMs).then(
+    service.stop(config.shutdownGraceMs).then(
       (how) => {
         console.log(`trading-service: stopped (${how})`);
         process.exit(0);

@@ -26,6 +26,11 @@ export interface CallContext {
   registerStream(close: (reason: Error) => void): () => void;
   /** A stream whose unsent messages exceed this is ended with RESOURCE_EXHAUSTED (slow reader). */
   readonly maxQueuedMessages: number;
+  /**
+   * Asked before a new order or a replace is applied (never for cancels or reads); throws
+   * UnavailableError while trading is halted or in maintenance.
+   */
+  checkNewOrders(): void;
 }
 
 interface HasDeadline {

@@ -39,6 +39,11 @@ export interface GrpcServerOptions {
   maxQueuedMessages?: number;
   /** Passed to grpc-js. */
   serverOptions?: ServerOptions;
+  /**
+   * Admission of new orders and replaces (operator halt, maintenance): throws UnavailableError to refuse.
+   * @default always admits
+   */
+  newOrderGate?: { checkNewOrders(): void };
 }
 
 export type ShutdownResult = 'graceful' | 'forced';
@@ -64,6 +69,7 @@ export class TradingGrpcServer {
         return () => this.streams.delete(close);
       },
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+      checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
     };
     this.server = new Server(options.serverOptions);
     this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs));
@@ -80,6 +86,11 @@ export class TradingGrpcServer {
     return new Promise((resolve, reject) => {
       this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
     });
+  }
+
+  /** True once shutdown began (health NOT_SERVING, new calls refused). */
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
   }
 
   get openStreamCount(): number {

@@ -51,6 +51,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs): Orde
   // ---- one command each; they throw for bad input and return core outcomes as values ----
 
   const submit = (account: number, req: SubmitOrderRequest): Applied => {
+    ctx.checkNewOrders();
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
     return { pair, result: pair.submit(account, order) };
@@ -63,6 +64,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs): Orde
   };
 
   const replace = (account: number, req: ReplaceOrderRequest): Applied => {
+    ctx.checkNewOrders();
     const pair = resolvePair(pairs, req.pair);
     const orderId = resolveOrderRef(pair, account, req.order);
     const price = req.price === '' ? undefined : parsePrice(pair.instrument, req.price);

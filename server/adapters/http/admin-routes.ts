@@ -1,0 +1,347 @@
+/**
+ * Every endpoint of the runbook's admin API (runbook.md; docs/operations.md lists them with their JSON).
+ * Each handler validates its whole input before it changes anything, calls the owning component, brings
+ * the order-book managers in line with the new migration/breaker state, and answers JSON whose fields are
+ * the ones the runbook's jq filters read. No business logic here: it belongs to server/pairs.
+ */
+import type { Logger } from '../grpc/call-context.ts';
+import { ValidationError } from '../../pairs/errors.ts';
+import type { HealthReport } from '../../pairs/alerts.ts';
+import type { AlertTracker } from '../../pairs/alerts.ts';
+import type { CircuitBreakers } from '../../pairs/circuit-breaker.ts';
+import type { FaultKind, FaultSwitch } from '../../pairs/faulty-book.ts';
+import { compileRampSteps, type MigrationController } from '../../pairs/migration-controller.ts';
+import type { OrderBookManager } from '../../pairs/order-book-manager.ts';
+import type { PerformanceMonitor } from '../../pairs/performance-monitor.ts';
+import type { EventLoopMonitor } from '../metrics/event-loop-monitor.ts';
+import type { TradingMetrics } from '../metrics/trading-metrics.ts';
+import type { TradingGate } from '../trading-gate.ts';
+import { HttpError, type AdminRequest, type Route } from './admin-server.ts';
+import { BusyError, goroutineText, mutexReport, type Profiler } from './profiling.ts';
+
+/** What the routes need from the service; built by TradingService. */
+export interface AdminContext {
+  migration: MigrationController;
+  breakers: CircuitBreakers;
+  managers: ReadonlyMap<string, OrderBookManager>;
+  monitor: PerformanceMonitor;
+  alerts: AlertTracker;
+  gate: TradingGate;
+  metrics: TradingMetrics;
+  profiler: Profiler;
+  eventLoop: EventLoopMonitor;
+  /** Present only when CHAOS_ENABLED: the fault switch of each pair. */
+  faults: ReadonlyMap<string, FaultSwitch> | undefined;
+  /** Evaluates the runbook thresholds now. */
+  health(): HealthReport;
+  resources(): Record<string, unknown>;
+  /** Counts for the goroutine page (open streams, pairs, ...). */
+  serviceCounts(): Record<string, number>;
+  logger: Logger;
+}
+
+/** Who admin-API actions are recorded as (breaker history `by`, migration reasons). */
+export const ADMIN_ACTOR = 'admin-api';
+
+// ---- input helpers: every check throws ValidationError naming the field ----
+
+function only(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) if (!allowed.includes(key)) throw new ValidationError(key, `is not a field of this request (allowed: ${allowed.length ? allowed.join(', ') : 'none'})`);
+}
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v.trim() === '') throw new ValidationError(field, `is required: a non-empty string, got ${JSON.stringify(v) ?? 'nothing'}`);
+  return v;
+}
+
+function reasonOf(body: Record<string, unknown>, fallback: string): string {
+  const v = body['reason'];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 500) throw new ValidationError('reason', 'must be a non-empty string of at most 500 characters');
+  return v;
+}
+
+function knownPair(ctx: AdminContext, pair: string, allowAll: boolean): string {
+  if (allowAll && pair === 'all') return pair;
+  if (!ctx.managers.has(pair)) throw new ValidationError('pair', `unknown pair "${pair}"; known: ${[...ctx.managers.keys()].join(', ')}${allowAll ? ' or "all"' : ''}`);
+  return pair;
+}
+
+function reconcileAll(ctx: AdminContext): void {
+  for (const m of ctx.managers.values()) m.reconcile();
+}
+
+function booksOf(ctx: AdminContext): Record<string, { implementation: string; legacy: boolean; adaptive: boolean; pendingShadow: number }> {
+  const out: Record<string, { implementation: string; legacy: boolean; adaptive: boolean; pendingShadow: number }> = {};
+  for (const [pair, m] of ctx.managers) out[pair] = { implementation: m.implementation, ...m.books };
+  return out;
+}
+
+const FAULT_KINDS: readonly FaultKind[] = ['none', 'throw', 'diverge', 'slow'];
+
+export function adminRoutes(ctx: AdminContext): Route[] {
+  const json = (value: unknown, status = 200) => ({ status, json: value });
+  const migrationResult = (action: string, changed: string[]) => json({ action, changed, status: ctx.migration.status() });
+
+  const routes: Route[] = [
+    // ---- health and metrics (public even with a token: probes and Prometheus) ----
+    {
+      method: 'GET',
+      path: '/health',
+      public: true,
+      handle: () => {
+        const report = ctx.health();
+        return json(report, report.status === 'UNHEALTHY' ? 503 : 200);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      public: true,
+      handle: async () => ({ status: 200, bytes: Buffer.from(await ctx.metrics.render()), contentType: ctx.metrics.contentType() }),
+    },
+
+    // ---- migration ----
+    { method: 'GET', path: '/admin/migration/status', handle: () => json(ctx.migration.status()) },
+    { method: 'GET', path: '/admin/migration/summary', handle: () => json(ctx.migration.summary()) },
+    {
+      method: 'POST',
+      path: '/admin/migration/percentage',
+      handle: ({ body }) => {
+        only(body, ['pair', 'percentage', 'reason']);
+        const pair = knownPair(ctx, requiredString(body, 'pair'), true);
+        const pct = body['percentage'];
+        if (typeof pct !== 'number' || !Number.isInteger(pct) || pct < 0 || pct > 100)
+          throw new ValidationError('percentage', `must be a whole number in 0-100, got ${JSON.stringify(pct) ?? 'nothing'}`);
+        const changed = ctx.migration.setPercentage(pair, pct, reasonOf(body, `${ADMIN_ACTOR}: percentage ${pct}`));
+        reconcileAll(ctx);
+        ctx.logger.info(`migration: ${pair} set to ${pct} % by ${ADMIN_ACTOR} (changed: ${changed.join(', ') || 'none'})`);
+        return migrationResult('percentage', changed);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/migration/ramp',
+      handle: ({ body }) => {
+        only(body, ['pair', 'steps', 'reason']);
+        const pair = knownPair(ctx, requiredString(body, 'pair'), false);
+        const steps = body['steps'] === undefined ? undefined : compileRampSteps(body['steps'], 'steps');
+        const reason = reasonOf(body, `${ADMIN_ACTOR}: ramp started`);
+        if (ctx.migration.stateOf(pair) === 'completed') throw new ValidationError('pair', `${pair} is completed; roll it back before starting a ramp`);
+        const ramp = steps === undefined ? ctx.migration.startRamp(pair, undefined, reason) : ctx.migration.startRamp(pair, steps, reason);
+        reconcileAll(ctx);
+        ctx.logger.info(`migration: ramp started on ${pair} (${ramp.steps.join(' → ')})`);
+        return json({ action: 'ramp', pair, ramp, status: ctx.migration.statusOf(pair) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/migration/complete',
+      handle: ({ body }) => {
+        only(body, ['pair', 'reason']);
+        const pair = knownPair(ctx, requiredString(body, 'pair'), false);
+        ctx.migration.complete(pair, reasonOf(body, `${ADMIN_ACTOR}: completed`));
+        reconcileAll(ctx);
+        return migrationResult('complete', [pair]);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/migration/rollback',
+      handle: ({ body }) => {
+        only(body, ['pair', 'reason']);
+        const pair = knownPair(ctx, requiredString(body, 'pair'), true);
+        const changed = ctx.migration.rollback(pair, reasonOf(body, `${ADMIN_ACTOR}: rollback`));
+        reconcileAll(ctx);
+        return migrationResult('rollback', changed);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/migration/stop-all',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.migration.stopAll(reasonOf(body, `${ADMIN_ACTOR}: stop-all`));
+        ctx.logger.info(`migration: stop-all froze ${changed.length} ramps`);
+        return migrationResult('stop-all', changed);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/migration/emergency-stop',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.migration.emergencyStop(reasonOf(body, `${ADMIN_ACTOR}: emergency stop`));
+        reconcileAll(ctx);
+        ctx.logger.info(`migration: EMERGENCY STOP: ${changed.length} pairs to 0 %`);
+        return migrationResult('emergency-stop', changed);
+      },
+    },
+
+    // ---- circuit breakers ----
+    { method: 'GET', path: '/admin/circuit-breaker/status', handle: () => json(ctx.breakers.status()) },
+    { method: 'GET', path: '/admin/circuit-breaker/history', handle: () => json(ctx.breakers.history()) },
+    {
+      method: 'POST',
+      path: '/admin/circuit-breaker/activate-all',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const opened = ctx.breakers.activateAll(reasonOf(body, `activated by ${ADMIN_ACTOR}`));
+        reconcileAll(ctx); // every pair continues on the legacy book alone
+        ctx.logger.info(`circuit breakers: activate-all opened ${opened.join(', ') || 'none (all were open)'}`);
+        return json({ action: 'activate-all', opened, status: ctx.breakers.status() });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/circuit-breaker/reset/',
+      handle: ({ param, body }) => {
+        only(body, []);
+        const pair = knownPair(ctx, param, false);
+        const ok = ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR);
+        if (!ok) throw new HttpError(409, 'reset_refused', `the rebuilt adaptive book of ${pair} does not match the legacy state; the breaker stays open`, 'pair');
+        reconcileAll(ctx);
+        return json({ action: 'reset', pair, status: ctx.breakers.get(pair).status(), books: booksOf(ctx)[pair] });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/circuit-breaker/reset-all',
+      handle: ({ body }) => {
+        only(body, []);
+        const reset: string[] = [];
+        const refused: string[] = [];
+        for (const pair of ctx.breakers.openPairs()) (ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR) ? reset : refused).push(pair);
+        reconcileAll(ctx);
+        return json({ action: 'reset-all', reset, refused, status: ctx.breakers.status() }, refused.length > 0 ? 409 : 200);
+      },
+    },
+
+    // ---- performance ----
+    { method: 'GET', path: '/admin/metrics/summary', handle: () => json(ctx.monitor.summary()) },
+    { method: 'GET', path: '/admin/metrics/current', handle: () => json(ctx.monitor.current()) },
+    { method: 'GET', path: '/admin/metrics/throughput', handle: () => json(ctx.monitor.throughput()) },
+    { method: 'GET', path: '/admin/errors/summary', handle: () => json(ctx.monitor.errorsSummary()) },
+    {
+      method: 'GET',
+      path: '/admin/alerts/active',
+      handle: () => {
+        const report = ctx.health();
+        return json({ at: report.at, status: report.status, count: report.alerts.length, alerts: report.alerts });
+      },
+    },
+    { method: 'GET', path: '/admin/alerts/history', handle: () => json({ resolved: ctx.alerts.history() }) },
+    {
+      method: 'GET',
+      path: '/admin/reports/daily',
+      handle: () => {
+        const history = ctx.breakers.history();
+        return json(
+          ctx.monitor.dailyReport({
+            migration_summary: ctx.migration.summary(),
+            circuit_breaker_activations: history.last_24h.filter((e) => e.event === 'open').length,
+            circuit_breaker_history: history.last_24h,
+            active_alerts: ctx.health().alerts,
+          }),
+        );
+      },
+    },
+    { method: 'GET', path: '/admin/system/resources', handle: () => json(ctx.resources()) },
+
+    // ---- trading halt and maintenance ----
+    { method: 'GET', path: '/admin/trading/status', handle: () => json(ctx.gate.status()) },
+    {
+      method: 'POST',
+      path: '/admin/trading/halt',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.gate.haltTrading(ADMIN_ACTOR, reasonOf(body, 'emergency stop'));
+        if (changed) ctx.logger.info('trading: HALTED by operator; new orders and replaces are refused');
+        return json({ action: 'halt', changed, ...ctx.gate.status() });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/trading/resume',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.gate.resumeTrading();
+        if (changed) ctx.logger.info('trading: resumed by operator');
+        return json({ action: 'resume', changed, ...ctx.gate.status() });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/maintenance/enable',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.gate.enableMaintenance(ADMIN_ACTOR, reasonOf(body, 'planned maintenance'));
+        if (changed) ctx.logger.info('trading: maintenance mode on; new orders and replaces are refused');
+        return json({ action: 'maintenance-enable', changed, ...ctx.gate.status() });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/admin/maintenance/disable',
+      handle: ({ body }) => {
+        only(body, ['reason']);
+        const changed = ctx.gate.disableMaintenance();
+        if (changed) ctx.logger.info('trading: maintenance mode off');
+        return json({ action: 'maintenance-disable', changed, ...ctx.gate.status() });
+      },
+    },
+
+    // ---- profiling (Node equivalents of Go's pprof; see profiling.ts) ----
+    {
+      method: 'GET',
+      path: '/debug/pprof/heap',
+      handle: async () => ({ status: 200, bytes: await ctx.profiler.heapProfile(), contentType: 'application/octet-stream', filename: 'heap.pb.gz' }),
+    },
+    {
+      method: 'GET',
+      path: '/debug/pprof/profile',
+      handle: async ({ query }) => {
+        const raw = query.get('seconds') ?? '30';
+        if (!/^\d{1,2}$/.test(raw) || Number(raw) < 1 || Number(raw) > 60) throw new ValidationError('seconds', `must be a whole number of seconds in 1-60, got ${JSON.stringify(raw)}`);
+        try {
+          return { status: 200, bytes: await ctx.profiler.cpuProfile(Number(raw)), contentType: 'application/octet-stream', filename: 'profile.pb.gz' };
+        } catch (e) {
+          if (e instanceof BusyError) throw new HttpError(409, 'busy', e.message);
+          throw e;
+        }
+      },
+    },
+    { method: 'GET', path: '/debug/pprof/goroutine', handle: () => ({ status: 200, text: goroutineText(ctx.eventLoop, ctx.serviceCounts()) }) },
+    { method: 'GET', path: '/debug/pprof/mutex', handle: () => json(mutexReport(ctx.eventLoop)) },
+  ];
+
+  const faults = ctx.faults;
+  if (faults !== undefined) {
+    routes.push(
+      {
+        method: 'GET',
+        path: '/admin/chaos/fault',
+        handle: () => json([...faults.entries()].map(([pair, f]) => ({ pair, ...f.current }))),
+      },
+      {
+        method: 'POST',
+        path: '/admin/chaos/fault',
+        handle: ({ body }: AdminRequest) => {
+          only(body, ['pair', 'kind', 'everyNth', 'delayMs']);
+          const pair = knownPair(ctx, requiredString(body, 'pair'), false);
+          const kind = body['kind'];
+          if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) throw new ValidationError('kind', `must be one of ${FAULT_KINDS.join(', ')}, got ${JSON.stringify(kind) ?? 'nothing'}`);
+          const everyNth = body['everyNth'] ?? 1;
+          if (typeof everyNth !== 'number' || !Number.isSafeInteger(everyNth) || everyNth < 1) throw new ValidationError('everyNth', `must be a whole number >= 1, got ${JSON.stringify(everyNth)}`);
+          const delayMs = body['delayMs'] ?? 50;
+          if (typeof delayMs !== 'number' || !(delayMs >= 0 && delayMs <= 60_000)) throw new ValidationError('delayMs', `must be a number of milliseconds in 0-60000, got ${JSON.stringify(delayMs)}`);
+          faults.get(pair)!.set({ kind: kind as FaultKind, everyNth, delayMs });
+          ctx.logger.info(`chaos: fault ${kind} set on ${pair} (everyNth ${everyNth}, delayMs ${delayMs})`);
+          return json({ pair, ...faults.get(pair)!.current });
+        },
+      },
+    );
+  }
+  return routes;
+}

@@ -1,0 +1,226 @@
+/**
+ * The admin HTTP transport on node:http: routing by exact path (plus `prefix/` routes with one path
+ * parameter), bearer-token check, body parsing, and the ONE mapping from thrown errors to HTTP statuses
+ * with a JSON body `{ error, field?, reason }`. The endpoints themselves live in admin-routes.ts.
+ *
+ * Bodies are parsed as JSON whatever the Content-Type says: the runbook's `curl -X POST -d '{...}'` sends
+ * `application/x-www-form-urlencoded` by curl's default, and the operator meant JSON.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ValidationError } from '../../pairs/errors.ts';
+import type { Logger } from '../grpc/call-context.ts';
+
+export type HttpMethod = 'GET' | 'POST';
+
+export interface AdminRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** The `:param` of a prefix route (e.g. the PAIR of `/admin/circuit-breaker/reset/PAIR`). */
+  param: string;
+  /** Parsed JSON body; {} when the body is empty. */
+  body: Record<string, unknown>;
+}
+
+export type AdminResponse =
+  | { status?: number; json: unknown }
+  | { status?: number; text: string }
+  | { status?: number; bytes: Buffer; contentType: string; filename?: string };
+
+export interface Route {
+  method: HttpMethod;
+  /** Exact path, or a prefix ending in '/' whose remainder (non-empty, no '/') becomes `param`. */
+  path: string;
+  /** Reachable without the token even when one is configured (/health, /metrics). */
+  public?: boolean;
+  handle(req: AdminRequest): AdminResponse | Promise<AdminResponse>;
+}
+
+/** An error with its HTTP status; everything else is mapped by `toHttpError`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly reason: string,
+    readonly field?: string,
+    /** Extra response headers (Allow on a 405, WWW-Authenticate on a 401). */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(reason);
+    this.name = 'HttpError';
+  }
+}
+
+export interface ErrorBody {
+  error: string;
+  field?: string;
+  reason: string;
+}
+
+/** THE mapping from thrown values to HTTP: ValidationError → 400 naming the field; unknown → 500, generic. */
+export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
+  if (err instanceof HttpError) return { status: err.status, body: { error: err.error, ...(err.field ? { field: err.field } : {}), reason: err.reason }, unexpected: false };
+  if (err instanceof ValidationError) return { status: 400, body: { error: 'invalid_argument', field: err.field, reason: err.reason }, unexpected: false };
+  return { status: 500, body: { error: 'internal', reason: 'internal error; see the service log' }, unexpected: true };
+}
+
+/** Largest request body accepted; admin bodies are a few fields. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface AdminServerOptions {
+  routes: readonly Route[];
+  /** When set, every non-public route needs `Authorization: Bearer <token>`. */
+  token?: string;
+  logger: Logger;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+export class AdminHttpServer {
+  private readonly server: Server;
+  private readonly exact = new Map<string, Map<string, Route>>();
+  private readonly prefixes: Route[] = [];
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(private readonly options: AdminServerOptions) {
+    for (const r of options.routes) {
+      if (r.path.endsWith('/')) this.prefixes.push(r);
+      else {
+        let byMethod = this.exact.get(r.path);
+        if (byMethod === undefined) this.exact.set(r.path, (byMethod = new Map()));
+        byMethod.set(r.method, r);
+      }
+    }
+    this.tokenDigest = options.token === undefined ? undefined : digest(options.token);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        options.logger.error('admin http: request failed outside the handler', err);
+        if (!res.headersSent) send(res, 500, { error: 'internal', reason: 'internal error' });
+        else res.destroy();
+      });
+    });
+    // Slow-loris and idle keep-alive guards: admin calls are short.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 120_000; // CPU profiles take up to 60 s
+    this.server.keepAliveTimeout = 5_000;
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+    const method = req.method ?? 'GET';
+    try {
+      const { route, param } = this.resolve(path, method);
+      if (!route.public) this.authorize(req);
+      const body = method === 'POST' ? await readJsonBody(req) : {};
+      const out = await route.handle({ method, path, query: url.searchParams, param, body });
+      const status = out.status ?? 200;
+      if ('json' in out) send(res, status, out.json);
+      else if ('text' in out) {
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+        res.end(out.text);
+      } else {
+        res.writeHead(status, {
+          'content-type': out.contentType,
+          'content-length': out.bytes.length,
+          'cache-control': 'no-store',
+          ...(out.filename ? { 'content-disposition': `attachment; filename="${out.filename}"` } : {}),
+        });
+        res.end(out.bytes);
+      }
+    } catch (err) {
+      const mapped = toHttpError(err);
+      if (mapped.unexpected) this.options.logger.error(`admin http: ${method} ${path} failed`, err);
+      send(res, mapped.status, mapped.body, err instanceof HttpError ? err.headers : {});
+      // A body we refused to read must not be parsed as the next request on this connection.
+      if (!req.complete) res.once('finish', () => req.destroy());
+    }
+  }
+
+  private resolve(path: string, method: string): { route: Route; param: string } {
+    const byMethod = this.exact.get(path);
+    if (byMethod !== undefined) {
+      const route = byMethod.get(method);
+      if (route === undefined) throw methodNotAllowed(method, path, [...byMethod.keys()]);
+      return { route, param: '' };
+    }
+    const matching = this.prefixes.filter((r) => path.startsWith(r.path) && path.length > r.path.length && !path.slice(r.path.length).includes('/'));
+    if (matching.length > 0) {
+      const route = matching.find((r) => r.method === method);
+      if (route === undefined) throw methodNotAllowed(method, path, matching.map((r) => r.method));
+      return { route, param: decodeURIComponent(path.slice(route.path.length)) };
+    }
+    throw new HttpError(404, 'not_found', `no admin endpoint ${path}`);
+  }
+
+  private authorize(req: IncomingMessage): void {
+    if (this.tokenDigest === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer (\S+)$/i.exec(header);
+    // Compare fixed-length digests so neither the token's length nor its prefix leaks through timing.
+    if (m === null || !timingSafeEqual(digest(m[1]!), this.tokenDigest)) {
+      throw new HttpError(401, 'unauthenticated', 'this endpoint needs the header Authorization: Bearer <ADMIN_TOKEN>', undefined, {
+        'www-authenticate': 'Bearer realm="trading-service admin"',
+      });
+    }
+  }
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string[]): HttpError {
+  return new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, undefined, { allow: allowed.join(', ') });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'payload_too_large', `request body is limited to ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'payload_too_large', `request body is limited to ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, 'invalid_json', `request body must be a JSON object: ${(e as Error).message}`, 'body');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'invalid_json', 'request body must be a JSON object', 'body');
+  return parsed as Record<string, unknown>;
+}

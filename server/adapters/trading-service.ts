@@ -1,0 +1,371 @@
+/**
+ * The whole service, constructible in-process: instruments → migration controller, circuit breakers,
+ * performance monitor, alert tracker, one fault switch and one OrderBookManager per pair (legacy book +
+ * FaultyBook(adaptive book): the seam chaos drills use), the trading pairs, the gRPC server, the admin
+ * HTTP API, and the timers that drive the ramp, alerts and event-loop sampling (all unref()ed, all
+ * cleared on stop). server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
+ */
+import { performance } from 'node:perf_hooks';
+import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
+import { CommandKind, type Command } from '../core/commands.ts';
+import type { EventSink } from '../core/events.ts';
+import { DEFAULT_INSTRUMENTS, compileInstrument, type Instrument } from '../core/instrument.ts';
+import type { BookImplementation, Outcome } from '../core/order-book.ts';
+import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
+import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
+import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
+import { MigrationController, type RampDecision, type RampGates } from '../pairs/migration-controller.ts';
+import { OrderBookManager, type BookObserver, type BookRole } from '../pairs/order-book-manager.ts';
+import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
+import type { ServingBook } from '../pairs/serving-book.ts';
+import { TradingPairs } from '../pairs/trading-pairs.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { ServiceConfig } from '../config.ts';
+import type { Logger } from './grpc/call-context.ts';
+import { TradingGrpcServer, type ShutdownResult } from './grpc/grpc-server.ts';
+import { adminRoutes, type AdminContext } from './http/admin-routes.ts';
+import { AdminHttpServer } from './http/admin-server.ts';
+import { Profiler } from './http/profiling.ts';
+import { EventLoopMonitor } from './metrics/event-loop-monitor.ts';
+import { TradingMetrics } from './metrics/trading-metrics.ts';
+import { TradingGate } from './trading-gate.ts';
+
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  monotonicNs: () => process.hrtime.bigint(),
+};
+
+export const consoleLogger: Logger = {
+  info: (m) => console.log(m),
+  error: (m, e) => console.error(m, e),
+};
+
+/** How often the ramp gates are judged. A step still waits RAMP_HOLD_MS; this only bounds the lag. */
+export const RAMP_TICK_MS = 1_000;
+/** How often alerts are evaluated (and their changes logged) without anyone calling /health. */
+export const ALERT_TICK_MS = 5_000;
+/** Event-loop sampling window for delay percentiles and utilization. */
+export const EVENT_LOOP_WINDOW_MS = 10_000;
+
+export interface TradingServiceDeps {
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default console */
+  logger?: Logger;
+  /** @default DEFAULT_INSTRUMENTS */
+  instruments?: readonly Instrument[];
+}
+
+export interface ListeningPorts {
+  grpcPort: number;
+  adminPort: number;
+}
+
+const MIB = 1024 * 1024;
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** The 'slow' fault of a chaos drill really occupies the thread, like a slow book would. */
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin
+  }
+}
+
+export class TradingService {
+  readonly config: ServiceConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly instruments: readonly Instrument[];
+  readonly migration: MigrationController;
+  readonly breakers: CircuitBreakers;
+  readonly monitor: PerformanceMonitor;
+  readonly alerts: AlertTracker;
+  readonly gate: TradingGate;
+  readonly faults = new Map<string, FaultSwitch>();
+  readonly managers = new Map<string, OrderBookManager>();
+  readonly pairs: TradingPairs;
+  readonly metrics: TradingMetrics;
+  readonly eventLoop = new EventLoopMonitor();
+  readonly profiler = new Profiler();
+  readonly grpc: TradingGrpcServer;
+  readonly admin: AdminHttpServer;
+  /** Which implementation served the pair's last command (labels `trading_orders_total`). */
+  private readonly lastServed = new Map<string, BookImplementation>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribes: (() => void)[] = [];
+  private serving = false;
+  private stopPromise: Promise<ShutdownResult> | undefined;
+  private readonly startedAtMs: number;
+  private lastCpu = process.cpuUsage();
+  private lastCpuAtMs = Date.now();
+
+  constructor(config: ServiceConfig, deps: TradingServiceDeps = {}) {
+    this.config = config;
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? consoleLogger;
+    this.instruments = deps.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
+    this.startedAtMs = Date.now();
+    const symbols = this.instruments.map((i) => i.symbol);
+    this.migration = new MigrationController(symbols, this.clock, {
+      rampSteps: config.rampSteps,
+      holdMs: config.rampHoldMs,
+      initialState: config.migrationInitialState,
+    });
+    this.breakers = new CircuitBreakers(symbols, this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
+    this.monitor = new PerformanceMonitor(this.clock);
+    this.alerts = new AlertTracker(this.clock);
+    this.gate = new TradingGate(this.clock);
+    this.metrics = new TradingMetrics({ monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
+    this.alerts.subscribe((c) => {
+      for (const a of c.raised) this.logger.info(`alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`);
+      for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`);
+      for (const a of c.resolved) this.logger.info(`alert resolved: ${a.name}`);
+      if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`);
+    });
+
+    const observer: BookObserver = {
+      onBookCommand: (pair: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
+        this.monitor.recordCommand(pair, impl, role, latencyNs, ok);
+        this.metrics.observeCommand(pair, impl, role, latencyNs);
+        if (role === 'served') this.lastServed.set(pair, impl);
+        if (!ok) {
+          this.monitor.recordError(pair, 'book_error', `${impl}_${role}`);
+          this.metrics.error(pair, 'book_error');
+        }
+      },
+      onManagerEvent: (pair: string, event: string, detail: string) => {
+        this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
+        if (event === 'fallback') {
+          const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
+          this.monitor.recordError(pair, 'breaker_trip', reason);
+          this.metrics.error(pair, 'breaker_trip');
+        }
+      },
+    };
+
+    const createBook = (instrument: Instrument): ServingBook => {
+      const pair = instrument.symbol;
+      const faults = new FaultSwitch();
+      this.faults.set(pair, faults);
+      const manager = new OrderBookManager({
+        instrument,
+        legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
+        adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
+        routing: this.migration,
+        breaker: this.breakers.get(pair),
+        clock: this.clock,
+        observer,
+        scheduleShadowDrain: (drain) => setImmediate(drain),
+      });
+      this.managers.set(pair, manager);
+      // Counts accepted new orders once per order (not per book), labelled with the book that served it.
+      const monitor = this.monitor;
+      const metrics = this.metrics;
+      const lastServed = this.lastServed;
+      return {
+        get implementation() {
+          return manager.implementation;
+        },
+        apply(cmd: Command, out: EventSink): Outcome {
+          const outcome = manager.apply(cmd, out);
+          if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
+            monitor.recordOrders(pair);
+            metrics.orderAccepted(pair, lastServed.get(pair) ?? 'legacy');
+          }
+          return outcome;
+        },
+        depth: (side, maxLevels) => manager.depth(side, maxLevels),
+      };
+    };
+
+    this.pairs = new TradingPairs({
+      instruments: this.instruments,
+      createBook,
+      clock: this.clock,
+      onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
+    });
+    // Trades as the served book reported them, from the pair's own market-data stream.
+    for (const pair of this.pairs.list()) {
+      const { unsubscribe } = pair.subscribeMarketData(1, (delta) => {
+        if (delta.trades.length === 0) return;
+        this.monitor.recordTrades(pair.symbol, delta.trades.length);
+        this.metrics.tradesReported(pair.symbol, delta.trades.length);
+      });
+      this.unsubscribes.push(unsubscribe);
+    }
+
+    this.grpc = new TradingGrpcServer({ pairs: this.pairs, logger: this.logger, newOrderGate: this.gate });
+    const ctx: AdminContext = {
+      migration: this.migration,
+      breakers: this.breakers,
+      managers: this.managers,
+      monitor: this.monitor,
+      alerts: this.alerts,
+      gate: this.gate,
+      metrics: this.metrics,
+      profiler: this.profiler,
+      eventLoop: this.eventLoop,
+      faults: config.chaosEnabled ? this.faults : undefined,
+      health: () => this.health(),
+      resources: () => this.resources(),
+      serviceCounts: () => ({
+        'open gRPC streams': this.grpc.openStreamCount,
+        'trading pairs': this.managers.size,
+        'pairs in dual-run': [...this.managers.values()].filter((m) => m.books.legacy && m.books.adaptive).length,
+        'shadow commands pending': [...this.managers.values()].reduce((a, m) => a + m.books.pendingShadow, 0),
+      }),
+      logger: this.logger,
+    };
+    this.admin = new AdminHttpServer({ routes: adminRoutes(ctx), token: config.adminToken, logger: this.logger });
+  }
+
+  /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
+  async start(): Promise<ListeningPorts> {
+    const grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
+    let adminPort: number;
+    try {
+      adminPort = await this.admin.listen(this.config.adminHost, this.config.adminPort);
+    } catch (err) {
+      await this.grpc.shutdown(0);
+      throw new Error(`admin HTTP API cannot listen on ${this.config.adminHost}:${this.config.adminPort} (ADMIN_HOST/ADMIN_PORT): ${(err as Error).message}`);
+    }
+    this.serving = true;
+    this.eventLoop.start();
+    this.profiler.startHeapSampling();
+    this.every(RAMP_TICK_MS, () => this.tickRamps());
+    this.every(ALERT_TICK_MS, () => this.health());
+    this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
+    return { grpcPort, adminPort };
+  }
+
+  /**
+   * Graceful stop: timers cleared, gRPC drained as before (health NOT_SERVING, streams ended, in-flight
+   * calls finish within `graceMs`), /health answering 503 meanwhile; then the admin API closes.
+   */
+  stop(graceMs: number = this.config.shutdownGraceMs): Promise<ShutdownResult> {
+    if (this.stopPromise !== undefined) return this.stopPromise;
+    this.serving = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    this.stopPromise = (async () => {
+      const how = await this.grpc.shutdown(graceMs);
+      await this.admin.close(Math.min(graceMs, 1_000));
+      for (const u of this.unsubscribes) u();
+      this.eventLoop.stop();
+      this.profiler.stopHeapSampling();
+      return how;
+    })();
+    return this.stopPromise;
+  }
+
+  /** One evaluation of every running ramp against the pair's measured health; reconciles the books. */
+  tickRamps(): RampDecision[] {
+    const rows = this.monitor.perPair();
+    const gates = new Map<string, RampGates>();
+    for (const s of this.migration.status()) {
+      if (!s.ramp.active || s.ramp.frozen) continue;
+      const since = s.ramp.step_started_at;
+      const mismatches = this.breakers
+        .get(s.pair)
+        .history()
+        .filter((e) => e.event === 'open' && e.reason === 'divergence' && (since === null || e.at >= since)).length;
+      const mine = rows.filter((r) => r.pair === s.pair && r.role === 'served');
+      const commands = mine.reduce((a, r) => a + r.commands, 0);
+      const errors = mine.reduce((a, r) => a + r.errors, 0);
+      gates.set(s.pair, {
+        mismatches,
+        p95Ms: mine.find((r) => r.impl === 'adaptive')?.latency_p95_ms ?? 0,
+        errorRate: commands === 0 ? 0 : errors / commands,
+        breakerOpen: this.breakers.get(s.pair).isOpen,
+      });
+    }
+    if (gates.size === 0) return [];
+    const decisions = this.migration.tick(gates);
+    for (const d of decisions) {
+      if (d.action === 'idle' || d.action === 'holding') continue;
+      this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`);
+      this.managers.get(d.pair)?.reconcile();
+    }
+    return decisions;
+  }
+
+  /** The runbook thresholds evaluated now, plus service facts; UNHEALTHY when gRPC is not serving. */
+  health(): HealthReport & { service: Record<string, unknown>; trading: ReturnType<TradingGate['status']> } {
+    const grpcServing = this.serving && !this.grpc.isShuttingDown;
+    const report = this.alerts.evaluate(this.monitor.current(), {
+      memoryMiB: round2(process.memoryUsage.rss() / MIB),
+      breakersOpen: this.breakers.openPairs(),
+      tradingHalted: this.gate.isHalted,
+      maintenance: this.gate.isInMaintenance,
+      dependenciesDown: grpcServing ? [] : ['grpc'],
+    });
+    return {
+      ...report,
+      service: {
+        grpc: grpcServing ? 'SERVING' : 'NOT_SERVING',
+        uptime_seconds: round2((Date.now() - this.startedAtMs) / 1000),
+        pairs: this.managers.size,
+        migration_emergency_stopped: this.migration.isEmergencyStopped,
+      },
+      trading: this.gate.status(),
+    };
+  }
+
+  /** `/admin/system/resources`: memory in MiB, CPU, event loop, handles. */
+  resources(): Record<string, unknown> {
+    const mem = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const nowMs = Date.now();
+    const elapsedUs = Math.max(1, (nowMs - this.lastCpuAtMs) * 1000);
+    const used = cpu.user - this.lastCpu.user + (cpu.system - this.lastCpu.system);
+    this.lastCpu = cpu;
+    this.lastCpuAtMs = nowMs;
+    const el = this.eventLoop.latest();
+    const resources = process.getActiveResourcesInfo();
+    const byType: Record<string, number> = {};
+    for (const r of resources) byType[r] = (byType[r] ?? 0) + 1;
+    return {
+      at: new Date(nowMs).toISOString(),
+      pid: process.pid,
+      node_version: process.version,
+      uptime_seconds: round2(process.uptime()),
+      memory: {
+        unit: 'MiB',
+        rss_mib: round2(mem.rss / MIB),
+        heap_used_mib: round2(mem.heapUsed / MIB),
+        heap_total_mib: round2(mem.heapTotal / MIB),
+        external_mib: round2(mem.external / MIB),
+        array_buffers_mib: round2(mem.arrayBuffers / MIB),
+        threshold_mib: this.alerts.thresholds.memoryMiB,
+      },
+      cpu: {
+        user_seconds: round2(cpu.user / 1e6),
+        system_seconds: round2(cpu.system / 1e6),
+        /** Share of one core used since the previous call of this endpoint (1 = one core busy). */
+        utilization_since_last_call: round2(used / elapsedUs),
+      },
+      event_loop: {
+        delay_p50_ms: el.delay_p50_ms,
+        delay_p99_ms: el.delay_p99_ms,
+        delay_max_ms: el.delay_max_ms,
+        utilization: el.utilization,
+        window_seconds: el.window_seconds,
+      },
+      active_handles: { total: resources.length, by_type: byType },
+      grpc_open_streams: this.grpc.openStreamCount,
+    };
+  }
+
+  private every(ms: number, run: () => unknown): void {
+    const t = setInterval(() => {
+      try {
+        run();
+      } catch (err) {
+        this.logger.error('periodic task failed', err);
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+}
