@@ -470,6 +470,12 @@ export class AdaptiveBook implements OrderBook {
     this.asks.clear();
     const quiet: EventSink = { accepted() {}, rejected() {}, fill() {}, cancelled() {}, replaced() {}, level() {} };
     for (const r of restingOrders) {
+      // The price index keys prices as ticks within [0, maxPriceTicks]; anything else, or an id twice, is a
+      // broken snapshot, and failing here beats corrupting the book.
+      if (!(Number.isSafeInteger(r.price) && r.price >= 0 && r.price <= this.instrument.maxPriceTicks)) {
+        throw new RangeError(`load: order ${r.orderId} has price ${r.price}, outside [0, ${this.instrument.maxPriceTicks}] ticks`);
+      }
+      if (this.ids.get(r.orderId) >= 0) throw new RangeError(`load: order ${r.orderId} appears twice`);
       const o = this.orders.alloc();
       const orders = this.orders;
       orders.id[o] = r.orderId;
