@@ -40,7 +40,7 @@ export interface AdaptiveBookOptions {
    * Price keys held in each side's directly indexed window (a power of two >= 32). Raising it keeps more
    * of a deep book in O(1) slots at 4 bytes + 1 bit per key per side; lowering it mainly serves tests,
    * which use a tiny window to drive the far tier and re-centring.
-   * @default the whole price range if it is under 64 Ki ticks, else 65536
+   * @default the smallest power of two above maxPriceTicks (at least 1024), capped at 65536
    */
   windowSize?: number;
 }
