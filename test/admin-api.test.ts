@@ -295,7 +295,7 @@ describe('admin token', () => {
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     const none = await fetch(`${url}/admin/migration/status`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error).toBe('unauthenticated');
+    expect(((await none.json()) as { error: string }).error).toBe('unauthenticated');
     expect((await fetch(`${url}/admin/migration/status`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
     const halt = await fetch(`${url}/admin/trading/halt`, { method: 'POST', headers: { authorization: `Bearer ${token.slice(0, -1)}x` } });
     expect(halt.status).toBe(401);
