@@ -42,7 +42,7 @@ const breaker = async (pair: string) => (await get('/admin/circuit-breaker/statu
 
 beforeAll(async () => {
   service = new TradingService(
-    loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', CHAOS_ENABLED: 'true', BREAKER_LATENCY_BUDGET_MS: '1' }),
+    loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', CHAOS_ENABLED: 'true', BREAKER_LATENCY_BUDGET_MS: '1', RAMP_HOLD_MS: '1' }),
     { logger: quiet },
   );
   const ports = await service.start();
@@ -182,6 +182,24 @@ describe('chaos faults through POST /admin/chaos/fault trip the breaker through 
       expect(typeof r.json.field).toBe('string');
     }
     expect(service.faults.get('SOLUSDT')!.current.kind).toBe('none');
+  });
+});
+
+describe('automatic ramp driven by the service timer and measured gates', () => {
+  it('advances while the gates pass and rolls back by itself when the breaker opens', async () => {
+    const started = await post('/admin/migration/ramp', '{"pair": "ETHUSDT", "steps": [50, 100]}');
+    expect(started.json.status.current_percentage).toBe(50);
+    await submit('ETHUSDT', 'buy', '10.00');
+    await eventually(() => service.migration.statusOf('ETHUSDT').current_percentage === 100 || (service.tickRamps(), false), 300);
+    expect(service.migration.statusOf('ETHUSDT').state).toBe('full');
+    await post('/admin/migration/ramp', '{"pair": "ETHUSDT", "steps": [50, 100]}'); // ramp again from full: holds at 100
+    await post('/admin/circuit-breaker/activate-all');
+    service.tickRamps();
+    expect(service.migration.statusOf('ETHUSDT')).toMatchObject({ state: 'rolled_back', current_percentage: 0 });
+    expect(service.migration.statusOf('ETHUSDT').last_reason).toMatch(/gate breaker failed/);
+    await post('/admin/circuit-breaker/reset-all');
+    await post('/admin/migration/percentage', '{"pair": "ETHUSDT", "percentage": 0}');
+    await unary(orders.cancelAllOrders.bind(orders), { pair: 'ETHUSDT', side: 0 }, 'alice');
   });
 });
 
