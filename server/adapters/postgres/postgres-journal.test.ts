@@ -1,0 +1,266 @@
+/**
+ * The PostgreSQL adapter against a real server (DATABASE_URL, else the local one), each run in its
+ * own schema: migrations, group commit, sequence checks, projections, snapshots, recovery reads,
+ * pair state. Fails (never skips) when PostgreSQL is not reachable.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandKind } from '../../core/commands.ts';
+import { OrderType, Side, StpMode, TimeInForce } from '../../core/types.ts';
+import { UnavailableError } from '../../ports/errors.ts';
+import { CorruptSnapshotError, JournalGapError, JournalSequenceError, type PairSnapshot } from '../../ports/journal.ts';
+import { entries, newOrderEntry } from './journal-fixtures.ts';
+import { loadMigrations, runMigrations } from './migrations.ts';
+import { PostgresJournal } from './postgres-journal.ts';
+import { openPostgresPersistence, type PostgresPersistence } from './postgres-persistence.ts';
+import { compilePostgresOptions, createPostgresPool } from './postgres-pool.ts';
+import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from './test-schema.ts';
+
+const url = process.env['DATABASE_URL'] ?? LOCAL_TEST_DATABASE_URL;
+
+let schema: TestSchema;
+let db: PostgresPersistence;
+
+beforeAll(async () => {
+  schema = await createTestSchema(url);
+  db = await openPostgresPersistence({ connectionString: url, options: schema.options, journal: { maxDelayMs: 2, maxBatch: 1000 } });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await schema?.drop();
+});
+
+async function count(sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await db.pool.query<{ n: string }>(sql, params);
+  return Number(rows[0]!.n);
+}
+
+describe('migrations', () => {
+  it('applied every migration once at start-up and create the runbook tables and index', async () => {
+    expect(db.migrations.applied).toEqual(loadMigrations().map((m) => m.version));
+    const { rows } = await db.pool.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
+    expect(rows.map((r) => r.t)).toEqual(['instruments', 'journal', 'order_book_snapshots', 'orders', 'pair_state', 'schema_migrations', 'trades']);
+    expect(await count(`SELECT count(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_orders_timestamp'`)).toBe(1);
+  });
+
+  it('are idempotent: a second run applies nothing, and concurrent runs do not race', async () => {
+    expect(await runMigrations(db.pool)).toEqual({ applied: [], version: loadMigrations().length });
+    const fresh = await createTestSchema(url);
+    const pools = [0, 1, 2].map(() => createPostgresPool(compilePostgresOptions({ connectionString: url, options: fresh.options })));
+    try {
+      const results = await Promise.all(pools.map((p) => runMigrations(p)));
+      expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, loadMigrations().length]);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+      await fresh.drop();
+    }
+  });
+
+  it('refuse to start when an applied migration file was changed', async () => {
+    const changed = loadMigrations().map((m) => ({ ...m, checksum: m.checksum.replace(/^./, (c) => (c === '0' ? '1' : '0')) }));
+    await expect(runMigrations(db.pool, changed)).rejects.toThrow(/was changed after it was applied/);
+  });
+});
+
+describe('journal: group commit', () => {
+  it('batches many concurrent appends into few transactions and resolves them in submission order', async () => {
+    const pair = 'GROUPUSD';
+    const before = db.journal.stats.transactions;
+    const resolved: number[] = [];
+    const all = entries(pair, 1, 2000).map((e) => db.journal.append([e]).then(() => resolved.push(e.sequence)));
+    await Promise.all(all);
+    const transactions = db.journal.stats.transactions - before;
+    // 2000 appends in one tick: max 1000 per transaction, so 2 (a 3rd if a timer split them).
+    expect(transactions).toBeGreaterThanOrEqual(2);
+    expect(transactions).toBeLessThanOrEqual(4);
+    expect(resolved).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    expect(db.journal.durableSequence(pair)).toBe(2000);
+    expect(await count('SELECT count(*) AS n FROM journal WHERE pair = $1', [pair])).toBe(2000);
+    expect(await count('SELECT max(sequence) AS n FROM journal WHERE pair = $1', [pair])).toBe(2000);
+  });
+
+  it('keeps several pairs apart and writes the projections in the same transaction', async () => {
+    const a = 'PROJAUSD';
+    const b = 'PROJBUSD';
+    await Promise.all([db.journal.append(entries(a, 1, 30)), db.journal.append(entries(b, 1, 9))]);
+    expect(await count('SELECT count(*) AS n FROM orders WHERE pair = $1', [a])).toBe(30);
+    expect(await count('SELECT count(*) AS n FROM trades WHERE pair = $1', [a])).toBe(10);
+    expect(await count('SELECT count(*) AS n FROM trades WHERE pair = $1', [b])).toBe(3);
+    const { rows } = await db.pool.query('SELECT account, client_order_id, status, filled_lots, remaining_lots, created_at FROM orders WHERE pair = $1 AND order_id = 3', [a]);
+    expect(rows[0]).toMatchObject({ account: 'acct-3', client_order_id: 'c-3', status: 'partially_filled', filled_lots: '1', remaining_lots: '9' });
+    expect((rows[0].created_at as Date).getTime()).toBe(1_700_000_000_003);
+  });
+
+  it('upserts an order changed twice in one batch to its last state', async () => {
+    const pair = 'UPSERTUSD';
+    const first = newOrderEntry(pair, 1, 'alice');
+    const cancel = {
+      ...newOrderEntry(pair, 2, 'alice'),
+      command: { kind: CommandKind.Cancel, orderId: 1, account: 1 },
+      clientOrderId: '',
+      orders: [{ ...first.orders[0]!, remaining: 0, status: 'cancelled' as const, cancelReason: 1, updatedAtMs: 1_700_000_000_500 }],
+      trades: [],
+    };
+    await db.journal.append([first, cancel]);
+    const { rows } = await db.pool.query('SELECT status, remaining_lots, cancel_reason, journal_sequence FROM orders WHERE pair = $1', [pair]);
+    expect(rows).toEqual([{ status: 'cancelled', remaining_lots: '0', cancel_reason: 1, journal_sequence: '2' }]);
+  });
+
+  it('journals the account name and never the process-local account id', async () => {
+    const pair = 'NAMEUSD';
+    await db.journal.append([newOrderEntry(pair, 1, 'bob')]);
+    const { rows } = await db.pool.query('SELECT account, command FROM journal WHERE pair = $1', [pair]);
+    expect(rows[0].account).toBe('bob');
+    expect(rows[0].command).not.toHaveProperty('account');
+    expect(rows[0].command).toEqual({ kind: CommandKind.NewOrder, orderId: 1, side: Side.Buy, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: false, price: 101, quantity: 10, stp: StpMode.None });
+  });
+});
+
+describe('journal: sequences are gap-free per pair', () => {
+  it('rejects a gap or a repeat at once and queues nothing of that call', async () => {
+    const pair = 'GAPUSD';
+    await db.journal.append(entries(pair, 1, 3));
+    await expect(db.journal.append([newOrderEntry(pair, 5)])).rejects.toBeInstanceOf(JournalSequenceError);
+    await expect(db.journal.append([newOrderEntry(pair, 3)])).rejects.toMatchObject({ pair, expected: 4, actual: 3 });
+    await expect(db.journal.append([newOrderEntry(pair, 4), newOrderEntry(pair, 6)])).rejects.toBeInstanceOf(JournalSequenceError);
+    expect(db.journal.status().pendingEntries).toBe(0);
+    await db.journal.append([newOrderEntry(pair, 4)]);
+    expect(await count('SELECT count(*) AS n FROM journal WHERE pair = $1', [pair])).toBe(4);
+  });
+
+  it('checks a pair it never saw against the stored head (a stale writer), without holding up other pairs', async () => {
+    const pair = 'STALEUSD';
+    await db.journal.append(entries(pair, 1, 3));
+    const other = await openPostgresPersistence({ connectionString: url, options: schema.options });
+    try {
+      const stale = other.journal.append([newOrderEntry(pair, 2)]);
+      const innocent = other.journal.append([newOrderEntry('INNOCENTUSD', 1)]);
+      await expect(stale).rejects.toMatchObject({ name: 'JournalSequenceError', pair, expected: 4, actual: 2 });
+      await innocent;
+      await expect(other.journal.append([newOrderEntry(pair, 9)])).rejects.toMatchObject({ expected: 4, actual: 9 });
+      expect(other.journal.status()).toMatchObject({ available: true, pendingEntries: 0 });
+    } finally {
+      await other.close();
+    }
+    expect(await count('SELECT count(*) AS n FROM journal WHERE pair = $1', [pair])).toBe(3);
+    expect(await count(`SELECT count(*) AS n FROM journal WHERE pair = 'INNOCENTUSD'`)).toBe(1);
+  });
+});
+
+describe('journal: a write that committed but timed out', () => {
+  it('is reported unavailable, then skipped on retry: nothing written twice, nothing lost', async () => {
+    const pair = 'AMBIGUOUSUSD';
+    let stall = true;
+    const journal = new PostgresJournal(db.pool, {
+      writeTimeoutMs: 200,
+      retryDelayMs: 10,
+      // The first commit "hangs" past the write timeout after the server committed it.
+      afterCommit: () => (stall ? ((stall = false), new Promise<void>((r) => setTimeout(r, 400))) : Promise.resolve()),
+    });
+    const err = await journal.append(entries(pair, 1, 5)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(journal.status().pendingEntries).toBe(5);
+    await journal.append([newOrderEntry(pair, 6)]).catch(() => {});
+    await journal.waitForDurable(pair, 6);
+    expect(journal.stats.skippedAlreadyWritten).toBe(5);
+    expect(journal.status()).toMatchObject({ available: true, pendingEntries: 0 });
+    const { rows } = await db.pool.query<{ sequence: string }>('SELECT sequence FROM journal WHERE pair = $1 ORDER BY sequence', [pair]);
+    expect(rows.map((r) => Number(r.sequence))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await journal.close()).toBe(0);
+  });
+});
+
+function snapshotOf(pair: string, sequence: number): PairSnapshot {
+  return {
+    pair,
+    sequence,
+    lastOrderId: sequence,
+    lastTradeId: 7,
+    eventSequence: 123,
+    marketDataSequence: 45,
+    orders: [
+      { orderId: 2, account: 'alice', clientOrderId: 'a-2', side: Side.Buy, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: false, stp: StpMode.None, price: 101, quantity: 10, filled: 4, remaining: 6, status: 'partially_filled', cancelReason: 0, createdAtMs: 1, updatedAtMs: 2, lastSequence: 9 },
+      { orderId: 1, account: 'bob', clientOrderId: '', side: Side.Sell, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: true, stp: StpMode.CancelBoth, price: 105, quantity: 3, filled: 0, remaining: 3, status: 'new', cancelReason: 0, createdAtMs: 1, updatedAtMs: 1, lastSequence: 1 },
+    ],
+    takenAtMs: 1_700_000_000_000,
+  };
+}
+
+describe('snapshots and recovery reads', () => {
+  it('round-trip a snapshot exactly (order of resting orders kept) and return the newest', async () => {
+    const pair = 'SNAPUSD';
+    expect(await db.recovery.latestSnapshot(pair)).toBeUndefined();
+    await db.recovery.saveSnapshot(snapshotOf(pair, 10));
+    await db.recovery.saveSnapshot(snapshotOf(pair, 20));
+    expect(await db.recovery.latestSnapshot(pair)).toEqual(snapshotOf(pair, 20));
+    const { rows } = await db.pool.query<{ checksum: string; created_at: Date }>('SELECT checksum, created_at FROM order_book_snapshots WHERE pair = $1', [pair]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0]!.created_at).toBeInstanceOf(Date);
+  });
+
+  it('fail closed on a snapshot that does not match its checksum', async () => {
+    const pair = 'CORRUPTUSD';
+    await db.recovery.saveSnapshot(snapshotOf(pair, 5));
+    await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{orders,0,remaining}', '600') WHERE pair = $1`, [pair]);
+    const err = await db.recovery.latestSnapshot(pair).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptSnapshotError);
+    expect((err as Error).message).toMatch(/checksum mismatch.*refusing to recover/);
+  });
+
+  it('read exactly the entries after a snapshot, in batches, with commands restored', async () => {
+    const pair = 'RECOVERUSD';
+    await db.journal.append(entries(pair, 1, 25));
+    await db.journal.append([
+      { ...newOrderEntry(pair, 26, 'carol'), command: { kind: CommandKind.CancelAll, account: 3, side: undefined }, clientOrderId: '', orders: [], trades: [] },
+      { ...newOrderEntry(pair, 27, 'carol'), command: { kind: CommandKind.Replace, orderId: 4, account: 3, price: 99, quantity: 2 }, clientOrderId: '', orders: [], trades: [] },
+    ]);
+    const batches: number[][] = [];
+    const records = [];
+    for await (const batch of db.recovery.entriesAfter(pair, 10, 7)) {
+      batches.push(batch.map((r) => r.sequence));
+      records.push(...batch);
+    }
+    expect(batches.map((b) => b.length)).toEqual([7, 7, 3]);
+    expect(records.map((r) => r.sequence)).toEqual(Array.from({ length: 17 }, (_, i) => i + 11));
+    expect(records[0]).toEqual({ pair, sequence: 11, command: { kind: CommandKind.NewOrder, orderId: 11, side: Side.Buy, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: false, price: 101, quantity: 10, stp: StpMode.None }, account: 'acct-4', clientOrderId: 'c-11', timestampMs: 1_700_000_000_011 });
+    expect(records.at(-2)!.command).toEqual({ kind: CommandKind.CancelAll, side: undefined });
+    expect(records.at(-1)).toMatchObject({ account: 'carol', command: { kind: CommandKind.Replace, orderId: 4, price: 99, quantity: 2 } });
+    expect(await db.recovery.lastSequence(pair)).toBe(27);
+    expect(await db.recovery.lastSequence('NOSUCHPAIR')).toBe(0);
+    expect(await db.recovery.recordedPairs()).toContain(pair);
+  });
+
+  it('fail closed on a gap in the stored journal', async () => {
+    const pair = 'HOLEUSD';
+    await db.journal.append(entries(pair, 1, 6));
+    await db.pool.query('DELETE FROM journal WHERE pair = $1 AND sequence = 4', [pair]);
+    const read = async () => {
+      for await (const _ of db.recovery.entriesAfter(pair, 0, 2)) void _;
+    };
+    await expect(read()).rejects.toBeInstanceOf(JournalGapError);
+    await expect(read()).rejects.toMatchObject({ expected: 4, found: 5 });
+  });
+});
+
+describe('pair state store', () => {
+  it('keeps migration and breaker state per pair across connections', async () => {
+    await db.pairState.save('BTCUSD', { migration: { state: 'canary', percentage: 25 }, breaker: { open: true, reason: 'divergence' } });
+    await db.pairState.save('ETHUSD', { migration: { state: 'shadow', percentage: 0 }, breaker: { open: false, reason: null } });
+    await db.pairState.save('BTCUSD', { migration: { state: 'canary', percentage: 50 }, breaker: { open: true, reason: 'divergence' } });
+    const other = new pg.Pool({ connectionString: url, options: schema.options });
+    try {
+      const { rows } = await other.query('SELECT pair, state FROM pair_state ORDER BY pair');
+      expect(rows).toEqual([
+        { pair: 'BTCUSD', state: { migration: { state: 'canary', percentage: 50 }, breaker: { open: true, reason: 'divergence' } } },
+        { pair: 'ETHUSD', state: { migration: { state: 'shadow', percentage: 0 }, breaker: { open: false, reason: null } } },
+      ]);
+    } finally {
+      await other.end();
+    }
+    expect(await db.pairState.load('BTCUSD')).toEqual({ migration: { state: 'canary', percentage: 50 }, breaker: { open: true, reason: 'divergence' } });
+    expect(await db.pairState.load('NONE')).toBeUndefined();
+    expect([...(await db.pairState.loadAll()).keys()]).toEqual(['BTCUSD', 'ETHUSD']);
+  });
+});

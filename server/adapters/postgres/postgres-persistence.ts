@@ -1,0 +1,51 @@
+/**
+ * Composition of the PostgreSQL adapter: one pool, migrations at start-up, then the Journal,
+ * RecoveryStore and PairStateStore ports over that pool. What server/main.ts builds (with a URL from
+ * DATABASE_URL, or the embedded server's URL).
+ */
+import type { Pool } from 'pg';
+import { runMigrations, type MigrationResult } from './migrations.ts';
+import { PostgresJournal, type PostgresJournalOptions } from './postgres-journal.ts';
+import { PostgresPairStateStore } from './postgres-pair-state-store.ts';
+import { compilePostgresOptions, createPostgresPool, type PostgresOptions } from './postgres-pool.ts';
+import { PostgresRecoveryStore } from './postgres-recovery-store.ts';
+
+export interface PostgresPersistenceOptions extends PostgresOptions {
+  journal?: Omit<PostgresJournalOptions, 'writeTimeoutMs'>;
+}
+
+export interface PostgresPersistence {
+  readonly pool: Pool;
+  readonly journal: PostgresJournal;
+  readonly recovery: PostgresRecoveryStore;
+  readonly pairState: PostgresPairStateStore;
+  readonly migrations: MigrationResult;
+  /** Drains the journal (up to drainTimeoutMs), then ends the pool. Returns entries left unwritten. */
+  close(drainTimeoutMs?: number): Promise<number>;
+}
+
+/** Connects, migrates (failing start-up if the database is unreachable or the schema is foreign), and builds the ports. */
+export async function openPostgresPersistence(options: PostgresPersistenceOptions): Promise<PostgresPersistence> {
+  const compiled = compilePostgresOptions(options);
+  const pool = createPostgresPool(compiled);
+  let migrations: MigrationResult;
+  try {
+    migrations = await runMigrations(pool);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  const journal = new PostgresJournal(pool, { ...options.journal, writeTimeoutMs: compiled.writeTimeoutMs });
+  return {
+    pool,
+    journal,
+    recovery: new PostgresRecoveryStore(pool),
+    pairState: new PostgresPairStateStore(pool),
+    migrations,
+    async close(drainTimeoutMs = 5000) {
+      const left = await journal.close(drainTimeoutMs);
+      await pool.end();
+      return left;
+    },
+  };
+}
