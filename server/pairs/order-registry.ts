@@ -56,7 +56,12 @@ export class OrderRegistry {
   /** account → its open order ids (insertion order is ascending id: ids are assigned ascending). */
   private readonly openByAccount = new Map<AccountId, Set<OrderId>>();
   /** Closed order ids, oldest first (Set keeps insertion order, so eviction is O(1)). */
-  private readonly closed = new Set<OrderId>();
+  /**
+   * Closed order ids, oldest first, as a queue from `closedHead` (an array, not a Set: V8 leaves deleted
+   * Set entries as holes that values().next() scans past, which made each eviction O(retention)).
+   */
+  private closed: OrderId[] = [];
+  private closedHead = 0;
   private readonly maxClosedOrders: number;
 
   constructor(options: OrderRegistryOptions = {}) {
@@ -90,11 +95,11 @@ export class OrderRegistry {
   }
 
   get openCount(): number {
-    return this.orders.size - this.closed.size;
+    return this.orders.size - this.closedCount;
   }
 
   get closedCount(): number {
-    return this.closed.size;
+    return this.closed.length - this.closedHead;
   }
 
   // ---- updates, driven by the book's events ----
@@ -178,7 +183,7 @@ export class OrderRegistry {
       open.delete(o.orderId);
       if (open.size === 0) this.openByAccount.delete(o.account);
     }
-    this.closed.add(o.orderId);
+    this.closed.push(o.orderId);
   }
 
   /**
@@ -186,12 +191,15 @@ export class OrderRegistry {
    * a command's result can still read every order it closed.
    */
   trimClosed(): void {
-    while (this.closed.size > this.maxClosedOrders) this.evictOldestClosed();
+    while (this.closedCount > this.maxClosedOrders) this.evictOldestClosed();
+    if (this.closedHead > 4096 && this.closedHead * 2 > this.closed.length) {
+      this.closed = this.closed.slice(this.closedHead);
+      this.closedHead = 0;
+    }
   }
 
   private evictOldestClosed(): void {
-    const id = this.closed.values().next().value as OrderId;
-    this.closed.delete(id);
+    const id = this.closed[this.closedHead++]!;
     const o = this.orders.get(id);
     this.orders.delete(id);
     if (o !== undefined && o.clientOrderId !== '') {
