@@ -1,0 +1,86 @@
+/**
+ * Who is calling, from a session token: metadata `authorization: Bearer <token>` → account through the
+ * SessionStore (tokens come from SessionService.Login). Implements the synchronous `Authenticator` seam
+ * of auth.ts although a store answers asynchronously (Redis): a grpc-js server interceptor resolves the
+ * token when the call's metadata arrives — grpc-js holds the call's messages until `next` is called —
+ * and records the verdict against that call's Metadata object; `authenticate(metadata)` then only reads
+ * it. The token is removed from the metadata once checked, so no handler or log downstream can see it.
+ * Must not decide which methods need an account: handlers still call `authenticate` as before.
+ */
+import { Metadata, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import type { SessionStore } from '../../ports/session-store.ts';
+import type { Authenticator } from './auth.ts';
+import { UnauthenticatedError, UnavailableError } from './errors.ts';
+
+export const AUTHORIZATION_HEADER = 'authorization';
+const BEARER = /^Bearer +([A-Za-z0-9_-]{1,512})$/i;
+
+export const MISSING_TOKEN = `metadata ${AUTHORIZATION_HEADER} is required: "Bearer <token>" with a token from SessionService.Login`;
+export const MALFORMED_TOKEN = `metadata ${AUTHORIZATION_HEADER} must be exactly one "Bearer <token>" value`;
+export const UNKNOWN_TOKEN = 'session token is unknown, expired or logged out; log in again with SessionService.Login';
+
+export class SessionAuthenticator implements Authenticator {
+  /** Verdicts by call, recorded by the interceptor; weak, so they go with the call. */
+  private readonly verdicts = new WeakMap<Metadata, string | Error>();
+
+  constructor(private readonly store: SessionStore) {}
+
+  /**
+   * The account of the call, as checked by `interceptor()` when the call began. Throws
+   * UnauthenticatedError for a missing, malformed, unknown or expired token, UnavailableError when the
+   * session store could not be asked (the token may be fine), and a plain Error (INTERNAL) when a token
+   * is present but was never checked: the interceptor is not installed on the server, a wiring bug.
+   */
+  authenticate(metadata: Metadata): string {
+    const verdict = this.verdicts.get(metadata);
+    if (typeof verdict === 'string') return verdict;
+    if (verdict !== undefined) throw verdict;
+    if (metadata.get(AUTHORIZATION_HEADER).length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
+    throw new Error('SessionAuthenticator: the call has a token nobody checked; install sessionAuthenticator.interceptor() on the grpc Server');
+  }
+
+  /** The check itself; the interceptor uses it and so can any async code path. Same errors as authenticate. */
+  async authenticateAsync(metadata: Metadata): Promise<string> {
+    const values = metadata.get(AUTHORIZATION_HEADER);
+    if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
+    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
+    if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
+    let account: string | undefined;
+    try {
+      account = await this.store.resolve(match[1]!);
+    } catch (err) {
+      // The gRPC mapping knows its own UnavailableError; carry the store's dependency and detail over.
+      if (err instanceof PortUnavailableError) throw new UnavailableError(err.dependency, `cannot check the session token: ${err.message}`);
+      throw err;
+    }
+    if (account === undefined) throw new UnauthenticatedError(UNKNOWN_TOKEN);
+    return account;
+  }
+
+  /**
+   * The grpc-js server interceptor (`new Server({ interceptors: [auth.interceptor()] })`). Calls without
+   * an authorization header pass untouched (health, reflection, Login); for the others the verdict is
+   * recorded before the handler starts, and the header is removed.
+   */
+  interceptor(): ServerInterceptor {
+    return (_method, call) =>
+      new ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: (metadata, nextMetadata) => {
+              if (metadata.get(AUTHORIZATION_HEADER).length === 0) {
+                nextMetadata(metadata);
+                return;
+              }
+              const record = (verdict: string | Error): void => {
+                this.verdicts.set(metadata, verdict);
+                metadata.remove(AUTHORIZATION_HEADER);
+                nextMetadata(metadata);
+              };
+              this.authenticateAsync(metadata).then(record, (err: unknown) => record(err instanceof Error ? err : new Error(String(err))));
+            },
+          }),
+      });
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * SessionStore on a real Redis (ioredis), used when REDIS_URL is set. Every key lives under `prefix`
+ * (tests use a random one, so runs never collide). Sessions are stored by token digest with PX TTLs; the
+ * idempotency record and the token bucket change atomically in Lua scripts. A lost connection never
+ * queues or retries commands (either could apply twice): calls fail fast with UnavailableError('redis')
+ * and ioredis reconnects in the background. Wrap it in ResilientSessionStore to keep serving while Redis
+ * is down. Must not be used by core/ or pairs/ except through the SessionStore port.
+ */
+import { Redis, ReplyError } from 'ioredis';
+import type { Clock } from '../../ports/clock.ts';
+import { UnavailableError } from '../../ports/errors.ts';
+import {
+  InvalidCredentialsError,
+  bucketRefillMs,
+  checkAccount,
+  checkClientOrderKey,
+  checkCost,
+  checkSessionTtl,
+  compileSessionStoreOptions,
+  integerOption,
+  SessionStoreOptionError,
+  type ApiKeyCredentials,
+  type ClientOrderResult,
+  type CompiledSessionStoreOptions,
+  type RateDecision,
+  type Session,
+  type SessionStore,
+  type SessionStoreOptions,
+} from '../../ports/session-store.ts';
+import {
+  clientOrderKey,
+  isWellFormedKeyId,
+  isWellFormedSecret,
+  isWellFormedToken,
+  newKeyId,
+  newSecret,
+  newToken,
+  secretMatches,
+  storedApiKey,
+  tokenDigest,
+  type StoredApiKey,
+} from './session-credentials.ts';
+
+export interface RedisSessionStoreOptions extends SessionStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  url: string;
+  /** Wall clock for session and idempotency expiry and for the token bucket (the same on every replica, via NTP). */
+  clock: Clock;
+  /** Prefix of every key, so several services or test runs can share one Redis. @default "trading:" */
+  prefix?: string;
+  /**
+   * A command not answered within this fails with UnavailableError. Lower detects a hung Redis (or a
+   * black-holed network) sooner; too low fails healthy calls during a slow fsync.
+   * @default 500
+   */
+  commandTimeoutMs?: number;
+  /** Longest wait for a TCP connection before a reconnect attempt counts as failed. @default 2000 */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff doubles from 50 ms up to this. Lower recovers sooner, costs more connection attempts. @default 2000 */
+  reconnectMaxDelayMs?: number;
+  /** Told about connection errors (ioredis 'error' events); they are never left unhandled. @default ignore */
+  onConnectionError?: (err: Error) => void;
+}
+
+export const DEFAULT_REDIS_PREFIX = 'trading:';
+
+/** Consecutive command timeouts after which the connection is presumed dead and replaced. */
+const RECONNECT_AFTER_TIMEOUTS = 3;
+
+/** First writer wins: returns the live record, or stores ARGV[1] (`<expiresAtMs>:<result>`) with PX ARGV[2]. */
+const REMEMBER_SCRIPT = `
+local old = redis.call('GET', KEYS[1])
+if old then
+  local e = tonumber(string.match(old, '^(%d+):'))
+  if e and e > tonumber(ARGV[3]) then return old end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;
+
+/**
+ * The token bucket of ports/session-store.ts takeTokens(), in Lua: integer millitokens, state in a hash
+ * {mt, ts}, forgotten after a full refill (PEXPIRE). ARGV: capacity, rate (mt/ms), now, cost (mt), ttl.
+ */
+const CONSUME_SCRIPT = `
+local cap = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local need = tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'mt', 'ts')
+local mt = tonumber(state[1])
+local ts = tonumber(state[2])
+if mt == nil or ts == nil then mt = cap; ts = now end
+if now > ts then
+  mt = math.min(cap, mt + (now - ts) * rate)
+  ts = now
+end
+local allowed = 0
+local retry = 0
+if mt >= need then
+  mt = mt - need
+  allowed = 1
+else
+  retry = math.ceil((need - mt) / rate)
+end
+redis.call('HSET', KEYS[1], 'mt', string.format('%d', mt), 'ts', string.format('%d', ts))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {allowed, retry}
+`;
+
+interface SessionCommands {
+  rememberClientOrder(key: string, value: string, ttlMs: number, nowMs: number): Promise<string>;
+  consumeTokens(key: string, capacity: number, rate: number, nowMs: number, need: number, ttlMs: number): Promise<[number, number]>;
+}
+
+interface StoredSession {
+  readonly account: string;
+  readonly expiresAtMs: number;
+}
+
+export class RedisSessionStore implements SessionStore {
+  private readonly options: CompiledSessionStoreOptions;
+  private readonly clock: Clock;
+  private readonly prefix: string;
+  private readonly client: Redis & SessionCommands;
+  private readonly bucketTtlMs: number;
+  private lastError: Error | undefined;
+  private consecutiveTimeouts = 0;
+  private readyEvents = 0;
+
+  constructor(raw: RedisSessionStoreOptions) {
+    this.options = compileSessionStoreOptions(raw);
+    this.clock = raw.clock;
+    this.prefix = raw.prefix ?? DEFAULT_REDIS_PREFIX;
+    if (!/^[\x21-\x7e]{0,64}$/.test(this.prefix)) throw new SessionStoreOptionError('prefix', 'must be at most 64 printable ASCII characters without spaces');
+    if (!/^rediss?:\/\//.test(raw.url)) throw new SessionStoreOptionError('url', `must start with redis:// or rediss://, got ${JSON.stringify(raw.url)}`);
+    const commandTimeoutMs = integerOption('commandTimeoutMs', raw.commandTimeoutMs ?? 500, 1, 600_000);
+    const connectTimeoutMs = integerOption('connectTimeoutMs', raw.connectTimeoutMs ?? 2000, 1, 600_000);
+    const reconnectMaxDelayMs = integerOption('reconnectMaxDelayMs', raw.reconnectMaxDelayMs ?? 2000, 1, 600_000);
+    // A full bucket needs no state; keep it a second past the refill so a just-expired key is always full.
+    this.bucketTtlMs = bucketRefillMs(this.options) + 1000;
+    const onConnectionError = raw.onConnectionError ?? (() => {});
+
+    const client = new Redis(raw.url, {
+      // No offline queue and no per-command retries: a command either reaches Redis on the live
+      // connection or fails now. Queued or replayed commands could consume tokens or store results
+      // twice, and would hold gRPC calls for the whole outage.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+      // Never give up: reconnect with capped exponential backoff, so the store recovers by itself.
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 16), reconnectMaxDelayMs),
+      lazyConnect: false,
+    });
+    // Without a listener, ioredis 'error' events would crash the process on the first refused connection.
+    client.on('error', (err: Error) => {
+      this.lastError = err;
+      onConnectionError(err);
+    });
+    client.on('ready', () => {
+      this.readyEvents += 1;
+    });
+    client.defineCommand('rememberClientOrder', { numberOfKeys: 1, lua: REMEMBER_SCRIPT });
+    client.defineCommand('consumeTokens', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
+    this.client = client as Redis & SessionCommands;
+  }
+
+  /** How many times the connection became ready; a change means Redis is reachable again. */
+  connectionGeneration(): number {
+    return this.readyEvents;
+  }
+
+  /** True while the connection is up and usable. */
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * Resolves when the connection is ready; rejects with UnavailableError after `timeoutMs`. The store
+   * keeps trying to connect either way: this is for startup checks and tests.
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    if (this.isReady()) return;
+    await new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new UnavailableError('redis', `not connected after ${timeoutMs} ms (${this.lastError?.message ?? this.client.status})`));
+      }, timeoutMs);
+      this.client.once('ready', onReady);
+    });
+  }
+
+  async createApiKey(account: string): Promise<ApiKeyCredentials> {
+    checkAccount(account);
+    const keyId = newKeyId();
+    const secret = newSecret();
+    const stored = storedApiKey(account, secret, this.clock.nowMs());
+    const ok = await this.run('create an API key', () => this.client.set(this.key('apikey', keyId), JSON.stringify(stored), 'NX'));
+    // 96 random bits: a collision means the CSPRNG is broken, not bad luck.
+    if (ok !== 'OK') throw new Error(`API key id collision on ${keyId}`);
+    return { keyId, secret };
+  }
+
+  async revokeApiKey(keyId: string): Promise<boolean> {
+    if (!isWellFormedKeyId(keyId)) return false;
+    const removed = await this.run('revoke an API key', () => this.client.del(this.key('apikey', keyId)));
+    return removed > 0;
+  }
+
+  async login(keyId: string, secret: string, ttlMs: number): Promise<Session> {
+    checkSessionTtl(ttlMs, this.options);
+    if (!isWellFormedKeyId(keyId) || !isWellFormedSecret(secret)) throw new InvalidCredentialsError();
+    const raw = await this.run('log in', () => this.client.get(this.key('apikey', keyId)));
+    const stored = raw === null ? undefined : (JSON.parse(raw) as StoredApiKey);
+    if (stored === undefined || !secretMatches(secret, stored)) throw new InvalidCredentialsError();
+    const token = newToken();
+    const expiresAtMs = this.clock.nowMs() + ttlMs;
+    const session: StoredSession = { account: stored.account, expiresAtMs };
+    await this.run('log in', () => this.client.set(this.key('session', tokenDigest(token)), JSON.stringify(session), 'PX', ttlMs));
+    return { token, account: stored.account, expiresAtMs };
+  }
+
+  async resolve(token: string): Promise<string | undefined> {
+    const session = await this.resolveSession(token);
+    return session?.account;
+  }
+
+  /** The account and expiry of a live session (the ResilientSessionStore caches both). */
+  async resolveSession(token: string): Promise<StoredSession | undefined> {
+    if (!isWellFormedToken(token)) return undefined;
+    const raw = await this.run('resolve a session', () => this.client.get(this.key('session', tokenDigest(token))));
+    if (raw === null) return undefined;
+    const session = JSON.parse(raw) as StoredSession;
+    // PX removes it on Redis's clock; this check makes expiry exact on ours (and testable with a ManualClock).
+    return this.clock.nowMs() < session.expiresAtMs ? session : undefined;
+  }
+
+  async logout(token: string): Promise<void> {
+    if (!isWellFormedToken(token)) return;
+    await this.run('log out', () => this.client.del(this.key('session', tokenDigest(token))));
+  }
+
+  async rememberClientOrder(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): Promise<ClientOrderResult> {
+    checkAccount(account);
+    checkClientOrderKey(pair, clientOrderId);
+    const now = this.clock.nowMs();
+    const ttlMs = this.options.idempotencyTtlMs;
+    const value = `${now + ttlMs}:${result}`;
+    const onRecord = await this.run('remember a client order id', () =>
+      this.client.rememberClientOrder(this.key('order', clientOrderKey(account, pair, clientOrderId)), value, ttlMs, now),
+    );
+    return resultOf(onRecord);
+  }
+
+  async lookupClientOrder(account: string, pair: string, clientOrderId: string): Promise<ClientOrderResult | undefined> {
+    checkAccount(account);
+    checkClientOrderKey(pair, clientOrderId);
+    const raw = await this.run('look up a client order id', () => this.client.get(this.key('order', clientOrderKey(account, pair, clientOrderId))));
+    if (raw === null) return undefined;
+    const colon = raw.indexOf(':');
+    return this.clock.nowMs() < Number(raw.slice(0, colon)) ? raw.slice(colon + 1) : undefined;
+  }
+
+  async consume(account: string, cost = 1): Promise<RateDecision> {
+    checkAccount(account);
+    checkCost(cost, this.options);
+    const [allowed, retryAfterMs] = await this.run('check the rate limit', () =>
+      this.client.consumeTokens(
+        this.key('rate', encodeURIComponent(account)),
+        this.options.rateLimitBurst * 1000,
+        this.options.rateLimitPerSecond,
+        this.clock.nowMs(),
+        cost * 1000,
+        this.bucketTtlMs,
+      ),
+    );
+    return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs) };
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.isReady()) await this.client.quit();
+    } catch {
+      // Already gone; disconnect below is all that is left to do.
+    }
+    this.client.disconnect();
+  }
+
+  private key(kind: string, id: string): string {
+    return `${this.prefix}${kind}:${id}`;
+  }
+
+  /**
+   * Runs one Redis call. A reply error (WRONGTYPE, a script bug) is a bug and propagates as is; anything
+   * else (closed or unwritable connection, timeout) means Redis is unreachable: UnavailableError.
+   */
+  private async run<T>(what: string, call: () => Promise<T>): Promise<T> {
+    try {
+      const value = await call();
+      this.consecutiveTimeouts = 0;
+      return value;
+    } catch (err) {
+      if (err instanceof ReplyError) throw err;
+      const detail = err instanceof Error ? err.message : String(err);
+      if (detail === 'Command timed out') this.onTimeout();
+      throw new UnavailableError('redis', `cannot ${what}: ${detail}`);
+    }
+  }
+
+  /**
+   * A connection whose commands keep timing out may be half-open (peer gone without a FIN or RST), and
+   * ioredis would wait on it forever. After RECONNECT_AFTER_TIMEOUTS in a row, drop it and reconnect.
+   */
+  private onTimeout(): void {
+    this.consecutiveTimeouts += 1;
+    if (this.consecutiveTimeouts < RECONNECT_AFTER_TIMEOUTS) return;
+    this.consecutiveTimeouts = 0;
+    this.client.disconnect(true);
+  }
+}
+
+function resultOf(onRecord: string): ClientOrderResult {
+  return onRecord.slice(onRecord.indexOf(':') + 1);
+}
