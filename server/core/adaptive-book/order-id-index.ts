@@ -117,10 +117,11 @@ export class OrderIdIndex {
 
 /**
  * Ids arrive mostly in sequence (the pair layer numbers them), so a run of 8 consecutive ids shares one
- * home block of 8 buckets: one cache line of keys. The duplicate check of a new order then finds its
- * bucket already cached (its predecessor touched it) instead of missing on a random line, which was the
- * largest single cost on a deep book. Blocks themselves are placed by Fibonacci hashing of both 32-bit
- * halves, so long-lived runs of ids scatter over the table instead of forming one long probe run.
+ * home block of 8 buckets: one cache line of keys. Adding a new order (and cancelling a recent one) then
+ * finds its bucket already cached, because its predecessors touched it, instead of missing on a random
+ * line; on a deep book that miss was the largest single cost. Blocks themselves are placed by Fibonacci
+ * hashing of both 32-bit halves, so long-lived runs of ids scatter over the table instead of forming one
+ * long probe run.
  */
 function bucketOf(id: number, mask: number): number {
   const block = id / 8;
