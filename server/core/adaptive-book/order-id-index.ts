@@ -3,7 +3,8 @@
  * Holds only the mapping; the pool owns the orders.
  *
  * Why not Map<number, number>: ids above 2^30 become heap numbers in a Map (an allocation per order),
- * and a Map entry costs ~30-60 bytes; here an entry is 12 bytes at load <= 1/2, with no allocation.
+ * and a Map entry costs ~30-60 bytes; here a bucket is 12 bytes, the table is kept at most half full
+ * (so 24-48 bytes per id), and nothing is allocated per order.
  * Deletion uses backward shifting, so there are no tombstones and probe chains stay short.
  */
 
