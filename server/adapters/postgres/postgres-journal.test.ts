@@ -80,6 +80,20 @@ describe('journal: group commit', () => {
     expect(await count('SELECT max(sequence) AS n FROM journal WHERE pair = $1', [pair])).toBe(2000);
   });
 
+  it('groups pairs that each wait for their previous ack: one transaction per round, not per append', async () => {
+    const pairs = Array.from({ length: 20 }, (_, i) => `ROUND${i}USD`);
+    const before = db.journal.stats.transactions;
+    await Promise.all(
+      pairs.map(async (pair) => {
+        for (let s = 1; s <= 25; s++) await db.journal.append([newOrderEntry(pair, s)]);
+      }),
+    );
+    const transactions = db.journal.stats.transactions - before;
+    // 500 appends; while one write is in flight the next round gathers, so far fewer transactions.
+    expect(transactions).toBeLessThan(150);
+    for (const pair of pairs) expect(db.journal.durableSequence(pair)).toBe(25);
+  });
+
   it('keeps several pairs apart and writes the projections in the same transaction', async () => {
     const a = 'PROJAUSD';
     const b = 'PROJBUSD';
