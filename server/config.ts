@@ -6,6 +6,14 @@ import { isIP } from 'node:net';
 
 export type InitialMigrationState = 'legacy_only' | 'shadow';
 
+/**
+ * How gRPC callers prove who they are. `sessions`: a bearer token from SessionService.Login (API key →
+ * session in the SessionStore). `header`: the `x-account-id` metadata is trusted as is — for local tools
+ * and benchmarks that measure the engine without the session store; refused unless gRPC listens on
+ * loopback, because anyone who can connect could then act for any account.
+ */
+export type AuthMode = 'sessions' | 'header';
+
 export interface ServiceConfig {
   /** GRPC_HOST. @default "0.0.0.0" */
   readonly grpcHost: string;
@@ -37,7 +45,39 @@ export interface ServiceConfig {
   readonly breakerLatencyBudgetMs: number;
   /** CHAOS_ENABLED: `true`/`1` exposes the fault-injection endpoints. Never in production. @default false */
   readonly chaosEnabled: boolean;
+  /** AUTH_MODE: `sessions` or `header` (see AuthMode; `header` only with a loopback GRPC_HOST). @default "sessions" */
+  readonly authMode: AuthMode;
+  /**
+   * REDIS_URL: `redis://[user:password@]host:port[/db]` (or `rediss://`). Unset selects the in-process
+   * session store (sessions, API keys and idempotency records are lost on restart).
+   * @default undefined
+   */
+  readonly redisUrl: string | undefined;
+  /** REDIS_PREFIX: prefix of every key in Redis, so several services can share one server. @default "trading:" */
+  readonly redisPrefix: string;
+  /** SESSION_TTL_MS: how long a session from Login lasts. Shorter limits a leaked token's use; longer means fewer logins. @default 86400000 (24 h) */
+  readonly sessionTtlMs: number;
+  /** RATE_LIMIT_PER_SECOND: sustained commands per second per account (batch items count one each). @default 1000 */
+  readonly rateLimitPerSecond: number;
+  /**
+   * RATE_LIMIT_BURST: commands an idle account may send at once. At least 1000, the largest batch
+   * (SubmitOrderBatch / one OrderFlow message), which costs its item count and could otherwise never pass.
+   * @default 2000
+   */
+  readonly rateLimitBurst: number;
+  /** IDEMPOTENCY_TTL_MS: how long the first result of a client order id is kept in the session store. @default 86400000 (24 h) */
+  readonly idempotencyTtlMs: number;
+  /**
+   * REDIS_OFFLINE_GRACE_MS: how long after Redis became unreachable already-validated sessions keep
+   * working from the local cache. Longer rides out longer outages; a session revoked elsewhere stays
+   * usable here that long.
+   * @default 60000
+   */
+  readonly redisOfflineGraceMs: number;
 }
+
+/** The largest SubmitOrderBatch / OrderFlow message (codec.ts MAX_BATCH_ITEMS); the burst must fit one. */
+const LARGEST_BATCH = 1000;
 
 export class ConfigError extends Error {
   constructor(
@@ -117,8 +157,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters without whitespace');
   if (adminToken === undefined && !isLoopbackHost(adminHost))
     throw new ConfigError('ADMIN_TOKEN', `is required when ADMIN_HOST (${adminHost}) is not a loopback address: the admin API can halt trading`);
+  const grpcHost = raw(env, 'GRPC_HOST') ?? '0.0.0.0';
+  const authMode = raw(env, 'AUTH_MODE') ?? 'sessions';
+  if (authMode !== 'sessions' && authMode !== 'header') throw new ConfigError('AUTH_MODE', `must be "sessions" or "header", got ${JSON.stringify(authMode)}`);
+  if (authMode === 'header' && !isLoopbackHost(grpcHost))
+    throw new ConfigError('AUTH_MODE', `"header" trusts x-account-id from any caller; it is only allowed when GRPC_HOST is a loopback address, not ${grpcHost}`);
+  const redisUrl = raw(env, 'REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must look like redis://host:port (or rediss://)');
+  const redisPrefix = raw(env, 'REDIS_PREFIX') ?? 'trading:';
+  if (!/^[\x21-\x7e]{0,64}$/.test(redisPrefix)) throw new ConfigError('REDIS_PREFIX', 'must be at most 64 printable ASCII characters without spaces');
   return Object.freeze({
-    grpcHost: raw(env, 'GRPC_HOST') ?? '0.0.0.0',
+    grpcHost,
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
     shutdownGraceMs: integer(env, 'GRPC_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     adminHost,
@@ -129,5 +178,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
     breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
     chaosEnabled: flag(env, 'CHAOS_ENABLED'),
+    authMode,
+    redisUrl,
+    redisPrefix,
+    sessionTtlMs: integer(env, 'SESSION_TTL_MS', 86_400_000, 1_000, 365 * 86_400_000),
+    rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 1000, 1, 10_000_000),
+    rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 2000, LARGEST_BATCH, 1_000_000_000),
+    idempotencyTtlMs: integer(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 1_000, 30 * 86_400_000),
+    redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
   });
 }
