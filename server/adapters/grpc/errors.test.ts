@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { CancelReason as CoreCancelReason, RejectCode } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { CancelReason, RejectReason } from './generated/trading/v1/types.ts';
-import { NotFoundError, RejectionError, UnauthenticatedError, UnavailableError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
+import { InvalidCredentialsError } from '../../ports/session-store.ts';
+import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import { NotFoundError, RateLimitedError, RejectionError, UnauthenticatedError, UnavailableError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
 
 const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -46,6 +48,18 @@ describe('describeError, the one mapping to gRPC status', () => {
     expect(describeError(new NotFoundError('pair', 'unknown pair X', ApiRejectCode.UnknownPair)).code).toBe(status.NOT_FOUND);
     expect(describeError(new UnauthenticatedError('no account')).code).toBe(status.UNAUTHENTICATED);
     expect(describeError(new UnavailableError('server', 'shutting down')).code).toBe(status.UNAVAILABLE);
+  });
+
+  it('maps session errors: bad credentials are UNAUTHENTICATED, a down store UNAVAILABLE', () => {
+    expect(describeError(new InvalidCredentialsError())).toMatchObject({ code: status.UNAUTHENTICATED, message: 'unknown API key id or wrong secret' });
+    expect(describeError(new PortUnavailableError('redis', 'connection refused'))).toMatchObject({ code: status.UNAVAILABLE, message: 'redis unavailable: connection refused' });
+  });
+
+  it('answers a rate refusal with RESOURCE_EXHAUSTED and the retry hint in the message and in x-retry-after-ms', () => {
+    const s = toStatus(new RateLimitedError(250, 10));
+    expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(s.details).toBe('rate limit exceeded for this account: nothing was applied; retry after 250 ms');
+    expect(s.metadata?.get('x-retry-after-ms')).toEqual(['250']);
   });
 
   it('answers a bug with INTERNAL and leaks nothing', () => {

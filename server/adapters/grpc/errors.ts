@@ -8,6 +8,8 @@ import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode, isInputRejection } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
+import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import { InvalidCredentialsError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
 
 /**
@@ -74,12 +76,34 @@ export class ResourceExhaustedError extends Error {
   }
 }
 
+/**
+ * The account's rate limit (SessionStore.consume) refused the call or flow message; nothing was applied.
+ * Carries the store's retry hint as data; it also leaves in the message, because a command's ItemError
+ * has no metadata of its own.
+ */
+export class RateLimitedError extends Error {
+  constructor(
+    /** Whole ms until the refused cost would be available again. */
+    readonly retryAfterMs: number,
+    /** What the refused work cost (1 per command, the item count of a batch). */
+    readonly cost: number,
+  ) {
+    super(`rate limit exceeded for this account: nothing was applied; retry after ${retryAfterMs} ms`);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** Trailing metadata key carrying RateLimitedError.retryAfterMs (whole milliseconds, decimal). */
+export const RETRY_AFTER_HEADER = 'x-retry-after-ms';
+
 /** The facts of one error, the common form behind statuses and ItemErrors. */
 export interface ErrorFacts {
   code: status;
   rejectReason: number;
   field: string;
   message: string;
+  /** Set for rate refusals: leaves as trailing metadata `x-retry-after-ms`. */
+  retryAfterMs?: number;
 }
 
 /** Reject reasons for ValidationErrors, by field, so every bad `price` carries INVALID_PRICE and so on. */
@@ -112,7 +136,12 @@ export function describeError(err: unknown): ErrorFacts {
     return { code: status.INVALID_ARGUMENT, rejectReason: REASON_BY_FIELD[err.field] ?? ApiRejectCode.InvalidRequest, field: err.field, message: err.message };
   if (err instanceof NotFoundError) return { code: status.NOT_FOUND, rejectReason: err.rejectReason, field: err.field, message: err.message };
   if (err instanceof UnauthenticatedError) return { code: status.UNAUTHENTICATED, rejectReason: 0, field: '', message: err.message };
+  // One message for an unknown key id and a wrong secret, so callers cannot probe for key ids.
+  if (err instanceof InvalidCredentialsError) return { code: status.UNAUTHENTICATED, rejectReason: 0, field: '', message: err.message };
   if (err instanceof UnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
+  // The shared class of server/ports/errors.ts (thrown by the session store and the journal).
+  if (err instanceof PortUnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
+  if (err instanceof RateLimitedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message, retryAfterMs: err.retryAfterMs };
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, rejectReason: 0, field: '', message: err.message };
   if (err instanceof ResourceExhaustedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
   return { code: status.INTERNAL, rejectReason: 0, field: '', message: 'internal error' };
@@ -128,6 +157,7 @@ export function toStatus(err: unknown): Partial<StatusObject> {
   const metadata = new Metadata();
   if (facts.field !== '') metadata.set('x-field', facts.field);
   if (facts.rejectReason !== 0) metadata.set('x-reject-reason', String(facts.rejectReason));
+  if (facts.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_HEADER, String(facts.retryAfterMs));
   return { code: facts.code, details: facts.message, metadata };
 }
 
