@@ -176,6 +176,9 @@ export class TradingService {
           return outcome;
         },
         depth: (side, maxLevels) => manager.depth(side, maxLevels),
+        restingOrders: () => manager.restingOrders(),
+        load: (orders) => manager.load(orders),
+        stateHash: () => manager.stateHash(),
       };
     };
 

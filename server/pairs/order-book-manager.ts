@@ -226,6 +226,22 @@ export class OrderBookManager implements ServingBook {
     return restingOrders(this.current());
   }
 
+  /**
+   * Replaces the state of every kept book with these resting orders (snapshot restore at start-up,
+   * before any command). Pending shadow work is dropped: both books start from the same state.
+   */
+  load(orders: readonly RestingOrder[]): void {
+    this.releasePending(0);
+    this.lagging = null;
+    this.legacy?.load(orders);
+    this.adaptive?.load(orders);
+  }
+
+  /** Digest of the book holding the served state. */
+  stateHash(): string {
+    return this.current().stateHash();
+  }
+
   /** Both books' state hashes once in step (for tests and audits). */
   stateHashes(): { legacy?: string; adaptive?: string } {
     this.drainShadow();

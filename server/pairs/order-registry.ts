@@ -76,6 +76,11 @@ export class OrderRegistry {
     return o !== undefined && o.account === account ? o : undefined;
   }
 
+  /** The order if it is kept, whoever owns it (journal projections, snapshots). */
+  find(orderId: OrderId): OrderRecord | undefined {
+    return this.orders.get(orderId);
+  }
+
   findByClientOrderId(account: AccountId, clientOrderId: string): OrderRecord | undefined {
     const id = this.byClientId.get(account)?.get(clientOrderId);
     return id === undefined ? undefined : this.orders.get(id);
@@ -100,6 +105,48 @@ export class OrderRegistry {
 
   get closedCount(): number {
     return this.closed.length - this.closedHead;
+  }
+
+  // ---- snapshots ----
+
+  /**
+   * Every order kept, for a snapshot: the open ones (ascending id) and the retained closed ones in
+   * eviction order (oldest closed first), so a restore evicts exactly as this registry would have.
+   */
+  retained(): { open: OrderRecord[]; closed: OrderRecord[] } {
+    const open: OrderRecord[] = [];
+    for (const o of this.orders.values()) if (o.status !== 'filled' && o.status !== 'cancelled') open.push(o);
+    open.sort((a, b) => a.orderId - b.orderId);
+    const closed: OrderRecord[] = [];
+    for (let i = this.closedHead; i < this.closed.length; i++) closed.push(this.orders.get(this.closed[i]!)!);
+    return { open, closed };
+  }
+
+  /** Replaces the whole content with `retained()` output (snapshot restore); the records are kept as given. */
+  restore(open: readonly OrderRecord[], closed: readonly OrderRecord[]): void {
+    this.orders.clear();
+    this.byClientId.clear();
+    this.openByAccount.clear();
+    this.closed = [];
+    this.closedHead = 0;
+    const index = (o: OrderRecord): void => {
+      if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
+      this.orders.set(o.orderId, o);
+      if (o.clientOrderId === '') return;
+      let m = this.byClientId.get(o.account);
+      if (m === undefined) this.byClientId.set(o.account, (m = new Map()));
+      m.set(o.clientOrderId, o.orderId);
+    };
+    for (const o of [...open].sort((a, b) => a.orderId - b.orderId)) {
+      index(o);
+      let set = this.openByAccount.get(o.account);
+      if (set === undefined) this.openByAccount.set(o.account, (set = new Set()));
+      set.add(o.orderId);
+    }
+    for (const o of closed) {
+      index(o);
+      this.closed.push(o.orderId);
+    }
   }
 
   // ---- updates, driven by the book's events ----

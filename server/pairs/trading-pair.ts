@@ -3,12 +3,20 @@
  * stamps per-pair sequences on order events and market-data deltas, keeps the order registry, and fans
  * events out to subscribers. Logic only: integers in, integers out; time comes from the injected Clock.
  * Single-writer: every method runs to completion before the next starts.
+ *
+ * Durability hooks (the adapter does the I/O): with a CommandRecorder set, every command that reached
+ * the book gets the next command sequence and a journal entry (command, account name, clock reading,
+ * order/trade projection rows), and its publication (market data, order events) is handed to the
+ * recorder instead of being fanned out, to be released by `publish()` once durable. `replay()` applies
+ * a journaled command with its recorded order id and timestamp and publishes nothing; `exportSnapshot()`
+ * / `restoreSnapshot()` move the whole pair state to and from the PairSnapshot shape.
  */
-import { CommandKind, type Command } from '../core/commands.ts';
+import { CommandKind, type Command, type NewOrderCommand } from '../core/commands.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Instrument } from '../core/instrument.ts';
 import type { DepthLevel, Outcome, Rejection } from '../core/order-book.ts';
 import { RejectCode, type CancelReason } from '../core/reasons.ts';
+import type { JournalEntry, OrderRow, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
 import { Side, type AccountId, type Lots, type OrderId, type OrderType, type PriceTicks, type StpMode, type TimeInForce } from '../core/types.ts';
 import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -90,6 +98,34 @@ export interface CancelAllResult {
   events: OrderEvent[];
 }
 
+/** What one command publishes: its market-data delta (when the public book changed) and every order event it caused. */
+export interface Publication {
+  readonly sender: AccountId;
+  readonly delta: MarketDataDelta | undefined;
+  readonly events: OrderEvent[];
+}
+
+/**
+ * Receives each command that reached the book, synchronously, right after it was applied. While a
+ * recorder is set the pair does not publish by itself: the recorder calls `pair.publish(publication)`
+ * once `entry` is durable, in sequence order.
+ */
+export interface CommandRecorder {
+  record(pair: TradingPair, entry: JournalEntry, publication: Publication): void;
+}
+
+/** A journaled command that cannot be replayed on this state (wrong sequence or order id): recovery stops. */
+export class ReplayError extends Error {
+  constructor(
+    readonly pair: string,
+    readonly sequence: number,
+    detail: string,
+  ) {
+    super(`replay of ${pair} at command ${sequence}: ${detail}`);
+    this.name = 'ReplayError';
+  }
+}
+
 export type MarketDataListener = (delta: MarketDataDelta) => void;
 /** Receives, after each command, the events of one account's orders that the command caused. */
 export type AccountListener = (events: OrderEvent[]) => void;
@@ -100,6 +136,8 @@ export interface TradingPairOptions extends OrderRegistryOptions {
   clock: Clock;
   /** Called when a subscriber throws; the subscriber is removed. @default ignore */
   onSubscriberError?: (error: unknown) => void;
+  /** The name of an interned account, for journal entries and snapshots. @default the id as text */
+  accountName?: (account: AccountId) => string;
 }
 
 /** Reading every level: a depth request of 0 means "all". */
@@ -117,6 +155,13 @@ export class TradingPair {
   private eventSequence = 0;
   private marketDataSequence = 0;
   private lastTradeId = 0;
+  /** Commands that reached the book: the journal sequence of the last one. */
+  private commandSequence = 0;
+  private recorder: CommandRecorder | undefined;
+  private replaying = false;
+  /** recorder set and not replaying: collect projection rows. */
+  private recording = false;
+  private readonly accountName: (account: AccountId) => string;
 
   private readonly marketDataListeners = new Set<MarketDataListener>();
   private readonly accountListeners = new Map<AccountId, Set<AccountListener>>();
@@ -128,6 +173,9 @@ export class TradingPair {
   private levelChanges: LevelChange[] = [];
   private trades: TradeTick[] = [];
   private publicChange = false;
+  /** Orders the command changed and its trades (only while recording). */
+  private touched: OrderId[] = [];
+  private tradeRows: TradeRow[] = [];
   private readonly sink: EventSink;
 
   constructor(options: TradingPairOptions) {
@@ -137,6 +185,7 @@ export class TradingPair {
     this.registry = new OrderRegistry(options);
     this.clock = options.clock;
     this.onSubscriberError = options.onSubscriberError ?? (() => {});
+    this.accountName = options.accountName ?? ((account) => String(account));
     this.sink = this.createSink();
   }
 
@@ -153,21 +202,25 @@ export class TradingPair {
     }
     const orderId = ++this.lastOrderId;
     const fields: NewOrderFields = { orderId, account, ...req };
-    this.begin();
+    this.begin(this.clock.nowMs());
     this.pendingNew = fields;
-    const outcome = this.applyToBook({ kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp });
-    const events = this.finish(account);
+    const cmd: NewOrderCommand = { kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp };
+    const outcome = this.applyToBook(cmd);
     if (!outcome.ok) {
+      // A refused new order still consumed its order id: it is journaled (with this row) so replay numbers the same.
       const rejected: OrderRecord = { ...fields, filled: 0, remaining: 0, status: 'rejected', cancelReason: 0, createdAtMs: this.nowMs, updatedAtMs: this.nowMs, lastSequence: this.eventSequence };
+      const events = this.finish(account, cmd, req.clientOrderId, rejected);
       return { outcome, order: rejected, events };
     }
+    const events = this.finish(account, cmd, req.clientOrderId, undefined);
     return { outcome, order: this.copy(account, orderId), events };
   }
 
   cancel(account: AccountId, orderId: OrderId): CommandResult {
-    this.begin();
-    const outcome = this.applyToBook({ kind: CommandKind.Cancel, orderId, account });
-    const events = this.finish(account);
+    this.begin(this.clock.nowMs());
+    const cmd: Command = { kind: CommandKind.Cancel, orderId, account };
+    const outcome = this.applyToBook(cmd);
+    const events = this.finish(account, cmd, '', undefined);
     return { outcome, order: outcome.ok ? this.copy(account, orderId) : undefined, events };
   }
 
@@ -179,19 +232,126 @@ export class TradingPair {
       price ??= current.price;
       quantity ??= current.remaining;
     }
-    this.begin();
-    const outcome = this.applyToBook({ kind: CommandKind.Replace, orderId, account, price, quantity });
-    const events = this.finish(account);
+    this.begin(this.clock.nowMs());
+    const cmd: Command = { kind: CommandKind.Replace, orderId, account, price, quantity };
+    const outcome = this.applyToBook(cmd);
+    const events = this.finish(account, cmd, '', undefined);
     return { outcome, order: outcome.ok ? this.copy(account, orderId) : undefined, events };
   }
 
   cancelAll(account: AccountId, side: Side | undefined): CancelAllResult {
-    this.begin();
-    const outcome = this.applyToBook({ kind: CommandKind.CancelAll, account, side });
-    const events = this.finish(account);
+    this.begin(this.clock.nowMs());
+    const cmd: Command = { kind: CommandKind.CancelAll, account, side };
+    const outcome = this.applyToBook(cmd);
+    const events = this.finish(account, cmd, '', undefined);
     const orders: OrderRecord[] = [];
     for (const e of events) if (e.type === 'cancelled') orders.push(this.copy(account, e.orderId)!);
     return { outcome, orders, events };
+  }
+
+  // ---- durability: recorder, replay, snapshots ----
+
+  /** Sets (or clears) the recorder; from then on the pair journals and defers its publications. */
+  setRecorder(recorder: CommandRecorder | undefined): void {
+    this.recorder = recorder;
+    this.recording = recorder !== undefined;
+  }
+
+  /** The journal sequence of the last command that reached the book (0 before any). */
+  get lastCommandSequence(): number {
+    return this.commandSequence;
+  }
+
+  /** Fans a recorded command's publication out to subscribers (the recorder calls it once durable). */
+  publish(publication: Publication): void {
+    this.fanOut(publication.sender, publication.delta, publication.events, ownEvents(publication.events, publication.sender));
+  }
+
+  /**
+   * Applies a journaled command exactly as it was applied live: the recorded order id (checked to be
+   * the next one) and clock reading, the same registry and sequence effects, nothing published or
+   * recorded. `cmd.account` is the account id interned in this process.
+   */
+  replay(sequence: number, cmd: Command, clientOrderId: string, timestampMs: number): void {
+    if (sequence !== this.commandSequence + 1) throw new ReplayError(this.symbol, sequence, `expected command ${this.commandSequence + 1}`);
+    if (cmd.kind === CommandKind.NewOrder && cmd.orderId !== this.lastOrderId + 1)
+      throw new ReplayError(this.symbol, sequence, `new order id ${cmd.orderId} does not follow ${this.lastOrderId}`);
+    this.replaying = true;
+    this.recording = false;
+    try {
+      this.begin(timestampMs);
+      if (cmd.kind === CommandKind.NewOrder) {
+        this.lastOrderId = cmd.orderId;
+        this.pendingNew = { orderId: cmd.orderId, account: cmd.account, clientOrderId, side: cmd.side, type: cmd.type, tif: cmd.tif, postOnly: cmd.postOnly, price: cmd.price, quantity: cmd.quantity, stp: cmd.stp };
+      }
+      this.applyToBook(cmd);
+      this.finish(cmd.account, cmd, clientOrderId, undefined);
+    } finally {
+      this.replaying = false;
+      this.recording = this.recorder !== undefined;
+    }
+  }
+
+  /** The whole pair state after command `lastCommandSequence`, accounts by name. */
+  exportSnapshot(takenAtMs: number): PairSnapshot {
+    const resting = this.book.restingOrders();
+    const { open, closed } = this.registry.retained();
+    if (open.length !== resting.length) throw new Error(`${this.symbol}: registry has ${open.length} open orders, the book ${resting.length}`);
+    const orders = resting.map((r) => {
+      const o = this.registry.find(r.orderId);
+      if (o === undefined || o.remaining !== r.remaining || o.price !== r.price) throw new Error(`${this.symbol}: resting order ${r.orderId} does not match the registry`);
+      return this.snapshotOrder(o);
+    });
+    return {
+      pair: this.symbol,
+      sequence: this.commandSequence,
+      lastOrderId: this.lastOrderId,
+      lastTradeId: this.lastTradeId,
+      eventSequence: this.eventSequence,
+      marketDataSequence: this.marketDataSequence,
+      orders,
+      closedOrders: closed.map((o) => this.snapshotOrder(o)),
+      takenAtMs,
+    };
+  }
+
+  /** Loads a snapshot into a pair that has applied nothing yet; `intern` turns account names into ids. */
+  restoreSnapshot(snapshot: PairSnapshot, intern: (name: string) => AccountId): void {
+    if (this.commandSequence !== 0 || this.lastOrderId !== 0) throw new Error(`${this.symbol}: a snapshot restores only into a fresh pair`);
+    if (snapshot.pair !== this.symbol) throw new Error(`snapshot of ${snapshot.pair} cannot restore ${this.symbol}`);
+    const toRecord = (o: SnapshotOrder): OrderRecord => ({
+      orderId: o.orderId,
+      account: intern(o.account),
+      clientOrderId: o.clientOrderId,
+      side: o.side,
+      type: o.type,
+      tif: o.tif,
+      postOnly: o.postOnly,
+      stp: o.stp,
+      price: o.price,
+      quantity: o.quantity,
+      filled: o.filled,
+      remaining: o.remaining,
+      status: o.status,
+      cancelReason: o.cancelReason as CancelReason | 0,
+      createdAtMs: o.createdAtMs,
+      updatedAtMs: o.updatedAtMs,
+      lastSequence: o.lastSequence,
+    });
+    const open = snapshot.orders.map(toRecord);
+    const closed = (snapshot.closedOrders ?? []).map(toRecord);
+    this.book.load(open.map((o) => ({ orderId: o.orderId, account: o.account, side: o.side, price: o.price, remaining: o.remaining, stp: o.stp, postOnly: o.postOnly })));
+    this.registry.restore(open, closed);
+    this.commandSequence = snapshot.sequence;
+    this.lastOrderId = snapshot.lastOrderId;
+    this.lastTradeId = snapshot.lastTradeId;
+    this.eventSequence = snapshot.eventSequence;
+    this.marketDataSequence = snapshot.marketDataSequence;
+  }
+
+  /** Digest of the served book (OrderBook.stateHash), for audits and recovery checks. */
+  stateHash(): string {
+    return this.book.stateHash();
   }
 
   // ---- queries ----
@@ -235,8 +395,14 @@ export class TradingPair {
   /** Snapshot and subscription in one step, so the first delta is exactly snapshot.sequence + 1. */
   subscribeMarketData(depth: number, listener: MarketDataListener): { snapshot: BookSnapshot; unsubscribe: () => void } {
     const snapshot = this.snapshot(depth);
-    this.marketDataListeners.add(listener);
-    return { snapshot, unsubscribe: () => this.marketDataListeners.delete(listener) };
+    // With a recorder, deltas are published once durable, so some already in the snapshot may still
+    // arrive: skip them, the first one delivered is snapshot.sequence + 1.
+    const from = snapshot.sequence;
+    const filtered: MarketDataListener = (delta) => {
+      if (delta.sequence > from) listener(delta);
+    };
+    this.marketDataListeners.add(filtered);
+    return { snapshot, unsubscribe: () => this.marketDataListeners.delete(filtered) };
   }
 
   subscribeAccount(account: AccountId, listener: AccountListener): () => void {
@@ -271,22 +437,90 @@ export class TradingPair {
     return o === undefined ? undefined : { ...o };
   }
 
-  private begin(): void {
+  private begin(nowMs: number): void {
     this.registry.trimClosed();
-    this.nowMs = this.clock.nowMs();
+    this.nowMs = nowMs;
     this.commandEvents = [];
     this.levelChanges = [];
     this.trades = [];
     this.publicChange = false;
+    if (this.recording) {
+      this.touched = [];
+      this.tradeRows = [];
+    }
   }
 
   /**
-   * Publishes the command's market data and order events, after the book has finished (a throwing
-   * subscriber cannot leave the book half-updated), and returns the sender's own events.
+   * Numbers the command, then publishes its market data and order events after the book has finished
+   * (a throwing subscriber cannot leave the book half-updated) or, with a recorder, hands them over
+   * with the journal entry; returns the sender's own events (none when replaying).
    */
-  private finish(sender: AccountId): OrderEvent[] {
-    if (this.publicChange) {
-      const delta: MarketDataDelta = { sequence: ++this.marketDataSequence, levels: this.levelChanges, trades: this.trades };
+  private finish(sender: AccountId, cmd: Command, clientOrderId: string, rejected: OrderRecord | undefined): OrderEvent[] {
+    this.commandSequence++;
+    const delta: MarketDataDelta | undefined = this.publicChange ? { sequence: ++this.marketDataSequence, levels: this.levelChanges, trades: this.trades } : undefined;
+    if (this.replaying) return [];
+    const all = this.commandEvents;
+    const mine = ownEvents(all, sender);
+    if (this.recorder !== undefined) {
+      this.recorder.record(this, this.journalEntry(sender, cmd, clientOrderId, rejected), { sender, delta, events: all });
+      return mine;
+    }
+    this.fanOut(sender, delta, all, mine);
+    return mine;
+  }
+
+  private journalEntry(sender: AccountId, cmd: Command, clientOrderId: string, rejected: OrderRecord | undefined): JournalEntry {
+    const orders: OrderRow[] = [];
+    if (rejected !== undefined) orders.push(this.orderRow(rejected));
+    const touched = this.touched;
+    const seen = touched.length > 1 ? new Set<OrderId>() : undefined;
+    for (const id of touched) {
+      if (seen !== undefined) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      const o = this.registry.find(id);
+      if (o !== undefined) orders.push(this.orderRow(o));
+    }
+    return {
+      pair: this.symbol,
+      sequence: this.commandSequence,
+      command: cmd,
+      account: this.accountName(sender),
+      clientOrderId: cmd.kind === CommandKind.NewOrder ? clientOrderId : '',
+      timestampMs: this.nowMs,
+      orders,
+      trades: this.tradeRows,
+    };
+  }
+
+  private orderRow(o: OrderRecord): OrderRow {
+    return {
+      orderId: o.orderId,
+      account: this.accountName(o.account),
+      clientOrderId: o.clientOrderId,
+      side: o.side,
+      type: o.type,
+      tif: o.tif,
+      postOnly: o.postOnly,
+      stp: o.stp,
+      price: o.price,
+      quantity: o.quantity,
+      filled: o.filled,
+      remaining: o.remaining,
+      status: o.status,
+      cancelReason: o.cancelReason,
+      createdAtMs: o.createdAtMs,
+      updatedAtMs: o.updatedAtMs,
+    };
+  }
+
+  private snapshotOrder(o: OrderRecord): SnapshotOrder {
+    return { ...this.orderRow(o), lastSequence: o.lastSequence };
+  }
+
+  private fanOut(sender: AccountId, delta: MarketDataDelta | undefined, all: OrderEvent[], mine: OrderEvent[]): void {
+    if (delta !== undefined) {
       for (const listener of this.marketDataListeners) {
         try {
           listener(delta);
@@ -296,22 +530,18 @@ export class TradingPair {
         }
       }
     }
-    const all = this.commandEvents;
-    let own: OrderEvent[] | undefined;
+    if (this.accountListeners.size === 0) return;
     let others: Map<AccountId, OrderEvent[]> | undefined;
     for (const e of all) {
-      if (e.account === sender) (own ??= []).push(e);
-      else if (this.accountListeners.has(e.account)) {
+      if (e.account !== sender && this.accountListeners.has(e.account)) {
         others ??= new Map();
         let list = others.get(e.account);
         if (list === undefined) others.set(e.account, (list = []));
         list.push(e);
       }
     }
-    const mine = own ?? [];
     if (mine.length > 0) this.notifyAccount(sender, mine);
     if (others !== undefined) for (const [account, events] of others) this.notifyAccount(account, events);
-    return mine;
   }
 
   private notifyAccount(account: AccountId, events: OrderEvent[]): void {
@@ -335,6 +565,7 @@ export class TradingPair {
         if (fields === undefined || fields.orderId !== orderId) return; // only new orders are accepted
         const seq = ++this.eventSequence;
         const o = registry.accepted(fields, seq, this.nowMs);
+        if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'accepted', sequence: seq, orderId, account, clientOrderId: o.clientOrderId, status: o.status, timestampMs: this.nowMs, side, price, quantity });
       },
       rejected: () => {
@@ -351,16 +582,22 @@ export class TradingPair {
           { type: 'filled', sequence: seq, orderId: makerOrderId, account: makerAccount, clientOrderId: maker?.clientOrderId ?? '', status: maker?.status ?? 'partially_filled', timestampMs: ts, tradeId, price, quantity, remaining: makerRemaining, liquidity: 'maker' },
         );
         this.trades.push({ tradeId, price, quantity, takerSide, timestampMs: ts });
+        if (this.recording) {
+          this.touched.push(takerOrderId, makerOrderId);
+          this.tradeRows.push({ tradeId, makerOrderId, makerAccount: this.accountName(makerAccount), takerOrderId, takerAccount: this.accountName(takerAccount), takerSide, price, quantity, timestampMs: ts });
+        }
         this.publicChange = true;
       },
       cancelled: (orderId, account, _side, _price, quantity, reason) => {
         const seq = ++this.eventSequence;
         const o = registry.cancelled(orderId, quantity, reason, seq, this.nowMs);
+        if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'cancelled', sequence: seq, orderId, account, clientOrderId: o?.clientOrderId ?? '', status: o?.status ?? 'cancelled', timestampMs: this.nowMs, quantity, remaining: o?.remaining ?? 0, reason });
       },
       replaced: (orderId, account, _side, price, quantity, priorityKept) => {
         const seq = ++this.eventSequence;
         const o = registry.replaced(orderId, price, quantity, seq, this.nowMs);
+        if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'replaced', sequence: seq, orderId, account, clientOrderId: o?.clientOrderId ?? '', status: o?.status ?? 'new', timestampMs: this.nowMs, price, remaining: quantity, priorityKept });
       },
       level: (side, price, quantity, orderCount) => {
@@ -369,4 +606,11 @@ export class TradingPair {
       },
     };
   }
+}
+
+/** The events of `sender`'s own orders, in order. */
+function ownEvents(all: OrderEvent[], sender: AccountId): OrderEvent[] {
+  let own: OrderEvent[] | undefined;
+  for (const e of all) if (e.account === sender) (own ??= []).push(e);
+  return own ?? [];
 }

@@ -24,7 +24,7 @@ export class TradingPairs {
   constructor(options: TradingPairsOptions) {
     for (const instrument of options.instruments) {
       if (this.pairs.has(instrument.symbol)) throw new Error(`instrument ${instrument.symbol} is configured twice`);
-      this.pairs.set(instrument.symbol, new TradingPair({ ...options, instrument }));
+      this.pairs.set(instrument.symbol, new TradingPair({ ...options, instrument, accountName: (id) => this.accounts.nameOf(id) ?? '' }));
     }
   }
 

@@ -165,6 +165,12 @@ export interface PairSnapshot {
    * yields them), so `OrderBook.load()` restores queue priority.
    */
   orders: SnapshotOrder[];
+  /**
+   * Closed (filled, cancelled) orders the pair's registry still retains, oldest closed first, so
+   * GetOrder and client-order-id lookups answer after a restart exactly as before it. Absent in
+   * snapshots that keep none.
+   */
+  closedOrders?: SnapshotOrder[];
   takenAtMs: number;
 }
 
