@@ -12,11 +12,15 @@
  *   BENCH_BATCH_CONCURRENCY (4)  SubmitOrderBatch calls in flight
  *   BENCH_STREAMS (4)            OrderFlow streams (one account each)
  *   BENCH_STREAM_SIZES (100,10,1) commands per OrderFlow message, one measurement each
- *   BENCH_LATENCY_LOAD (70)      open-loop rate, % of the lower closed-loop maximum of the two servers
+ *   BENCH_LATENCY_LOAD (70)      open-loop rate, % of the lower closed-loop maximum of the two servers (0: no latency runs)
+ *   BENCH_MODES (all)            comma-separated mode keys to run (unary, batch100, stream100, stream10, stream1),
+ *                                e.g. `stream100` to profile the batched stream alone; latency runs for the kept ones
  *   BENCH_PROFILE (0)            1: run the service under --cpu-prof and print where its CPU time went
- *   BOOK_IMPLEMENTATION (legacy) the book serving every pair
- *   BENCH_SERVICE_ENTRY          the service's entry point (loadtest/grpc-bench-server.ts: TradingPairs +
- *                                TradingGrpcServer composed like server/main.ts); e.g. server/main.ts
+ *   MIGRATION_INITIAL_STATE (shadow)  as for the service: `shadow` (its default: legacy serves, the adaptive
+ *                                book shadows every command, i.e. both books run) or `legacy_only` (one book).
+ *                                Measure both; the figures are only comparable with the same state.
+ *   BENCH_SERVICE_ENTRY          the service's entry point (loadtest/grpc-bench-server.ts: the real
+ *                                TradingService composed as server/main.ts composes it); e.g. server/main.ts
  *
  * Modes alternate no-op / service per mode, so drifting machine load hits both alike. Prints a table with
  * ratios against the same run's no-op figures and the targets (service ≥ 80 % of no-op unary, ≥ 70 % of the
@@ -69,8 +73,9 @@ const CONFIG = {
   streams: envNumber('BENCH_STREAMS', 4),
   streamSizes: (process.env.BENCH_STREAM_SIZES || '100,10,1').split(',').map((s) => Number(s.trim())),
   latencyLoad: envNumber('BENCH_LATENCY_LOAD', 70) / 100,
+  modes: (process.env.BENCH_MODES || '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
   profile: process.env.BENCH_PROFILE === '1',
-  book: process.env.BOOK_IMPLEMENTATION || 'legacy',
+  migration: process.env.MIGRATION_INITIAL_STATE || 'shadow',
   serviceEntry: process.env.BENCH_SERVICE_ENTRY || 'loadtest/grpc-bench-server.ts',
 };
 const TARGETS = { unary: 0.8, batchedStream: 0.7 } as const;
@@ -95,7 +100,7 @@ async function startServer(target: Target): Promise<ServerProcess> {
   const args = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), script];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0' },
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', MIGRATION_INITIAL_STATE: CONFIG.migration },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${target}] ${d.toString()}`));
@@ -167,7 +172,7 @@ interface ModeSpec {
   run: (client: OrdersServiceClient, flow: OrderFlowGenerator, seconds: number) => Promise<ThroughputResult>;
 }
 
-const MODES: ModeSpec[] = [
+const ALL_MODES: ModeSpec[] = [
   {
     key: 'unary',
     label: `unary SubmitOrder/CancelOrder, ${CONFIG.concurrency} in flight`,
@@ -189,6 +194,9 @@ const MODES: ModeSpec[] = [
     }),
   ),
 ];
+
+const MODES = CONFIG.modes.length === 0 ? ALL_MODES : ALL_MODES.filter((m) => CONFIG.modes.includes(m.key));
+if (MODES.length === 0) throw new Error(`BENCH_MODES selects none of ${ALL_MODES.map((m) => m.key).join(', ')}`);
 
 type Measured = ThroughputResult & { cpu: CpuShare; serverCpuMs: number };
 type MeasuredLatency = LatencyResult & { cpu: CpuShare; serverCpuMs: number };
@@ -343,7 +351,7 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown';
   const commit = gitCommit();
   const loadStart = loadavg();
-  console.log(`bench:grpc  node ${process.version}  ${cpu} ×${cpus().length}  commit ${commit}  book ${CONFIG.book}  service ${CONFIG.serviceEntry}`);
+  console.log(`bench:grpc  node ${process.version}  ${cpu} ×${cpus().length}  commit ${commit}  migration ${CONFIG.migration}  service ${CONFIG.serviceEntry}`);
   console.log(`load average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs${loadStart[0]! > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}`);
   console.log(`${CONFIG.seconds} s per measurement, ${CONFIG.warmupSeconds} s warm-up per mode and server; seed ${CONFIG.seed}\n`);
 
@@ -379,13 +387,13 @@ async function main(): Promise<void> {
     // share of the service's own maximum, so neither is driven past saturation (where latency only
     // measures how long the run lasted).
     const sustained = (key: string): number => Math.min(throughput[key]!.noop.ordersPerSec, throughput[key]!.service.ordersPerSec);
-    const latencyModes = [
-      {
+    const latencyModes = CONFIG.latencyLoad === 0 ? [] : [
+      ...(throughput.unary ? [{
         key: 'unary',
         perSec: CONFIG.latencyLoad * sustained('unary'),
         run: (s: Session, f: OrderFlowGenerator, rate: number) => unaryLatency(s.client, f, rate, CONFIG.seconds),
         unit: 'calls/s',
-      },
+      }] : []),
       ...(throughput[`stream${CONFIG.batch}`]
         ? [
             {
@@ -474,8 +482,8 @@ async function main(): Promise<void> {
     console.log(`note: the client itself sent late on average by more than 1 ms (${lagging.join(', ')}): it was short of CPU, so those percentiles measure the machine as much as the server.`);
   }
 
-  const svc = throughput.unary!.service.tally;
-  console.log(`\nService flow (unary run): statuses ${JSON.stringify(svc.statuses)}; events ${JSON.stringify(svc.events)}`);
+  const svc = (throughput.unary ?? Object.values(throughput)[0]!).service.tally;
+  console.log(`\nService flow (${throughput.unary ? 'unary' : MODES[0]!.key} run): statuses ${JSON.stringify(svc.statuses)}; events ${JSON.stringify(svc.events)}`);
   if (book) console.log(`Service BTCUSDT book after the last measurement: ${book.orders} resting orders on ${book.levels} levels (the flow tracks at most 300 per account; the book is emptied before each measurement)`);
   console.log(
     `load average at end ${loadEnd.map((l) => l.toFixed(2)).join(' ')}${Math.max(loadStart[0]!, loadEnd[0]!) > cpus().length - 1 ? `  (other work competed for the ${cpus().length} CPUs: compare ratios, not absolute rates)` : ''}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
@@ -531,7 +539,7 @@ async function main(): Promise<void> {
     loadavg: result.loadavgStart,
     loadavgEnd: result.loadavgEnd,
     seconds: CONFIG.seconds,
-    book: CONFIG.book,
+    migration: CONFIG.migration,
   };
   for (const [k, v] of Object.entries(throughput)) {
     history[`${k}.noop`] = Math.round(v.noop.ordersPerSec);

@@ -1,47 +1,44 @@
 /**
- * The service as `npm run bench:grpc` runs it: TradingPairs + TradingGrpcServer composed as server/main.ts
- * composes them (all DEFAULT_INSTRUMENTS, one serving book per pair, the system clock), without the
- * composition root's other duties (config file, admin API, migration), so the benchmark does not break
- * or change meaning while those evolve. Set BENCH_SERVICE_ENTRY=server/main.ts to measure the real root.
+ * The service as `npm run bench:grpc` runs it: the real TradingService (server/adapters/trading-service.ts),
+ * exactly as server/main.ts composes it — migration controller, circuit breakers, one OrderBookManager per
+ * pair, Performance Monitor, prom-client metrics, trading gate, admin HTTP API (on a free loopback port) and
+ * its timers — with the config read from the environment like main.ts does. Only the ports are forced
+ * (GRPC_PORT/ADMIN_PORT 0 unless set) so several benches can run side by side.
  *
- *   node --import tsx loadtest/grpc-bench-server.ts   # GRPC_HOST (127.0.0.1), GRPC_PORT (0), BOOK_IMPLEMENTATION (legacy)
+ * MIGRATION_INITIAL_STATE decides how many books run, as in production:
+ *   shadow       (the service's default) legacy book serves, adaptive book shadows every command (dual-run)
+ *   legacy_only  legacy book alone
+ *
+ *   node --import tsx loadtest/grpc-bench-server.ts   # GRPC_HOST (127.0.0.1), GRPC_PORT (0), MIGRATION_INITIAL_STATE (shadow)
  *
  * Prints `grpc-bench-server listening for gRPC on HOST:PORT` once bound; drains and exits on SIGTERM/SIGINT.
  */
-import { TradingGrpcServer } from '../server/adapters/grpc/grpc-server.ts';
-import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
-import { DEFAULT_INSTRUMENTS, compileInstrument } from '../server/core/instrument.ts';
-import type { BookImplementation } from '../server/core/order-book.ts';
-import { singleBook } from '../server/pairs/serving-book.ts';
-import { TradingPairs } from '../server/pairs/trading-pairs.ts';
-import type { Clock } from '../server/ports/clock.ts';
+import { TradingService } from '../server/adapters/trading-service.ts';
+import { loadConfig } from '../server/config.ts';
 
-const systemClock: Clock = {
-  nowMs: () => Date.now(),
-  monotonicNs: () => process.hrtime.bigint(),
-};
+const quiet = { info: () => {}, error: (m: string, e?: unknown) => console.error(m, e) };
 
 async function main(): Promise<void> {
-  const host = process.env.GRPC_HOST || '127.0.0.1';
-  const port = Number(process.env.GRPC_PORT || '0');
-  const book = (process.env.BOOK_IMPLEMENTATION || 'legacy') as BookImplementation;
-  if (!(book in BOOK_IMPLEMENTATIONS)) throw new Error(`BOOK_IMPLEMENTATION must be one of ${Object.keys(BOOK_IMPLEMENTATIONS).join(', ')}, got ${book}`);
-  const instruments = DEFAULT_INSTRUMENTS.map(compileInstrument);
-  const pairs = new TradingPairs({
-    instruments,
-    createBook: singleBook(BOOK_IMPLEMENTATIONS[book]),
-    clock: systemClock,
-    onSubscriberError: (err) => console.error('subscriber failed and was removed', err),
+  const config = loadConfig({
+    ...process.env,
+    GRPC_HOST: process.env.GRPC_HOST || '127.0.0.1',
+    GRPC_PORT: process.env.GRPC_PORT || '0',
+    ADMIN_HOST: process.env.ADMIN_HOST || '127.0.0.1',
+    ADMIN_PORT: process.env.ADMIN_PORT || '0',
   });
-  const grpc = new TradingGrpcServer({ pairs });
-  const bound = await grpc.listen(host, port);
-  console.log(`grpc-bench-server listening for gRPC on ${host}:${bound} (book: ${book})`);
+  // Info logs (ramp ticks, alerts) would be written per event; errors still reach stderr.
+  const service = new TradingService(config, { logger: process.env.BENCH_SERVER_LOG === '1' ? undefined : quiet });
+  const { grpcPort, adminPort } = await service.start();
+  console.log(
+    `grpc-bench-server listening for gRPC on ${config.grpcHost}:${grpcPort} (TradingService; migration ${config.migrationInitialState}; ` +
+      `books per pair: ${[...service.managers.values()][0]?.implementation ?? '?'}; admin on ${config.adminHost}:${adminPort})`,
+  );
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    grpc.shutdown(5_000).then(
+    service.stop(5_000).then(
       () => process.exit(0),
       () => process.exit(1),
     );
