@@ -90,8 +90,6 @@ export class TradingService {
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
   readonly admin: AdminHttpServer;
-  /** Which implementation served the pair's last command (labels `trading_orders_total`). */
-  private readonly lastServed = new Map<string, BookImplementation>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribes: (() => void)[] = [];
   private serving = false;
@@ -124,28 +122,34 @@ export class TradingService {
       if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`);
     });
 
-    const observer: BookObserver = {
-      onBookCommand: (pair: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
-        this.monitor.recordCommand(pair, impl, role, latencyNs, ok);
-        this.metrics.observeCommand(pair, impl, role, latencyNs);
-        if (role === 'served') this.lastServed.set(pair, impl);
-        if (!ok) {
-          this.monitor.recordError(pair, 'book_error', `${impl}_${role}`);
-          this.metrics.error(pair, 'book_error');
-        }
-      },
-      onManagerEvent: (pair: string, event: string, detail: string) => {
-        this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
-        if (event === 'fallback') {
-          const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
-          this.monitor.recordError(pair, 'breaker_trip', reason);
-          this.metrics.error(pair, 'breaker_trip');
-        }
-      },
+    const monitor = this.monitor;
+    const metrics = this.metrics;
+    const onManagerEvent = (pair: string, event: string, detail: string): void => {
+      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
+      if (event === 'fallback') {
+        const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
+        this.monitor.recordError(pair, 'breaker_trip', reason);
+        this.metrics.error(pair, 'breaker_trip');
+      }
     };
 
     const createBook = (instrument: Instrument): ServingBook => {
       const pair = instrument.symbol;
+      /** Which implementation served the pair's last command (labels `trading_orders_total`). */
+      const served: { last: BookImplementation } = { last: 'legacy' };
+      // One observer per pair: per command it records and remembers the served book, without a map lookup.
+      const observer: BookObserver = {
+        onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
+          monitor.recordCommand(p, impl, role, latencyNs, ok);
+          metrics.observeCommand(p, impl, role, latencyNs);
+          if (role === 'served') served.last = impl;
+          if (!ok) {
+            monitor.recordError(p, 'book_error', `${impl}_${role}`);
+            metrics.error(p, 'book_error');
+          }
+        },
+        onManagerEvent,
+      };
       const faults = new FaultSwitch();
       this.faults.set(pair, faults);
       const manager = new OrderBookManager({
@@ -160,9 +164,6 @@ export class TradingService {
       });
       this.managers.set(pair, manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
-      const monitor = this.monitor;
-      const metrics = this.metrics;
-      const lastServed = this.lastServed;
       return {
         get implementation() {
           return manager.implementation;
@@ -171,7 +172,7 @@ export class TradingService {
           const outcome = manager.apply(cmd, out);
           if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
             monitor.recordOrders(pair);
-            metrics.orderAccepted(pair, lastServed.get(pair) ?? 'legacy');
+            metrics.orderAccepted(pair, served.last);
           }
           return outcome;
         },
