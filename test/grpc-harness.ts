@@ -1,6 +1,15 @@
-/** Shared by the test/grpc-*.test.ts suites: an in-process server on 127.0.0.1:0 and real grpc-js clients. */
+/**
+ * Shared by the test/grpc-*.test.ts suites: an in-process server on 127.0.0.1:0 and real grpc-js clients,
+ * authenticated as the service does it: an API key created in the session store (what the admin API
+ * does), SessionService.Login over gRPC, then `authorization: Bearer <token>` on every call. One
+ * in-process store per test file, shared by its harnesses, so a token works on each of them; its limits
+ * are high enough never to refuse a test (rate limits have their own suite).
+ */
 import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { MemorySessionStore } from '../server/adapters/embedded/memory-session-store.ts';
 import { TradingGrpcServer, type GrpcServerOptions } from '../server/adapters/grpc/grpc-server.ts';
+import { SessionAuthenticator } from '../server/adapters/grpc/session-authenticator.ts';
+import { SessionServiceClient } from '../server/adapters/grpc/generated/trading/v1/sessions.ts';
 import { InstrumentsServiceClient } from '../server/adapters/grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceClient, type SubmitOrderRequest } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
@@ -20,9 +29,17 @@ export interface Harness {
   orders: OrdersServiceClient;
   marketData: MarketDataServiceClient;
   instruments: InstrumentsServiceClient;
+  sessions: SessionServiceClient;
   logged: string[];
   close(): Promise<void>;
 }
+
+/** Generous enough that no test is refused; the ManualClock below never refills the bucket. */
+export const harnessStore = new MemorySessionStore({ clock: new ManualClock(1_700_000_000_000), rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000_000 });
+const harnessAuth = new SessionAuthenticator(harnessStore);
+const tokens = new Map<string, Promise<string>>();
+/** The harness whose SessionService logs accounts in (the most recently started one still open). */
+let loginVia: Harness | undefined;
 
 export async function startHarness(options: Partial<GrpcServerOptions> = {}): Promise<Harness> {
   const clock = new ManualClock(1_700_000_000_000);
@@ -35,6 +52,8 @@ export async function startHarness(options: Partial<GrpcServerOptions> = {}): Pr
   const server = new TradingGrpcServer({
     pairs,
     logger: { info: (m) => logged.push(m), error: (m, e) => logged.push(`${m}: ${String(e)}`) },
+    sessions: { store: harnessStore, authenticator: harnessAuth, sessionTtlMs: 86_400_000, rateLimitBurst: 1_000_000_000 },
+    interceptors: [harnessAuth.interceptor()],
     ...options,
   });
   const port = await server.listen('127.0.0.1', 0);
@@ -42,7 +61,8 @@ export async function startHarness(options: Partial<GrpcServerOptions> = {}): Pr
   const orders = new OrdersServiceClient(address, credentials.createInsecure());
   const marketData = new MarketDataServiceClient(address, credentials.createInsecure());
   const instruments = new InstrumentsServiceClient(address, credentials.createInsecure());
-  return {
+  const sessions = new SessionServiceClient(address, credentials.createInsecure());
+  const harness: Harness = {
     port,
     address,
     pairs,
@@ -51,20 +71,60 @@ export async function startHarness(options: Partial<GrpcServerOptions> = {}): Pr
     orders,
     marketData,
     instruments,
+    sessions,
     logged,
     async close() {
+      if (loginVia === harness) {
+        loginVia = undefined;
+        tokens.clear(); // tokens stay valid (shared store), but the next login goes through an open server
+      }
       orders.close();
       marketData.close();
       instruments.close();
+      sessions.close();
       await server.shutdown(1_000);
     },
   };
+  loginVia = harness;
+  return harness;
 }
 
-export function asAccount(account: string | undefined): Metadata {
+/** Creates an API key for `account` in the store and logs it in through SessionService.Login. */
+export async function login(h: Harness, account: string): Promise<{ token: string; account: string; expiresAtUnixMs: string }> {
+  const key = await harnessStore.createApiKey(account);
+  return new Promise((resolve, reject) => {
+    h.sessions.login({ apiKeyId: key.keyId, apiKeySecret: key.secret }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** A bearer token for `account` (one login per account and file). */
+export function tokenFor(account: string): Promise<string> {
+  let token = tokens.get(account);
+  if (token === undefined) {
+    const via = loginVia;
+    if (via === undefined) throw new Error('tokenFor: no harness is running');
+    token = login(via, account).then((r) => r.token);
+    tokens.set(account, token);
+  }
+  return token;
+}
+
+export function bearer(token: string): Metadata {
   const md = new Metadata();
-  if (account !== undefined) md.set('x-account-id', account);
+  md.set('authorization', `Bearer ${token}`);
   return md;
+}
+
+/** Call metadata acting for `account` (a logged-in session); undefined gives metadata without a token. */
+export async function asAccount(account: string | undefined): Promise<Metadata> {
+  if (account === undefined) return new Metadata();
+  if (loginVia === undefined) {
+    // No harness: a TradingService in AUTH_MODE=header (the suites that start one say so).
+    const md = new Metadata();
+    md.set('x-account-id', account);
+    return md;
+  }
+  return bearer(await tokenFor(account));
 }
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
@@ -76,9 +136,12 @@ export function unary<Req, Res>(
   account?: string,
   options: Partial<CallOptions> = {},
 ): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, asAccount(account), options, (err, res) => (err ? reject(err) : resolve(res)));
-  });
+  return asAccount(account).then(
+    (md) =>
+      new Promise((resolve, reject) => {
+        method(request, md, options, (err, res) => (err ? reject(err) : resolve(res)));
+      }),
+  );
 }
 
 /** The error a call failed with (fails the test if it succeeded). */

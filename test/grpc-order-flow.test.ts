@@ -20,8 +20,8 @@ interface Flow {
   finished: Promise<{ code: number; details: string }>;
 }
 
-function openFlow(account: string | undefined): Flow {
-  const stream = h.orders.orderFlow(asAccount(account));
+async function openFlow(account: string | undefined): Promise<Flow> {
+  const stream = h.orders.orderFlow(await asAccount(account));
   const responses: OrderFlowResponse[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   stream.on('data', (r: OrderFlowResponse) => {
@@ -52,7 +52,7 @@ const submitCmd = (correlationId: string, ...args: Parameters<typeof limitOrder>
 
 describe('OrderFlow', () => {
   it('answers a batch with one response: each command’s events, then its result, in order', async () => {
-    const flow = openFlow('flow-a');
+    const flow = await openFlow('flow-a');
     flow.stream.write({
       commands: [
         submitCmd('s1', 'sell', '40000.00', '1', { clientOrderId: 'f-1' }),
@@ -89,7 +89,7 @@ describe('OrderFlow', () => {
   });
 
   it('streams fills of resting orders caused by other accounts', async () => {
-    const flow = openFlow('flow-maker');
+    const flow = await openFlow('flow-maker');
     flow.stream.write({ commands: [submitCmd('m1', 'buy', '20000.00', '1', { pair: 'ETHUSDT' })] });
     await flow.next(1);
     const result = flow.responses[0]!.messages.find((m) => m.message?.$case === 'result')?.message;
@@ -110,7 +110,7 @@ describe('OrderFlow', () => {
   });
 
   it('carries many commands per message (the high-rate path)', async () => {
-    const flow = openFlow('flow-bulk');
+    const flow = await openFlow('flow-bulk');
     const commands = Array.from({ length: 500 }, (_, i) => submitCmd(`b${i}`, 'buy', `${1000 + (i % 50)}.00`, '0.01', { pair: 'SOLUSDT' }));
     flow.stream.write({ commands: commands.slice(0, 250) });
     flow.stream.write({ commands: commands.slice(250) });
@@ -124,13 +124,13 @@ describe('OrderFlow', () => {
     await flow.finished;
   });
 
-  it('a stream without x-account-id ends with UNAUTHENTICATED', async () => {
-    const flow = openFlow(undefined);
+  it('a stream without a session token ends with UNAUTHENTICATED', async () => {
+    const flow = await openFlow(undefined);
     expect((await flow.finished).code).toBe(status.UNAUTHENTICATED);
   });
 
   it('a message with more than 1000 commands ends the stream with INVALID_ARGUMENT', async () => {
-    const flow = openFlow('flow-big');
+    const flow = await openFlow('flow-big');
     flow.stream.write({ commands: Array.from({ length: 1001 }, (_, i) => submitCmd(`${i}`, 'buy', '1.00', '1')) });
     const end = await flow.finished;
     expect(end.code).toBe(status.INVALID_ARGUMENT);

@@ -20,6 +20,7 @@ import {
   TimeInForce,
 } from '../server/adapters/grpc/generated/trading/v1/types.ts';
 import { failure, limitOrder, startHarness, unary, type Harness } from './grpc-harness.ts';
+import { MISSING_TOKEN } from '../server/adapters/grpc/session-authenticator.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -162,12 +163,15 @@ describe('OrdersService', () => {
     await cancelAll({ pair: 'SOLUSDT', side: Side.SIDE_UNSPECIFIED }, 'acct-po-maker');
   });
 
-  it('a reused client order id is ALREADY_EXISTS', async () => {
-    await submit(limitOrder('buy', '1.00', '1', { clientOrderId: 'dup' }), 'acct-dup');
-    const err = await failure(submit(limitOrder('buy', '1.00', '1', { clientOrderId: 'dup' }), 'acct-dup'));
+  it('an identical resubmission of a client order id answers the original order; different fields are ALREADY_EXISTS', async () => {
+    const first = await submit(limitOrder('buy', '1.00', '1', { clientOrderId: 'dup' }), 'acct-dup');
+    const again = await submit(limitOrder('buy', '1.00', '1', { clientOrderId: 'dup' }), 'acct-dup');
+    expect(again.order).toEqual(first.order);
+    const err = await failure(submit(limitOrder('buy', '1.01', '1', { clientOrderId: 'dup' }), 'acct-dup'));
     expect(err.code).toBe(status.ALREADY_EXISTS);
     expect(err.metadata.get('x-field')).toEqual(['client_order_id']);
-    await cancelAll({ pair: 'BTCUSDT', side: Side.SIDE_UNSPECIFIED }, 'acct-dup');
+    const cancelled = await cancelAll({ pair: 'BTCUSDT', side: Side.SIDE_UNSPECIFIED }, 'acct-dup');
+    expect(cancelled.orders).toHaveLength(1);
   });
 
   describe('NOT_FOUND', () => {
@@ -205,10 +209,10 @@ describe('OrdersService', () => {
     await cancel(byId('BTCUSDT', id), 'acct-owner');
   });
 
-  it('a call without x-account-id is UNAUTHENTICATED', async () => {
+  it('a call without a session token is UNAUTHENTICATED', async () => {
     const err = await failure(submit(limitOrder('buy', '1.00', '1'), undefined));
     expect(err.code).toBe(status.UNAUTHENTICATED);
-    expect(err.details).toBe('metadata x-account-id is required');
+    expect(err.details).toBe(MISSING_TOKEN);
     expect((await failure(listOpen('', undefined))).code).toBe(status.UNAUTHENTICATED);
   });
 

@@ -72,3 +72,33 @@ export function unary<Req, Res>(
     callback(null, response);
   };
 }
+
+/**
+ * A unary handler whose work awaits something (the session store, a durable write): admission, then
+ * `handle`; its resolved value or any error (thrown or rejected) becomes the reply. The deadline is
+ * checked again inside `handle` by whoever applies work after an await (checkDeadline).
+ */
+export function unaryAsync<Req, Res>(
+  ctx: CallContext,
+  name: string,
+  handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
+  return (call, callback) => {
+    let pending: Promise<Res>;
+    try {
+      checkAdmission(ctx, call);
+      pending = handle(call.request, call);
+    } catch (err) {
+      logIfUnexpected(ctx, name, err);
+      callback(toStatus(err), null);
+      return;
+    }
+    pending.then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        logIfUnexpected(ctx, name, err);
+        callback(toStatus(err), null);
+      },
+    );
+  };
+}

@@ -3,30 +3,61 @@
  * listening on one address, with a graceful shutdown. The only place in the adapter that owns sockets
  * and timers. Constructible in-process for tests (`listen('127.0.0.1', 0)`).
  */
-import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
+import type { SessionStore } from '../../ports/session-store.ts';
 import { headerAuthenticator, type Authenticator } from './auth.ts';
 import type { CallContext, Logger } from './call-context.ts';
+import type { DurabilityGate } from './durability-gate.ts';
 import { UnavailableError } from './errors.ts';
 import { InstrumentsServiceService } from './generated/trading/v1/instruments.ts';
 import { MarketDataServiceService } from './generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './generated/trading/v1/orders.ts';
+import { SessionServiceService } from './generated/trading/v1/sessions.ts';
 import { createInstrumentsService } from './instruments-service.ts';
 import { createMarketDataService } from './market-data-service.ts';
+import { sessionHooks } from './order-session-hooks.ts';
 import { createOrdersService } from './orders-service.ts';
 import { createReflectionService } from './reflection.ts';
+import type { SessionAuthenticator } from './session-authenticator.ts';
+import { createSessionService } from './session-service.ts';
 
 /** Fully qualified names of the services health reports on ('' is the whole server). */
 export const SERVICE_NAMES = ['trading.v1.OrdersService', 'trading.v1.MarketDataService', 'trading.v1.InstrumentsService'] as const;
+/** Served (and reported by health) when the server has `sessions`. */
+export const SESSION_SERVICE_NAME = 'trading.v1.SessionService';
+
+/** Sessions: SessionService, the bearer-token authenticator, rate limits and the idempotency fast path. */
+export interface GrpcSessionOptions {
+  store: SessionStore;
+  /** Must also be installed as an interceptor (`interceptors: [authenticator.interceptor()]`). */
+  authenticator: SessionAuthenticator;
+  /** How long a session from Login lasts. */
+  sessionTtlMs: number;
+  /** The store's rate-limit bucket size (see SessionHooksOptions). */
+  rateLimitBurst: number;
+  /**
+   * Whether OrdersService asks the store: rate limits and the idempotency fast path. False only where a
+   * caller wants the registry alone (some tests). @default true
+   */
+  orderHooks?: boolean;
+}
 
 /** Unsent messages a stream may queue before it is ended as too slow. */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 10_000;
 
 export interface GrpcServerOptions {
   pairs: TradingPairs;
-  /** Who the caller is. @default headerAuthenticator (metadata `x-account-id`) */
+  /**
+   * Who the caller is. @default `sessions.authenticator` when `sessions` is given, else headerAuthenticator
+   * (metadata `x-account-id`, trusted as is: local tools and benchmarks only)
+   */
   authenticator?: Authenticator;
+  /** SessionService, rate limits and idempotency over a SessionStore. @default none (no SessionService) */
+  sessions?: GrpcSessionOptions;
+  /** grpc-js server interceptors, in order (the SessionAuthenticator's goes here). @default none */
+  interceptors?: ServerInterceptor[];
   /** @default console */
   logger?: Logger;
   /** Wall clock for deadline checks. @default Date.now */
@@ -44,12 +75,19 @@ export interface GrpcServerOptions {
    * @default always admits
    */
   newOrderGate?: { checkNewOrders(): void };
+  /**
+   * Ack after durable (adapters/durability): commands refused while the journal is down, replies held
+   * until the journal holds what they show. @default none (in-memory: replies at once)
+   */
+  durability?: DurabilityGate;
 }
 
 export type ShutdownResult = 'graceful' | 'forced';
 
 export class TradingGrpcServer {
   readonly health: HealthImplementation;
+  /** Names health reports on ('' is the whole server). */
+  private readonly serviceNames: readonly string[];
   private readonly server: Server;
   private readonly streams = new Set<(reason: Error) => void>();
   private shuttingDown = false;
@@ -60,7 +98,7 @@ export class TradingGrpcServer {
     this.logger = options.logger ?? { info: (m) => console.log(m), error: (m, e) => console.error(m, e) };
     const nowMs = options.nowMs ?? Date.now;
     const ctx: CallContext = {
-      authenticator: options.authenticator ?? headerAuthenticator,
+      authenticator: options.authenticator ?? options.sessions?.authenticator ?? headerAuthenticator,
       logger: this.logger,
       nowMs,
       isShuttingDown: () => this.shuttingDown,
@@ -71,11 +109,18 @@ export class TradingGrpcServer {
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
       checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
     };
-    this.server = new Server(options.serverOptions);
-    this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs));
+    this.server = new Server({ ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
+    const sessions = options.sessions;
+    const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst }) : undefined;
+    this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs, hooks, options.durability));
     this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
-    this.health = new HealthImplementation(Object.fromEntries(['', ...SERVICE_NAMES].map((s) => [s, 'SERVING' as const])));
+    if (sessions !== undefined) {
+      const auth = sessions.authenticator;
+      this.server.addService(SessionServiceService, createSessionService(ctx, { store: sessions.store, sessionTtlMs: sessions.sessionTtlMs, logout: (md) => auth.logout(md) }));
+    }
+    this.serviceNames = sessions !== undefined ? ['', ...SERVICE_NAMES, SESSION_SERVICE_NAME] : ['', ...SERVICE_NAMES];
+    this.health = new HealthImplementation(Object.fromEntries(this.serviceNames.map((s) => [s, 'SERVING' as const])));
     this.health.addToServer(this.server);
     createReflectionService().addToServer(this.server);
   }
@@ -105,7 +150,7 @@ export class TradingGrpcServer {
   shutdown(graceMs: number): Promise<ShutdownResult> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     this.shuttingDown = true;
-    for (const name of ['', ...SERVICE_NAMES]) this.health.setStatus(name, 'NOT_SERVING');
+    for (const name of this.serviceNames) this.health.setStatus(name, 'NOT_SERVING');
     const reason = new UnavailableError('server', 'server is shutting down; reconnect to another instance');
     for (const close of [...this.streams]) close(reason);
     this.shutdownPromise = new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 export const PROTO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../proto');
-export const TRADING_PROTO_FILES = ['trading/v1/orders.proto', 'trading/v1/market_data.proto', 'trading/v1/instruments.proto'];
+export const TRADING_PROTO_FILES = ['trading/v1/orders.proto', 'trading/v1/market_data.proto', 'trading/v1/instruments.proto', 'trading/v1/sessions.proto'];
 
 export function createReflectionService(): ReflectionService {
   // health.proto lives at <root>/health/v1/health.proto inside grpc-health-check.

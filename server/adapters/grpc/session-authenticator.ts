@@ -23,6 +23,11 @@ export const UNKNOWN_TOKEN = 'session token is unknown, expired or logged out; l
 export class SessionAuthenticator implements Authenticator {
   /** Verdicts by call, recorded by the interceptor; weak, so they go with the call. */
   private readonly verdicts = new WeakMap<Metadata, string | Error>();
+  /**
+   * The well-formed token of each checked call, kept only for `logout` (SessionService.Logout needs the
+   * token itself, and the header is gone by the time a handler runs). Weak, like the verdicts.
+   */
+  private readonly tokens = new WeakMap<Metadata, string>();
 
   constructor(private readonly store: SessionStore) {}
 
@@ -38,6 +43,27 @@ export class SessionAuthenticator implements Authenticator {
     if (verdict !== undefined) throw verdict;
     if (metadata.get(AUTHORIZATION_HEADER).length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
     throw new Error('SessionAuthenticator: the call has a token nobody checked; install sessionAuthenticator.interceptor() on the grpc Server');
+  }
+
+  /**
+   * Ends the session of the call's token (SessionService.Logout), whatever its verdict: logging out an
+   * unknown or expired token is a no-op in the store, and while Redis is down the resilient store applies
+   * it locally and replays it later. Throws UnauthenticatedError when the call carried no well-formed
+   * "Bearer <token>" value.
+   */
+  async logout(metadata: Metadata): Promise<void> {
+    const token = this.tokens.get(metadata);
+    if (token !== undefined) {
+      await this.store.logout(token);
+      return;
+    }
+    const verdict = this.verdicts.get(metadata);
+    if (verdict instanceof Error) throw verdict instanceof UnauthenticatedError ? verdict : new UnauthenticatedError(MALFORMED_TOKEN);
+    const values = metadata.get(AUTHORIZATION_HEADER);
+    if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
+    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
+    if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
+    await this.store.logout(match[1]!);
   }
 
   /** The check itself; the interceptor uses it and so can any async code path. Same errors as authenticate. */
@@ -73,6 +99,9 @@ export class SessionAuthenticator implements Authenticator {
                 nextMetadata(metadata);
                 return;
               }
+              const values = metadata.get(AUTHORIZATION_HEADER);
+              const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
+              if (match !== null) this.tokens.set(metadata, match[1]!);
               const record = (verdict: string | Error): void => {
                 this.verdicts.set(metadata, verdict);
                 metadata.remove(AUTHORIZATION_HEADER);

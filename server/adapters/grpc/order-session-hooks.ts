@@ -1,0 +1,41 @@
+/**
+ * What OrdersService asks of the session store besides "who is calling": the per-account rate limit and
+ * the idempotency fast path of client order ids. An interface so the service can run without a store
+ * (no limits, the registry alone for idempotency) and tests can count calls; `sessionHooks` builds it
+ * over a SessionStore. No matching logic here.
+ */
+import type { ClientOrderResult, SessionStore } from '../../ports/session-store.ts';
+import { RateLimitedError } from './errors.ts';
+
+export interface OrderSessionHooks {
+  /**
+   * Takes `cost` (1 per call, the item count of a batch or flow message) from the account's bucket;
+   * rejects with RateLimitedError when refused, UnavailableError when the store cannot answer.
+   */
+  admit(account: string, cost: number): Promise<void>;
+  /** The first result recorded for (account, pair, client order id) within the idempotency TTL. */
+  lookupClientOrder(account: string, pair: string, clientOrderId: string): Promise<ClientOrderResult | undefined>;
+  /** Records the first result; first writer wins (returns what is on record). */
+  rememberClientOrder(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): Promise<ClientOrderResult>;
+}
+
+export interface SessionHooksOptions {
+  /**
+   * The store's bucket size. A cost above it could never pass (the store refuses it with RangeError), so
+   * larger work is charged the whole bucket instead: it passes only from a full bucket. Config keeps the
+   * burst at or above the largest batch, so this only matters for stores built with smaller limits.
+   */
+  rateLimitBurst: number;
+}
+
+export function sessionHooks(store: SessionStore, options: SessionHooksOptions): OrderSessionHooks {
+  const burst = options.rateLimitBurst;
+  return {
+    async admit(account, cost) {
+      const decision = await store.consume(account, Math.min(Math.max(1, cost), burst));
+      if (!decision.allowed) throw new RateLimitedError(decision.retryAfterMs, cost);
+    },
+    lookupClientOrder: (account, pair, clientOrderId) => store.lookupClientOrder(account, pair, clientOrderId),
+    rememberClientOrder: (account, pair, clientOrderId, result) => store.rememberClientOrder(account, pair, clientOrderId, result),
+  };
+}
