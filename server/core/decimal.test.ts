@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromSteps, parseDecimal, toSteps } from './decimal.ts';
+import { StepFormatter, formatDecimal, fromSteps, parseDecimal, toSteps } from './decimal.ts';
 
 const tick = parseDecimal('0.01')!;
 
@@ -24,5 +24,28 @@ describe('decimal strings to whole steps', () => {
         expect(toSteps(fromSteps(steps, lot), lot, 'lot size')).toEqual({ ok: true, steps });
       }),
     );
+  });
+});
+
+describe('fromSteps without BigInt and StepFormatter', () => {
+  const bigintFormat = (steps: number, step: { units: bigint; scale: number }): string => formatDecimal({ units: BigInt(steps) * step.units, scale: step.scale });
+
+  it('formats exactly as the BigInt path for every step count, including beyond 2^53 products', () => {
+    for (const stepText of ['0.01', '0.00001', '1', '5', '0.25', '100', '0.000000000000000001']) {
+      const step = parseDecimal(stepText)!;
+      fc.assert(
+        fc.property(fc.oneof(fc.integer({ min: 0, max: 100_000_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), (steps) => {
+          expect(fromSteps(steps, step)).toBe(bigintFormat(steps, step));
+        }),
+      );
+      for (const steps of [0, 1, 9, 10, 99, 100, 101, Number.MAX_SAFE_INTEGER]) expect(fromSteps(steps, step)).toBe(bigintFormat(steps, step));
+    }
+  });
+
+  it('StepFormatter answers what fromSteps answers, across generations', () => {
+    const lot = parseDecimal('0.00001')!;
+    const f = new StepFormatter(lot, 8);
+    for (let round = 0; round < 3; round++) for (let steps = 0; steps < 40; steps += round + 1) expect(f.format(steps)).toBe(fromSteps(steps, lot));
+    expect(f.format(6_500_000)).toBe('65.00000');
   });
 });

@@ -43,7 +43,50 @@ export function toSteps(text: string, step: Decimal, stepName: string): StepsRes
 
 /** Formats `steps × step` exactly, without trailing zeros beyond the step's own scale. */
 export function fromSteps(steps: number, step: Decimal): string {
+  // Without BigInt when the product is a non-negative safe integer (every real price and quantity).
+  if (steps >= 0 && step.units <= MAX_SAFE_BIGINT) {
+    const units = steps * Number(step.units);
+    if (Number.isSafeInteger(units)) return formatUnits(units, step.scale);
+  }
   return formatDecimal({ units: BigInt(steps) * step.units, scale: step.scale });
+}
+
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** `units` (a non-negative safe integer) with `scale` fraction digits; the same text as formatDecimal. */
+function formatUnits(units: number, scale: number): string {
+  if (scale === 0) return String(units);
+  const digits = String(units).padStart(scale + 1, '0');
+  return `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+/**
+ * `fromSteps` for one step with a bounded memo of recent step counts: prices cluster around the market
+ * and quantities repeat, so a hot path formats each distinct value once instead of once per message.
+ * Two generations (a young map filled until `capacity`, then it becomes the old one and a fresh young
+ * map starts; hits in the old map are promoted): recent values stay, memory stays under 2 × capacity
+ * entries, and no Map ever has entries deleted one by one (V8 keeps those as holes).
+ */
+export class StepFormatter {
+  private young = new Map<number, string>();
+  private old = new Map<number, string>();
+
+  constructor(
+    readonly step: Decimal,
+    private readonly capacity = 2048,
+  ) {}
+
+  format(steps: number): string {
+    let text = this.young.get(steps);
+    if (text !== undefined) return text;
+    text = this.old.get(steps) ?? fromSteps(steps, this.step);
+    if (this.young.size >= this.capacity) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(steps, text);
+    return text;
+  }
 }
 
 export function formatDecimal(d: Decimal): string {

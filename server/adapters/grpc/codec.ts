@@ -3,7 +3,7 @@
  * and lots with decimal.ts, enums to core enums), throwing ValidationError naming the proto field, and
  * renders pair-layer records and events back into messages. No state, no I/O.
  */
-import { fromSteps, toSteps } from '../../core/decimal.ts';
+import { StepFormatter, toSteps } from '../../core/decimal.ts';
 import type { Instrument } from '../../core/instrument.ts';
 import type { DepthLevel } from '../../core/order-book.ts';
 import { OrderType as CoreOrderType, Side as CoreSide, StpMode as CoreStp, TimeInForce as CoreTif } from '../../core/types.ts';
@@ -182,15 +182,30 @@ function cancelReasonToWire(reason: number): CancelReason {
   return reason as CancelReason;
 }
 
+/** Price and quantity texts of one instrument, memoised per tick / lot count (see StepFormatter). */
+interface Formatters {
+  readonly price: StepFormatter;
+  readonly quantity: StepFormatter;
+}
+
+const FORMATTERS = new WeakMap<Instrument, Formatters>();
+
+function formattersOf(inst: Instrument): Formatters {
+  let f = FORMATTERS.get(inst);
+  if (f === undefined) FORMATTERS.set(inst, (f = { price: new StepFormatter(inst.tick), quantity: new StepFormatter(inst.lot) }));
+  return f;
+}
+
 export function priceText(inst: Instrument, ticks: number): string {
-  return fromSteps(ticks, inst.tick);
+  return formattersOf(inst).price.format(ticks);
 }
 
 export function quantityText(inst: Instrument, lots: number): string {
-  return fromSteps(lots, inst.lot);
+  return formattersOf(inst).quantity.format(lots);
 }
 
 export function orderToWire(inst: Instrument, o: OrderRecord): Order {
+  const f = formattersOf(inst);
   return {
     pair: inst.symbol,
     orderId: String(o.orderId),
@@ -198,10 +213,10 @@ export function orderToWire(inst: Instrument, o: OrderRecord): Order {
     side: SIDE_TO_WIRE[o.side],
     type: TYPE_TO_WIRE[o.type],
     timeInForce: TIF_TO_WIRE[o.tif],
-    price: o.type === CoreOrderType.Market ? '' : priceText(inst, o.price),
-    quantity: quantityText(inst, o.quantity),
-    filledQuantity: quantityText(inst, o.filled),
-    remainingQuantity: quantityText(inst, o.remaining),
+    price: o.type === CoreOrderType.Market ? '' : f.price.format(o.price),
+    quantity: f.quantity.format(o.quantity),
+    filledQuantity: f.quantity.format(o.filled),
+    remainingQuantity: f.quantity.format(o.remaining),
     status: STATUS_TO_WIRE[o.status],
     cancelReason: cancelReasonToWire(o.cancelReason),
     postOnly: o.postOnly,
@@ -212,37 +227,40 @@ export function orderToWire(inst: Instrument, o: OrderRecord): Order {
   };
 }
 
+/** The `event` oneof of an OrderEvent message. */
+function eventBody(f: Formatters, e: PairOrderEvent): OrderEvent['event'] {
+  switch (e.type) {
+    case 'accepted':
+      return { $case: 'accepted', value: { side: SIDE_TO_WIRE[e.side], price: e.price === 0 ? '' : f.price.format(e.price), quantity: f.quantity.format(e.quantity) } };
+    case 'filled':
+      return {
+        $case: 'filled',
+        value: {
+          tradeId: String(e.tradeId),
+          price: f.price.format(e.price),
+          quantity: f.quantity.format(e.quantity),
+          remainingQuantity: f.quantity.format(e.remaining),
+          liquidity: e.liquidity === 'maker' ? Liquidity.LIQUIDITY_MAKER : Liquidity.LIQUIDITY_TAKER,
+        },
+      };
+    case 'cancelled':
+      return { $case: 'cancelled', value: { quantity: f.quantity.format(e.quantity), remainingQuantity: f.quantity.format(e.remaining), reason: cancelReasonToWire(e.reason) } };
+    case 'replaced':
+      return { $case: 'replaced', value: { price: f.price.format(e.price), remainingQuantity: f.quantity.format(e.remaining), priorityKept: e.priorityKept } };
+  }
+}
+
+/** One object literal, fields in message order (no spread of a base object: one V8 shape, one allocation). */
 export function orderEventToWire(inst: Instrument, e: PairOrderEvent): OrderEvent {
-  const base = {
+  return {
     pair: inst.symbol,
     sequence: String(e.sequence),
     orderId: String(e.orderId),
     clientOrderId: e.clientOrderId,
     status: STATUS_TO_WIRE[e.status],
     timestampUnixMs: String(e.timestampMs),
+    event: eventBody(formattersOf(inst), e),
   };
-  switch (e.type) {
-    case 'accepted':
-      return { ...base, event: { $case: 'accepted', value: { side: SIDE_TO_WIRE[e.side], price: e.price === 0 ? '' : priceText(inst, e.price), quantity: quantityText(inst, e.quantity) } } };
-    case 'filled':
-      return {
-        ...base,
-        event: {
-          $case: 'filled',
-          value: {
-            tradeId: String(e.tradeId),
-            price: priceText(inst, e.price),
-            quantity: quantityText(inst, e.quantity),
-            remainingQuantity: quantityText(inst, e.remaining),
-            liquidity: e.liquidity === 'maker' ? Liquidity.LIQUIDITY_MAKER : Liquidity.LIQUIDITY_TAKER,
-          },
-        },
-      };
-    case 'cancelled':
-      return { ...base, event: { $case: 'cancelled', value: { quantity: quantityText(inst, e.quantity), remainingQuantity: quantityText(inst, e.remaining), reason: cancelReasonToWire(e.reason) } } };
-    case 'replaced':
-      return { ...base, event: { $case: 'replaced', value: { price: priceText(inst, e.price), remainingQuantity: quantityText(inst, e.remaining), priorityKept: e.priorityKept } } };
-  }
 }
 
 function levelsToWire(inst: Instrument, levels: DepthLevel[]): PriceLevel[] {
