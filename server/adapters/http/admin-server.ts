@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { ValidationError } from '../../pairs/errors.ts';
 import type { Logger } from '../grpc/call-context.ts';
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 export interface AdminRequest {
   method: string;
@@ -33,6 +33,11 @@ export interface Route {
   method: HttpMethod;
   /** Exact path, or a prefix ending in '/' whose remainder (non-empty, no '/') becomes `param`. */
   path: string;
+  /**
+   * With a prefix `path`: the fixed tail after the param, e.g. path '/admin/accounts/' and suffix
+   * '/api-keys' match '/admin/accounts/ACCOUNT/api-keys'. @default '' (the param runs to the end)
+   */
+  suffix?: string;
   /** Reachable without the token even when one is configured (/health, /metrics). */
   public?: boolean;
   handle(req: AdminRequest): AdminResponse | Promise<AdminResponse>;
@@ -171,11 +176,17 @@ export class AdminHttpServer {
       if (route === undefined) throw methodNotAllowed(method, path, [...byMethod.keys()]);
       return { route, param: '' };
     }
-    const matching = this.prefixes.filter((r) => path.startsWith(r.path) && path.length > r.path.length && !path.slice(r.path.length).includes('/'));
+    const paramOf = (r: Route): string | undefined => {
+      const suffix = r.suffix ?? '';
+      if (!path.startsWith(r.path) || !path.endsWith(suffix)) return undefined;
+      const param = path.slice(r.path.length, path.length - suffix.length);
+      return param.length > 0 && !param.includes('/') ? param : undefined;
+    };
+    const matching = this.prefixes.filter((r) => paramOf(r) !== undefined);
     if (matching.length > 0) {
       const route = matching.find((r) => r.method === method);
       if (route === undefined) throw methodNotAllowed(method, path, matching.map((r) => r.method));
-      return { route, param: decodeURIComponent(path.slice(route.path.length)) };
+      return { route, param: decodeURIComponent(paramOf(route)!) };
     }
     throw new HttpError(404, 'not_found', `no admin endpoint ${path}`);
   }
