@@ -99,6 +99,13 @@ describe('evaluateHealth: runbook thresholds', () => {
     expect(e.alerts[0]!.dependencies).toEqual(['postgres']);
   });
 
+  it('a dependency bridged by a fallback (Redis down, sessions cached) is DEGRADED with a Level 2 alert, not UNHEALTHY', () => {
+    const e = evaluate({}, { dependenciesDegraded: ['redis'] });
+    expect(e.status).toBe('DEGRADED');
+    expect(e.checks.dependencies_degraded).toEqual({ value: 1, threshold: 0, ok: false, names: ['redis'] });
+    expect(e.alerts).toEqual([expect.objectContaining({ name: 'dependency_degraded', level: 2, severity: 'high', dependencies: ['redis'] })]);
+  });
+
   it('thresholds come from options', () => {
     const e = evaluateHealth({ ...calm, latency_p95_ms: 6 }, ok, { latencyP95Ms: 5 });
     expect(e.status).toBe('DEGRADED');

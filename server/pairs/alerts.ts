@@ -35,7 +35,8 @@ export type AlertName =
   | 'circuit_breaker_open'
   | 'trading_halted'
   | 'maintenance_mode'
-  | 'dependency_down';
+  | 'dependency_down'
+  | 'dependency_degraded';
 
 const SEVERITY: Record<AlertLevel, AlertSeverity> = { 1: 'critical', 2: 'high', 3: 'medium' };
 
@@ -102,6 +103,12 @@ export interface SystemState {
   maintenance: boolean;
   /** Required dependencies that are down, e.g. ['postgres', 'redis']. */
   dependenciesDown: readonly string[];
+  /**
+   * Dependencies that are unreachable while the service carries on without them for a while (Redis:
+   * validated sessions keep working from a local cache, new logins fail): DEGRADED, not UNHEALTHY.
+   * @default []
+   */
+  dependenciesDegraded?: readonly string[];
 }
 
 export interface NumericCheck {
@@ -120,6 +127,8 @@ export interface HealthChecks {
   maintenance: { value: boolean; ok: boolean };
   /** value = required dependencies down, threshold 0. */
   dependencies_down: NumericCheck & { names: string[] };
+  /** value = dependencies unreachable but bridged by a fallback (DEGRADED), threshold 0. */
+  dependencies_degraded: NumericCheck & { names: string[] };
 }
 
 export interface AlertDraft {
@@ -173,6 +182,7 @@ export function evaluateHealth(figures: HealthFigures, system: SystemState, opti
   const memory = requireNumber('memoryMiB', system.memoryMiB);
   const breakerPairs = [...new Set(system.breakersOpen)].sort();
   const depsDown = [...new Set(system.dependenciesDown)].sort();
+  const depsDegraded = [...new Set(system.dependenciesDegraded ?? [])].sort();
   const regressionMs = baseline > 0 ? baseline * o.latencyRegressionFactor : 0;
 
   const checks: HealthChecks = {
@@ -183,6 +193,7 @@ export function evaluateHealth(figures: HealthFigures, system: SystemState, opti
     trading_halted: { value: system.tradingHalted, ok: !system.tradingHalted },
     maintenance: { value: system.maintenance, ok: !system.maintenance },
     dependencies_down: { value: depsDown.length, threshold: 0, ok: depsDown.length === 0, names: depsDown },
+    dependencies_degraded: { value: depsDegraded.length, threshold: 0, ok: depsDegraded.length === 0, names: depsDegraded },
   };
 
   const alerts: AlertDraft[] = [];
@@ -216,6 +227,8 @@ export function evaluateHealth(figures: HealthFigures, system: SystemState, opti
   }
   if (system.tradingHalted) add('trading_halted', 1, 'trading halted: new orders are refused', true, false);
   if (system.maintenance) add('maintenance_mode', 3, 'maintenance mode is enabled', true, false);
+  if (depsDegraded.length > 0)
+    add('dependency_degraded', 2, `dependency unreachable, service running on its fallback: ${depsDegraded.join(', ')}`, depsDegraded.length, 0, { dependencies: depsDegraded });
   if (depsDown.length > 0) add('dependency_down', 1, `required dependency down: ${depsDown.join(', ')}`, depsDown.length, 0, { dependencies: depsDown });
 
   alerts.sort((a, b) => a.level - b.level || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
