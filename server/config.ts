@@ -74,6 +74,44 @@ export interface ServiceConfig {
    * @default 60000
    */
   readonly redisOfflineGraceMs: number;
+  /**
+   * PERSISTENCE: `postgres` journals every command before its ack (DATABASE_URL, else the embedded
+   * PostgreSQL under DATA_DIR); `memory` keeps nothing across a restart (benchmarks' in-memory baseline
+   * and throwaway demos only: an acknowledged order is lost at exit).
+   * @default "postgres"
+   */
+  readonly persistence: 'postgres' | 'memory';
+  /**
+   * DATABASE_URL: `postgres://user[:password]@host:port/database` of a real PostgreSQL. Unset starts the
+   * embedded PostgreSQL (real server binaries from npm) with its cluster under DATA_DIR.
+   * @default undefined
+   */
+  readonly databaseUrl: string | undefined;
+  /** DATABASE_SCHEMA: schema (search_path) for every table; one service per schema. @default the user's default (public) */
+  readonly databaseSchema: string | undefined;
+  /** DATA_DIR: where the embedded PostgreSQL keeps its cluster (`<DATA_DIR>/postgres`). Keep it: it is the database. @default "./data" */
+  readonly dataDir: string;
+  /**
+   * JOURNAL_MAX_DELAY_MS: how long the first command of a group commit waits for company. Higher gives
+   * bigger transactions (throughput) and adds that much to every ack. @default 2
+   */
+  readonly journalMaxDelayMs: number;
+  /** JOURNAL_MAX_BATCH: most commands per journal transaction. @default 1000 */
+  readonly journalMaxBatch: number;
+  /**
+   * DATABASE_WRITE_TIMEOUT_MS: a journal write slower than this counts as an outage (commands refused
+   * with UNAVAILABLE until writes succeed). Lower fails over sooner on a hung server; higher tolerates
+   * slow disks. @default 2000
+   */
+  readonly databaseWriteTimeoutMs: number;
+  /**
+   * SNAPSHOT_EVERY_COMMANDS: a pair is snapshotted after this many commands (0: by time only). Lower
+   * bounds recovery time tighter; each snapshot serializes the pair's open and retained closed orders.
+   * @default 100000
+   */
+  readonly snapshotEveryCommands: number;
+  /** SNAPSHOT_INTERVAL_MS: a pair that changed is snapshotted at least this often (0: by count only). @default 300000 (5 min) */
+  readonly snapshotIntervalMs: number;
 }
 
 /** The largest SubmitOrderBatch / OrderFlow message (codec.ts MAX_BATCH_ITEMS); the burst must fit one. */
@@ -147,6 +185,26 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
+function persistenceConfig(env: NodeJS.ProcessEnv) {
+  const persistence = raw(env, 'PERSISTENCE') ?? 'postgres';
+  if (persistence !== 'postgres' && persistence !== 'memory') throw new ConfigError('PERSISTENCE', `must be "postgres" or "memory", got ${JSON.stringify(persistence)}`);
+  const databaseUrl = raw(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) throw new ConfigError('DATABASE_URL', 'must look like postgres://user:password@host:5432/database');
+  const databaseSchema = raw(env, 'DATABASE_SCHEMA');
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) throw new ConfigError('DATABASE_SCHEMA', 'must be a plain lower-case identifier');
+  return {
+    persistence: persistence as 'postgres' | 'memory',
+    databaseUrl,
+    databaseSchema,
+    dataDir: raw(env, 'DATA_DIR') ?? './data',
+    journalMaxDelayMs: integer(env, 'JOURNAL_MAX_DELAY_MS', 2, 0, 1_000),
+    journalMaxBatch: integer(env, 'JOURNAL_MAX_BATCH', 1000, 1, 100_000),
+    databaseWriteTimeoutMs: integer(env, 'DATABASE_WRITE_TIMEOUT_MS', 2000, 50, 600_000),
+    snapshotEveryCommands: integer(env, 'SNAPSHOT_EVERY_COMMANDS', 100_000, 0, 1_000_000_000),
+    snapshotIntervalMs: integer(env, 'SNAPSHOT_INTERVAL_MS', 300_000, 0, 7 * 86_400_000),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const initial = raw(env, 'MIGRATION_INITIAL_STATE') ?? 'shadow';
   if (initial !== 'legacy_only' && initial !== 'shadow')
@@ -186,5 +244,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 2000, LARGEST_BATCH, 1_000_000_000),
     idempotencyTtlMs: integer(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 1_000, 30 * 86_400_000),
     redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
+    ...persistenceConfig(env),
   });
 }

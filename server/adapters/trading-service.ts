@@ -20,6 +20,10 @@ import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { RecoveryStore } from '../ports/journal.ts';
+import type { PairStateStore } from '../ports/pair-state-store.ts';
+import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
+import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import type { ServiceConfig } from '../config.ts';
 import type { Logger } from './grpc/call-context.ts';
 import { TradingGrpcServer, type ShutdownResult } from './grpc/grpc-server.ts';
@@ -54,6 +58,19 @@ export interface TradingServiceDeps {
   logger?: Logger;
   /** @default DEFAULT_INSTRUMENTS */
   instruments?: readonly Instrument[];
+  /**
+   * The journal, recovery store and pair-state store (PostgreSQL in production). With them every
+   * command is journaled before its ack and start() recovers the pairs first; without them the
+   * service keeps nothing across a restart (in-memory: benchmarks' baseline, unit tests).
+   * @default undefined
+   */
+  persistence?: ServicePersistence;
+}
+
+export interface ServicePersistence {
+  journal: DurableJournal;
+  recovery: RecoveryStore;
+  pairState: PairStateStore;
 }
 
 export interface ListeningPorts {
@@ -90,6 +107,13 @@ export class TradingService {
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
   readonly admin: AdminHttpServer;
+  /** Ack-after-durable gate and recorder; undefined without persistence. */
+  readonly durability: CommandDurability | undefined;
+  readonly snapshotter: PairSnapshotter | undefined;
+  private readonly persistence: ServicePersistence | undefined;
+  /** What start-up recovery did; undefined before it ran (or without persistence). */
+  recoveryReport: RecoveryReport | undefined;
+  private recovering = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribes: (() => void)[] = [];
   private serving = false;
@@ -199,7 +223,20 @@ export class TradingService {
       this.unsubscribes.push(unsubscribe);
     }
 
-    this.grpc = new TradingGrpcServer({ pairs: this.pairs, logger: this.logger, newOrderGate: this.gate });
+    this.persistence = deps.persistence;
+    if (deps.persistence !== undefined) {
+      const { journal, recovery } = deps.persistence;
+      const nowMs = () => Date.now();
+      this.durability = new CommandDurability(journal, this.logger, config.snapshotEveryCommands);
+      const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
+      this.snapshotter = snapshotter;
+      this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
+    } else {
+      this.durability = undefined;
+      this.snapshotter = undefined;
+    }
+
+    this.grpc = new TradingGrpcServer({ pairs: this.pairs, logger: this.logger, newOrderGate: this.gate, durability: this.durability });
     const ctx: AdminContext = {
       migration: this.migration,
       breakers: this.breakers,
@@ -220,19 +257,28 @@ export class TradingService {
         'shadow commands pending': [...this.managers.values()].reduce((a, m) => a + m.books.pendingShadow, 0),
       }),
       logger: this.logger,
+      persistence: () => this.persistenceStatus(),
     };
     this.admin = new AdminHttpServer({ routes: adminRoutes(ctx), token: config.adminToken, logger: this.logger });
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
   async start(): Promise<ListeningPorts> {
-    const grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
     let adminPort: number;
     try {
       adminPort = await this.admin.listen(this.config.adminHost, this.config.adminPort);
     } catch (err) {
-      await this.grpc.shutdown(0);
       throw new Error(`admin HTTP API cannot listen on ${this.config.adminHost}:${this.config.adminPort} (ADMIN_HOST/ADMIN_PORT): ${(err as Error).message}`);
+    }
+    let grpcPort: number;
+    try {
+      // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
+      // pair is back to its last durable command.
+      await this.recover();
+      grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
+    } catch (err) {
+      await this.admin.close(0);
+      throw err;
     }
     this.serving = true;
     this.eventLoop.start();
@@ -240,7 +286,60 @@ export class TradingService {
     this.every(RAMP_TICK_MS, () => this.tickRamps());
     this.every(ALERT_TICK_MS, () => this.health());
     this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
+    if (this.snapshotter !== undefined && this.config.snapshotIntervalMs > 0) this.every(this.config.snapshotIntervalMs, () => this.snapshotChangedPairs());
     return { grpcPort, adminPort };
+  }
+
+  /** Restores every pair from its latest snapshot and the journal after it; attaches the journal. */
+  private async recover(): Promise<void> {
+    const p = this.persistence;
+    if (p === undefined || this.durability === undefined) return;
+    this.recovering = true;
+    try {
+      this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
+    } finally {
+      this.recovering = false;
+    }
+    const r = this.recoveryReport;
+    const replayed = r.pairs.reduce((a, x) => a + x.replayed, 0);
+    const failed = r.pairs.filter((x) => x.error !== undefined).map((x) => x.pair);
+    this.logger.info(`recovery: ${r.pairs.length} pairs, ${replayed} journal entries replayed in ${r.durationMs} ms${failed.length ? `; FAILED (stopped): ${failed.join(', ')}` : ''}`);
+  }
+
+  /** Snapshots every pair that changed since its last snapshot (the timer; also at a graceful stop). */
+  async snapshotChangedPairs(): Promise<void> {
+    const snapshotter = this.snapshotter;
+    const durability = this.durability;
+    if (snapshotter === undefined || durability === undefined) return;
+    for (const pair of this.pairs.list()) if (durability.commandsSinceSnapshot(pair.symbol) > 0) await snapshotter.take(pair);
+  }
+
+  /** `/admin/persistence/status`: journal health, per-pair sequences, snapshots, recovery. */
+  persistenceStatus(): Record<string, unknown> {
+    const d = this.durability;
+    if (d === undefined || this.persistence === undefined) return { enabled: false };
+    const journal = this.persistence.journal.status();
+    return {
+      enabled: true,
+      journal: { available: journal.available, pending_entries: journal.pendingEntries, last_error: journal.lastError ?? null },
+      recovering: this.recovering,
+      recovery: this.recoveryReport ?? null,
+      pairs: this.pairs.list().map((pair) => {
+        const s = d.pairStatus(pair.symbol);
+        const snap = this.snapshotter?.lastStored.get(pair.symbol);
+        return {
+          pair: pair.symbol,
+          applied_sequence: pair.lastCommandSequence,
+          durable_sequence: s?.durable ?? 0,
+          held_publications: s?.held ?? 0,
+          stopped: s?.fenced ?? null,
+          state_hash: pair.stateHash(),
+          commands_since_snapshot: d.commandsSinceSnapshot(pair.symbol),
+          last_snapshot: snap === undefined ? null : { sequence: snap.sequence, at: new Date(snap.atMs).toISOString(), resting_orders: snap.orders },
+        };
+      }),
+      snapshot_failures: this.snapshotter?.failures ?? 0,
+    };
   }
 
   /**
@@ -254,6 +353,9 @@ export class TradingService {
     this.timers.length = 0;
     this.stopPromise = (async () => {
       const how = await this.grpc.shutdown(graceMs);
+      // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).
+      if (this.durability?.isAvailable) await this.snapshotChangedPairs().catch((err: unknown) => this.logger.error('final snapshot failed', err));
+      this.durability?.close();
       await this.admin.close(Math.min(graceMs, 1_000));
       for (const u of this.unsubscribes) u();
       this.eventLoop.stop();
@@ -302,7 +404,7 @@ export class TradingService {
       breakersOpen: this.breakers.openPairs(),
       tradingHalted: this.gate.isHalted,
       maintenance: this.gate.isInMaintenance,
-      dependenciesDown: grpcServing ? [] : ['grpc'],
+      dependenciesDown: [...(grpcServing ? [] : ['grpc']), ...(this.durability !== undefined && !this.durability.isAvailable ? ['postgresql'] : [])],
     });
     return {
       ...report,
@@ -311,6 +413,8 @@ export class TradingService {
         uptime_seconds: round2((Date.now() - this.startedAtMs) / 1000),
         pairs: this.managers.size,
         migration_emergency_stopped: this.migration.isEmergencyStopped,
+        recovering: this.recovering,
+        persistence: this.durability === undefined ? 'memory' : this.durability.isAvailable ? 'postgresql' : 'postgresql UNAVAILABLE',
       },
       trading: this.gate.status(),
     };

@@ -38,6 +38,8 @@ export interface AdminContext {
   /** Counts for the goroutine page (open streams, pairs, ...). */
   serviceCounts(): Record<string, number>;
   logger: Logger;
+  /** Journal health, per-pair sequences and snapshots (`/admin/persistence/status`). @default { enabled: false } */
+  persistence?: () => Record<string, unknown>;
 }
 
 /** Who admin-API actions are recorded as (breaker history `by`, migration reasons). */
@@ -248,6 +250,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       },
     },
     { method: 'GET', path: '/admin/system/resources', handle: () => json(ctx.resources()) },
+    { method: 'GET', path: '/admin/persistence/status', handle: () => json(ctx.persistence?.() ?? { enabled: false }) },
 
     // ---- trading halt and maintenance ----
     { method: 'GET', path: '/admin/trading/status', handle: () => json(ctx.gate.status()) },

@@ -1,0 +1,171 @@
+// The in-process TradingService on the real PostgreSQL: every reply (unary, batch, OrderFlow) leaves
+// after its command is journaled, market data follows the journal, and a restart (a new service on the
+// same schema) recovers the books, the registry and the sequences exactly — from the journal alone and
+// from a snapshot plus the journal after it.
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TradingService } from '../server/adapters/trading-service.ts';
+import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
+import { OrdersServiceClient, type OrderFlowRequest, type OrderFlowResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
+import type { PostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
+import type { TestSchema } from '../server/adapters/postgres/test-schema.ts';
+import { loadConfig } from '../server/config.ts';
+import { asAccount, limitOrder, unary } from './grpc-harness.ts';
+import { openTestPersistence, testSchema } from './support/service-database.ts';
+
+const quiet = { info: () => {}, error: () => {} };
+
+interface Running {
+  service: TradingService;
+  db: PostgresPersistence;
+  orders: OrdersServiceClient;
+  marketData: MarketDataServiceClient;
+  admin: string;
+  stop(): Promise<void>;
+}
+
+let schema: TestSchema;
+
+async function startService(env: Record<string, string> = {}): Promise<Running> {
+  const db = await openTestPersistence(schema);
+  const service = new TradingService(
+    loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', AUTH_MODE: 'header', SNAPSHOT_EVERY_COMMANDS: '0', SNAPSHOT_INTERVAL_MS: '0', ...env }),
+    { logger: quiet, persistence: db },
+  );
+  const ports = await service.start();
+  const address = `127.0.0.1:${ports.grpcPort}`;
+  const orders = new OrdersServiceClient(address, credentials.createInsecure());
+  const marketData = new MarketDataServiceClient(address, credentials.createInsecure());
+  return {
+    service,
+    db,
+    orders,
+    marketData,
+    admin: `http://127.0.0.1:${ports.adminPort}`,
+    async stop() {
+      orders.close();
+      marketData.close();
+      await service.stop(1_000);
+      await db.close(5_000);
+    },
+  };
+}
+
+beforeAll(async () => {
+  schema = await testSchema('ts_svc_durable');
+});
+afterAll(async () => {
+  await schema?.drop();
+});
+
+async function journalCount(db: PostgresPersistence, pair: string): Promise<number> {
+  const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM journal WHERE pair = $1', [pair]);
+  return Number(rows[0]!.n);
+}
+
+async function flow(orders: OrdersServiceClient, account: string, requests: OrderFlowRequest[]): Promise<OrderFlowResponse[]> {
+  const stream = orders.orderFlow(await asAccount(account));
+  const responses: OrderFlowResponse[] = [];
+  const expected = requests.reduce((a, r) => a + r.commands.length, 0);
+  return new Promise((resolve, reject) => {
+    let results = 0;
+    stream.on('data', (r: OrderFlowResponse) => {
+      responses.push(r);
+      results += r.messages.filter((m) => m.message?.$case === 'result').length;
+      if (results === expected) stream.end();
+    });
+    stream.on('error', (e: ServiceError) => reject(e));
+    stream.on('end', () => resolve(responses));
+    for (const r of requests) stream.write(r);
+  });
+}
+
+/** Everything the API shows about the state: books, each account's open orders, orders by client id. */
+async function visibleState(r: Running, accounts: string[], clientIds: string[]) {
+  const books = await Promise.all(['BTCUSDT', 'ETHUSDT'].map((pair) => unary<any, any>(r.marketData.getOrderBook.bind(r.marketData), { pair, depth: 0 })));
+  const open = await Promise.all(accounts.map((a) => unary<any, any>(r.orders.listOpenOrders.bind(r.orders), { pair: '' }, a)));
+  const byCid: unknown[] = [];
+  for (const a of accounts)
+    for (const cid of clientIds) {
+      try {
+        byCid.push((await unary<any, any>(r.orders.getOrder.bind(r.orders), { pair: 'BTCUSDT', order: { $case: 'clientOrderId', value: cid } }, a)).order);
+      } catch (err) {
+        byCid.push((err as ServiceError).code);
+      }
+    }
+  return { books: books.map((b) => b.book), open: open.map((o) => o.orders), byCid };
+}
+
+describe('ack after durable on the real PostgreSQL', () => {
+  it('replies leave after their commands are journaled; a restart recovers the exact state', async () => {
+    const first = await startService();
+    const db = first.db;
+    // unary
+    const r1 = await unary<any, any>(first.orders.submitOrder.bind(first.orders), limitOrder('sell', '101.00', '0.50', { clientOrderId: 'u1' }), 'alice');
+    expect(await journalCount(db, 'BTCUSDT')).toBeGreaterThanOrEqual(1);
+    const { rows } = await db.pool.query('SELECT status, client_order_id FROM orders WHERE pair = $1 AND order_id = $2', ['BTCUSDT', Number(r1.order.orderId)]);
+    expect(rows).toEqual([{ status: 'new', client_order_id: 'u1' }]);
+
+    // market data follows the journal: a subscriber sees the trade after it is durable
+    const updates: MarketDataUpdate[] = [];
+    const md = first.marketData.streamMarketData({ pair: 'BTCUSDT', depth: 10 });
+    md.on('data', (u: MarketDataUpdate) => updates.push(u));
+    md.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 100));
+
+    // batch
+    const batch = await unary<any, any>(
+      first.orders.submitOrderBatch.bind(first.orders),
+      { orders: [limitOrder('buy', '101.00', '0.20', { clientOrderId: 'b1' }), limitOrder('buy', '99.00', '0.30', { clientOrderId: 'b2' }), limitOrder('buy', '1.00', '0.01', { clientOrderId: 'bad', price: '0.001' })] },
+      'bob',
+    );
+    expect(batch.results.map((x: any) => x.error?.code ?? 0)).toEqual([0, 0, 3]);
+    // OrderFlow, several messages pipelined
+    const responses = await flow(first.orders, 'carol', [
+      { commands: [{ correlationId: 'f1', command: { $case: 'submit', value: limitOrder('buy', '101.00', '0.10', { clientOrderId: 'f1' }) } }] },
+      { commands: [{ correlationId: 'f2', command: { $case: 'submit', value: limitOrder('sell', '98.00', '0.05', { clientOrderId: 'f2' }) } }, { correlationId: 'f3', command: { $case: 'cancel', value: { pair: 'BTCUSDT', order: { $case: 'clientOrderId', value: 'f2' } } } }] },
+    ]);
+    const results = responses.flatMap((r) => r.messages.filter((m) => m.message?.$case === 'result').map((m) => (m.message as any).value));
+    expect(results.map((x) => x.correlationId)).toEqual(['f1', 'f2', 'f3']);
+    // every acked command is in the journal now
+    const applied = first.service.pairs.get('BTCUSDT')!.lastCommandSequence;
+    expect(await journalCount(db, 'BTCUSDT')).toBe(applied);
+    await new Promise((r) => setTimeout(r, 100));
+    const deltas = updates.filter((u) => u.update?.$case === 'delta').map((u) => Number(u.sequence));
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(deltas).toEqual(deltas.map((_, i) => deltas[0]! + i));
+    md.cancel();
+
+    const status = (await (await fetch(`${first.admin}/admin/persistence/status`)).json()) as any;
+    expect(status.journal.available).toBe(true);
+    expect(status.pairs.find((p: any) => p.pair === 'BTCUSDT')).toMatchObject({ applied_sequence: applied, durable_sequence: applied, held_publications: 0 });
+
+    const accounts = ['alice', 'bob', 'carol'];
+    const cids = ['u1', 'b1', 'b2', 'f1', 'f2', 'nope'];
+    const before = await visibleState(first, accounts, cids);
+    const hash = first.service.pairs.get('BTCUSDT')!.stateHash();
+    await first.stop();
+    // The graceful stop took a snapshot; drop it so the restart replays the journal alone.
+    const admin = await openTestPersistence(schema);
+    expect((await admin.pool.query('DELETE FROM order_book_snapshots')).rowCount).toBeGreaterThan(0);
+    await admin.close();
+
+    // Restart from the journal alone.
+    const second = await startService();
+    expect(second.service.recoveryReport!.pairs.find((p) => p.pair === 'BTCUSDT')).toMatchObject({ snapshotSequence: 0, replayed: applied, sequence: applied });
+    expect(await visibleState(second, accounts, cids)).toEqual(before);
+    expect(second.service.pairs.get('BTCUSDT')!.stateHash()).toBe(hash);
+    // The order ids continue where they stopped.
+    const next = await unary<any, any>(second.orders.submitOrder.bind(second.orders), limitOrder('sell', '150.00', '0.01', { clientOrderId: 'after' }), 'alice');
+    expect(Number(next.order.orderId)).toBe(second.service.pairs.get('BTCUSDT')!.sequences.lastOrderId);
+    // A graceful stop takes a snapshot; the third start restores from it.
+    const afterState = await visibleState(second, accounts, [...cids, 'after']);
+    await second.stop();
+    const third = await startService();
+    const rep = third.service.recoveryReport!.pairs.find((p) => p.pair === 'BTCUSDT')!;
+    expect(rep.snapshotSequence).toBe(applied + 1);
+    expect(rep.replayed).toBe(0);
+    expect(await visibleState(third, accounts, [...cids, 'after'])).toEqual(afterState);
+    await third.stop();
+  });
+});
