@@ -49,3 +49,34 @@ describe('fromSteps without BigInt and StepFormatter', () => {
     expect(f.format(6_500_000)).toBe('65.00000');
   });
 });
+
+describe('toSteps integer fast path', () => {
+  /** The BigInt-only implementation the fast path must agree with. */
+  const reference = (text: string, step: { units: bigint; scale: number }, stepName: string) => {
+    const value = parseDecimal(text);
+    if (value === undefined) return { ok: false, reason: `must be a non-negative decimal string like "12.5", got ${JSON.stringify(text)}` };
+    const scale = Math.max(value.scale, step.scale);
+    const v = value.units * 10n ** BigInt(scale - value.scale);
+    const s = step.units * 10n ** BigInt(scale - step.scale);
+    if (v % s !== 0n) return { ok: false, reason: `${text} is not a multiple of the ${stepName} ${formatDecimal(step)}` };
+    const steps = v / s;
+    if (steps > BigInt(Number.MAX_SAFE_INTEGER)) return { ok: false, reason: `${text} is too large` };
+    return { ok: true, steps: Number(steps) };
+  };
+  const steps = ['0.01', '0.00001', '1', '5', '0.25', '100', '0.000000000000000001', '0.5'].map((t) => parseDecimal(t)!);
+  const decimalText = fc.oneof(
+    fc.tuple(fc.stringMatching(/^[0-9]{1,17}$/), fc.option(fc.stringMatching(/^[0-9]{1,19}$/))).map(([i, f]) => (f === null ? i : `${i}.${f}`)),
+    fc.string({ unit: fc.constantFrom('0', '1', '5', '9', '.', '-', 'e', ' '), maxLength: 20 }),
+  );
+
+  it('agrees with the BigInt path on every input, valid or not', () => {
+    fc.assert(
+      fc.property(decimalText, fc.constantFrom(...steps), (text, step) => {
+        expect(toSteps(text, step, 'step')).toEqual(reference(text, step, 'step'));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const text of ['', '.', '1.', '.5', '0', '00', '007.50', '65000.25', '999999999999999', '9999999999999999', '1234567890.12345', '0.000001', '1.2.3', '１'])
+      for (const step of steps) expect(toSteps(text, step, 'step'), `${text} / ${formatDecimal(step)}`).toEqual(reference(text, step, 'step'));
+  });
+});

@@ -204,6 +204,17 @@ export function quantityText(inst: Instrument, lots: number): string {
   return formattersOf(inst).quantity.format(lots);
 }
 
+/** The text of a wall-clock ms timestamp; every command of a batch shares one, so the last is kept. */
+let lastMs = -1;
+let lastMsText = '';
+function msText(ms: number): string {
+  if (ms !== lastMs) {
+    lastMsText = String(ms);
+    lastMs = ms;
+  }
+  return lastMsText;
+}
+
 export function orderToWire(inst: Instrument, o: OrderRecord): Order {
   const f = formattersOf(inst);
   return {
@@ -221,8 +232,8 @@ export function orderToWire(inst: Instrument, o: OrderRecord): Order {
     cancelReason: cancelReasonToWire(o.cancelReason),
     postOnly: o.postOnly,
     stpMode: STP_TO_WIRE[o.stp],
-    createdAtUnixMs: String(o.createdAtMs),
-    updatedAtUnixMs: String(o.updatedAtMs),
+    createdAtUnixMs: msText(o.createdAtMs),
+    updatedAtUnixMs: msText(o.updatedAtMs),
     lastSequence: String(o.lastSequence),
   };
 }
@@ -258,7 +269,7 @@ export function orderEventToWire(inst: Instrument, e: PairOrderEvent): OrderEven
     orderId: String(e.orderId),
     clientOrderId: e.clientOrderId,
     status: STATUS_TO_WIRE[e.status],
-    timestampUnixMs: String(e.timestampMs),
+    timestampUnixMs: msText(e.timestampMs),
     event: eventBody(formattersOf(inst), e),
   };
 }
@@ -284,7 +295,7 @@ export function deltaToWire(inst: Instrument, d: MarketDataDelta): MarketDataUpd
           price: priceText(inst, t.price),
           quantity: quantityText(inst, t.quantity),
           takerSide: SIDE_TO_WIRE[t.takerSide],
-          timestampUnixMs: String(t.timestampMs),
+          timestampUnixMs: msText(t.timestampMs),
         })),
       },
     },
