@@ -77,6 +77,9 @@ async function startProcess(): Promise<Proc> {
       ADMIN_HOST: '127.0.0.1',
       ADMIN_PORT: '0',
       AUTH_MODE: 'header',
+      RATE_LIMIT_PER_SECOND: '10000000', // the session store's limits are not what this test is about
+      RATE_LIMIT_BURST: '1000000000',
+      PERSISTENCE: 'postgres',
       SNAPSHOT_EVERY_COMMANDS: '700', // snapshots happen mid-run: recovery starts from one plus the journal after it
       SNAPSHOT_INTERVAL_MS: '0',
     },
