@@ -7,6 +7,7 @@
 import { loadConfig } from './config.ts';
 import { TradingService } from './adapters/trading-service.ts';
 import { openServicePersistence } from './adapters/durability/open-persistence.ts';
+import { describeDemoApiKey, ensureDemoApiKey } from './adapters/demo-account.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -26,6 +27,18 @@ async function main(): Promise<void> {
       `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
       `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
   );
+  console.log(
+    `trading-service: sessions in ${service.sessions.backend === 'redis' ? `Redis (REDIS_URL, prefix ${config.redisPrefix})` : 'the in-process store (no REDIS_URL: lost on restart)'}; ` +
+      (config.authMode === 'header' ? 'AUTH_MODE=header: x-account-id is trusted without a session (loopback only)' : 'every OrdersService call needs authorization: Bearer <token> from SessionService.Login'),
+  );
+  // The demo account, so a new user can trade at once (created on first start; every start in-process).
+  const localHost = config.grpcHost === '0.0.0.0' || config.grpcHost === '::' ? '127.0.0.1' : config.grpcHost;
+  try {
+    const demo = await ensureDemoApiKey(service.sessions);
+    console.log(describeDemoApiKey(demo, `${localHost}:${grpcPort}`, `http://${config.adminHost}:${adminPort}`));
+  } catch (err) {
+    console.error(`trading-service: demo account not set up (${err instanceof Error ? err.message : String(err)}); create keys with POST /admin/accounts/{account}/api-keys once the session store answers`);
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

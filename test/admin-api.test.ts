@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { OrdersServiceClient } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { loadConfig } from '../server/config.ts';
-import { limitOrder, unary } from './grpc-harness.ts';
+import { adminApiKeys, limitOrder, loginThrough, unary } from './grpc-harness.ts';
 
 const quiet = { info: () => {}, error: () => {} };
 const hasJq = (() => {
@@ -53,6 +53,8 @@ beforeAll(async () => {
   const ports = await service.start();
   base = `http://127.0.0.1:${ports.adminPort}`;
   orders = new OrdersServiceClient(`127.0.0.1:${ports.grpcPort}`, credentials.createInsecure());
+  // Accounts log in as clients do: API key from the admin API, SessionService.Login, bearer token.
+  loginThrough({ address: `127.0.0.1:${ports.grpcPort}`, createApiKey: adminApiKeys(base) });
   // Some traffic so the figures are not all zero: a resting bid and a crossing sell (one trade).
   await unary(orders.submitOrder.bind(orders), limitOrder('buy', '100.00', '0.01'), 'alice');
   await unary(orders.submitOrder.bind(orders), limitOrder('sell', '100.00', '0.01'), 'bob');

@@ -38,8 +38,54 @@ export interface Harness {
 export const harnessStore = new MemorySessionStore({ clock: new ManualClock(1_700_000_000_000), rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000_000 });
 const harnessAuth = new SessionAuthenticator(harnessStore);
 const tokens = new Map<string, Promise<string>>();
-/** The harness whose SessionService logs accounts in (the most recently started one still open). */
-let loginVia: Harness | undefined;
+
+/** Where `tokenFor` gets sessions: a gRPC address serving SessionService, and how API keys are made there. */
+export interface LoginSource {
+  address: string;
+  createApiKey(account: string): Promise<{ keyId: string; secret: string }>;
+}
+/** The current source: the most recently started harness, or what a suite set with `loginThrough`. */
+let source: LoginSource | undefined;
+let sourceHarness: Harness | undefined;
+/** Harnesses started and not yet closed, oldest first. */
+const openHarnesses: Harness[] = [];
+
+function useHarness(h: Harness | undefined): void {
+  source = h === undefined ? undefined : { address: h.address, createApiKey: (account) => harnessStore.createApiKey(account) };
+  sourceHarness = h;
+}
+
+/** Makes `unary`, `asAccount` and `tokenFor` log in through `s` (e.g. a TradingService under test). */
+export function loginThrough(s: LoginSource | undefined): void {
+  source = s;
+  sourceHarness = undefined;
+  tokens.clear();
+}
+
+/** API keys created as an operator does: POST /admin/accounts/{account}/api-keys on the admin API. */
+export function adminApiKeys(adminBase: string, adminToken?: string): LoginSource['createApiKey'] {
+  return async (account) => {
+    const res = await fetch(`${adminBase}/admin/accounts/${encodeURIComponent(account)}/api-keys`, {
+      method: 'POST',
+      headers: adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` },
+    });
+    const body = (await res.json()) as { keyId: string; secret: string };
+    if (res.status !== 201) throw new Error(`creating an API key for ${account} answered ${res.status}: ${JSON.stringify(body)}`);
+    return body;
+  };
+}
+
+/** SessionService.Login over gRPC at `address`. */
+export async function loginAt(address: string, key: { keyId: string; secret: string }): Promise<{ token: string; account: string; expiresAtUnixMs: string }> {
+  const client = new SessionServiceClient(address, credentials.createInsecure());
+  try {
+    return await new Promise((resolve, reject) => {
+      client.login({ apiKeyId: key.keyId, apiKeySecret: key.secret }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  } finally {
+    client.close();
+  }
+}
 
 export async function startHarness(options: Partial<GrpcServerOptions> = {}): Promise<Harness> {
   const clock = new ManualClock(1_700_000_000_000);
@@ -74,10 +120,9 @@ export async function startHarness(options: Partial<GrpcServerOptions> = {}): Pr
     sessions,
     logged,
     async close() {
-      if (loginVia === harness) {
-        loginVia = undefined;
-        tokens.clear(); // tokens stay valid (shared store), but the next login goes through an open server
-      }
+      openHarnesses.splice(openHarnesses.indexOf(harness), 1);
+      // Tokens stay valid (shared store); the next login must go through a server still open.
+      if (sourceHarness === harness) useHarness(openHarnesses.at(-1));
       orders.close();
       marketData.close();
       instruments.close();
@@ -85,25 +130,23 @@ export async function startHarness(options: Partial<GrpcServerOptions> = {}): Pr
       await server.shutdown(1_000);
     },
   };
-  loginVia = harness;
+  openHarnesses.push(harness);
+  useHarness(harness);
   return harness;
 }
 
-/** Creates an API key for `account` in the store and logs it in through SessionService.Login. */
+/** Creates an API key for `account` in the store and logs it in through this harness's SessionService.Login. */
 export async function login(h: Harness, account: string): Promise<{ token: string; account: string; expiresAtUnixMs: string }> {
-  const key = await harnessStore.createApiKey(account);
-  return new Promise((resolve, reject) => {
-    h.sessions.login({ apiKeyId: key.keyId, apiKeySecret: key.secret }, (err, res) => (err ? reject(err) : resolve(res)));
-  });
+  return loginAt(h.address, await harnessStore.createApiKey(account));
 }
 
-/** A bearer token for `account` (one login per account and file). */
+/** A bearer token for `account` (one login per account until the source changes). */
 export function tokenFor(account: string): Promise<string> {
   let token = tokens.get(account);
   if (token === undefined) {
-    const via = loginVia;
-    if (via === undefined) throw new Error('tokenFor: no harness is running');
-    token = login(via, account).then((r) => r.token);
+    const via = source;
+    if (via === undefined) throw new Error('tokenFor: no harness is running and no loginThrough(...) source is set');
+    token = via.createApiKey(account).then((key) => loginAt(via.address, key)).then((r) => r.token);
     tokens.set(account, token);
   }
   return token;
@@ -115,11 +158,14 @@ export function bearer(token: string): Metadata {
   return md;
 }
 
-/** Call metadata acting for `account` (a logged-in session); undefined gives metadata without a token. */
+/**
+ * Call metadata acting for `account`: a logged-in session's bearer token, or `x-account-id` when no
+ * login source is set (services started with AUTH_MODE=header); undefined gives empty metadata.
+ */
 export async function asAccount(account: string | undefined): Promise<Metadata> {
   if (account === undefined) return new Metadata();
-  if (loginVia === undefined) {
-    // No harness: a TradingService in AUTH_MODE=header (the suites that start one say so).
+  if (source === undefined) {
+    // No harness and no loginThrough(...): a TradingService started with AUTH_MODE=header (loopback only).
     const md = new Metadata();
     md.set('x-account-id', account);
     return md;

@@ -2,11 +2,11 @@
 // UNAVAILABLE after what they had queued, in-flight calls answered, exit code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceClient, type OrderFlowResponse, type SubmitOrderBatchResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
-import { limitOrder } from './grpc-harness.ts';
+import { bearer, limitOrder, loginAt } from './grpc-harness.ts';
 
 const root = join(import.meta.dirname, '..');
 let child: ChildProcess | undefined;
@@ -15,12 +15,15 @@ afterEach(() => {
   if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** Starts `server/main.ts` on a free port; resolves once it prints its listening line. */
-function startService(): Promise<{ port: number; output: () => string; exit: Promise<number | null> }> {
+/**
+ * Starts `server/main.ts` on a free port with the in-process session store; resolves once it has printed
+ * its listening line and the demo account's API key (which the test logs in with, as a new user would).
+ */
+function startService(): Promise<{ port: number; demo: { keyId: string; secret: string }; output: () => string; exit: Promise<number | null> }> {
   // `node --import tsx` rather than `npx tsx`: npx does not pass SIGTERM on to the service.
   const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
-    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRPC_SHUTDOWN_GRACE_MS: '5000' },
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRPC_SHUTDOWN_GRACE_MS: '5000', REDIS_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;
@@ -30,7 +33,8 @@ function startService(): Promise<{ port: number; output: () => string; exit: Pro
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening for gRPC on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), output: () => out, exit });
+      const demo = /API key id (ak_[A-Za-z0-9_-]+), secret ([A-Za-z0-9_-]+)/.exec(out);
+      if (m && demo) resolve({ port: Number(m[1]), demo: { keyId: demo[1]!, secret: demo[2]! }, output: () => out, exit });
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
@@ -45,8 +49,7 @@ describe('graceful shutdown', () => {
     const address = `127.0.0.1:${service.port}`;
     const orders = new OrdersServiceClient(address, credentials.createInsecure());
     const marketData = new MarketDataServiceClient(address, credentials.createInsecure());
-    const md = new Metadata();
-    md.set('x-account-id', 'shutdown-test');
+    const md = bearer((await loginAt(address, service.demo)).token);
     try {
       // A market-data stream, open (snapshot received) when the signal comes.
       const mdStream = marketData.streamMarketData({ pair: 'BTCUSDT', depth: 10 });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrdersServiceClient } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { loadConfig } from '../server/config.ts';
-import { failure, limitOrder, unary } from './grpc-harness.ts';
+import { adminApiKeys, failure, limitOrder, loginThrough, unary } from './grpc-harness.ts';
 
 const SCRIPTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts');
 const TOKEN = 'runbook-scripts-test-token-0123456789';
@@ -110,6 +110,7 @@ beforeAll(async () => {
   const ports = await service.start();
   baseUrl = `http://127.0.0.1:${ports.adminPort}`;
   orders = new OrdersServiceClient(`127.0.0.1:${ports.grpcPort}`, credentials.createInsecure());
+  loginThrough({ address: `127.0.0.1:${ports.grpcPort}`, createApiKey: adminApiKeys(baseUrl, TOKEN) });
   // Some traffic, so latency and throughput are measured figures rather than empty windows.
   await unary(orders.submitOrder.bind(orders), limitOrder('buy', '100.00', '0.01'), 'alice');
   await unary(orders.submitOrder.bind(orders), limitOrder('sell', '100.00', '0.01'), 'bob');

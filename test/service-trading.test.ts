@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { OrdersServiceClient, type SubmitOrderBatchResponse, type SubmitOrderResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { loadConfig } from '../server/config.ts';
-import { failure, limitOrder, unary } from './grpc-harness.ts';
+import { adminApiKeys, failure, limitOrder, loginThrough, unary } from './grpc-harness.ts';
 
 const quiet = { info: () => {}, error: () => {} };
 let service: TradingService;
@@ -48,6 +48,7 @@ beforeAll(async () => {
   const ports = await service.start();
   base = `http://127.0.0.1:${ports.adminPort}`;
   orders = new OrdersServiceClient(`127.0.0.1:${ports.grpcPort}`, credentials.createInsecure());
+  loginThrough({ address: `127.0.0.1:${ports.grpcPort}`, createApiKey: adminApiKeys(base) });
 });
 
 afterAll(async () => {

@@ -25,8 +25,11 @@ import type { PairStateStore } from '../ports/pair-state-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import type { ServiceConfig } from '../config.ts';
+import { headerAuthenticator } from './grpc/auth.ts';
 import type { Logger } from './grpc/call-context.ts';
 import { TradingGrpcServer, type ShutdownResult } from './grpc/grpc-server.ts';
+import { SessionAuthenticator } from './grpc/session-authenticator.ts';
+import { openSessionStore, type OpenedSessionStore } from './redis/open-session-store.ts';
 import { adminRoutes, type AdminContext } from './http/admin-routes.ts';
 import { AdminHttpServer } from './http/admin-server.ts';
 import { Profiler } from './http/profiling.ts';
@@ -65,7 +68,15 @@ export interface TradingServiceDeps {
    * @default undefined
    */
   persistence?: ServicePersistence;
+  /**
+   * The session store (API keys, sessions, rate limits, idempotency fast path).
+   * @default openSessionStore from the config: Redis with REDIS_URL, else in-process
+   */
+  sessions?: OpenedSessionStore;
 }
+
+/** How long start() waits for Redis before starting without it (sessions then come up when it does). */
+export const SESSION_STORE_READY_MS = 2_000;
 
 export interface ServicePersistence {
   journal: DurableJournal;
@@ -107,6 +118,9 @@ export class TradingService {
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
   readonly admin: AdminHttpServer;
+  /** Sessions: the store (Redis or in-process) and whether it is reachable. */
+  readonly sessions: OpenedSessionStore;
+  readonly sessionAuth: SessionAuthenticator;
   /** Ack-after-durable gate and recorder; undefined without persistence. */
   readonly durability: CommandDurability | undefined;
   readonly snapshotter: PairSnapshotter | undefined;
@@ -236,7 +250,33 @@ export class TradingService {
       this.snapshotter = undefined;
     }
 
-    this.grpc = new TradingGrpcServer({ pairs: this.pairs, logger: this.logger, newOrderGate: this.gate, durability: this.durability });
+    this.sessions =
+      deps.sessions ??
+      openSessionStore({
+        clock: this.clock,
+        redisUrl: config.redisUrl,
+        redisPrefix: config.redisPrefix,
+        offlineGraceMs: config.redisOfflineGraceMs,
+        idempotencyTtlMs: config.idempotencyTtlMs,
+        maxSessionTtlMs: config.sessionTtlMs,
+        rateLimitPerSecond: config.rateLimitPerSecond,
+        rateLimitBurst: config.rateLimitBurst,
+        onStateChange: (online, detail) =>
+          online
+            ? this.logger.info(`sessions: Redis reachable again (${detail})`)
+            : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`),
+      });
+    this.sessionAuth = new SessionAuthenticator(this.sessions.store);
+    this.grpc = new TradingGrpcServer({
+      pairs: this.pairs,
+      logger: this.logger,
+      newOrderGate: this.gate,
+      durability: this.durability,
+      sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      interceptors: [this.sessionAuth.interceptor()],
+      // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
+      authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
+    });
     const ctx: AdminContext = {
       migration: this.migration,
       breakers: this.breakers,
@@ -258,6 +298,7 @@ export class TradingService {
       }),
       logger: this.logger,
       persistence: () => this.persistenceStatus(),
+      apiKeys: { create: (account) => this.sessions.store.createApiKey(account), revoke: (keyId) => this.sessions.store.revokeApiKey(keyId) },
     };
     this.admin = new AdminHttpServer({ routes: adminRoutes(ctx), token: config.adminToken, logger: this.logger });
   }
@@ -275,6 +316,7 @@ export class TradingService {
       // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
       // pair is back to its last durable command.
       await this.recover();
+      await this.waitForSessionStore();
       grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
     } catch (err) {
       await this.admin.close(0);
@@ -288,6 +330,18 @@ export class TradingService {
     this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
     if (this.snapshotter !== undefined && this.config.snapshotIntervalMs > 0) this.every(this.config.snapshotIntervalMs, () => this.snapshotChangedPairs());
     return { grpcPort, adminPort };
+  }
+
+  /**
+   * Gives Redis SESSION_STORE_READY_MS to answer, then starts anyway: the store keeps reconnecting, health
+   * shows it DEGRADED, logins fail clearly until it is back. Resolves at once for the in-process store.
+   */
+  private async waitForSessionStore(): Promise<void> {
+    try {
+      await this.sessions.ready(SESSION_STORE_READY_MS);
+    } catch (err) {
+      this.logger.error(`sessions: Redis not reachable at start-up; starting without it (logins fail until it answers)`, err instanceof Error ? err.message : err);
+    }
   }
 
   /** Restores every pair from its latest snapshot and the journal after it; attaches the journal. */
@@ -356,6 +410,7 @@ export class TradingService {
       // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).
       if (this.durability?.isAvailable) await this.snapshotChangedPairs().catch((err: unknown) => this.logger.error('final snapshot failed', err));
       this.durability?.close();
+      await this.sessions.store.close().catch((err: unknown) => this.logger.error('closing the session store failed', err));
       await this.admin.close(Math.min(graceMs, 1_000));
       for (const u of this.unsubscribes) u();
       this.eventLoop.stop();
@@ -405,6 +460,8 @@ export class TradingService {
       tradingHalted: this.gate.isHalted,
       maintenance: this.gate.isInMaintenance,
       dependenciesDown: [...(grpcServing ? [] : ['grpc']), ...(this.durability !== undefined && !this.durability.isAvailable ? ['postgresql'] : [])],
+      // Redis down is DEGRADED: validated sessions ride on the local cache for the grace period.
+      dependenciesDegraded: this.sessions.isOnline() ? [] : ['redis'],
     });
     return {
       ...report,
@@ -415,6 +472,7 @@ export class TradingService {
         migration_emergency_stopped: this.migration.isEmergencyStopped,
         recovering: this.recovering,
         persistence: this.durability === undefined ? 'memory' : this.durability.isAvailable ? 'postgresql' : 'postgresql UNAVAILABLE',
+        sessions: { backend: this.sessions.backend, online: this.sessions.isOnline(), auth_mode: this.config.authMode },
       },
       trading: this.gate.status(),
     };

@@ -13,6 +13,7 @@ import type { FaultKind, FaultSwitch } from '../../pairs/faulty-book.ts';
 import { compileRampSteps, type MigrationController } from '../../pairs/migration-controller.ts';
 import type { OrderBookManager } from '../../pairs/order-book-manager.ts';
 import type { PerformanceMonitor } from '../../pairs/performance-monitor.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import type { EventLoopMonitor } from '../metrics/event-loop-monitor.ts';
 import type { TradingMetrics } from '../metrics/trading-metrics.ts';
 import type { TradingGate } from '../trading-gate.ts';
@@ -38,8 +39,26 @@ export interface AdminContext {
   /** Counts for the goroutine page (open streams, pairs, ...). */
   serviceCounts(): Record<string, number>;
   logger: Logger;
+  /** API keys of the session store; absent when the service runs without one (then the routes answer 404). */
+  apiKeys?: {
+    create(account: string): Promise<{ keyId: string; secret: string }>;
+    revoke(keyId: string): Promise<boolean>;
+  };
   /** Journal health, per-pair sequences and snapshots (`/admin/persistence/status`). @default { enabled: false } */
   persistence?: () => Record<string, unknown>;
+}
+
+/** Accounts as the gRPC layer and the session store accept them. */
+const ACCOUNT = /^[\x21-\x7e]{1,128}$/;
+
+/** A session store that cannot be reached answers 503 with its reason, not a generic 500. */
+async function withSessionStore<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof UnavailableError) throw new HttpError(503, 'unavailable', err.message);
+    throw err;
+  }
 }
 
 /** Who admin-API actions are recorded as (breaker history `by`, migration reasons). */
@@ -253,6 +272,32 @@ export function adminRoutes(ctx: AdminContext): Route[] {
     { method: 'GET', path: '/admin/persistence/status', handle: () => json(ctx.persistence?.() ?? { enabled: false }) },
 
     // ---- trading halt and maintenance ----
+    // ---- API keys (sessions): the secret is shown once, in this answer; only its hash is stored ----
+    {
+      method: 'POST',
+      path: '/admin/accounts/',
+      suffix: '/api-keys',
+      handle: async ({ param, body }) => {
+        only(body, []);
+        if (ctx.apiKeys === undefined) throw new HttpError(404, 'not_found', 'this service has no session store');
+        if (!ACCOUNT.test(param)) throw new ValidationError('account', `must be 1-128 printable ASCII characters without spaces, got ${JSON.stringify(param)}`);
+        const key = await withSessionStore(() => ctx.apiKeys!.create(param));
+        ctx.logger.info(`admin api: API key ${key.keyId} created for account ${param}`);
+        return json({ account: param, keyId: key.keyId, secret: key.secret, note: 'the secret is shown only now; log in with SessionService.Login(api_key_id, api_key_secret)' }, 201);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/admin/api-keys/',
+      handle: async ({ param }) => {
+        if (ctx.apiKeys === undefined) throw new HttpError(404, 'not_found', 'this service has no session store');
+        const revoked = await withSessionStore(() => ctx.apiKeys!.revoke(param));
+        if (!revoked) throw new HttpError(404, 'not_found', `no API key ${param}`, 'keyId');
+        ctx.logger.info(`admin api: API key ${param} revoked`);
+        return json({ keyId: param, revoked: true, note: 'the key can no longer log in; sessions it opened last until they expire or log out' });
+      },
+    },
+
     { method: 'GET', path: '/admin/trading/status', handle: () => json(ctx.gate.status()) },
     {
       method: 'POST',

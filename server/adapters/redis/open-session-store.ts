@@ -32,15 +32,32 @@ export interface OpenedSessionStore {
    * not there (the store keeps trying; log it and start anyway). Resolves at once for the in-process store.
    */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * Records `value` under `name` unless a value is there already, and returns the value on record
+   * (first writer wins). In Redis it has no expiry and survives restarts; in-process it lasts as long
+   * as the process. For one-time facts such as "the demo API key exists".
+   */
+  claimMarker(name: string, value: string): Promise<string>;
 }
 
 export function openSessionStore(options: OpenSessionStoreOptions): OpenedSessionStore {
   const { clock, redisUrl, redisPrefix, offlineGraceMs, onStateChange, ...semantics } = options;
   if (redisUrl === undefined) {
-    return { store: new MemorySessionStore({ ...semantics, clock }), backend: 'memory', isOnline: () => true, ready: async () => {} };
+    const markers = new Map<string, string>();
+    const claimMarker = async (name: string, value: string): Promise<string> => {
+      if (!markers.has(name)) markers.set(name, value);
+      return markers.get(name)!;
+    };
+    return { store: new MemorySessionStore({ ...semantics, clock }), backend: 'memory', isOnline: () => true, ready: async () => {}, claimMarker };
   }
   const inner = new RedisSessionStore({ ...semantics, clock, url: redisUrl, prefix: redisPrefix });
   const store = new ResilientSessionStore({ ...semantics, clock, inner, offlineGraceMs, onStateChange });
   // Before the first call has failed, the connection state is the better witness (startup with Redis down).
-  return { store, backend: 'redis', isOnline: () => store.status().online && inner.isReady(), ready: (timeoutMs) => inner.ready(timeoutMs) };
+  return {
+    store,
+    backend: 'redis',
+    isOnline: () => store.status().online && inner.isReady(),
+    ready: (timeoutMs) => inner.ready(timeoutMs),
+    claimMarker: (name, value) => inner.claimMarker(name, value),
+  };
 }

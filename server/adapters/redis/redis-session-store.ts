@@ -282,6 +282,18 @@ export class RedisSessionStore implements SessionStore {
     return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs) };
   }
 
+  /**
+   * Stores `value` under the marker `name` unless one exists (no expiry); returns the value on record.
+   * For one-time service facts such as "the demo API key was created" (first writer wins across replicas).
+   */
+  async claimMarker(name: string, value: string): Promise<string> {
+    const key = this.key('marker', name);
+    const set = await this.run('record a marker', () => this.client.set(key, value, 'NX'));
+    if (set === 'OK') return value;
+    const onRecord = await this.run('read a marker', () => this.client.get(key));
+    return onRecord ?? value;
+  }
+
   async close(): Promise<void> {
     try {
       if (this.isReady()) await this.client.quit();
