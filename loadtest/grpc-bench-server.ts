@@ -25,6 +25,11 @@ async function main(): Promise<void> {
     GRPC_PORT: process.env.GRPC_PORT || '0',
     ADMIN_HOST: process.env.ADMIN_HOST || '127.0.0.1',
     ADMIN_PORT: process.env.ADMIN_PORT || '0',
+    // The load client names its accounts with x-account-id and sends far more than a trading account may:
+    // the bench measures the engine, so header auth (loopback only) and limits out of the way, unless set.
+    AUTH_MODE: process.env.AUTH_MODE || 'header',
+    RATE_LIMIT_PER_SECOND: process.env.RATE_LIMIT_PER_SECOND || '10000000',
+    RATE_LIMIT_BURST: process.env.RATE_LIMIT_BURST || '1000000000',
   });
   // Info logs (ramp ticks, alerts) would be written per event; errors still reach stderr.
   const service = new TradingService(config, { logger: process.env.BENCH_SERVER_LOG === '1' ? undefined : quiet });
