@@ -1,9 +1,13 @@
 /**
- * The service as `npm run bench:grpc` runs it: the real TradingService (server/adapters/trading-service.ts),
- * exactly as server/main.ts composes it — migration controller, circuit breakers, one OrderBookManager per
- * pair, Performance Monitor, prom-client metrics, trading gate, admin HTTP API (on a free loopback port) and
- * its timers — with the config read from the environment like main.ts does. Only the ports are forced
- * (GRPC_PORT/ADMIN_PORT 0 unless set) so several benches can run side by side.
+ * The service as `npm run bench:grpc` runs it: the real TradingService (server/adapters/trading-service.ts)
+ * as server/main.ts composes it — migration controller, circuit breakers, one OrderBookManager per pair,
+ * Performance Monitor, prom-client metrics, trading gate, session hooks, admin HTTP API (on a free loopback
+ * port) and its timers — with the config read from the environment like main.ts does. Only the ports are
+ * forced (GRPC_PORT/ADMIN_PORT 0 unless set) so several benches can run side by side.
+ *
+ * What it leaves out, on purpose: persistence (main.ts opens the journal; here TradingService runs
+ * in-memory, its documented benchmark baseline), so the figures are the engine + gRPC path without the
+ * ack-after-durable wait; and session logins (see AUTH_MODE below).
  *
  * MIGRATION_INITIAL_STATE decides how many books run, as in production:
  *   shadow       (the service's default) legacy book serves, adaptive book shadows every command (dual-run)
