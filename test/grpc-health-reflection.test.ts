@@ -64,6 +64,7 @@ describe('reflection', () => {
           'trading.v1.OrdersService',
           'trading.v1.MarketDataService',
           'trading.v1.InstrumentsService',
+          'trading.v1.SessionService',
           'grpc.health.v1.Health',
         ]),
       );

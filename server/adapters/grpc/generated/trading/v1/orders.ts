@@ -48,8 +48,8 @@ export interface SubmitOrderRequest {
   /** Pair symbol, e.g. "BTCUSDT". Required. */
   pair: string;
   /**
-   * Optional, chosen by the client: up to 64 printable ASCII characters, unique among the account's
-   * open and retained orders in this pair.
+   * Optional, chosen by the client: up to 64 printable ASCII characters naming this order among the
+   * account's orders in this pair. Makes the submission idempotent (see SubmitOrder).
    */
   clientOrderId: string;
   /** Required. */
@@ -2175,19 +2175,31 @@ export const CommandResult: MessageFns<CommandResult> = {
 };
 
 /**
- * Every call needs the metadata key `x-account-id` (the trading account). An account sees, cancels
- * and amends only its own orders: another account's order is reported as NOT_FOUND, exactly like an
- * order that does not exist.
+ * Every call needs a session: the metadata `authorization: Bearer <token>` with a token from
+ * SessionService.Login (sessions.proto); the session's account is the trading account. (A server
+ * started with AUTH_MODE=header, for local tools on loopback only, takes the account from the
+ * metadata key `x-account-id` instead.) An account sees, cancels and amends only its own orders:
+ * another account's order is reported as NOT_FOUND, exactly like an order that does not exist.
+ *
+ * Rate limits: each account has a token bucket (RATE_LIMIT_PER_SECOND sustained, RATE_LIMIT_BURST at
+ * once). Every call costs 1, SubmitOrderBatch its number of orders, each OrderFlow message its number
+ * of commands. A refused call fails with RESOURCE_EXHAUSTED and applies nothing; the message ends with
+ * "retry after N ms" and trailing metadata `x-retry-after-ms` carries N. A refused OrderFlow message
+ * is answered with RESOURCE_EXHAUSTED in each of its CommandResults; the stream stays open.
  *
  * Errors any call may return:
- * - UNAUTHENTICATED: `x-account-id` missing or empty.
+ * - UNAUTHENTICATED: no `authorization` metadata, not exactly one "Bearer <token>" value, or a token
+ *   that is unknown, expired or logged out (log in again). Nothing was applied.
+ * - RESOURCE_EXHAUSTED: the account's rate limit (see above). Nothing was applied.
  * - INVALID_ARGUMENT: a field is malformed or out of range. The message starts with the field name,
  *   e.g. "price: 100.001 is not a multiple of the tick size 0.01"; trailing metadata `x-field` and
  *   `x-reject-reason` (a RejectReason number) carry the same facts. Nothing was changed.
  * - NOT_FOUND: unknown `pair` (x-reject-reason 2101) or unknown order (2001).
  * - DEADLINE_EXCEEDED: the call's deadline passed before the server applied it; it was not applied.
  * - UNAVAILABLE: the server is shutting down (or the pair is halted); nothing was applied. Retry
- *   elsewhere or later. Streams are ended with UNAVAILABLE when the server shuts down.
+ *   elsewhere or later. Streams are ended with UNAVAILABLE when the server shuts down. Also when the
+ *   session store (Redis) cannot vouch for the token: it is unreachable and this server has not
+ *   validated the token before, or has been unreachable for longer than REDIS_OFFLINE_GRACE_MS.
  * - INTERNAL: a server bug; details are not disclosed.
  */
 export type OrdersServiceService = typeof OrdersServiceService;
@@ -2197,10 +2209,18 @@ export const OrdersServiceService = {
    * account's orders that the order caused (acceptance, fills, cancels).
    * Business outcomes are not errors: an IOC/FOK/MARKET order that cannot (fully) trade returns OK
    * with status CANCELLED and the cancel reason.
+   * Idempotent with a client_order_id: resubmitting the same client_order_id with the same fields (side,
+   * type, time_in_force, post_only, price, quantity, stp_mode) never creates a second order; it answers
+   * the original result. Within IDEMPOTENCY_TTL_MS (24 h by default) that is the first response as sent,
+   * events included; beyond it, or after a restart without Redis, it is the order's current state with
+   * no events (from the order registry, which after a restart holds what recovery replayed). Safe to
+   * retry after a lost reply or a timeout. A submission the engine refused created no order: retrying
+   * it is a new attempt.
    * Errors: INVALID_ARGUMENT (price, quantity, side, type, time_in_force, stp_mode, post_only,
    * client_order_id, pair), NOT_FOUND (pair), ALREADY_EXISTS (client_order_id already used by one of
-   * the account's open or retained orders in the pair), FAILED_PRECONDITION (post-only order would
-   * take liquidity).
+   * the account's orders in the pair with different fields; a resubmission of an order that was
+   * replaced since compares against its current price and quantity when the first response is no
+   * longer on record), FAILED_PRECONDITION (post-only order would take liquidity).
    */
   submitOrder: {
     path: "/trading.v1.OrdersService/SubmitOrder" as const,
@@ -2289,8 +2309,10 @@ export const OrdersServiceService = {
   /**
    * Places up to 1000 orders in one call, applied in the given order; each is independent (a failed
    * item changes nothing and does not stop the others). Results are positional. The call fails as a
-   * whole only for UNAUTHENTICATED, DEADLINE_EXCEEDED (nothing applied), UNAVAILABLE, or
-   * INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * whole only for UNAUTHENTICATED, RESOURCE_EXHAUSTED (rate limit; nothing applied), DEADLINE_EXCEEDED
+   * (nothing applied), UNAVAILABLE, or INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * Client order ids are idempotent as in SubmitOrder, also within one batch (a repeated item answers
+   * the first item's order).
    */
   submitOrderBatch: {
     path: "/trading.v1.OrdersService/SubmitOrderBatch" as const,
@@ -2309,8 +2331,9 @@ export const OrdersServiceService = {
    * in the order they happened, the events of this account's orders and one CommandResult per command.
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
-   * CommandResult, never by ending the stream.
-   * Ends with: UNAUTHENTICATED (no account), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
+   * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
+   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
   orderFlow: {
@@ -2330,10 +2353,18 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * account's orders that the order caused (acceptance, fills, cancels).
    * Business outcomes are not errors: an IOC/FOK/MARKET order that cannot (fully) trade returns OK
    * with status CANCELLED and the cancel reason.
+   * Idempotent with a client_order_id: resubmitting the same client_order_id with the same fields (side,
+   * type, time_in_force, post_only, price, quantity, stp_mode) never creates a second order; it answers
+   * the original result. Within IDEMPOTENCY_TTL_MS (24 h by default) that is the first response as sent,
+   * events included; beyond it, or after a restart without Redis, it is the order's current state with
+   * no events (from the order registry, which after a restart holds what recovery replayed). Safe to
+   * retry after a lost reply or a timeout. A submission the engine refused created no order: retrying
+   * it is a new attempt.
    * Errors: INVALID_ARGUMENT (price, quantity, side, type, time_in_force, stp_mode, post_only,
    * client_order_id, pair), NOT_FOUND (pair), ALREADY_EXISTS (client_order_id already used by one of
-   * the account's open or retained orders in the pair), FAILED_PRECONDITION (post-only order would
-   * take liquidity).
+   * the account's orders in the pair with different fields; a resubmission of an order that was
+   * replaced since compares against its current price and quantity when the first response is no
+   * longer on record), FAILED_PRECONDITION (post-only order would take liquidity).
    */
   submitOrder: handleUnaryCall<SubmitOrderRequest, SubmitOrderResponse>;
   /**
@@ -2369,8 +2400,10 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
   /**
    * Places up to 1000 orders in one call, applied in the given order; each is independent (a failed
    * item changes nothing and does not stop the others). Results are positional. The call fails as a
-   * whole only for UNAUTHENTICATED, DEADLINE_EXCEEDED (nothing applied), UNAVAILABLE, or
-   * INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * whole only for UNAUTHENTICATED, RESOURCE_EXHAUSTED (rate limit; nothing applied), DEADLINE_EXCEEDED
+   * (nothing applied), UNAVAILABLE, or INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * Client order ids are idempotent as in SubmitOrder, also within one batch (a repeated item answers
+   * the first item's order).
    */
   submitOrderBatch: handleUnaryCall<SubmitOrderBatchRequest, SubmitOrderBatchResponse>;
   /**
@@ -2379,8 +2412,9 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * in the order they happened, the events of this account's orders and one CommandResult per command.
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
-   * CommandResult, never by ending the stream.
-   * Ends with: UNAUTHENTICATED (no account), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
+   * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
+   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
   orderFlow: handleBidiStreamingCall<OrderFlowRequest, OrderFlowResponse>;
@@ -2392,10 +2426,18 @@ export interface OrdersServiceClient extends Client {
    * account's orders that the order caused (acceptance, fills, cancels).
    * Business outcomes are not errors: an IOC/FOK/MARKET order that cannot (fully) trade returns OK
    * with status CANCELLED and the cancel reason.
+   * Idempotent with a client_order_id: resubmitting the same client_order_id with the same fields (side,
+   * type, time_in_force, post_only, price, quantity, stp_mode) never creates a second order; it answers
+   * the original result. Within IDEMPOTENCY_TTL_MS (24 h by default) that is the first response as sent,
+   * events included; beyond it, or after a restart without Redis, it is the order's current state with
+   * no events (from the order registry, which after a restart holds what recovery replayed). Safe to
+   * retry after a lost reply or a timeout. A submission the engine refused created no order: retrying
+   * it is a new attempt.
    * Errors: INVALID_ARGUMENT (price, quantity, side, type, time_in_force, stp_mode, post_only,
    * client_order_id, pair), NOT_FOUND (pair), ALREADY_EXISTS (client_order_id already used by one of
-   * the account's open or retained orders in the pair), FAILED_PRECONDITION (post-only order would
-   * take liquidity).
+   * the account's orders in the pair with different fields; a resubmission of an order that was
+   * replaced since compares against its current price and quantity when the first response is no
+   * longer on record), FAILED_PRECONDITION (post-only order would take liquidity).
    */
   submitOrder(
     request: SubmitOrderRequest,
@@ -2515,8 +2557,10 @@ export interface OrdersServiceClient extends Client {
   /**
    * Places up to 1000 orders in one call, applied in the given order; each is independent (a failed
    * item changes nothing and does not stop the others). Results are positional. The call fails as a
-   * whole only for UNAUTHENTICATED, DEADLINE_EXCEEDED (nothing applied), UNAVAILABLE, or
-   * INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * whole only for UNAUTHENTICATED, RESOURCE_EXHAUSTED (rate limit; nothing applied), DEADLINE_EXCEEDED
+   * (nothing applied), UNAVAILABLE, or INVALID_ARGUMENT on `orders` (empty or more than 1000 items).
+   * Client order ids are idempotent as in SubmitOrder, also within one batch (a repeated item answers
+   * the first item's order).
    */
   submitOrderBatch(
     request: SubmitOrderBatchRequest,
@@ -2539,8 +2583,9 @@ export interface OrdersServiceClient extends Client {
    * in the order they happened, the events of this account's orders and one CommandResult per command.
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
-   * CommandResult, never by ending the stream.
-   * Ends with: UNAUTHENTICATED (no account), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
+   * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
+   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
   orderFlow(): ClientDuplexStream<OrderFlowRequest, OrderFlowResponse>;

@@ -409,7 +409,7 @@ export enum RejectReason {
   REJECT_REASON_UNKNOWN_ORDER = 2001,
   /**
    * REJECT_REASON_DUPLICATE_ORDER_ID - The order id or client_order_id is already used (client_order_id: by one of this account's
-   * open or retained orders in this pair).
+   * orders in this pair, with different fields; an identical resubmission is not an error).
    */
   REJECT_REASON_DUPLICATE_ORDER_ID = 2002,
   /** REJECT_REASON_UNKNOWN_PAIR - The pair is not traded here. */
