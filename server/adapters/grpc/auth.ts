@@ -1,7 +1,8 @@
 /**
- * Who is calling. The one seam between call metadata and an account name: today the `x-account-id`
- * header is trusted as is; a later issue replaces this with bearer session tokens behind the same
- * interface.
+ * Who is calling. The one seam between call metadata and an account name. The service's default is
+ * session-authenticator.ts (bearer tokens from SessionService.Login); `headerAuthenticator` below trusts
+ * the `x-account-id` header as is and is used only with AUTH_MODE=header (loopback tools, benchmarks)
+ * and by in-process servers built without a session store.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { UnauthenticatedError } from './errors.ts';
