@@ -96,7 +96,11 @@ export interface ServiceConfig {
    * bigger transactions (throughput) and adds that much to every ack. @default 2
    */
   readonly journalMaxDelayMs: number;
-  /** JOURNAL_MAX_BATCH: most commands per journal transaction. @default 1000 */
+  /**
+   * JOURNAL_MAX_BATCH: most commands per journal transaction. Batches only grow this large when commands
+   * queue behind a running write; then bigger transactions drain the backlog faster (per-row cost
+   * dominates), at the price of every ack in them waiting for the whole write. @default 5000
+   */
   readonly journalMaxBatch: number;
   /**
    * DATABASE_WRITE_TIMEOUT_MS: a journal write slower than this counts as an outage (commands refused
@@ -198,7 +202,7 @@ function persistenceConfig(env: NodeJS.ProcessEnv) {
     databaseSchema,
     dataDir: raw(env, 'DATA_DIR') ?? './data',
     journalMaxDelayMs: integer(env, 'JOURNAL_MAX_DELAY_MS', 2, 0, 1_000),
-    journalMaxBatch: integer(env, 'JOURNAL_MAX_BATCH', 1000, 1, 100_000),
+    journalMaxBatch: integer(env, 'JOURNAL_MAX_BATCH', 5000, 1, 100_000),
     databaseWriteTimeoutMs: integer(env, 'DATABASE_WRITE_TIMEOUT_MS', 2000, 50, 600_000),
     snapshotEveryCommands: integer(env, 'SNAPSHOT_EVERY_COMMANDS', 100_000, 0, 1_000_000_000),
     snapshotIntervalMs: integer(env, 'SNAPSHOT_INTERVAL_MS', 300_000, 0, 7 * 86_400_000),

@@ -169,3 +169,27 @@ describe('ack after durable on the real PostgreSQL', () => {
     await third.stop();
   });
 });
+
+describe('migration and breaker state across a restart', () => {
+  it('a pair at 25 % with an open breaker comes back at 25 % with the breaker open', async () => {
+    const first = await startService();
+    const post = (path: string, body: unknown) => fetch(`${first.admin}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await post('/admin/migration/percentage', { pair: 'ETHUSDT', percentage: 25, reason: 'test' })).status).toBe(200);
+    first.service.breakers.get('SOLUSDT').trip('operator', 'test trip');
+    // saved within a ramp tick
+    const admin = await openTestPersistence(schema);
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await admin.pool.query<{ pair: string; state: any }>('SELECT pair, state FROM pair_state ORDER BY pair');
+      const byPair = Object.fromEntries(rows.map((r) => [r.pair, r.state]));
+      if (byPair['ETHUSDT']?.migration?.percentage === 25 && byPair['SOLUSDT']?.breaker?.open === true) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await admin.close();
+    await first.stop();
+    const second = await startService();
+    expect(second.service.migration.statusOf('ETHUSDT')).toMatchObject({ state: 'canary', current_percentage: 25 });
+    expect(second.service.breakers.get('SOLUSDT').status()).toMatchObject({ open: true, reason: 'operator' });
+    expect(second.service.breakers.get('BTCUSDT').isOpen).toBe(false);
+    await second.stop();
+  });
+});

@@ -24,6 +24,7 @@ import type { RecoveryStore } from '../ports/journal.ts';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
+import { PairControlPersistence } from './durability/pair-control-persistence.ts';
 import type { ServiceConfig } from '../config.ts';
 import { headerAuthenticator } from './grpc/auth.ts';
 import type { Logger } from './grpc/call-context.ts';
@@ -124,6 +125,8 @@ export class TradingService {
   /** Ack-after-durable gate and recorder; undefined without persistence. */
   readonly durability: CommandDurability | undefined;
   readonly snapshotter: PairSnapshotter | undefined;
+  /** Migration and breaker state kept across restarts (PairStateStore); undefined without persistence. */
+  private controlState: PairControlPersistence | undefined;
   private readonly persistence: ServicePersistence | undefined;
   /** What start-up recovery did; undefined before it ran (or without persistence). */
   recoveryReport: RecoveryReport | undefined;
@@ -245,6 +248,7 @@ export class TradingService {
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
+      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.migration, this.breakers, this.managers, this.logger);
     } else {
       this.durability = undefined;
       this.snapshotter = undefined;
@@ -328,6 +332,7 @@ export class TradingService {
     this.every(RAMP_TICK_MS, () => this.tickRamps());
     this.every(ALERT_TICK_MS, () => this.health());
     this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
+    if (this.controlState !== undefined) this.every(RAMP_TICK_MS, () => this.controlState!.saveChanged());
     if (this.snapshotter !== undefined && this.config.snapshotIntervalMs > 0) this.every(this.config.snapshotIntervalMs, () => this.snapshotChangedPairs());
     return { grpcPort, adminPort };
   }
@@ -350,6 +355,8 @@ export class TradingService {
     if (p === undefined || this.durability === undefined) return;
     this.recovering = true;
     try {
+      // Migration and breaker state first, so the replay already runs on the books the pair will serve from.
+      await this.controlState?.restore();
       this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
     } finally {
       this.recovering = false;

@@ -40,7 +40,8 @@ export type TransitionCause =
   | 'emergency_stop'
   | 'complete'
   | 'rollback'
-  | 'pair_added';
+  | 'pair_added'
+  | 'restored';
 
 /** A pair's health as the adapter measures it, handed to `evaluate`/`tick`. */
 export interface RampGates {
@@ -342,6 +343,26 @@ export class MigrationController {
 
   pairs(): string[] {
     return [...this.pairsByName.keys()];
+  }
+
+  /**
+   * Puts a pair back in the state and percentage it had before a restart (PairStateStore). The saved state was
+   * reached through legal transitions, so ALLOWED is not consulted, only the state's percentage band. A ramp is
+   * not resumed by itself: the operator resumes it (resumeRamp) after looking at the restarted service.
+   */
+  restoreState(pair: string, state: MigrationState, percentage: number, reason: string): void {
+    const p = this.pairOf(pair);
+    if (!MIGRATION_STATES.includes(state)) throw new ValidationError('state', `must be one of ${MIGRATION_STATES.join(', ')}, got ${String(state)}`);
+    const pct = checkPercentage(percentage);
+    if (!percentageFits(state, pct)) throw new ValidationError('percentage', `${pct} % does not fit state ${state}`);
+    if (p.state === state && p.percentage === pct) return;
+    const now = this.clock.nowMs();
+    p.history.push({ atMs: now, cause: 'restored', reason: requireReason(reason), fromState: p.state, toState: state, fromPercentage: p.percentage, toPercentage: pct });
+    p.state = state;
+    p.percentage = pct;
+    Object.assign(p.ramp, { active: false, frozen: false, stepIndex: null, stepStartedAtMs: null, nextStepAtMs: null });
+    p.lastReason = reason;
+    p.updatedAtMs = now;
   }
 
   get isEmergencyStopped(): boolean {
