@@ -226,6 +226,18 @@ describe('idempotent client order ids', () => {
     expect((await call(s.orders.listOpenOrders.bind(s.orders), { pair: 'SOLUSDT' }, md)).orders).toHaveLength(1);
   });
 
+  it('an order replaced since still answers its identical resubmission with the original result (the submitted fields are on record)', async () => {
+    const md = bearer(await loginAs(s, 'idem-replaced'));
+    const order = limitOrder('buy', '45.00', '0.02', { pair: 'SOLUSDT', clientOrderId: 'then-replaced' });
+    const first = await call<SubmitOrderResponse>(s.orders.submitOrder.bind(s.orders), order, md);
+    await call(s.orders.replaceOrder.bind(s.orders), { pair: 'SOLUSDT', order: { $case: 'clientOrderId', value: 'then-replaced' }, price: '44.00', quantity: '' }, md);
+    const again = await call<SubmitOrderResponse>(s.orders.submitOrder.bind(s.orders), order, md);
+    expect(again).toEqual(first);
+    const asReplaced = await failure(call(s.orders.submitOrder.bind(s.orders), { ...order, price: '44.00' }, md));
+    expect(asReplaced.code).toBe(status.ALREADY_EXISTS);
+    expect((await call(s.orders.listOpenOrders.bind(s.orders), { pair: 'SOLUSDT' }, md)).orders).toHaveLength(1);
+  });
+
   it('in a batch and on OrderFlow a repeated client order id makes one order and answers the same order', async () => {
     const md = bearer(await loginAs(s, 'idem-batch'));
     const order = limitOrder('buy', '40.00', '0.01', { pair: 'SOLUSDT', clientOrderId: 'b-1' });

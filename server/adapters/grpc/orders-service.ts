@@ -62,12 +62,12 @@ interface Applied {
 
 // ---- Idempotency ----
 //
-// A new order with a client_order_id is looked for, in this order: earlier in the same call (batch,
-// flow message), in the session store's fast path (the first result, kept IDEMPOTENCY_TTL_MS, also for
-// orders the registry no longer retains), and in the pair's order registry (open and retained closed
-// orders; after a restart it holds what recovery replayed). Found with the same fields, the original
-// result is the answer (from the fast path or this call: the first response, byte for byte; from the
-// registry alone: the order's current state without events) and nothing is applied. Found with
+// A new order with a client_order_id is looked for first in the pair's order registry (open and
+// retained closed orders; after a restart it holds what recovery replayed from the journal), then in
+// the first answers on record: earlier in the same call (batch, flow message) and in the session
+// store's fast path (kept IDEMPOTENCY_TTL_MS, also for orders the registry no longer retains). Found
+// with the same fields, the original result is the answer (the first response byte for byte when on
+// record; from the registry alone, the order's current state without events) and nothing is applied. Found with
 // different fields: ALREADY_EXISTS. A submission the engine rejected created no order, so a retry of it
 // is a new attempt. Every read is repeated synchronously right before applying, so two resubmissions
 // racing each other still make one order.
@@ -203,15 +203,19 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
     const { pair, order } = p;
     const cid = order.clientOrderId;
     if (cid !== '') {
+      // The first answer as sent, when this call or the session store still has it (with the fields it had).
       const original = earlier.get(`${pair.symbol}\n${cid}`) ?? p.recorded;
+      // The registry first: it is the pair's own truth (after a restart, what recovery replayed).
+      const existing: OrderRecord | undefined = pair.findByClientOrderId(account, cid);
+      if (existing !== undefined) {
+        // Compared with the submitted fields when on record: a replace since then changed price/quantity.
+        if ((original?.fingerprint ?? fingerprint(existing)) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
+        return { pair, response: original?.response ?? { order: orderToWire(pair.instrument, existing), events: [] }, rejection: undefined, remember: undefined };
+      }
+      // Not retained by the registry any more (closed and evicted), but still within the idempotency TTL.
       if (original !== undefined) {
         if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
         return { pair, response: original.response, rejection: undefined, remember: undefined };
-      }
-      const existing: OrderRecord | undefined = pair.findByClientOrderId(account, cid);
-      if (existing !== undefined) {
-        if (fingerprint(existing) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
-        return { pair, response: { order: orderToWire(pair.instrument, existing), events: [] }, rejection: undefined, remember: undefined };
       }
     }
     const result = writable(pair).submit(account, order);
