@@ -150,3 +150,36 @@ describe('the service while Redis is unreachable (TCP fault proxy in front of re
     expect(service.pairs.get('ETHUSDT')!.openOrderCount).toBe(1);
   });
 });
+
+describe('the service started while Redis is unreachable', () => {
+  it('starts anyway (after the bounded wait), reports DEGRADED, refuses logins clearly, and picks Redis up when it appears', async () => {
+    proxy.setMode('down');
+    const late = new TradingService(
+      loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', MIGRATION_INITIAL_STATE: 'legacy_only', REDIS_URL: proxy.url, REDIS_PREFIX: PREFIX }),
+      { logger: quiet, clock },
+    );
+    try {
+      const ports = await late.start();
+      const lateAdmin = `http://127.0.0.1:${ports.adminPort}`;
+      const lateAddress = `127.0.0.1:${ports.grpcPort}`;
+      const res = await fetch(`${lateAdmin}/health`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as any;
+      expect(body.status).toBe('DEGRADED');
+      expect(body.service.sessions).toMatchObject({ backend: 'redis', online: false });
+      const key = { keyId: 'ak_AAAAAAAAAAAAAAAA', secret: 'A'.repeat(43) };
+      const refused = await failure(loginAt(lateAddress, key));
+      expect(refused.code).toBe(status.UNAVAILABLE);
+      expect(refused.details).toMatch(/^redis unavailable: /);
+
+      proxy.setMode('pass');
+      const realKey = await eventually(() => adminApiKeys(lateAdmin)('outage-late'), 'API key creation once Redis answers');
+      const session = await eventually(() => loginAt(lateAddress, realKey), 'a login once Redis answers');
+      expect(session.account).toBe('outage-late');
+      expect(((await (await fetch(`${lateAdmin}/health`)).json()) as any).service.sessions.online).toBe(true);
+    } finally {
+      proxy.setMode('pass');
+      await late.stop(1_000);
+    }
+  });
+});
