@@ -2200,7 +2200,20 @@ export const CommandResult: MessageFns<CommandResult> = {
  *   elsewhere or later. Streams are ended with UNAVAILABLE when the server shuts down. Also when the
  *   session store (Redis) cannot vouch for the token: it is unreachable and this server has not
  *   validated the token before, or has been unreachable for longer than REDIS_OFFLINE_GRACE_MS.
+ *   And when PostgreSQL (the journal) is unreachable or too slow: every command on every pair is refused
+ *   — new orders, replaces, cancels and cancel-alls alike, since a command that cannot be journaled is
+ *   not applied — with a message naming PostgreSQL ("... takes no commands until journal writes succeed
+ *   again — nothing was applied"); trading resumes by itself when writes succeed. A pair whose recovery
+ *   failed answers "PAIR is stopped: ...".
+ * - UNAVAILABLE "... the command was applied but is not yet durable ... check its fate by
+ *   client_order_id": the command WAS applied but its journal write failed; it is kept and written when
+ *   PostgreSQL is back. Do not resend blindly: look the order up by client_order_id (GetOrder) once calls
+ *   succeed again, or resubmit with the same client_order_id (idempotent).
  * - INTERNAL: a server bug; details are not disclosed.
+ *
+ * Durability: a reply (and the order events and market data a command causes) leaves the server only
+ * after the command is committed to the journal, so an acknowledged command survives a crash. Reads
+ * (GetOrder, ListOpenOrders) reply only with committed state.
  */
 export type OrdersServiceService = typeof OrdersServiceService;
 export const OrdersServiceService = {
@@ -2332,7 +2345,10 @@ export const OrdersServiceService = {
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
-   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
+   * earlier replies wait for the journal; replies come in message order, and a response may also carry
+   * events of commands in a later message (never a command's result before its events). A command
+   * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
    * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
@@ -2413,7 +2429,10 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
-   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
+   * earlier replies wait for the journal; replies come in message order, and a response may also carry
+   * events of commands in a later message (never a command's result before its events). A command
+   * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
    * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
@@ -2584,7 +2603,10 @@ export interface OrdersServiceClient extends Client {
    * The stream also carries events of this account's orders caused by others (a resting order filled),
    * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
-   * Submits are idempotent by client_order_id as in SubmitOrder.
+   * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
+   * earlier replies wait for the journal; replies come in message order, and a response may also carry
+   * events of commands in a later message (never a command's result before its events). A command
+   * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
    * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
    * batch with more than 1000 commands).
    */
