@@ -357,7 +357,12 @@ export class TradingService {
     try {
       // Migration and breaker state first, so the replay already runs on the books the pair will serve from.
       await this.controlState?.restore();
-      this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
+      for (const m of this.managers.values()) m.beginReplay();
+      try {
+        this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
+      } finally {
+        for (const m of this.managers.values()) m.endReplay();
+      }
     } finally {
       this.recovering = false;
     }

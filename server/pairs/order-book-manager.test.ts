@@ -125,6 +125,29 @@ describe('OrderBookManager routing', () => {
   });
 });
 
+describe('OrderBookManager start-up replay on one book', () => {
+  it('replays on the legacy book alone, then builds the adaptive book from it; both in step, no fallback', () => {
+    fc.assert(
+      fc.property(commandSequence(80), fc.integer({ min: 0, max: 100 }), (commands, pct) => {
+        const s = setup();
+        s.migration.setPercentage(PAIR, pct, 'test');
+        s.manager.beginReplay();
+        s.run(commands, false);
+        expect(s.manager.books).toEqual({ legacy: true, adaptive: false, pendingShadow: 0 });
+        s.manager.endReplay();
+        expect(s.manager.books.adaptive).toBe(true);
+        expect(s.served.events).toEqual(s.expected.events);
+        const h = s.manager.stateHashes();
+        expect(h.adaptive).toBe(h.legacy);
+        expect(h.legacy).toBe(s.reference.stateHash());
+        expect(s.breaker.isOpen).toBe(false);
+        expect(s.managerEvents.filter((e) => e.startsWith('fallback'))).toEqual([]);
+      }),
+      propertyParameters(50),
+    );
+  });
+});
+
 describe('OrderBookManager breaker trips: the pair continues on legacy, nothing lost or duplicated', () => {
   const trips: [string, Fault, number, string][] = [
     ['an adaptive exception while shadowing (0 %)', { kind: 'throw', everyNth: 3 }, 0, 'adaptive_error'],

@@ -83,6 +83,8 @@ export class OrderBookManager implements ServingBook {
   private readonly shadowRecorder = new EventRecorder();
   private commandSeq = 0;
   private sinceAudit = 0;
+  /** Start-up replay on one book (see beginReplay). */
+  private replayingOneBook = false;
   private readonly observer: BookObserver;
   private readonly auditEvery: number;
   private readonly drainBound = () => this.drainShadow();
@@ -237,6 +239,26 @@ export class OrderBookManager implements ServingBook {
     this.adaptive?.load(orders);
   }
 
+  /**
+   * Start-up recovery replays the journal into one book only — the legacy book, or the adaptive book of
+   * a completed pair — instead of dual-running every journaled command (half the work); `endReplay()`
+   * then builds the other book from the replayed one's resting orders, as a reset does. Nothing is
+   * compared meanwhile: the journal holds commands whose results were already served.
+   */
+  beginReplay(): void {
+    this.drainShadow();
+    this.replayingOneBook = true;
+    if (this.legacy !== null && this.adaptive !== null) {
+      this.adaptive = null;
+      this.lagging = null;
+    }
+  }
+
+  endReplay(): void {
+    this.replayingOneBook = false;
+    this.reconcile();
+  }
+
   /** Digest of the book holding the served state. */
   stateHash(): string {
     return this.current().stateHash();
@@ -251,7 +273,7 @@ export class OrderBookManager implements ServingBook {
   /** Makes the kept books match the migration state and the breaker. Cheap when nothing changed. */
   reconcile(): void {
     const breakerOpen = this.o.breaker.isOpen;
-    const wantAdaptive = this.o.routing.usesAdaptive(this.pair) && !breakerOpen;
+    const wantAdaptive = this.o.routing.usesAdaptive(this.pair) && !breakerOpen && !(this.replayingOneBook && this.o.routing.usesLegacy(this.pair));
     const wantLegacy = this.o.routing.usesLegacy(this.pair) || breakerOpen || !wantAdaptive;
     if (this.legacy === null && wantLegacy) {
       this.legacy = this.o.legacyFactory(this.o.instrument);
