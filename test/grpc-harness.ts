@@ -36,7 +36,7 @@ export interface Harness {
 
 /** Generous enough that no test is refused; the ManualClock below never refills the bucket. */
 export const harnessStore = new MemorySessionStore({ clock: new ManualClock(1_700_000_000_000), rateLimitPerSecond: 1_000_000, rateLimitBurst: 1_000_000_000 });
-const harnessAuth = new SessionAuthenticator(harnessStore);
+export const harnessAuth = new SessionAuthenticator(harnessStore);
 const tokens = new Map<string, Promise<string>>();
 
 /** Where `tokenFor` gets sessions: a gRPC address serving SessionService, and how API keys are made there. */

@@ -3,7 +3,8 @@ import { status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-j
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderCommand, OrderFlowRequest, OrderFlowResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { Liquidity, OrderStatus, RejectReason } from '../server/adapters/grpc/generated/trading/v1/types.ts';
-import { asAccount, limitOrder, startHarness, unary, type Harness } from './grpc-harness.ts';
+import { UNKNOWN_TOKEN } from '../server/adapters/grpc/session-authenticator.ts';
+import { asAccount, bearer, harnessAuth, harnessStore, limitOrder, login, startHarness, unary, type Harness } from './grpc-harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -136,5 +137,31 @@ describe('OrderFlow', () => {
     expect(end.code).toBe(status.INVALID_ARGUMENT);
     expect(end.details).toMatch(/^commands: /);
     expect(h.pairs.get('BTCUSDT')!.listOpenOrders(h.pairs.accounts.intern('flow-big'))).toEqual([]);
+  });
+});
+
+describe('OrderFlow and the session behind it', () => {
+  it('a stream whose session is logged out ends with UNAUTHENTICATED before its next message is applied', async () => {
+    // Re-check the session before every message (the service default is at most once a second).
+    const strict = await startHarness({ sessions: { store: harnessStore, authenticator: harnessAuth, sessionTtlMs: 86_400_000, rateLimitBurst: 1_000_000_000, streamRecheckMs: 0 } });
+    try {
+      const { token } = await login(strict, 'flow-logout');
+      const stream = strict.orders.orderFlow(bearer(token));
+      const first = new Promise<OrderFlowResponse>((resolve) => stream.once('data', resolve));
+      const ended = new Promise<ServiceError>((resolve) => stream.on('error', resolve));
+      stream.write({ commands: [submitCmd('before', 'buy', '1.00', '1')] });
+      const reply = await first;
+      expect(reply.messages.some((m) => m.message?.$case === 'result' && m.message.value.error === undefined)).toBe(true);
+
+      await new Promise<void>((resolve, reject) => strict.sessions.logout({}, bearer(token), (err) => (err ? reject(err) : resolve())));
+      stream.write({ commands: [submitCmd('after', 'buy', '1.00', '2')] });
+      const err = await ended;
+      expect(err.code).toBe(status.UNAUTHENTICATED);
+      expect(err.details).toBe(UNKNOWN_TOKEN);
+      const account = strict.pairs.accounts.intern('flow-logout');
+      expect(strict.pairs.get('BTCUSDT')!.listOpenOrders(account).map((o) => o.quantity)).toEqual([100000]);
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -37,6 +37,8 @@ export interface GrpcSessionOptions {
   sessionTtlMs: number;
   /** The store's rate-limit bucket size (see SessionHooksOptions). */
   rateLimitBurst: number;
+  /** See SessionHooksOptions.streamRecheckMs. @default 1000 */
+  streamRecheckMs?: number;
   /**
    * Whether OrdersService asks the store: rate limits and the idempotency fast path. False only where a
    * caller wants the registry alone (some tests). @default true
@@ -111,7 +113,7 @@ export class TradingGrpcServer {
     };
     this.server = new Server({ ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
-    const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst }) : undefined;
+    const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
     this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs, hooks, options.durability));
     this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));

@@ -4,6 +4,7 @@
  * (no limits, the registry alone for idempotency) and tests can count calls; `sessionHooks` builds it
  * over a SessionStore. No matching logic here.
  */
+import type { Metadata } from '@grpc/grpc-js';
 import type { ClientOrderResult, SessionStore } from '../../ports/session-store.ts';
 import { RateLimitedError } from './errors.ts';
 
@@ -17,7 +18,18 @@ export interface OrderSessionHooks {
   lookupClientOrder(account: string, pair: string, clientOrderId: string): Promise<ClientOrderResult | undefined>;
   /** Records the first result; first writer wins (returns what is on record). */
   rememberClientOrder(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): Promise<ClientOrderResult>;
+  /**
+   * Re-checks the session of a long-lived call (OrderFlow), at most once per `streamRecheckMs`: rejects
+   * with UnauthenticatedError once it was logged out or expired. Absent: streams are checked only when
+   * they open.
+   */
+  revalidate?(metadata: Metadata): Promise<unknown>;
+  /** Least time between two re-checks of one stream's session. */
+  readonly streamRecheckMs: number;
 }
+
+/** Default for SessionHooksOptions.streamRecheckMs. */
+export const DEFAULT_STREAM_RECHECK_MS = 1_000;
 
 export interface SessionHooksOptions {
   /**
@@ -26,6 +38,15 @@ export interface SessionHooksOptions {
    * burst at or above the largest batch, so this only matters for stores built with smaller limits.
    */
   rateLimitBurst: number;
+  /** Re-checks a stream's session (SessionAuthenticator.revalidate). @default none */
+  revalidate?: (metadata: Metadata) => Promise<unknown>;
+  /**
+   * How often an open OrderFlow stream's session is checked again (before the next message after this
+   * much time). Lower ends streams of logged-out or expired sessions sooner; each check is one store
+   * read (a Redis round trip). 0 checks before every message.
+   * @default 1000
+   */
+  streamRecheckMs?: number;
 }
 
 export function sessionHooks(store: SessionStore, options: SessionHooksOptions): OrderSessionHooks {
@@ -37,5 +58,7 @@ export function sessionHooks(store: SessionStore, options: SessionHooksOptions):
     },
     lookupClientOrder: (account, pair, clientOrderId) => store.lookupClientOrder(account, pair, clientOrderId),
     rememberClientOrder: (account, pair, clientOrderId, result) => store.rememberClientOrder(account, pair, clientOrderId, result),
+    revalidate: options.revalidate,
+    streamRecheckMs: options.streamRecheckMs ?? DEFAULT_STREAM_RECHECK_MS,
   };
 }

@@ -443,6 +443,8 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         return;
       }
       let closed = false;
+      /** When the stream's session was last known live (the interceptor checked it as the stream opened). */
+      let sessionCheckedAtMs = ctx.nowMs();
       /** Messages of the batch being applied; events land here so they precede their command's result. */
       let batch: OrderFlowMessage[] | undefined;
       /** Requests received but not yet applied: applied strictly in order, one at a time. */
@@ -514,6 +516,12 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         let prepared: (PreparedSubmit | ErrorFacts | undefined)[] = [];
         if (hooks !== undefined) {
           try {
+            // A stream outlives logouts and expiry: its session is checked again when due. Gone →
+            // UnauthenticatedError, which ends the stream (below, by rethrowing).
+            if (hooks.revalidate !== undefined && ctx.nowMs() - sessionCheckedAtMs >= hooks.streamRecheckMs) {
+              await hooks.revalidate(call.metadata);
+              sessionCheckedAtMs = ctx.nowMs();
+            }
             await admit(name, commands.length, call);
           } catch (err) {
             // A refused message is answered, not fatal: every command reports the refusal (with the retry

@@ -72,9 +72,23 @@ export class SessionAuthenticator implements Authenticator {
     if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
     const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
     if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
+    return this.resolveToken(match[1]!);
+  }
+
+  /**
+   * Checks again that the session a call began with is still live (a long stream outlives logouts and
+   * expiry): the account, or UnauthenticatedError / UnavailableError as at the start. Calls that carried
+   * no token (AUTH_MODE=header) have nothing to re-check and resolve to undefined.
+   */
+  async revalidate(metadata: Metadata): Promise<string | undefined> {
+    const token = this.tokens.get(metadata);
+    return token === undefined ? undefined : this.resolveToken(token);
+  }
+
+  private async resolveToken(token: string): Promise<string> {
     let account: string | undefined;
     try {
-      account = await this.store.resolve(match[1]!);
+      account = await this.store.resolve(token);
     } catch (err) {
       // The gRPC mapping knows its own UnavailableError; carry the store's dependency and detail over.
       if (err instanceof PortUnavailableError) throw new UnavailableError(err.dependency, `cannot check the session token: ${err.message}`);
