@@ -2349,8 +2349,9 @@ export const OrdersServiceService = {
    * earlier replies wait for the journal; replies come in message order, and a response may also carry
    * events of commands in a later message (never a command's result before its events). A command
    * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
-   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
-   * batch with more than 1000 commands).
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens, or the session was logged out or
+   * expired since: it is checked again before a message at most once a second, and that message is not
+   * applied), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a batch with more than 1000 commands).
    */
   orderFlow: {
     path: "/trading.v1.OrdersService/OrderFlow" as const,
@@ -2433,8 +2434,9 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * earlier replies wait for the journal; replies come in message order, and a response may also carry
    * events of commands in a later message (never a command's result before its events). A command
    * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
-   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
-   * batch with more than 1000 commands).
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens, or the session was logged out or
+   * expired since: it is checked again before a message at most once a second, and that message is not
+   * applied), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a batch with more than 1000 commands).
    */
   orderFlow: handleBidiStreamingCall<OrderFlowRequest, OrderFlowResponse>;
 }
@@ -2607,8 +2609,9 @@ export interface OrdersServiceClient extends Client {
    * earlier replies wait for the journal; replies come in message order, and a response may also carry
    * events of commands in a later message (never a command's result before its events). A command
    * whose journal write failed reports UNAVAILABLE "applied, not yet durable" in its CommandResult.
-   * Ends with: UNAUTHENTICATED (no valid session when the stream opens), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a
-   * batch with more than 1000 commands).
+   * Ends with: UNAUTHENTICATED (no valid session when the stream opens, or the session was logged out or
+   * expired since: it is checked again before a message at most once a second, and that message is not
+   * applied), UNAVAILABLE (server shutting down), INVALID_ARGUMENT (a batch with more than 1000 commands).
    */
   orderFlow(): ClientDuplexStream<OrderFlowRequest, OrderFlowResponse>;
   orderFlow(options: Partial<CallOptions>): ClientDuplexStream<OrderFlowRequest, OrderFlowResponse>;
