@@ -2,7 +2,7 @@
 // after its command is journaled, market data follows the journal, and a restart (a new service on the
 // same schema) recovers the books, the registry and the sequences exactly — from the journal alone and
 // from a snapshot plus the journal after it.
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
@@ -10,7 +10,7 @@ import { OrdersServiceClient, type OrderFlowRequest, type OrderFlowResponse } fr
 import type { PostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
 import type { TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { loadConfig } from '../server/config.ts';
-import { asAccount, limitOrder, unary } from './grpc-harness.ts';
+import { asAccount, failure, limitOrder, unary } from './grpc-harness.ts';
 import { openTestPersistence, testSchema } from './support/service-database.ts';
 
 const quiet = { info: () => {}, error: () => {} };
@@ -191,5 +191,45 @@ describe('migration and breaker state across a restart', () => {
     expect(second.service.breakers.get('SOLUSDT').status()).toMatchObject({ open: true, reason: 'operator' });
     expect(second.service.breakers.get('BTCUSDT').isOpen).toBe(false);
     await second.stop();
+  });
+});
+
+describe('recovery fails closed per pair', () => {
+  it('a corrupt snapshot stops that pair with a clear error; the other pairs trade', async () => {
+    const first = await startService();
+    await unary<any, any>(first.orders.submitOrder.bind(first.orders), limitOrder('buy', '50.00', '0.01', { pair: 'ETHUSDT', clientOrderId: 'e1' }), 'alice');
+    await unary<any, any>(first.orders.submitOrder.bind(first.orders), limitOrder('buy', '50.00', '0.01', { pair: 'SOLUSDT', clientOrderId: 's1' }), 'alice');
+    await first.stop(); // snapshots both pairs
+    const admin = await openTestPersistence(schema);
+    const changed = await admin.pool.query(
+      `UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{lastOrderId}', '999') WHERE id = (SELECT max(id) FROM order_book_snapshots WHERE pair = 'ETHUSDT')`,
+    );
+    expect(changed.rowCount).toBe(1);
+    await admin.close();
+
+    const second = await startService();
+    const report = second.service.recoveryReport!.pairs.find((p) => p.pair === 'ETHUSDT')!;
+    expect(report.error).toMatch(/snapshot \d+ of ETHUSDT is corrupt: checksum mismatch/);
+    const refused = await failure(unary(second.orders.submitOrder.bind(second.orders), limitOrder('buy', '50.00', '0.01', { pair: 'ETHUSDT', clientOrderId: 'e2' }), 'alice'));
+    expect(refused.code).toBe(status.UNAVAILABLE);
+    expect(refused.details).toMatch(/ETHUSDT is stopped: recovery failed: .*corrupt/);
+    const read = await failure(unary(second.orders.getOrder.bind(second.orders), { pair: 'ETHUSDT', order: { $case: 'clientOrderId', value: 'e1' } }, 'alice'));
+    expect(read.code).toBe(status.UNAVAILABLE);
+    // The other pairs recovered and trade.
+    const sol = await unary<any, any>(second.orders.getOrder.bind(second.orders), { pair: 'SOLUSDT', order: { $case: 'clientOrderId', value: 's1' } }, 'alice');
+    expect(sol.order.clientOrderId).toBe('s1');
+    await unary(second.orders.submitOrder.bind(second.orders), limitOrder('buy', '50.00', '0.01', { pair: 'SOLUSDT', clientOrderId: 's2' }), 'alice');
+    const st = (await (await fetch(`${second.admin}/admin/persistence/status`)).json()) as any;
+    expect(st.pairs.find((p: any) => p.pair === 'ETHUSDT').stopped).toMatch(/corrupt/);
+    expect(st.pairs.find((p: any) => p.pair === 'SOLUSDT').stopped).toBeNull();
+    await second.stop();
+    // Repair by removing the bad snapshot: recovery replays the journal and the pair is back.
+    const repair = await openTestPersistence(schema);
+    await repair.pool.query(`DELETE FROM order_book_snapshots WHERE pair = 'ETHUSDT'`);
+    await repair.close();
+    const third = await startService();
+    const e1 = await unary<any, any>(third.orders.getOrder.bind(third.orders), { pair: 'ETHUSDT', order: { $case: 'clientOrderId', value: 'e1' } }, 'alice');
+    expect(e1.order.clientOrderId).toBe('e1');
+    await third.stop();
   });
 });
