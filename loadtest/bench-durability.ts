@@ -338,6 +338,7 @@ async function main(): Promise<void> {
         p99us: result.latency?.postgres.p99us ?? null,
         recoveryMsNoSnapshot: recovery?.withoutSnapshot.recoveryMs ?? null,
         recoveryMsSnapshot: recovery?.withSnapshot.recoveryMs ?? null,
+        settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, streams: STREAMS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS },
       })}\n`,
     );
     console.log('wrote bench-results/durability-latest.json and appended bench-results/durability-history.jsonl');
