@@ -215,6 +215,8 @@ describe('recovery fails closed per pair', () => {
     expect(refused.details).toMatch(/ETHUSDT is stopped: recovery failed: .*corrupt/);
     const read = await failure(unary(second.orders.getOrder.bind(second.orders), { pair: 'ETHUSDT', order: { $case: 'clientOrderId', value: 'e1' } }, 'alice'));
     expect(read.code).toBe(status.UNAVAILABLE);
+    const book = await failure(unary(second.marketData.getOrderBook.bind(second.marketData), { pair: 'ETHUSDT', depth: 0 }));
+    expect(book.details).toMatch(/ETHUSDT is stopped/);
     // The other pairs recovered and trade.
     const sol = await unary<any, any>(second.orders.getOrder.bind(second.orders), { pair: 'SOLUSDT', order: { $case: 'clientOrderId', value: 's1' } }, 'alice');
     expect(sol.order.clientOrderId).toBe('s1');

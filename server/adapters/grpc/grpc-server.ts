@@ -115,7 +115,7 @@ export class TradingGrpcServer {
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
     this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs, hooks, options.durability));
-    this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs));
+    this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs, options.durability));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;

@@ -1,19 +1,23 @@
 /**
  * trading.v1.MarketDataService: public L2 snapshots and the snapshot-then-deltas stream. The snapshot
  * and the subscription are taken in one synchronous step (TradingPair.subscribeMarketData), so the first
- * delta a client gets is exactly snapshot.sequence + 1.
+ * delta a client gets is exactly snapshot.sequence + 1. With a journal, deltas are published once their
+ * command is durable (the snapshot shows the applied book); a pair whose recovery failed answers
+ * UNAVAILABLE instead of a partial book.
  */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
+import type { DurabilityGate } from './durability-gate.ts';
 import { ResourceExhaustedError, toStatus } from './errors.ts';
 import type { MarketDataServiceServer, MarketDataUpdate, StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
 
-export function createMarketDataService(ctx: CallContext, pairs: TradingPairs): MarketDataServiceServer {
+export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate): MarketDataServiceServer {
   return {
     getOrderBook: unary(ctx, 'GetOrderBook', (req) => {
       const pair = resolvePair(pairs, req.pair);
+      durability?.checkReadable(pair);
       const depth = parseDepth(req.depth);
       return { book: snapshotToWire(pair.instrument, pair.snapshot(depth)) };
     }),
@@ -39,6 +43,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs): 
       try {
         checkAdmission(ctx, call);
         const pair = resolvePair(pairs, call.request.pair);
+        durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
         const subscription = pair.subscribeMarketData(depth, (delta) => {
