@@ -13,7 +13,7 @@
  *   DATABASE_URL (postgres://postgres@127.0.0.1:5432/test)  a fresh schema is created and dropped
  *   BENCH_SECONDS (5)  BENCH_WARMUP_SECONDS (1)  BENCH_BATCH (100)  BENCH_STREAMS (4)  BENCH_WINDOW (8: messages in flight per
  *   stream, both modes; an ack that waits for a commit needs more in flight for the same rate)
- *   BENCH_REPEATS (2)              throughput pairs (memory, postgres) measured
+ *   BENCH_REPEATS (2)              throughput pairs (memory, postgres) measured (0: recovery only)
  *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable closed-loop maximum (0: skip)
  *   BENCH_RECOVERY_COMMANDS (1000000)  0 skips the recovery part
  *   MIGRATION_INITIAL_STATE (shadow)   as for the service
@@ -269,10 +269,10 @@ async function main(): Promise<void> {
         console.log(`  ${mode.padEnd(8)} run ${i + 1}: ${round(t.ordersPerSec)} acknowledged orders/s (${t.tally.unexpectedCount} unexpected errors${t.tally.unexpectedCount ? `: ${JSON.stringify(t.tally.unexpected).slice(0, 300)}` : ''})`);
       }
     }
-    const best = (m: Mode) => Math.max(...runs[m].throughput.map((t) => t.ordersPerSec));
-    const ratio = best('postgres') / best('memory');
+    const best = (m: Mode) => (runs[m].throughput.length === 0 ? 0 : Math.max(...runs[m].throughput.map((t) => t.ordersPerSec)));
+    const ratio = REPEATS > 0 ? best('postgres') / best('memory') : 0;
     let latencyRate = 0;
-    if (LATENCY_LOAD > 0) {
+    if (LATENCY_LOAD > 0 && REPEATS > 0) {
       latencyRate = ((best('postgres') * LATENCY_LOAD) / 100) / BATCH;
       for (const mode of ['memory', 'postgres'] as const) {
         runs[mode].latency = await measureLatency(mode, schema, latencyRate);
@@ -317,7 +317,7 @@ async function main(): Promise<void> {
         meetsTarget: ratio >= 0.5,
         unexpectedErrors: [...runs.memory.throughput, ...runs.postgres.throughput].reduce((a, t) => a + t.tally.unexpectedCount, 0),
       },
-      latency: LATENCY_LOAD > 0 ? {
+      latency: LATENCY_LOAD > 0 && REPEATS > 0 ? {
         offeredOrdersPerSec: round(latencyRate * BATCH),
         memory: { p50us: runs.memory.latency!.p50, p99us: runs.memory.latency!.p99, maxUs: runs.memory.latency!.max },
         postgres: { p50us: runs.postgres.latency!.p50, p99us: runs.postgres.latency!.p99, maxUs: runs.postgres.latency!.max },
