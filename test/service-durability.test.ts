@@ -235,3 +235,48 @@ describe('recovery fails closed per pair', () => {
     await third.stop();
   });
 });
+
+describe('start-up recovery', () => {
+  it('/health answers 503 (gRPC NOT_SERVING, recovering) until recovery is done, and gRPC does not listen before', async () => {
+    const { createServer } = await import('node:net');
+    const freePort = () =>
+      new Promise<number>((resolve) => {
+        const srv = createServer();
+        srv.listen(0, '127.0.0.1', () => {
+          const port = (srv.address() as { port: number }).port;
+          srv.close(() => resolve(port));
+        });
+      });
+    const [adminPort, grpcPort] = [await freePort(), await freePort()];
+    const db = await openTestPersistence(schema);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowRecovery = Object.create(db.recovery) as typeof db.recovery;
+    slowRecovery.recordedPairs = async () => {
+      await gate;
+      return db.recovery.recordedPairs();
+    };
+    const service = new TradingService(
+      loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort), ADMIN_PORT: String(adminPort), AUTH_MODE: 'header', SNAPSHOT_EVERY_COMMANDS: '0', SNAPSHOT_INTERVAL_MS: '0' }),
+      { logger: quiet, persistence: { journal: db.journal, recovery: slowRecovery, pairState: db.pairState } },
+    );
+    const started = service.start();
+    let health: Response | undefined;
+    for (let i = 0; i < 100 && health === undefined; i++) {
+      health = await fetch(`http://127.0.0.1:${adminPort}/health`).catch(() => undefined);
+      if (health === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(health!.status).toBe(503);
+    const body = (await health!.json()) as any;
+    expect(body.service).toMatchObject({ grpc: 'NOT_SERVING', recovering: true });
+    const orders = new OrdersServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    const early = await failure(unary(orders.getOrder.bind(orders), { pair: 'BTCUSDT', order: { $case: 'orderId', value: '1' } }, 'alice', { deadline: Date.now() + 500 }));
+    expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(early.code);
+    release();
+    await started;
+    expect((await fetch(`http://127.0.0.1:${adminPort}/health`)).status).toBe(200);
+    orders.close();
+    await service.stop(1_000);
+    await db.close();
+  });
+});
