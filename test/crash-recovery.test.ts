@@ -384,7 +384,14 @@ describe('kill -9 under load, restart, verify', () => {
       await Promise.all(drivers.map((d) => d.stop()));
       expect(acks - acksBefore, `round ${round} acknowledged something before the kill`).toBeGreaterThan(0);
       proc = await startProcess();
-      await verify(proc, db, round);
+      try {
+        await verify(proc, db, round);
+      } catch (err) {
+        // The service's own words help more than a client-side ECONNRESET.
+        const p = proc;
+        const state = p.child.exitCode !== null || p.child.signalCode !== null ? `exited (${p.child.exitCode ?? p.child.signalCode})` : 'running';
+        throw new Error(`round ${round} (seed ${SEED}) failed; service ${state}; its output:\n${p.output.join('').slice(-4000)}`, { cause: err });
+      }
     }
     expect(unknownFates).toBeGreaterThanOrEqual(0);
   });

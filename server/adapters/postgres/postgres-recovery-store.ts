@@ -61,10 +61,23 @@ export class PostgresRecoveryStore implements RecoveryStore {
   async *entriesAfter(pair: string, sequence: number, batchSize = DEFAULT_RECOVERY_BATCH): AsyncIterable<JournalRecord[]> {
     let after = sequence;
     for (;;) {
+      // A closed range, not just `sequence > $2 ... LIMIT`: right after a bulk load (no statistics yet)
+      // the planner reads every row after $2 and sorts them for each batch, which made recovery of a
+      // million commands quadratic (measured: 64 s instead of about 20). Sequences are gap-free, so the
+      // range holds exactly batchSize rows; a gap shows as a sequence mismatch below, or as an early end
+      // that the caller compares with lastSequence().
       const { rows } = await this.pool.query<{ sequence: string; command: Record<string, unknown>; account: string; client_order_id: string; timestamp_ms: string }>(
-        'SELECT sequence, command, account, client_order_id, timestamp_ms FROM journal WHERE pair = $1 AND sequence > $2 ORDER BY sequence LIMIT $3',
-        [pair, after, batchSize],
+        'SELECT sequence, command, account, client_order_id, timestamp_ms FROM journal WHERE pair = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence',
+        [pair, after, after + batchSize],
       );
+      if (rows.length < batchSize) {
+        // A short range is the end of the journal, or a hole: anything stored beyond it is a gap.
+        const last = rows.length === 0 ? after : Number(rows[rows.length - 1]!.sequence);
+        const { rows: beyond } = await this.pool.query<{ next: string | null }>('SELECT min(sequence) AS next FROM journal WHERE pair = $1 AND sequence > $2', [pair, last]);
+        if (beyond[0]?.next != null && (rows.length === 0 || rows.every((r, i) => Number(r.sequence) === after + 1 + i))) {
+          throw new JournalGapError(pair, last + 1, toSafeInteger(beyond[0].next, 'journal sequence'));
+        }
+      }
       if (rows.length === 0) return;
       const batch: JournalRecord[] = [];
       for (const r of rows) {
