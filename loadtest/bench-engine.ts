@@ -12,13 +12,10 @@
  * plus one line in bench-results/engine-history.jsonl. It never fails on time (STYLE.md §10); it exits
  * non-zero only if the books disagree on the events they emit, which is a correctness failure.
  */
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
 import type { Command } from '../server/core/commands.ts';
 import type { EventSink } from '../server/core/events.ts';
@@ -26,6 +23,7 @@ import type { BookImplementation, OrderBook } from '../server/core/order-book.ts
 import type { CancelReason, RejectCode } from '../server/core/reasons.ts';
 import type { AccountId, Lots, OrderId, PriceTicks, Side } from '../server/core/types.ts';
 import { BTCUSDT, deepWorkload, restingOrders, shallowWorkload, type Workload } from '../simulator/workloads.ts';
+import { fullGc, gitCommit } from './bench-support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
@@ -55,17 +53,6 @@ const CONFIG = {
 
 const TARGETS = { shallowCmdsPerSec: 4_000_000, deepCmdsPerSec: 3_000_000, bytesPerOrder: 150 } as const;
 
-/** global.gc without requiring --expose-gc on the command line (the npm script stays as it is). */
-const gc: () => void =
-  (globalThis as { gc?: () => void }).gc ??
-  (() => {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  })();
-function fullGc(): void {
-  gc();
-  gc();
-}
 
 // --- the counting sink ---------------------------------------------------------------------------------
 
@@ -281,22 +268,13 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server/core', 'simulator', 'loadtest'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 // --- main ----------------------------------------------------------------------------------------------
 
 function main(): void {
   const impls = Object.entries(BOOK_IMPLEMENTATIONS).filter((e): e is [string, Factory] => e[1] !== undefined);
   const cpu = cpus()[0]?.model ?? 'unknown';
-  console.log(`bench:engine  node ${process.version}  ${cpu} ×${cpus().length}  commit ${gitCommit()}`);
+  console.log(`bench:engine  node ${process.version}  ${cpu} ×${cpus().length}  commit ${gitCommit(ROOT, ['server/core', 'simulator', 'loadtest'])}`);
   console.log(`implementations: ${impls.map(([n]) => n).join(', ')}   seed ${CONFIG.seed}   ${CONFIG.reps} measured reps after 1 warm-up`);
   const loadAtStart = loadavg()[0]!;
   console.log(`load average at start ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs${loadAtStart > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}\n`);
@@ -435,7 +413,7 @@ function main(): void {
   if (Math.max(loadAtStart, loadAtEnd) > cpus().length - 1) {
     console.log(`\nnote: load average ${loadAtStart.toFixed(1)} → ${loadAtEnd.toFixed(1)} on ${cpus().length} CPUs; other work competed for the CPU, so compare medians across runs with care.`);
   }
-  const commit = gitCommit();
+  const commit = gitCommit(ROOT, ['server/core', 'simulator', 'loadtest']);
   const date = new Date().toISOString();
   const report = {
     date,

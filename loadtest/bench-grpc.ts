@@ -49,6 +49,7 @@ import {
   type ResponseTally,
   type ThroughputResult,
 } from './grpc-load-client.ts';
+import { gitCommit } from './bench-support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
@@ -321,15 +322,6 @@ function errorsText(t: ResponseTally): string {
   return n === 0 ? '0' : String(n);
 }
 
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server', 'loadtest'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Resting orders and levels in the service's BTCUSDT book (shows the flow kept it bounded). */
 function bookSize(address: string): Promise<{ levels: number; orders: number } | undefined> {
@@ -349,7 +341,7 @@ function bookSize(address: string): Promise<{ levels: number; orders: number } |
 async function main(): Promise<void> {
   const started = Date.now();
   const cpu = cpus()[0]?.model ?? 'unknown';
-  const commit = gitCommit();
+  const commit = gitCommit(ROOT, ['server', 'loadtest']);
   const loadStart = loadavg();
   console.log(`bench:grpc  node ${process.version}  ${cpu} ×${cpus().length}  commit ${commit}  migration ${CONFIG.migration}  service ${CONFIG.serviceEntry}`);
   console.log(`load average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs${loadStart[0]! > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}`);

@@ -26,13 +26,10 @@
  * manager serves different events than a plain legacy book fed the same commands, or a fault leaves the pair in a
  * state other than the reference state (correctness, not timing).
  */
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { AdaptiveBook } from '../server/core/adaptive-book/adaptive-book.ts';
 import type { Command } from '../server/core/commands.ts';
 import type { EventSink } from '../server/core/events.ts';
@@ -49,6 +46,7 @@ import { MigrationController } from '../server/pairs/migration-controller.ts';
 import { OrderBookManager } from '../server/pairs/order-book-manager.ts';
 import type { Clock } from '../server/ports/clock.ts';
 import { deepWorkload, shallowWorkload, type Workload } from '../simulator/workloads.ts';
+import { fullGc, gitCommit } from './bench-support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
@@ -91,17 +89,6 @@ const TRIP_BREAKER: CircuitBreakerOptions = {};
 
 const CLOCK: Clock = { nowMs: () => Date.now(), monotonicNs: () => process.hrtime.bigint() };
 
-/** global.gc without --expose-gc on the command line (as bench-engine does). */
-const gc: () => void =
-  (globalThis as { gc?: () => void }).gc ??
-  (() => {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  })();
-function fullGc(): void {
-  gc();
-  gc();
-}
 
 /**
  * A real busy wait: the delay occupies the thread as a slow book would. performance.now() returns a double, so
@@ -571,22 +558,13 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function gitCommit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'server/core', 'server/pairs', 'simulator', 'loadtest/bench-migration.ts'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    return dirty ? `${sha}+dirty` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
 
 // --- main -------------------------------------------------------------------------------------------------------
 
 function main(): void {
   const cpu = cpus()[0]?.model ?? 'unknown';
   const loadAtStart = loadavg();
-  console.log(`bench:migration  node ${process.version}  ${cpu} ×${cpus().length}  commit ${gitCommit()}`);
+  console.log(`bench:migration  node ${process.version}  ${cpu} ×${cpus().length}  commit ${gitCommit(ROOT, ['server/core', 'server/pairs', 'simulator', 'loadtest/bench-migration.ts'])}`);
   console.log(`load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs${loadAtStart[0]! > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}`);
   console.log(`seed ${CONFIG.seed}, ${CONFIG.reps} interleaved reps after a warm-up, real clock (Date.now / process.hrtime.bigint)\n`);
   const t0 = Date.now();
@@ -733,7 +711,7 @@ function main(): void {
     console.log(`note: other work competed for the CPU (load ${loadAtStart[0]!.toFixed(1)} → ${loadAtEnd[0]!.toFixed(1)}); ratios from interleaved reps are steadier than absolute figures.`);
   }
   for (const n of notes) console.log(`note: ${n}`);
-  const commit = gitCommit();
+  const commit = gitCommit(ROOT, ['server/core', 'server/pairs', 'simulator', 'loadtest/bench-migration.ts']);
   const date = new Date().toISOString();
   const report = {
     date,

@@ -1,0 +1,32 @@
+/** What every benchmark shares: the commit it measured, and a full garbage collection between phases. */
+import { execFileSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/**
+ * The short commit sha, suffixed `+dirty` when any of `paths` has uncommitted changes (the figures then
+ * belong to code that is not in history).
+ */
+export function gitCommit(root: string, paths: readonly string[]): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', ...paths], { cwd: root, encoding: 'utf8' }).trim();
+    return dirty ? `${sha}+dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** global.gc without requiring --expose-gc on the command line (the npm scripts stay plain). */
+const gc: () => void =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  })();
+
+/** Two passes, so objects freed by finalizers of the first are gone too. */
+export function fullGc(): void {
+  gc();
+  gc();
+}
