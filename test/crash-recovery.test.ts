@@ -253,13 +253,21 @@ function driveBatches(address: string, account: string, round: number, rnd: () =
 
 // ---- checks ----
 
+/**
+ * Reads are idempotent, so a transport hiccup (UNAVAILABLE, e.g. a connection reset while the new process
+ * settles) is retried a few times as any client would; a persistent UNAVAILABLE still fails the test.
+ */
 async function getOrder(client: OrdersServiceClient, account: string, cid: string): Promise<Order | undefined> {
-  try {
-    const r = await new Promise<any>((ok, fail) => client.getOrder({ pair: PAIR, order: { $case: 'clientOrderId', value: cid } }, md(account), (e, x) => (e ? fail(e) : ok(x))));
-    return r.order;
-  } catch (err) {
-    if ((err as ServiceError).code === status.NOT_FOUND) return undefined;
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await new Promise<any>((ok, fail) => client.getOrder({ pair: PAIR, order: { $case: 'clientOrderId', value: cid } }, md(account), (e, x) => (e ? fail(e) : ok(x))));
+      return r.order;
+    } catch (err) {
+      const code = (err as ServiceError).code;
+      if (code === status.NOT_FOUND) return undefined;
+      if (code !== status.UNAVAILABLE || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
   }
 }
 
