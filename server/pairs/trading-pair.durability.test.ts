@@ -3,7 +3,6 @@
 // on top of an exported snapshot) rebuilds the same book, registry and sequences, publishing nothing.
 import { describe, expect, it } from 'vitest';
 import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
-import { compileInstrument } from '../core/instrument.ts';
 import type { Command } from '../core/commands.ts';
 import { OrderType, Side, StpMode, TimeInForce, type AccountId } from '../core/types.ts';
 import { ManualClock } from '../ports/clock.ts';
@@ -11,19 +10,8 @@ import type { JournalEntry } from '../ports/journal.ts';
 import { AccountIds } from './account-ids.ts';
 import { singleBook } from './serving-book.ts';
 import { ReplayError, TradingPair, type MarketDataDelta, type NewOrderRequest, type Publication } from './trading-pair.ts';
+import { TEST_INSTRUMENT as INSTRUMENT } from '../../test/support/book-fixtures.ts';
 
-const INSTRUMENT = compileInstrument({
-  symbol: 'TESTUSD',
-  baseAsset: 'TEST',
-  quoteAsset: 'USD',
-  tickSize: '1',
-  lotSize: '1',
-  minQuantityLots: 1,
-  maxQuantityLots: 1_000_000,
-  minPriceTicks: 1,
-  maxPriceTicks: 200,
-  marketProtectionBps: 500,
-});
 
 /** A tiny seeded generator (mulberry32), so a failure replays. */
 function random(seed: number): () => number {

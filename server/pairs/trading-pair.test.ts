@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
-import { compileInstrument } from '../core/instrument.ts';
 import type { OrderBookFactory } from '../core/order-book.ts';
 import { CancelReason, RejectCode } from '../core/reasons.ts';
 import { OrderType, Side, StpMode, TimeInForce } from '../core/types.ts';
@@ -8,22 +7,10 @@ import { ManualClock } from '../ports/clock.ts';
 import { singleBook } from './serving-book.ts';
 import { TradingPair, type MarketDataDelta, type NewOrderRequest, type OrderEvent } from './trading-pair.ts';
 import { TradingPairs } from './trading-pairs.ts';
+import { TEST_INSTRUMENT } from '../../test/support/book-fixtures.ts';
 
 const implementations = Object.entries(BOOK_IMPLEMENTATIONS) as [string, OrderBookFactory][];
 
-/** Tick and lot of 1 so the tests read in plain integers. */
-const TEST_INSTRUMENT = compileInstrument({
-  symbol: 'TESTUSD',
-  baseAsset: 'TEST',
-  quoteAsset: 'USD',
-  tickSize: '1',
-  lotSize: '1',
-  minQuantityLots: 1,
-  maxQuantityLots: 1_000_000,
-  minPriceTicks: 1,
-  maxPriceTicks: 200,
-  marketProtectionBps: 500,
-});
 
 const ALICE = 1;
 const BOB = 2;
