@@ -6,6 +6,7 @@
  * cleared on stop). server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
  */
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
 import { CommandKind, type Command } from '../core/commands.ts';
 import type { EventSink } from '../core/events.ts';
@@ -34,6 +35,7 @@ import { openSessionStore, type OpenedSessionStore } from './redis/open-session-
 import { adminRoutes, type AdminContext } from './http/admin-routes.ts';
 import { AdminHttpServer } from './http/admin-server.ts';
 import { Profiler } from './http/profiling.ts';
+import { UiBridge } from './http/ui-bridge.ts';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.ts';
 import { TradingMetrics } from './metrics/trading-metrics.ts';
 import { TradingGate } from './trading-gate.ts';
@@ -119,6 +121,9 @@ export class TradingService {
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
   readonly admin: AdminHttpServer;
+  /** The Trading UI at /ui/ on the admin listener (http/ui-bridge.ts). */
+  readonly ui: UiBridge;
+  private grpcAddress: string | undefined;
   /** Sessions: the store (Redis or in-process) and whether it is reachable. */
   readonly sessions: OpenedSessionStore;
   readonly sessionAuth: SessionAuthenticator;
@@ -304,7 +309,17 @@ export class TradingService {
       persistence: () => this.persistenceStatus(),
       apiKeys: { create: (account) => this.sessions.store.createApiKey(account), revoke: (keyId) => this.sessions.store.revokeApiKey(keyId) },
     };
-    this.admin = new AdminHttpServer({ routes: adminRoutes(ctx), token: config.adminToken, logger: this.logger });
+    this.ui = new UiBridge({
+      pairs: this.pairs,
+      instruments: this.instruments,
+      monitor: this.monitor,
+      grpcAddress: () => this.grpcAddress,
+      distDir: fileURLToPath(new URL('../../ui/dist', import.meta.url)),
+      chaosEnabled: config.chaosEnabled,
+      authMode: config.authMode,
+      logger: this.logger,
+    });
+    this.admin = new AdminHttpServer({ routes: [...adminRoutes(ctx), ...this.ui.routes()], token: config.adminToken, logger: this.logger });
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
@@ -327,6 +342,9 @@ export class TradingService {
       throw err;
     }
     this.serving = true;
+    const grpcHost = this.config.grpcHost === '0.0.0.0' ? '127.0.0.1' : this.config.grpcHost === '::' ? '::1' : this.config.grpcHost;
+    this.grpcAddress = grpcHost.includes(':') ? `[${grpcHost}]:${grpcPort}` : `${grpcHost}:${grpcPort}`;
+    this.ui.start();
     this.eventLoop.start();
     this.profiler.startHeapSampling();
     this.every(RAMP_TICK_MS, () => this.tickRamps());
@@ -418,6 +436,7 @@ export class TradingService {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     this.stopPromise = (async () => {
+      this.ui.close(); // ends the UI's streams and its loopback gRPC client first
       const how = await this.grpc.shutdown(graceMs);
       // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).
       if (this.durability?.isAvailable) await this.snapshotChangedPairs().catch((err: unknown) => this.logger.error('final snapshot failed', err));

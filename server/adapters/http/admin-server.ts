@@ -7,7 +7,7 @@
  * `application/x-www-form-urlencoded` by curl's default, and the operator meant JSON.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ValidationError } from '../../pairs/errors.ts';
 import type { Logger } from '../grpc/call-context.ts';
@@ -22,12 +22,17 @@ export interface AdminRequest {
   param: string;
   /** Parsed JSON body; {} when the body is empty. */
   body: Record<string, unknown>;
+  /** The request's headers (the Trading UI reads its session cookie and CSRF header here). */
+  headers: IncomingHttpHeaders;
 }
 
-export type AdminResponse =
-  | { status?: number; json: unknown }
-  | { status?: number; text: string }
-  | { status?: number; bytes: Buffer; contentType: string; filename?: string };
+/** `headers`: extra response headers (Set-Cookie, Content-Security-Policy). `stream`: the route takes the response over (SSE). */
+export type AdminResponse = { status?: number; headers?: Record<string, string> } & (
+  | { json: unknown }
+  | { text: string }
+  | { bytes: Buffer; contentType: string; filename?: string }
+  | { stream(req: IncomingMessage, res: ServerResponse): void }
+);
 
 export interface Route {
   method: HttpMethod;
@@ -145,9 +150,11 @@ export class AdminHttpServer {
       const { route, param } = this.resolve(path, method);
       if (!route.public) this.authorize(req);
       const body = method === 'POST' ? await readJsonBody(req) : {};
-      const out = await route.handle({ method, path, query: url.searchParams, param, body });
+      const out = await route.handle({ method, path, query: url.searchParams, param, body, headers: req.headers });
       const status = out.status ?? 200;
-      if ('json' in out) send(res, status, out.json);
+      for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+      if ('stream' in out) out.stream(req, res);
+      else if ('json' in out) send(res, status, out.json);
       else if ('text' in out) {
         res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
         res.end(out.text);
