@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
       `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
   );
+  console.log(`trading-service: Trading UI at http://${config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost}:${adminPort}/ui/ (log in with an API key, e.g. the demo key below)`);
   console.log(
     `trading-service: sessions in ${service.sessions.backend === 'redis' ? `Redis (REDIS_URL, prefix ${config.redisPrefix})` : 'the in-process store (no REDIS_URL: lost on restart)'}; ` +
       (config.authMode === 'header' ? 'AUTH_MODE=header: x-account-id is trusted without a session (loopback only)' : 'every OrdersService call needs authorization: Bearer <token> from SessionService.Login'),

@@ -118,6 +118,14 @@ export class Store {
   private listeners = new Set<() => void>();
   private scheduled = false;
 
+  constructor() {
+    // The mid is sampled on a clock too, so the chart's line runs on while the book is quiet.
+    setInterval(() => {
+      this.sampleMid();
+      this.changed();
+    }, 1_000);
+  }
+
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
