@@ -152,7 +152,7 @@ export class UiBridge {
   routes(): Route[] {
     const json = (value: unknown, status = 200, headers?: Record<string, string>): AdminResponse => ({ status, json: value, ...(headers ? { headers } : {}) });
     const withSession = (req: AdminRequest): UiCredentials => {
-      requireCsrfHeader(req.headers);
+      if (req.method === 'POST') requireCsrfHeader(req.headers);
       const c = credentialsOf(req.headers);
       if (c === undefined) throw new HttpError(401, 'UNAUTHENTICATED', 'log in first (API key id and secret)');
       return c;
