@@ -218,6 +218,43 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await ops.close();
   });
 
+  it('destructive controls ask first: Cancel (or Escape) changes nothing, Confirm rolls the pair back', async () => {
+    const ops = await newPage();
+    await ops.goto(`${base}/ui/#operations`);
+    await eventually(() => ops.getByTestId('pct-BTCUSDT').textContent()).toContain('25 %');
+    await ops.getByRole('button', { name: 'Roll back BTCUSDT' }).click();
+    const dialog = ops.getByRole('dialog');
+    await eventually(() => dialog.isVisible()).toBe(true);
+    // Cancel has the focus, so Enter alone does not confirm.
+    await eventually(() => ops.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Cancel');
+    await ops.keyboard.press('Escape');
+    await eventually(() => dialog.isVisible()).toBe(false);
+    expect((await adminGet('/admin/migration/status')).find((m: { pair: string }) => m.pair === 'BTCUSDT').current_percentage).toBe(25);
+    await ops.getByRole('button', { name: 'Roll back BTCUSDT' }).click();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect((await adminGet('/admin/migration/status')).find((m: { pair: string }) => m.pair === 'BTCUSDT').current_percentage).toBe(25);
+    await ops.getByRole('button', { name: 'Roll back BTCUSDT' }).click();
+    await dialog.getByRole('button', { name: 'Roll back' }).click();
+    await eventually(() => ops.getByTestId('pct-BTCUSDT').textContent()).toContain('0 %');
+    expect((await adminGet('/admin/migration/status')).find((m: { pair: string }) => m.pair === 'BTCUSDT').current_percentage).toBe(0);
+    await ops.close();
+  });
+
+  it('keyboard: the view tabs move with the arrow keys, and an order can be placed without a mouse', async () => {
+    await alice.goto(`${base}/ui/#market`);
+    await alice.getByRole('tab', { name: 'Market' }).focus();
+    await alice.keyboard.press('ArrowRight');
+    await eventually(() => alice.getByRole('tab', { name: 'Trading' }).getAttribute('aria-selected')).toBe('true');
+    await eventually(() => alice.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Trading');
+    const form = alice.getByRole('form', { name: 'Place an order' });
+    await form.getByLabel(/^Price/).focus();
+    await alice.keyboard.type('95.00');
+    await alice.keyboard.press('Tab'); // → Quantity
+    await alice.keyboard.type('0.002');
+    await alice.keyboard.press('Enter'); // submits the form
+    await eventually(() => alice.locator('table.orders tbody tr[data-order-id] td').nth(3).allTextContents()).toContain('95.00');
+  });
+
   it('under a bounded order loop the page keeps up and ends on exactly the engine\u2019s book (figures printed)', async () => {
     const page = await newPage();
     await page.goto(`${base}/ui/#market`);
@@ -271,13 +308,12 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await eventually(async () => (await stats()).sequence, { timeout: 30_000 }).toBe(engineSequence());
     const elapsedMs = Date.now() - startedAt;
     const after = await stats();
-    // …and shows exactly the engine's best levels.
-    const snap = service.pairs.get(PAIR)!.snapshot(1);
-    const bestBid = await page.locator('table.ladder tbody.bids tr.best td.price').textContent();
-    const bestAsk = await page.locator('table.ladder tbody.asks tr.best td.price').textContent();
+    // …and, once the next animation frame has drawn it, shows exactly the engine's top 15 levels per side.
+    const snap = service.pairs.get(PAIR)!.snapshot(15);
     const priceText = (t: number) => (t / 100).toFixed(2); // BTCUSDT tick 0.01: display check only
-    expect(bestBid).toBe(priceText(snap.bids[0]!.price));
-    expect(bestAsk).toBe(priceText(snap.asks[0]!.price));
+    await eventually(() => page.locator('table.ladder tbody.bids tr td.price').allTextContents()).toEqual(snap.bids.map((l) => priceText(l.price)));
+    await eventually(() => page.locator('table.ladder tbody.asks tr td.price').allTextContents()).toEqual(snap.asks.map((l) => priceText(l.price)).reverse());
+    await eventually(() => page.locator('table.ladder tbody.bids tr td.count').allTextContents()).toEqual(snap.bids.map((l) => String(l.orderCount)));
     const heapAfter = await heapMiB();
     await page.screenshot({ path: join(UI_RESULTS, 'market-under-load.png') });
     for (const f of flows) f.end();
@@ -309,4 +345,23 @@ describe('Trading UI in headless Chromium against the real service', () => {
     expect(after.snapshots - before.snapshots).toBe(0);
     await page.close();
   }, 180_000);
+
+  it('emergency stop (halt, every pair to 0 %, all breakers open) and emergency resume, each after a confirmation', async () => {
+    const ops = await newPage();
+    await ops.goto(`${base}/ui/#operations`);
+    await ops.getByRole('button', { name: 'Emergency stop' }).click();
+    await ops.getByRole('dialog').getByRole('button', { name: 'Emergency stop' }).click();
+    await eventually(() => ops.getByTestId('ops-message').textContent()).toContain('EMERGENCY STOP');
+    expect((await adminGet('/admin/trading/status')).halted.on).toBe(true);
+    expect(((await adminGet('/admin/circuit-breaker/status')) as { open: boolean }[]).every((b) => b.open)).toBe(true);
+    expect(((await adminGet('/admin/migration/status')) as { current_percentage: number }[]).every((m) => m.current_percentage === 0)).toBe(true);
+    await eventually(() => ops.locator('h2 .pill.bad').first().textContent()).toContain('new orders refused (halted)');
+    await ops.screenshot({ path: join(UI_RESULTS, 'operations-emergency-stop.png'), fullPage: true });
+    await ops.getByRole('button', { name: 'Emergency resume' }).click();
+    await ops.getByRole('dialog').getByRole('button', { name: 'Resume' }).click();
+    await eventually(async () => (await adminGet('/admin/trading/status')).halted.on).toBe(false);
+    await eventually(async () => ((await adminGet('/admin/circuit-breaker/status')) as { open: boolean }[]).some((b) => b.open)).toBe(false);
+    await eventually(() => ops.locator('table.breakers tr[data-state="open"]').count()).toBe(0);
+    await ops.close();
+  });
 });

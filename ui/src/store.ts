@@ -115,6 +115,7 @@ export class Store {
   stats = { bookUpdates: 0, deltaEvents: 0, frames: 0, snapshots: 0, orderEvents: 0 };
 
   private live: LiveConnection | undefined;
+  private connection = 0;
   private listeners = new Set<() => void>();
   private scheduled = false;
 
@@ -159,10 +160,15 @@ export class Store {
     this.trades.clear();
     this.chartTrades.clear();
     this.chartMid.clear();
+    // Only the newest connection speaks: a closed one's last words (its 'closed' status) are ignored.
+    const id = ++this.connection;
     this.live = new LiveConnection(
       `/ui/api/stream?pair=${encodeURIComponent(this.pair)}`,
-      (event, data) => this.onEvent(event, data),
+      (event, data) => {
+        if (id === this.connection) this.onEvent(event, data);
+      },
       (status, detail) => {
+        if (id !== this.connection) return;
         this.liveStatus = status;
         this.liveDetail = detail;
         this.changed();

@@ -104,27 +104,33 @@ export function OperationsView() {
   const [data, reload] = useOps(chaos);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | undefined>(undefined);
 
-  const act = async (label: string, path: string, body: Record<string, unknown> = {}) => {
+  /** Calls one admin endpoint, shows its outcome, refreshes; resolves to whether it succeeded. */
+  const act = async (label: string, path: string, body: Record<string, unknown> = {}): Promise<boolean> => {
+    let ok = true;
     try {
       const r = await post<Record<string, unknown>>(path, body);
       const changed = Array.isArray(r['changed']) ? ` (changed: ${(r['changed'] as string[]).join(', ') || 'none'})` : '';
       setMessage({ ok: true, text: `${label}: done${changed}` });
     } catch (e) {
+      ok = false;
       setMessage({ ok: false, text: `${label} refused: ${e instanceof ApiError ? e.message : String(e)}` });
     }
     await reload();
+    return ok;
   };
-  const confirmed = (title: string, body: string, confirmLabel: string, run: () => Promise<void>) => confirmAction({ title, body, confirmLabel, run });
+  const confirmed = (title: string, body: string, confirmLabel: string, run: () => Promise<unknown>) => confirmAction({ title, body, confirmLabel, run: async () => void (await run()) });
 
+  // The runbook's emergency_stop.sh / emergency_resume.sh, step by step; a failed step stops the sequence and stays on screen.
   const emergencyStop = async () => {
-    await act('halt trading', '/admin/trading/halt', { reason: 'emergency stop from the Trading UI' });
-    await act('migration emergency stop', '/admin/migration/emergency-stop', { reason: 'emergency stop from the Trading UI' });
-    await act('activate all breakers', '/admin/circuit-breaker/activate-all', { reason: 'emergency stop from the Trading UI' });
+    const reason = { reason: 'emergency stop from the Trading UI' };
+    if (!(await act('halt trading', '/admin/trading/halt', reason))) return;
+    if (!(await act('migration emergency stop', '/admin/migration/emergency-stop', reason))) return;
+    if (!(await act('activate all breakers', '/admin/circuit-breaker/activate-all', reason))) return;
     setMessage({ ok: true, text: 'EMERGENCY STOP: trading halted, every pair to 0 % (legacy), all breakers open' });
   };
   const emergencyResume = async () => {
-    await act('reset all breakers', '/admin/circuit-breaker/reset-all');
-    await act('resume trading', '/admin/trading/resume', { reason: 'emergency resume from the Trading UI' });
+    if (!(await act('reset all breakers', '/admin/circuit-breaker/reset-all'))) return;
+    if (await act('resume trading', '/admin/trading/resume', { reason: 'emergency resume from the Trading UI' })) setMessage({ ok: true, text: 'EMERGENCY RESUME: breakers reset, trading resumed' });
   };
 
   const h = data.health;
@@ -341,8 +347,8 @@ export function OperationsView() {
   );
 }
 
-type Act = (label: string, path: string, body?: Record<string, unknown>) => Promise<void>;
-type Confirmed = (title: string, body: string, label: string, run: () => Promise<void>) => void;
+type Act = (label: string, path: string, body?: Record<string, unknown>) => Promise<boolean>;
+type Confirmed = (title: string, body: string, label: string, run: () => Promise<unknown>) => void;
 
 function MigrationRowView({ m, act, confirmed }: { m: MigrationRow; act: Act; confirmed: Confirmed }) {
   const [pct, setPct] = useState(String(m.target_percentage));
