@@ -290,7 +290,9 @@ describe('Trading UI in headless Chromium against the real service', () => {
     let seed = 7;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     let sent = 0;
+    let heapMid: number | undefined; // halfway: the page's rings are full by then, so later growth would be a leak
     for (let m = 0; m < MESSAGES && Date.now() - startedAt < 8_000; m++) {
+      if (heapMid === undefined && Date.now() - startedAt >= 4_000) heapMid = await heapMiB();
       const commands = Array.from({ length: 100 }, (_, i) => {
         const side = rand() < 0.5 ? Side.SIDE_BUY : Side.SIDE_SELL;
         const offset = Math.floor(rand() * 200) - (side === Side.SIDE_BUY ? 150 : 50); // bids mostly below 100, asks above
@@ -336,6 +338,7 @@ describe('Trading UI in headless Chromium against the real service', () => {
       page_snapshots_during_run: after.snapshots - before.snapshots,
       page_final_sequence_equals_engine: after.sequence === engineSequence(),
       js_heap_used_mib_before: heapBefore,
+      js_heap_used_mib_halfway: heapMid ?? null,
       js_heap_used_mib_after: heapAfter,
     };
     console.log('Trading UI under load:', JSON.stringify(figures, null, 2));
