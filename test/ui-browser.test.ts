@@ -349,7 +349,33 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await page.close();
   }, 180_000);
 
-  it('emergency stop (halt, every pair to 0 %, all breakers open) and emergency resume, each after a confirmation', async () => {
+  it('operations: start a ramp, stop all ramps (frozen), complete a pair — each shown in the migration table', async () => {
+    const ops = await newPage();
+    await ops.goto(`${base}/ui/#operations`);
+    const row = ops.locator('table.migration tr[data-pair="ETHUSDT"]');
+    await row.getByRole('button', { name: 'Start the ramp of ETHUSDT' }).click();
+    await eventually(() => row.locator('td').nth(3).textContent()).toContain('running · step 1/5');
+    await eventually(() => ops.getByTestId('pct-ETHUSDT').textContent()).toContain('1 %');
+    await ops.getByRole('button', { name: 'Stop all ramps' }).click();
+    await ops.getByRole('dialog').getByRole('button', { name: 'Stop all ramps' }).click();
+    await eventually(() => row.locator('td').nth(3).textContent()).toContain('frozen');
+    // Completing below 100 % is refused: the page shows the service's reason.
+    await ops.getByRole('button', { name: 'Complete the migration of ETHUSDT' }).click();
+    await ops.getByRole('dialog').getByRole('button', { name: 'Complete' }).click();
+    await eventually(() => ops.getByTestId('ops-message').textContent()).toContain('only a pair at full (100 %) can be completed');
+    await row.getByLabel('Adaptive percentage for ETHUSDT').fill('100');
+    await row.getByRole('button', { name: 'Set the percentage of ETHUSDT' }).click();
+    await eventually(() => row.locator('td').nth(1).textContent()).toBe('full');
+    await ops.getByRole('button', { name: 'Complete the migration of ETHUSDT' }).click();
+    await ops.getByRole('dialog').getByRole('button', { name: 'Complete' }).click();
+    await eventually(() => row.locator('td').nth(1).textContent()).toBe('completed');
+    await eventually(() => ops.getByTestId('pct-ETHUSDT').textContent()).toContain('100 %');
+    const eth = ((await adminGet('/admin/migration/status')) as { pair: string; state: string; current_percentage: number }[]).find((m) => m.pair === 'ETHUSDT')!;
+    expect([eth.state, eth.current_percentage]).toEqual(['completed', 100]);
+    await ops.close();
+  });
+
+  it('emergency stop (halt, every migrating pair to 0 %, all breakers open) and emergency resume, each after a confirmation', async () => {
     const ops = await newPage();
     await ops.goto(`${base}/ui/#operations`);
     await ops.getByRole('button', { name: 'Emergency stop' }).click();
@@ -357,7 +383,9 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await eventually(() => ops.getByTestId('ops-message').textContent()).toContain('EMERGENCY STOP');
     expect((await adminGet('/admin/trading/status')).halted.on).toBe(true);
     expect(((await adminGet('/admin/circuit-breaker/status')) as { open: boolean }[]).every((b) => b.open)).toBe(true);
-    expect(((await adminGet('/admin/migration/status')) as { current_percentage: number }[]).every((m) => m.current_percentage === 0)).toBe(true);
+    // Every migrating pair is back on the legacy book (a completed pair has no legacy book to go back to).
+    const migrating = ((await adminGet('/admin/migration/status')) as { pair: string; state: string; current_percentage: number }[]).filter((m) => m.state !== 'completed');
+    expect(migrating.map((m) => [m.pair, m.current_percentage])).toEqual(migrating.map((m) => [m.pair, 0]));
     await eventually(() => ops.locator('h2 .pill.bad').first().textContent()).toContain('new orders refused (halted)');
     await ops.screenshot({ path: join(UI_RESULTS, 'operations-emergency-stop.png'), fullPage: true });
     await ops.getByRole('button', { name: 'Emergency resume' }).click();

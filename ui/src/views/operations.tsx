@@ -126,7 +126,7 @@ export function OperationsView() {
     if (!(await act('halt trading', '/admin/trading/halt', reason))) return;
     if (!(await act('migration emergency stop', '/admin/migration/emergency-stop', reason))) return;
     if (!(await act('activate all breakers', '/admin/circuit-breaker/activate-all', reason))) return;
-    setMessage({ ok: true, text: 'EMERGENCY STOP: trading halted, every pair to 0 % (legacy), all breakers open' });
+    setMessage({ ok: true, text: 'EMERGENCY STOP: trading halted, every migrating pair to 0 % (legacy), all breakers open' });
   };
   const emergencyResume = async () => {
     if (!(await act('reset all breakers', '/admin/circuit-breaker/reset-all'))) return;
@@ -198,7 +198,7 @@ export function OperationsView() {
             type="button"
             class="danger"
             onClick={() =>
-              confirmed('EMERGENCY STOP?', 'Halts new orders, sets every pair to 0 % (legacy book only) and opens every circuit breaker — the runbook emergency stop.', 'Emergency stop', emergencyStop)
+              confirmed('EMERGENCY STOP?', 'Halts new orders, sets every migrating pair to 0 % (legacy book only; completed pairs stay) and opens every circuit breaker — the runbook emergency stop.', 'Emergency stop', emergencyStop)
             }
           >
             Emergency stop
