@@ -102,6 +102,11 @@ describe('Trading UI sessions and trading endpoints', () => {
     expect(listed.orders.map((o) => o.orderId)).toEqual([placed.order.orderId]);
     const cancelled = await post('/ui/api/orders/cancel', { pair: 'BTCUSDT', orderId: placed.order.orderId }, h);
     expect(((await cancelled.json()) as { order: { status: string } }).order.status).toBe('CANCELLED');
+    const badStp = await post('/ui/api/orders', { pair: 'BTCUSDT', side: 'buy', type: 'limit', price: '10.00', quantity: '0.01', stpMode: 'sometimes' }, h);
+    expect(((await badStp.json()) as { field: string }).field).toBe('stpMode');
+    for (const price of ['11.00', '12.00']) expect((await post('/ui/api/orders', { pair: 'BTCUSDT', side: 'buy', type: 'limit', price, quantity: '0.01', stpMode: 'CANCEL_BOTH' }, h)).status).toBe(200);
+    const all = (await (await post('/ui/api/orders/cancel-all', { pair: 'BTCUSDT' }, h)).json()) as { orders: { price: string; status: string }[] };
+    expect(all.orders.map((o) => [o.price, o.status])).toEqual([['11.00', 'CANCELLED'], ['12.00', 'CANCELLED']]);
   });
 
   it('after logout the cookie no longer works (401, and the stale cookie is cleared)', async () => {

@@ -252,7 +252,11 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await alice.keyboard.press('Tab'); // → Quantity
     await alice.keyboard.type('0.002');
     await alice.keyboard.press('Enter'); // submits the form
-    await eventually(() => alice.locator('table.orders tbody tr[data-order-id] td').nth(3).allTextContents()).toContain('95.00');
+    await eventually(() => alice.locator('table.orders tbody tr[data-order-id] td:nth-child(4)').allTextContents()).toContain('95.00');
+    // Cancel all of the pair: asks first, then every open BTCUSDT order of alice is gone.
+    await alice.getByRole('button', { name: 'Cancel all BTCUSDT' }).click();
+    await alice.getByRole('dialog').getByRole('button', { name: 'Cancel all' }).click();
+    await eventually(() => alice.locator('table.orders tbody tr[data-order-id]').count()).toBe(0);
   });
 
   it('under a bounded order loop the page keeps up and ends on exactly the engine\u2019s book (figures printed)', async () => {

@@ -27,7 +27,7 @@ import type { OrderFlowRequest, OrderFlowResponse } from '../grpc/generated/trad
 import { HttpError, type AdminRequest, type AdminResponse, type Route } from './admin-server.ts';
 import { UiGrpcClient, grpcToHttpError, type UiCredentials } from './ui-grpc-client.ts';
 import { MarketStream, instrumentInfo } from './ui-market-stream.ts';
-import { cancelFromUi, eventToUi, loginFromUi, orderToUi, replaceFromUi, submitFromUi } from './ui-orders-wire.ts';
+import { cancelAllFromUi, cancelFromUi, eventToUi, loginFromUi, orderToUi, replaceFromUi, submitFromUi } from './ui-orders-wire.ts';
 import { SseConnection } from './ui-sse.ts';
 import { uiStaticRoutes } from './ui-static.ts';
 
@@ -228,6 +228,16 @@ export class UiBridge {
             const c = withSession(req);
             const r = await this.grpc.cancel(c, cancelFromUi(req.body));
             return json({ order: r.order ? orderToUi(r.order) : null, events: r.events.map(eventToUi) });
+          }),
+      },
+      {
+        method: 'POST',
+        path: '/ui/api/orders/cancel-all',
+        handle: (req) =>
+          forward(async () => {
+            const c = withSession(req);
+            const r = await this.grpc.cancelAll(c, cancelAllFromUi(req.body));
+            return json({ orders: r.orders.map(orderToUi), events: r.events.map(eventToUi) });
           }),
       },
       {

@@ -10,6 +10,8 @@
 import { credentials, Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
   OrdersServiceClient,
+  type CancelAllOrdersRequest,
+  type CancelAllOrdersResponse,
   type CancelOrderRequest,
   type CancelOrderResponse,
   type ListOpenOrdersResponse,
@@ -108,6 +110,11 @@ export class UiGrpcClient {
   cancel(c: UiCredentials, req: CancelOrderRequest): Promise<CancelOrderResponse> {
     const { orders } = this.clients();
     return this.call(orders.cancelOrder.bind(orders), req, metadataOf(c));
+  }
+
+  cancelAll(c: UiCredentials, req: CancelAllOrdersRequest): Promise<CancelAllOrdersResponse> {
+    const { orders } = this.clients();
+    return this.call(orders.cancelAllOrders.bind(orders), req, metadataOf(c));
   }
 
   replace(c: UiCredentials, req: ReplaceOrderRequest): Promise<ReplaceOrderResponse> {

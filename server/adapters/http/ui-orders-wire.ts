@@ -5,7 +5,7 @@
  * field when it refuses.
  */
 import { ValidationError } from '../../pairs/errors.ts';
-import type { CancelOrderRequest, ReplaceOrderRequest, SubmitOrderRequest } from '../grpc/generated/trading/v1/orders.ts';
+import type { CancelAllOrdersRequest, CancelOrderRequest, ReplaceOrderRequest, SubmitOrderRequest } from '../grpc/generated/trading/v1/orders.ts';
 import {
   cancelReasonToJSON,
   liquidityToJSON,
@@ -86,7 +86,7 @@ export function loginFromUi(body: Record<string, unknown>): { apiKeyId: string; 
 }
 
 export function submitFromUi(body: Record<string, unknown>): SubmitOrderRequest {
-  only(body, ['pair', 'side', 'type', 'timeInForce', 'price', 'quantity', 'postOnly', 'clientOrderId']);
+  only(body, ['pair', 'side', 'type', 'timeInForce', 'price', 'quantity', 'postOnly', 'clientOrderId', 'stpMode']);
   const postOnly = body['postOnly'] ?? false;
   if (typeof postOnly !== 'boolean') throw new ValidationError('postOnly', 'must be true or false');
   const type = oneOf(body, 'type', { limit: OrderType.ORDER_TYPE_LIMIT, market: OrderType.ORDER_TYPE_MARKET });
@@ -100,7 +100,12 @@ export function submitFromUi(body: Record<string, unknown>): SubmitOrderRequest 
     price: type === OrderType.ORDER_TYPE_MARKET ? '' : optionalString(body, 'price'),
     quantity: optionalString(body, 'quantity'),
     postOnly,
-    stpMode: StpMode.STP_MODE_UNSPECIFIED,
+    stpMode: oneOf(
+      body,
+      'stpMode',
+      { NONE: StpMode.STP_MODE_NONE, CANCEL_TAKER: StpMode.STP_MODE_CANCEL_TAKER, CANCEL_MAKER: StpMode.STP_MODE_CANCEL_MAKER, CANCEL_BOTH: StpMode.STP_MODE_CANCEL_BOTH, DECREMENT_AND_CANCEL: StpMode.STP_MODE_DECREMENT_AND_CANCEL },
+      StpMode.STP_MODE_UNSPECIFIED,
+    ),
   };
 }
 
@@ -123,4 +128,9 @@ export function cancelFromUi(body: Record<string, unknown>): CancelOrderRequest 
 export function replaceFromUi(body: Record<string, unknown>): ReplaceOrderRequest {
   only(body, ['pair', 'orderId', 'clientOrderId', 'price', 'quantity']);
   return { pair: optionalString(body, 'pair'), order: orderRef(body), price: optionalString(body, 'price'), quantity: optionalString(body, 'quantity') };
+}
+
+export function cancelAllFromUi(body: Record<string, unknown>): CancelAllOrdersRequest {
+  only(body, ['pair', 'side']);
+  return { pair: optionalString(body, 'pair'), side: oneOf(body, 'side', { buy: Side.SIDE_BUY, sell: Side.SIDE_SELL, both: Side.SIDE_UNSPECIFIED }, Side.SIDE_UNSPECIFIED) };
 }

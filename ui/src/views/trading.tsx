@@ -5,11 +5,12 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiError, post } from '../api.ts';
+import { confirmAction } from '../components/confirm.tsx';
 import { timeOf } from '../format.ts';
 import { useStore } from '../hooks.ts';
 import type { OrderEventUi, UiOrder } from '../store.ts';
 
-type OrderField = 'pair' | 'side' | 'type' | 'timeInForce' | 'postOnly' | 'price' | 'quantity' | 'clientOrderId';
+type OrderField = 'pair' | 'side' | 'type' | 'timeInForce' | 'postOnly' | 'price' | 'quantity' | 'clientOrderId' | 'stpMode';
 
 /** The service names fields as the gRPC API spells them; the form as the JSON does. */
 const FIELD_ALIASES: Record<string, OrderField> = {
@@ -24,7 +25,17 @@ const FIELD_ALIASES: Record<string, OrderField> = {
   quantity: 'quantity',
   client_order_id: 'clientOrderId',
   clientOrderId: 'clientOrderId',
+  stp_mode: 'stpMode',
+  stpMode: 'stpMode',
 };
+
+const STP_MODES = [
+  ['', 'Cancel taker (default)'],
+  ['CANCEL_MAKER', 'Cancel maker'],
+  ['CANCEL_BOTH', 'Cancel both'],
+  ['DECREMENT_AND_CANCEL', 'Decrement and cancel'],
+  ['NONE', 'None (may self-trade)'],
+] as const;
 
 interface FormError {
   field?: OrderField | string;
@@ -120,6 +131,7 @@ function OrderForm() {
   const [price, setPrice] = useState('');
   const [quantity, setQuantity] = useState('');
   const [clientOrderId, setClientOrderId] = useState('');
+  const [stpMode, setStpMode] = useState('');
   const [error, setError] = useState<FormError | undefined>(undefined);
   const [result, setResult] = useState('');
   const [busy, setBusy] = useState(false);
@@ -140,6 +152,7 @@ function OrderForm() {
           if (type === 'limit') body['price'] = price.trim();
           if (type === 'limit' || tif !== 'GTC') body['timeInForce'] = type === 'market' && tif === 'GTC' ? 'IOC' : tif;
           if (clientOrderId.trim() !== '') body['clientOrderId'] = clientOrderId.trim();
+          if (stpMode !== '') body['stpMode'] = stpMode;
           const r = await post<{ order: UiOrder | null; events: OrderEventUi[] }>('/ui/api/orders', body);
           if (r.order) {
             s.upsertOrder(r.order);
@@ -210,6 +223,17 @@ function OrderForm() {
           <input name="clientOrderId" autoComplete="off" value={clientOrderId} onInput={(e) => setClientOrderId(e.currentTarget.value)} {...invalid('clientOrderId')} />
         </label>
         <FieldError id="err-clientOrderId" error={error} field="clientOrderId" />
+        <label>
+          Self-trade prevention
+          <select name="stpMode" value={stpMode} onChange={(e) => setStpMode(e.currentTarget.value)} {...invalid('stpMode')}>
+            {STP_MODES.map(([v, label]) => (
+              <option key={v} value={v}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <FieldError id="err-stpMode" error={error} field="stpMode" />
         <button type="submit" class={side === 'buy' ? 'buy' : 'sell'}>
           {side === 'buy' ? 'Buy' : 'Sell'} {pair}
         </button>
@@ -301,6 +325,7 @@ function OpenOrderRow({ o }: { o: UiOrder }) {
 
 export function TradingView() {
   const s = useStore();
+  const [listError, setListError] = useState('');
   const open = [...s.orders.values()].sort((a, b) => (a.pair === b.pair ? Number(b.orderId) - Number(a.orderId) : a.pair < b.pair ? -1 : 1));
   const fills = s.fills.newest(30);
   return (
@@ -313,7 +338,35 @@ export function TradingView() {
         <div class="panel">
           <h2>
             Open orders <span class="muted">{open.length}</span>
+            {s.account !== null && open.some((o) => o.pair === s.pair) && (
+              <button
+                type="button"
+                class="danger"
+                onClick={() =>
+                  confirmAction({
+                    title: `Cancel all your ${s.pair} orders?`,
+                    body: `Cancels every open order of account ${s.account} in ${s.pair}, both sides.`,
+                    confirmLabel: 'Cancel all',
+                    run: async () => {
+                      try {
+                        const r = await post<{ orders: UiOrder[] }>('/ui/api/orders/cancel-all', { pair: s.pair });
+                        for (const o of r.orders) s.upsertOrder(o);
+                      } catch (e) {
+                        setListError(errorOf(e).message);
+                      }
+                    },
+                  })
+                }
+              >
+                Cancel all {s.pair}
+              </button>
+            )}
           </h2>
+          {listError && (
+            <p class="error" role="alert">
+              {listError}
+            </p>
+          )}
           <table class="orders" aria-label="Own open orders">
             <thead>
               <tr>
