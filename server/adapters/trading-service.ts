@@ -36,6 +36,15 @@ import { AdminHttpServer } from './http/admin-server.ts';
 import { Profiler } from './http/profiling.ts';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.ts';
 import { TradingMetrics } from './metrics/trading-metrics.ts';
+import { AdminHttpMetrics } from './metrics/admin-http-metrics.ts';
+import { GrpcServerMetrics } from './metrics/grpc-metrics.ts';
+import { grpcMetricsInterceptor } from './metrics/grpc-metrics-interceptor.ts';
+import { JournalMetrics, type ObservableJournal } from './metrics/journal-metrics.ts';
+import { SessionMetrics } from './metrics/session-metrics.ts';
+import { InstrumentsServiceService } from './grpc/generated/trading/v1/instruments.ts';
+import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
+import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
+import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
 import { TradingGate } from './trading-gate.ts';
 
 export const systemClock: Clock = {
@@ -91,6 +100,12 @@ export interface ListeningPorts {
 }
 
 const MIB = 1024 * 1024;
+
+/** grpc.health.v1 as grpc-js describes methods, so its series exist from start too. */
+const GRPC_HEALTH_METHODS = {
+  check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false },
+  watch: { path: '/grpc.health.v1.Health/Watch', requestStream: false, responseStream: true },
+};
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The 'slow' fault of a chaos drill really occupies the thread, like a slow book would. */
@@ -115,6 +130,11 @@ export class TradingService {
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
+  /** gRPC server, admin HTTP, journal and session-store metrics, all in `metrics.registry`. */
+  readonly grpcMetrics: GrpcServerMetrics;
+  readonly adminMetrics: AdminHttpMetrics;
+  readonly journalMetrics: JournalMetrics | undefined;
+  readonly sessionMetrics: SessionMetrics;
   readonly eventLoop = new EventLoopMonitor();
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
@@ -155,7 +175,7 @@ export class TradingService {
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock);
     this.gate = new TradingGate(this.clock);
-    this.metrics = new TradingMetrics({ monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
+    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
       for (const a of c.raised) this.logger.info(`alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`);
       for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`);
@@ -186,7 +206,7 @@ export class TradingService {
           if (role === 'served') served.last = impl;
           if (!ok) {
             monitor.recordError(p, 'book_error', `${impl}_${role}`);
-            metrics.error(p, 'book_error');
+            metrics.commandFailed(p, impl, role);
           }
         },
         onManagerEvent,
@@ -249,7 +269,13 @@ export class TradingService {
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
       this.controlState = new PairControlPersistence(deps.persistence.pairState, this.migration, this.breakers, this.managers, this.logger);
+      const durability = this.durability;
+      this.journalMetrics = new JournalMetrics(this.metrics.registry, {
+        journal: journal as DurableJournal & ObservableJournal,
+        pairSequences: () => this.pairs.list().map((p) => ({ pair: p.symbol, applied: p.lastCommandSequence, durable: durability.pairStatus(p.symbol)?.durable ?? p.lastCommandSequence })),
+      });
     } else {
+      this.journalMetrics = undefined;
       this.durability = undefined;
       this.snapshotter = undefined;
     }
@@ -271,13 +297,21 @@ export class TradingService {
             : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`),
       });
     this.sessionAuth = new SessionAuthenticator(this.sessions.store);
+    const statusOf = (this.sessions.store as { status?: () => { cachedSessions: number } }).status;
+    this.sessionMetrics = new SessionMetrics(this.metrics.registry, {
+      backend: this.sessions.backend,
+      isOnline: () => this.sessions.isOnline(),
+      cachedSessions: statusOf === undefined ? undefined : () => statusOf.call(this.sessions.store).cachedSessions,
+    });
+    this.grpcMetrics = new GrpcServerMetrics(this.metrics.registry);
+    this.grpcMetrics.registerMethods([OrdersServiceService, MarketDataServiceService, InstrumentsServiceService, SessionServiceService, GRPC_HEALTH_METHODS]);
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
       newOrderGate: this.gate,
       durability: this.durability,
-      sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
-      interceptors: [this.sessionAuth.interceptor()],
+      sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      interceptors: [grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
@@ -304,7 +338,9 @@ export class TradingService {
       persistence: () => this.persistenceStatus(),
       apiKeys: { create: (account) => this.sessions.store.createApiKey(account), revoke: (keyId) => this.sessions.store.revokeApiKey(keyId) },
     };
-    this.admin = new AdminHttpServer({ routes: adminRoutes(ctx), token: config.adminToken, logger: this.logger });
+    const routes = adminRoutes(ctx);
+    const adminMetrics = (this.adminMetrics = new AdminHttpMetrics(this.metrics.registry, routes));
+    this.admin = new AdminHttpServer({ routes, token: config.adminToken, logger: this.logger, observe: (m, r, st, sec) => adminMetrics.observe(m, r, st, sec) });
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
@@ -422,6 +458,7 @@ export class TradingService {
       // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).
       if (this.durability?.isAvailable) await this.snapshotChangedPairs().catch((err: unknown) => this.logger.error('final snapshot failed', err));
       this.durability?.close();
+      this.journalMetrics?.close();
       await this.sessions.store.close().catch((err: unknown) => this.logger.error('closing the session store failed', err));
       await this.admin.close(Math.min(graceMs, 1_000));
       for (const u of this.unsubscribes) u();
@@ -461,6 +498,14 @@ export class TradingService {
       this.managers.get(d.pair)?.reconcile();
     }
     return decisions;
+  }
+
+  /** The dependencies health() judges, each up or not (`trading_dependency_up`). */
+  dependencies(): { name: string; up: boolean; required: boolean }[] {
+    const deps = [{ name: 'grpc', up: this.serving && !this.grpc.isShuttingDown, required: true }];
+    if (this.durability !== undefined) deps.push({ name: 'postgresql', up: this.durability.isAvailable, required: true });
+    if (this.sessions.backend === 'redis') deps.push({ name: 'redis', up: this.sessions.isOnline(), required: false });
+    return deps;
   }
 
   /** The runbook thresholds evaluated now, plus service facts; UNHEALTHY when gRPC is not serving. */
