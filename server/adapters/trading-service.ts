@@ -177,16 +177,23 @@ export class TradingService {
     this.gate = new TradingGate(this.clock);
     this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
-      for (const a of c.raised) this.logger.info(`alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`);
-      for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`);
-      for (const a of c.resolved) this.logger.info(`alert resolved: ${a.name}`);
-      if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`);
+      const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
+        alert: a.name,
+        level: a.level,
+        severity: a.severity,
+        ...(a.pairs ? { pairs: a.pairs } : {}),
+        ...(a.dependencies ? { dependencies: a.dependencies } : {}),
+      });
+      for (const a of c.raised) (this.logger.warn ?? this.logger.info).call(this.logger, `alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`, { event: 'alert_raised', ...alertFields(a) });
+      for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`, { event: 'alert_changed', ...alertFields(a) });
+      for (const a of c.resolved) this.logger.info(`alert resolved: ${a.name}`, { event: 'alert_resolved', ...alertFields(a) });
+      if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`, { event: 'health_changed', from: c.previousStatus, to: c.status });
     });
 
     const monitor = this.monitor;
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
-      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
+      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: `book_${event}`, pair });
       if (event === 'fallback') {
         const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
         this.monitor.recordError(pair, 'breaker_trip', reason);
@@ -293,8 +300,8 @@ export class TradingService {
         rateLimitBurst: config.rateLimitBurst,
         onStateChange: (online, detail) =>
           online
-            ? this.logger.info(`sessions: Redis reachable again (${detail})`)
-            : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`),
+            ? this.logger.info(`sessions: Redis reachable again (${detail})`, { event: 'dependency_up', dependency: 'redis' })
+            : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`, undefined, { event: 'dependency_down', dependency: 'redis' }),
       });
     this.sessionAuth = new SessionAuthenticator(this.sessions.store);
     const statusOf = (this.sessions.store as { status?: () => { cachedSessions: number } }).status;
@@ -405,7 +412,7 @@ export class TradingService {
     const r = this.recoveryReport;
     const replayed = r.pairs.reduce((a, x) => a + x.replayed, 0);
     const failed = r.pairs.filter((x) => x.error !== undefined).map((x) => x.pair);
-    this.logger.info(`recovery: ${r.pairs.length} pairs, ${replayed} journal entries replayed in ${r.durationMs} ms${failed.length ? `; FAILED (stopped): ${failed.join(', ')}` : ''}`);
+    this.logger.info(`recovery: ${r.pairs.length} pairs, ${replayed} journal entries replayed in ${r.durationMs} ms${failed.length ? `; FAILED (stopped): ${failed.join(', ')}` : ''}`, { event: 'recovery_done', pairs: r.pairs.length, replayed, duration_ms: r.durationMs, failed });
   }
 
   /** Snapshots every pair that changed since its last snapshot (the timer; also at a graceful stop). */
@@ -494,7 +501,14 @@ export class TradingService {
     const decisions = this.migration.tick(gates);
     for (const d of decisions) {
       if (d.action === 'idle' || d.action === 'holding') continue;
-      this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`);
+      this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`, {
+        event: 'migration_ramp',
+        pair: d.pair,
+        action: d.action,
+        state: d.state,
+        percentage: d.percentage,
+        ...(d.reason ? { reason: d.reason } : {}),
+      });
       this.managers.get(d.pair)?.reconcile();
     }
     return decisions;
