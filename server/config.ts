@@ -126,6 +126,21 @@ export interface ServiceConfig {
    * pretty when stdout is a terminal, else JSON. @default "auto"
    */
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT: an OpenTelemetry collector's OTLP/HTTP base URL (spans go to
+   * `<url>/v1/traces`). Unset: no tracing at all. @default undefined
+   */
+  readonly otelEndpoint: string | undefined;
+  /** OTEL_SERVICE_NAME: the traces' service.name. @default "trading-service" */
+  readonly otelServiceName: string;
+}
+
+function otelConfig(env: NodeJS.ProcessEnv): { otelEndpoint: string | undefined; otelServiceName: string } {
+  const otelEndpoint = raw(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otelEndpoint !== undefined && !/^https?:\/\/\S+$/.test(otelEndpoint)) throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'must be an http(s) URL like http://otel-collector:4318');
+  const otelServiceName = raw(env, 'OTEL_SERVICE_NAME') ?? 'trading-service';
+  if (!/^[\x21-\x7e]{1,128}$/.test(otelServiceName)) throw new ConfigError('OTEL_SERVICE_NAME', 'must be 1-128 printable ASCII characters without spaces');
+  return { otelEndpoint, otelServiceName };
 }
 
 export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -271,5 +286,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
     ...persistenceConfig(env),
     ...logConfig(env),
+    ...otelConfig(env),
   });
 }

@@ -41,6 +41,10 @@ import { GrpcServerMetrics } from './metrics/grpc-metrics.ts';
 import { grpcMetricsInterceptor } from './metrics/grpc-metrics-interceptor.ts';
 import { JournalMetrics, type ObservableJournal } from './metrics/journal-metrics.ts';
 import { SessionMetrics } from './metrics/session-metrics.ts';
+import { grpcTracingInterceptor } from './tracing/grpc-tracing-interceptor.ts';
+import { tracedJournal } from './tracing/traced-journal.ts';
+import { createTracing, type Tracing } from './tracing/tracing.ts';
+import { context as otelContext, trace as otelTrace } from '@opentelemetry/api';
 import { InstrumentsServiceService } from './grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
@@ -83,6 +87,11 @@ export interface TradingServiceDeps {
    * @default openSessionStore from the config: Redis with REDIS_URL, else in-process
    */
   sessions?: OpenedSessionStore;
+  /**
+   * Traces (OpenTelemetry). @default from the config: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is
+   * set, else off
+   */
+  tracing?: Tracing;
 }
 
 /** How long start() waits for Redis before starting without it (sessions then come up when it does). */
@@ -100,6 +109,8 @@ export interface ListeningPorts {
 }
 
 const MIB = 1024 * 1024;
+/** CommandKind value → name, for span attributes. */
+const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CommandKind).map(([k, v]) => [v, k]));
 
 /** grpc.health.v1 as grpc-js describes methods, so its series exist from start too. */
 const GRPC_HEALTH_METHODS = {
@@ -135,6 +146,8 @@ export class TradingService {
   readonly adminMetrics: AdminHttpMetrics;
   readonly journalMetrics: JournalMetrics | undefined;
   readonly sessionMetrics: SessionMetrics;
+  readonly tracing: Tracing;
+  private readonly ownsTracing: boolean;
   readonly eventLoop = new EventLoopMonitor();
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
@@ -165,6 +178,9 @@ export class TradingService {
     this.logger = deps.logger ?? consoleLogger;
     this.instruments = deps.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
     this.startedAtMs = Date.now();
+    this.ownsTracing = deps.tracing === undefined;
+    this.tracing = deps.tracing ?? createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
+    const tracing = this.tracing;
     const symbols = this.instruments.map((i) => i.symbol);
     this.migration = new MigrationController(symbols, this.clock, {
       rampSteps: config.rampSteps,
@@ -232,17 +248,28 @@ export class TradingService {
       });
       this.managers.set(pair, manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
+      const countedApply = (cmd: Command, out: EventSink): Outcome => {
+        const outcome = manager.apply(cmd, out);
+        if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
+          monitor.recordOrders(pair);
+          metrics.orderAccepted(pair, served.last);
+        }
+        return outcome;
+      };
       return {
         get implementation() {
           return manager.implementation;
         },
         apply(cmd: Command, out: EventSink): Outcome {
-          const outcome = manager.apply(cmd, out);
-          if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
-            monitor.recordOrders(pair);
-            metrics.orderAccepted(pair, served.last);
+          if (tracing.enabled) {
+            const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
+            try {
+              return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => countedApply(cmd, out));
+            } finally {
+              span.end();
+            }
           }
-          return outcome;
+          return countedApply(cmd, out);
         },
         depth: (side, maxLevels) => manager.depth(side, maxLevels),
         restingOrders: () => manager.restingOrders(),
@@ -271,7 +298,7 @@ export class TradingService {
     if (deps.persistence !== undefined) {
       const { journal, recovery } = deps.persistence;
       const nowMs = () => Date.now();
-      this.durability = new CommandDurability(journal, this.logger, config.snapshotEveryCommands);
+      this.durability = new CommandDurability(tracing.enabled ? tracedJournal(journal, tracing.tracer) : journal, this.logger, config.snapshotEveryCommands);
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
@@ -318,7 +345,7 @@ export class TradingService {
       newOrderGate: this.gate,
       durability: this.durability,
       sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
-      interceptors: [grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
+      interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
@@ -471,6 +498,7 @@ export class TradingService {
       for (const u of this.unsubscribes) u();
       this.eventLoop.stop();
       this.profiler.stopHeapSampling();
+      if (this.ownsTracing) await this.tracing.shutdown().catch((err: unknown) => this.logger.error('flushing traces failed', err));
       return how;
     })();
     return this.stopPromise;
