@@ -77,11 +77,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** The logger once the config is read; before that (a bad variable) the error goes to stderr as one line. */
+/** The logger once the config is read (a bad variable fails before it exists). */
 let fatalLog: ReturnType<typeof createServiceLogger> | undefined;
 
 main().catch((err: unknown) => {
-  if (fatalLog !== undefined) fatalLog.error('trading-service failed to start', err, { event: 'start_failed' });
-  else console.error('trading-service failed to start:', err instanceof Error ? err.message : err);
+  // One plain line on stderr for the person who started it; the structured record for a log collector.
+  fatalLog?.error('trading-service failed to start', err, { event: 'start_failed' });
+  console.error('trading-service failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });
