@@ -26,6 +26,32 @@ async function main(): Promise<void> {
     throw err;
   }
   const { grpcPort, adminPort } = ports;
+  // Signal handlers first: the lines below are written synchronously, and whoever waits for them may
+  // send SIGTERM at once (a default SIGTERM would kill the process without draining).
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`trading-service: ${signal} received; draining (up to ${config.shutdownGraceMs} ms)`, { event: 'shutdown_started', signal });
+    service
+      .stop(config.shutdownGraceMs)
+      .then(async (how) => {
+        const left = await opened.close(config.shutdownGraceMs);
+        return { how, left };
+      })
+      .then(
+      ({ how, left }) => {
+        log.info(`trading-service: stopped (${how})${left > 0 ? `; ${left} journal entries could not be written (their commands were never acknowledged)` : ''}`, { event: 'stopped', how, unwritten: left });
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('trading-service: shutdown failed', err, { event: 'stopped' });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   log.info(`trading-service: journal in ${opened.description}`, { event: 'journal_opened' });
   log.info(
     `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
@@ -51,30 +77,6 @@ async function main(): Promise<void> {
     log.error(`trading-service: demo account not set up; create keys with POST /admin/accounts/{account}/api-keys once the session store answers`, err, { event: 'demo_account' });
   }
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`trading-service: ${signal} received; draining (up to ${config.shutdownGraceMs} ms)`, { event: 'shutdown_started', signal });
-    service
-      .stop(config.shutdownGraceMs)
-      .then(async (how) => {
-        const left = await opened.close(config.shutdownGraceMs);
-        return { how, left };
-      })
-      .then(
-      ({ how, left }) => {
-        log.info(`trading-service: stopped (${how})${left > 0 ? `; ${left} journal entries could not be written (their commands were never acknowledged)` : ''}`, { event: 'stopped', how, unwritten: left });
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error('trading-service: shutdown failed', err, { event: 'stopped' });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }
 
 /** The logger once the config is read (a bad variable fails before it exists). */
