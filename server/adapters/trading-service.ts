@@ -209,7 +209,7 @@ export class TradingService {
     const monitor = this.monitor;
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
-      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event, pair });
+      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
       if (event === 'fallback') {
         const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
         this.monitor.recordError(pair, 'breaker_trip', reason);
