@@ -90,13 +90,21 @@ async function login(args: LoadArgs): Promise<void> {
   }
 }
 
+/**
+ * The latency at `p`: HdrHistogram answers with the highest value equivalent to the bucket's, which can
+ * lie a little above the largest value recorded; clamped to it so percentiles never exceed the max.
+ */
+function at(h: hdr.Histogram, p: number): number {
+  return Math.min(h.getValueAtPercentile(p), h.maxValue);
+}
+
 function percentiles(h: hdr.Histogram): LoadResult['latency_us'] {
   return {
-    p50: h.getValueAtPercentile(50),
-    p90: h.getValueAtPercentile(90),
-    p95: h.getValueAtPercentile(95),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
+    p50: at(h, 50),
+    p90: at(h, 90),
+    p95: at(h, 95),
+    p99: at(h, 99),
+    p999: at(h, 99.9),
     max: h.maxValue,
     mean: Math.round(h.mean),
   };
@@ -197,7 +205,7 @@ export async function runLoad(args: LoadArgs, progress: Progress): Promise<LoadR
     lastErrors = errors;
     const el = rows.length;
     const last = perSecond[Math.max(0, Math.min(seconds - 1, el - 2))];
-    const p99 = last ? (last.getValueAtPercentile(99) / 1000).toFixed(2) : '-';
+    const p99 = last ? (at(last, 99) / 1000).toFixed(2) : '-';
     if (final || el % args.progressEvery === 0)
       progress(
         `[${String(el).padStart(4)}s/${seconds}s] sent ${sentOrders}/${scheduled} (${rows.at(-1)!.sent}/s of ${args.rate}/s) answered ${completed} in flight ${inFlight} errors ${errors} p99(last s) ${p99} ms`,
@@ -270,9 +278,9 @@ export async function runLoad(args: LoadArgs, progress: Progress): Promise<LoadR
     statuses: { ...tally.statuses },
     per_second: rows.map((r, t) => {
       const h = perSecond[t];
-      return { t, ...r, p50: h?.getValueAtPercentile(50) ?? 0, p90: h?.getValueAtPercentile(90) ?? 0, p99: h?.getValueAtPercentile(99) ?? 0, max: h?.maxValue ?? 0 };
+      return { t, ...r, p50: h ? at(h, 50) : 0, p90: h ? at(h, 90) : 0, p99: h ? at(h, 99) : 0, max: h?.maxValue ?? 0 };
     }),
-    distribution: DISTRIBUTION_POINTS.map((p) => ({ percentile: p, latency_us: total.totalCount === 0 ? 0 : total.getValueAtPercentile(p) })),
+    distribution: DISTRIBUTION_POINTS.map((p) => ({ percentile: p, latency_us: total.totalCount === 0 ? 0 : at(total, p) })),
     slo: { p95_under_20ms: total.totalCount > 0 && lat.p95 < 20_000, error_rate_under_1pct: errorRate < 0.01 },
   };
 }
