@@ -60,7 +60,7 @@ export function checkDeadline(ctx: CallContext, call: { getDeadline(): Date | nu
 }
 
 export function logIfUnexpected(ctx: CallContext, what: string, err: unknown): void {
-  if (isUnexpected(err)) ctx.logger.error(`${what} failed`, err);
+  if (isUnexpected(err)) ctx.logger.error(`${what} failed`, err, { event: 'rpc_failed', rpc: what });
 }
 
 /** A unary handler: admission, then `handle`, whose result or error becomes the reply. */
