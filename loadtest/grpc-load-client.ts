@@ -331,7 +331,7 @@ export async function cancelAllBenchOrders(client: OrdersServiceClient): Promise
 // ---- unary ----------------------------------------------------------------------------------------------
 
 /** Sends one command as its unary call; `done` gets the error (already tallied) or null. */
-function sendUnary(client: OrdersServiceClient, cmd: FlowCommand, tally: ResponseTally, done: () => void): void {
+export function sendUnary(client: OrdersServiceClient, cmd: FlowCommand, tally: ResponseTally, done: () => void): void {
   const md = BENCH_ACCOUNTS[cmd.account]!.metadata;
   if (cmd.kind === 'submit') {
     client.submitOrder(cmd.req, md, (err, res) => {
@@ -462,7 +462,7 @@ export async function batchThroughput(
 
 // ---- OrderFlow stream -----------------------------------------------------------------------------------
 
-interface PendingBatch {
+export interface PendingBatch {
   firstCorrelationId: string;
   kinds: FlowCommand['kind'][];
   dueUs: number;
@@ -472,7 +472,7 @@ interface PendingBatch {
  * One OrderFlow stream of one account. Batches are answered in order with one message each; messages
  * without results carry events of this account's orders filled by others and are only counted.
  */
-class FlowStream {
+export class FlowStream {
   private readonly call: ClientDuplexStream<OrderFlowRequest, OrderFlowResponse>;
   private readonly pending: PendingBatch[] = [];
   private head = 0;

@@ -116,6 +116,42 @@ export interface ServiceConfig {
   readonly snapshotEveryCommands: number;
   /** SNAPSHOT_INTERVAL_MS: a pair that changed is snapshotted at least this often (0: by count only). @default 300000 (5 min) */
   readonly snapshotIntervalMs: number;
+  /**
+   * LOG_LEVEL: fatal, error, warn, info, debug, trace or silent. `debug` adds the embedded PostgreSQL's
+   * own output and per-step detail; `warn` keeps only problems. @default "info"
+   */
+  readonly logLevel: LogLevelName;
+  /**
+   * LOG_FORMAT: `json` (one JSON object per line, for collectors), `pretty` (readable lines), or `auto`:
+   * pretty when stdout is a terminal, else JSON. @default "auto"
+   */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
+  /**
+   * OTEL_EXPORTER_OTLP_ENDPOINT: an OpenTelemetry collector's OTLP/HTTP base URL (spans go to
+   * `<url>/v1/traces`). Unset: no tracing at all. @default undefined
+   */
+  readonly otelEndpoint: string | undefined;
+  /** OTEL_SERVICE_NAME: the traces' service.name. @default "trading-service" */
+  readonly otelServiceName: string;
+}
+
+function otelConfig(env: NodeJS.ProcessEnv): { otelEndpoint: string | undefined; otelServiceName: string } {
+  const otelEndpoint = raw(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otelEndpoint !== undefined && !/^https?:\/\/\S+$/.test(otelEndpoint)) throw new ConfigError('OTEL_EXPORTER_OTLP_ENDPOINT', 'must be an http(s) URL like http://otel-collector:4318');
+  const otelServiceName = raw(env, 'OTEL_SERVICE_NAME') ?? 'trading-service';
+  if (!/^[\x21-\x7e]{1,128}$/.test(otelServiceName)) throw new ConfigError('OTEL_SERVICE_NAME', 'must be 1-128 printable ASCII characters without spaces');
+  return { otelEndpoint, otelServiceName };
+}
+
+export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVEL_NAMES: readonly LogLevelName[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logConfig(env: NodeJS.ProcessEnv): { logLevel: LogLevelName; logFormat: 'auto' | 'json' | 'pretty' } {
+  const level = (raw(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVEL_NAMES as readonly string[]).includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVEL_NAMES.join(', ')}, got ${JSON.stringify(level.slice(0, 20))}`);
+  const format = raw(env, 'LOG_FORMAT') ?? 'auto';
+  if (format !== 'auto' && format !== 'json' && format !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be auto, json or pretty, got ${JSON.stringify(format.slice(0, 20))}`);
+  return { logLevel: level as LogLevelName, logFormat: format };
 }
 
 /** The largest SubmitOrderBatch / OrderFlow message (codec.ts MAX_BATCH_ITEMS); the burst must fit one. */
@@ -249,5 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     idempotencyTtlMs: integer(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 1_000, 30 * 86_400_000),
     redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
     ...persistenceConfig(env),
+    ...logConfig(env),
+    ...otelConfig(env),
   });
 }

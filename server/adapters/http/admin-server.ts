@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ValidationError } from '../../pairs/errors.ts';
 import type { Logger } from '../grpc/call-context.ts';
 
@@ -84,6 +85,8 @@ export interface AdminServerOptions {
   /** When set, every non-public route needs `Authorization: Bearer <token>`. */
   token?: string;
   logger: Logger;
+  /** Told of every answered request: method, route template (or 'unmatched'), status, seconds (metrics). @default none */
+  observe?: (method: string, route: string, status: number, seconds: number) => void;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -146,8 +149,13 @@ export class AdminHttpServer {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     const method = req.method ?? 'GET';
+    const observe = this.options.observe;
+    let routeName = 'unmatched';
+    const startedAt = performance.now();
+    if (observe !== undefined) res.once('finish', () => observe(method, routeName, res.statusCode, (performance.now() - startedAt) / 1000));
     try {
       const { route, param } = this.resolve(path, method);
+      routeName = route.path.endsWith('/') ? `${route.path}:param${route.suffix ?? ''}` : route.path;
       if (!route.public) this.authorize(req);
       const body = method === 'POST' ? await readJsonBody(req) : {};
       const out = await route.handle({ method, path, query: url.searchParams, param, body, headers: req.headers });

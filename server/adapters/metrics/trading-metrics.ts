@@ -23,6 +23,13 @@ import type { TradingGate } from '../trading-gate.ts';
 export const COMMAND_DURATION_BUCKETS_SECONDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 
 export interface TradingMetricsSources {
+  /** Every pair symbol: each pair × implementation (× role) series exists from start at 0. */
+  pairs: readonly string[];
+  /**
+   * The dependencies health checks look at, each up or not (`trading_dependency_up`); `required` ones
+   * down make the service UNHEALTHY, the others DEGRADED. @default none
+   */
+  dependencies?: () => readonly { name: string; up: boolean; required: boolean }[];
   monitor: PerformanceMonitor;
   breakers: CircuitBreakers;
   migration: MigrationController;
@@ -40,6 +47,10 @@ interface DurationSeries {
 }
 
 const IMPL_INDEX: Record<BookImplementation, number> = { legacy: 0, adaptive: 1 };
+const IMPLEMENTATIONS: readonly BookImplementation[] = ['legacy', 'adaptive'];
+const ROLES: readonly CommandRole[] = ['served', 'shadow'];
+/** `trading_errors_total` kinds: a book threw, a breaker tripped. */
+export const ERROR_KINDS = ['book_error', 'breaker_trip'] as const;
 const ROLE_INDEX: Record<CommandRole, number> = { served: 0, shadow: 1 };
 
 /**
@@ -58,7 +69,8 @@ class CommandDurationHistogram {
   /** Series in creation order (the order prom-client would print them). */
   private readonly series: DurationSeries[] = [];
 
-  observe(pair: string, implementation: BookImplementation, role: CommandRole, seconds: number): void {
+  /** The series of (pair, implementation, role), created at 0 on first use (or up front, to exist from start). */
+  ensure(pair: string, implementation: BookImplementation, role: CommandRole): DurationSeries {
     let slots = this.byPair.get(pair);
     if (slots === undefined) this.byPair.set(pair, (slots = [undefined, undefined, undefined, undefined]));
     const i = IMPL_INDEX[implementation] * 2 + ROLE_INDEX[role];
@@ -68,6 +80,12 @@ class CommandDurationHistogram {
       slots[i] = s;
       this.series.push(s);
     }
+    return s;
+  }
+
+  observe(pair: string, implementation: BookImplementation, role: CommandRole, seconds: number): void {
+    const slots = this.byPair.get(pair);
+    const s = slots?.[IMPL_INDEX[implementation] * 2 + ROLE_INDEX[role]] ?? this.ensure(pair, implementation, role);
     const bounds = this.bounds;
     let b = 0;
     while (b < bounds.length && !(seconds <= bounds[b]!)) b++;
@@ -107,14 +125,20 @@ interface PendingCounts {
 export class TradingMetrics {
   readonly registry = new Registry();
   private readonly errors: Counter<'pair' | 'kind'>;
+  private readonly failures: Counter<'pair' | 'implementation' | 'role'>;
   private readonly duration = new CommandDurationHistogram();
   private readonly pending = new Map<string, PendingCounts>();
 
   constructor(sources: TradingMetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges `_total`, which Prometheus reserves for counters (`promtool check
+    // metrics` flags them); prom-client's `nodejs_active_resources{type}` says the same without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    const pairs = sources.pairs;
     const pending = this.pending;
-    new Counter({
+    for (const pair of pairs) this.pendingOf(pair);
+    const ordersTotal = new Counter({
       name: 'trading_orders_total',
       help: 'New orders accepted, by pair and the implementation whose result was served.',
       labelNames: ['pair', 'implementation'],
@@ -127,7 +151,7 @@ export class TradingMetrics {
         }
       },
     });
-    new Counter({
+    const tradesTotal = new Counter({
       name: 'trading_trades_total',
       help: 'Trades (fills) reported by the served book.',
       labelNames: ['pair'],
@@ -140,7 +164,26 @@ export class TradingMetrics {
       },
     });
     this.errors = new Counter({ name: 'trading_errors_total', help: 'Failed book commands and breaker trips, by pair and kind.', labelNames: ['pair', 'kind'], registers });
+    this.failures = new Counter({
+      name: 'trading_command_failures_total',
+      help: 'Book commands that threw, by pair, implementation and role (served failures over served commands is the error rate health checks use).',
+      labelNames: ['pair', 'implementation', 'role'],
+      registers,
+    });
     this.registry.registerMetric(this.duration as unknown as Metric);
+    // Every series with known labels exists from start at 0 (Prometheus instrumentation guide), so rate()
+    // and the runbook's `curl /metrics | grep` find them on a fresh service.
+    for (const pair of pairs) {
+      tradesTotal.inc({ pair }, 0);
+      for (const kind of ERROR_KINDS) this.errors.inc({ pair, kind }, 0);
+      for (const implementation of IMPLEMENTATIONS) {
+        ordersTotal.inc({ pair, implementation }, 0);
+        for (const role of ROLES) {
+          this.failures.inc({ pair, implementation, role }, 0);
+          this.duration.ensure(pair, implementation, role);
+        }
+      }
+    }
     new Gauge({
       name: 'trading_latency_p95',
       help: 'p95 of book command latency over the last minute, in SECONDS (base unit), per pair x implementation x role; from the Performance Monitor.',
@@ -148,7 +191,26 @@ export class TradingMetrics {
       registers,
       collect() {
         this.reset();
+        for (const pair of pairs) for (const implementation of IMPLEMENTATIONS) for (const role of ROLES) this.set({ pair, implementation, role }, 0);
         for (const row of sources.monitor.perPair()) this.set({ pair: row.pair, implementation: row.impl, role: row.role }, row.latency_p95_ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'trading_latency_baseline_p95_seconds',
+      help: 'The served p95 considered normal (learned median of per-minute p95s, or configured), in seconds; 0 while none is known. Health escalates a p95 above 20 ms to Level 2 beyond 1.5x this.',
+      registers,
+      collect() {
+        this.set(sources.monitor.current().baseline_p95_ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'trading_dependency_up',
+      help: 'Per dependency health checks look at: 1 up, 0 down; required=true ones down make /health UNHEALTHY, the others DEGRADED.',
+      labelNames: ['dependency', 'required'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.dependencies?.() ?? []) this.set({ dependency: d.name, required: String(d.required) }, d.up ? 1 : 0);
       },
     });
     new Gauge({
@@ -182,14 +244,14 @@ export class TradingMetrics {
     });
     new Gauge({
       name: 'trading_event_loop_delay_seconds',
-      help: 'Event-loop delay over the last sampling window, in seconds, by quantile (0.5, 0.99) and max.',
-      labelNames: ['quantile'],
+      help: 'Event-loop delay over the last sampling window, in seconds, by statistic (p50, p99, max). Not a summary: hence `stat`, not `quantile`.',
+      labelNames: ['stat'],
       registers,
       collect() {
         const w = sources.eventLoop.latest();
-        this.set({ quantile: '0.5' }, w.delay_p50_ms / 1000);
-        this.set({ quantile: '0.99' }, w.delay_p99_ms / 1000);
-        this.set({ quantile: 'max' }, w.delay_max_ms / 1000);
+        this.set({ stat: 'p50' }, w.delay_p50_ms / 1000);
+        this.set({ stat: 'p99' }, w.delay_p99_ms / 1000);
+        this.set({ stat: 'max' }, w.delay_max_ms / 1000);
       },
     });
     new Gauge({
@@ -223,6 +285,12 @@ export class TradingMetrics {
 
   error(pair: string, kind: string): void {
     this.errors.labels(pair, kind).inc();
+  }
+
+  /** A book threw on a command (rare: prom-client's label lookup is fine here). */
+  commandFailed(pair: string, implementation: BookImplementation, role: CommandRole): void {
+    this.failures.labels(pair, implementation, role).inc();
+    this.errors.labels(pair, 'book_error').inc();
   }
 
   contentType(): string {

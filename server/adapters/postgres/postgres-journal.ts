@@ -20,6 +20,7 @@
  * sequence of every pair against the stored head (a stale or second writer): the offending pair's
  * queued entries are rejected with JournalSequenceError and dropped, the others go on.
  */
+import { performance } from 'node:perf_hooks';
 import type { Pool, PoolClient } from 'pg';
 import type { Command } from '../../core/commands.ts';
 import { CommandKind } from '../../core/commands.ts';
@@ -100,6 +101,9 @@ interface DurableWaiter {
   reject: (err: Error) => void;
 }
 
+/** One write attempt (one transaction): its entries, how long it took, whether it committed. */
+export type JournalWriteListener = (entries: number, seconds: number, committed: boolean) => void;
+
 /** Counters for tests and metrics. */
 export interface JournalStats {
   /** Committed write transactions. */
@@ -144,6 +148,7 @@ export class PostgresJournal implements Journal {
   private readonly durable = new Map<string, number>();
   private readonly durableWaiters = new Map<string, DurableWaiter[]>();
   private readonly listeners = new Set<(status: JournalStatus) => void>();
+  private readonly writeListeners = new Set<JournalWriteListener>();
 
   private available = true;
   private lastError: string | undefined;
@@ -207,6 +212,17 @@ export class PostgresJournal implements Journal {
 
   status(): JournalStatus {
     return { available: this.available, pendingEntries: this.queue.length, lastError: this.lastError };
+  }
+
+  /** Told after every write attempt (metrics): entries in it, seconds it took, whether it committed. */
+  onWrite(listener: JournalWriteListener): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  private notifyWrite(entries: number, startedAt: number, ok: boolean): void {
+    const seconds = (performance.now() - startedAt) / 1000;
+    for (const l of this.writeListeners) l(entries, seconds, ok);
   }
 
   onStatusChange(listener: (status: JournalStatus) => void): () => void {
@@ -276,13 +292,16 @@ export class PostgresJournal implements Journal {
     this.writing = true;
     const batch = this.queue.slice(0, this.options.maxBatch);
     let failed = false;
+    const startedAt = performance.now();
     try {
       const outcome = await this.writeWithTimeout(batch);
+      this.notifyWrite(batch.length, startedAt, outcome.sequenceError === undefined);
       this.queue.splice(0, batch.length);
       if (outcome.sequenceError !== undefined) this.dropPair(outcome.sequenceError, batch);
       else this.committed(batch);
     } catch (err) {
       failed = true;
+      this.notifyWrite(batch.length, startedAt, false);
       this.failed(batch, err);
     } finally {
       this.writing = false;
