@@ -143,12 +143,14 @@ async function initdb(bin: PostgresBinaries, pgdata: string, password: string, u
       [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
       childOptions(user),
     );
-    const { tail } = follow(child, log);
+    const { tail } = follow(child, () => {}); // its chatter (and a pg_ctl hint that does not apply) only on failure
     await new Promise<void>((ok, fail) => {
       child.once('error', (err) => fail(spawnFailure('initdb', bin.initdb, err, user)));
       child.once('close', (code, signal) => {
-        if (code === 0) ok();
-        else fail(new Error(`embedded PostgreSQL: initdb of ${pgdata} failed (${code !== null ? `exit ${code}` : signal}): ${tail.join(' | ') || 'no output'}`));
+        if (code === 0) {
+          log(`initialised a new PostgreSQL cluster in ${pgdata}`);
+          ok();
+        } else fail(new Error(`embedded PostgreSQL: initdb of ${pgdata} failed (${code !== null ? `exit ${code}` : signal}): ${tail.join(' | ') || 'no output'}`));
       });
     });
   } finally {
