@@ -76,7 +76,7 @@ start_and_stop() {
   done
   local code
   code=$(curl -s -o "$WORK/health.json" -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/health" || true)
-  echo "GET /health -> $code $(head -c 200 "$WORK/health.json" 2>/dev/null)"
+  echo "GET /health -> $code $(tr -d " \n" < "$WORK/health.json" 2>/dev/null | head -c 120)"
   [ "$code" = 200 ] || { cat "$log"; fail "/health answered $code"; }
   local pgid
   pgid=$(cat "$pidfile")
@@ -105,7 +105,7 @@ run_case() {
   CLEANUP+=("$dir")
   [ "$(stat -c %a "$dir")" = 700 ] || fail "$dir is not mode 0700"
   say "$label: git clone into $dir (mode 0700, home $home mode $(stat -c %a "$home"))"
-  (cd "$dir" && as "$user" git clone -q "$BUNDLE" trading-service && cd trading-service && as "$user" git checkout -q --detach "$REV")
+  (cd "$dir" && as "$user" git clone -q "$BUNDLE" trading-service && cd trading-service && as "$user" git -c advice.detachedHead=false checkout -q --detach "$REV")
   local clone="$dir/trading-service"
   if [ -n "$user" ] && [ -d "$HOME/.npm/_cacache" ] && [ ! -d "$home/.npm/_cacache" ]; then
     mkdir -p "$home/.npm" && cp -a "$HOME/.npm/_cacache" "$home/.npm/" && chown -R "$user": "$home/.npm"
