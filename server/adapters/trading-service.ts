@@ -360,6 +360,7 @@ export class TradingService {
       for (const m of this.managers.values()) m.beginReplay();
       try {
         this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
+        this.snapshotter?.noteRecovered(this.recoveryReport);
       } finally {
         for (const m of this.managers.values()) m.endReplay();
       }
@@ -401,7 +402,7 @@ export class TradingService {
           stopped: s?.fenced ?? null,
           state_hash: pair.stateHash(),
           commands_since_snapshot: d.commandsSinceSnapshot(pair.symbol),
-          last_snapshot: snap === undefined ? null : { sequence: snap.sequence, at: new Date(snap.atMs).toISOString(), resting_orders: snap.orders },
+          last_snapshot: snap === undefined ? null : { sequence: snap.sequence, at: new Date(snap.atMs).toISOString(), resting_orders: snap.orders, loaded_at_start: snap.loadedAtStart },
         };
       }),
       snapshot_failures: this.snapshotter?.failures ?? 0,
