@@ -169,6 +169,9 @@ export class TradingService {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`);
       if (event === 'fallback') {
         const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
+        // An operator opening breakers (activate-all, a drill, a mitigation) is an action, not an error:
+        // it must not raise the error rate the runbook alerts on.
+        if (reason === 'operator') return;
         this.monitor.recordError(pair, 'breaker_trip', reason);
         this.metrics.error(pair, 'breaker_trip');
       }
