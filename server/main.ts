@@ -9,6 +9,14 @@ import { TradingService } from './adapters/trading-service.ts';
 import { openServicePersistence } from './adapters/durability/open-persistence.ts';
 import { describeDemoApiKey, ensureDemoApiKey } from './adapters/demo-account.ts';
 
+/** "BTCUSDT canary 5 %" — the state each pair actually serves in after recovery (restored or MIGRATION_INITIAL_STATE). */
+function describeMigration(service: TradingService, pair: string): string {
+  const s = service.migration.statusOf(pair);
+  const pct = s.state === 'canary' ? ` ${s.current_percentage} %` : '';
+  const ramp = s.ramp.active ? (s.ramp.frozen ? ', ramp paused' : ', ramp running') : '';
+  return `${pair} ${s.state}${pct}${ramp}`;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const opened = await openServicePersistence(config, (line) => console.log(line));
@@ -24,7 +32,7 @@ async function main(): Promise<void> {
   console.log(`trading-service: journal in ${opened.description}`);
   console.log(
     `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
-      `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
+      `(migration: ${service.instruments.map((i) => describeMigration(service, i.symbol)).join(', ')}` +
       `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
   );
   console.log(

@@ -89,8 +89,12 @@ describe('DATABASE_URL names a database that does not exist', () => {
     const run = await runService({ DATABASE_URL: urlWith(name) });
     expect(run.stderr).toBe('');
     expect(run.listened).toBe(true);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`postgresql: created database "${name}"`));
+    // Item 15: the listening line states each pair's actual migration state; one "adaptive-started" per pair.
+    expect(run.stdout).toMatch(/\(migration: BTCUSDT shadow, ETHUSDT shadow, SOLUSDT shadow[;)]/);
+    expect(run.stdout).not.toMatch(/migration starts/);
+    expect(run.stdout.match(/adaptive-started/g)).toHaveLength(3);
     const tables = await new pg.Client({ connectionString: urlWith(name) });
     await tables.connect();
     try {

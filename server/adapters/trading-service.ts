@@ -323,6 +323,7 @@ export class TradingService {
       // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
       // pair is back to its last durable command.
       await this.recover();
+      for (const m of this.managers.values()) m.endStartup(); // "adaptive-started" once per pair, after recovery
       await this.waitForSessionStore();
       grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
     } catch (err) {
