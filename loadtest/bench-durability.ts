@@ -23,7 +23,7 @@
  *   MIGRATION_INITIAL_STATE (shadow)   as for the service
  *
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
- * on timing (STYLE.md §10); exits non-zero only when a server or the database cannot be used.
+ * on timing; exits non-zero only when a server or the database cannot be used.
  */
 import { credentials } from '@grpc/grpc-js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';

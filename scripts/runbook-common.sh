@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by the runbook scripts (runbook.md, adapted to trading-service): where the service is, how to call it,
+# Shared by the runbook scripts (docs/runbook.md: the operators' procedures in our commands): where the service is, how to call it,
 # and how a step whose tool or configuration is absent is skipped with a clear line instead of failing.
 # Sourced by the scripts, never run by itself. Safe under `set -u`: every optional variable is read as ${X:-}.
 #

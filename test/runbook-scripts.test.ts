@@ -234,7 +234,7 @@ describe('runbook scripts against the running service', () => {
     expect(readdirSync(logged.cwd).filter((f) => f !== 'no-kubeconfig')).toEqual([]);
   });
 
-  maybe('without TRADING_SERVICE_URL, where trading-service does not resolve, the scripts say so and use 127.0.0.1:8080', async () => {
+  maybe('without TRADING_SERVICE_URL, where trading-service does not resolve, the scripts say so and fall back to the admin URL of a local npm start', async () => {
     const r = await runScript('notify_incident.sh', { TRADING_SERVICE_URL: '' }, ['--severity=info', '--status=probe']);
     let resolves = true;
     try {

@@ -1,7 +1,7 @@
 /**
- * Per-pair rollout of the adaptive book (DESIGN.md "The migration, precisely"): state, percentage, automatic ramp
+ * Per-pair rollout of the adaptive book: state, percentage, automatic ramp
  * with health gates, stop-all, emergency stop, deterministic routing. Logic only: the clock is passed in, the
- * adapter calls `tick` on its own timer, and every transition is recorded with its reason (STYLE.md §4, §13).
+ * adapter calls `tick` on its own timer, and every transition is recorded with its reason.
  *
  * States and percentages (the percentage is the share of the pair's commands whose *adaptive* result is served):
  * | state        | %      | books                 | how it is reached                                         |

@@ -1,5 +1,5 @@
 /**
- * Every endpoint of the runbook's admin API (runbook.md; docs/operations.md lists them with their JSON).
+ * Every endpoint of the runbook's admin API (docs/runbook.md; docs/operations.md lists them with their JSON).
  * Each handler validates its whole input before it changes anything, calls the owning component, brings
  * the order-book managers in line with the new migration/breaker state, and answers JSON whose fields are
  * the ones the runbook's jq filters read. No business logic here: it belongs to server/pairs.
