@@ -17,7 +17,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CLONE_USER=${FRESH_CLONE_USER:-tsclone}
-TESTS=${FRESH_CLONE_TESTS:-server/adapters/embedded test/grpc-shutdown.test.ts test/grpc-health-reflection.test.ts server/config.test.ts}
+TESTS=${FRESH_CLONE_TESTS:-server/adapters/embedded test/grpc-shutdown.test.ts test/first-start.test.ts test/test-servers.test.ts test/grpc-health-reflection.test.ts test/repository-files.test.ts server/config.test.ts}
 ONLY=${FRESH_CLONE_ONLY:-}
 START_TIMEOUT_S=${FRESH_CLONE_START_TIMEOUT_S:-180}
 
