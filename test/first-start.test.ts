@@ -62,13 +62,17 @@ function runService(env: Record<string, string>): Promise<{ code: number | null;
   let listened = false;
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d;
-    if (!listened && /listening for gRPC[^]*API key id/.test(stdout)) { // signal handlers are installed by then
+    const admin = /admin HTTP on (http:\/\/127\.0\.0\.1:\d+)[^]*API key id/.exec(stdout);
+    if (!listened && admin) {
       listened = true;
-      child.kill('SIGTERM');
+      // Once /health has answered, the event loop has turned after main() installed its signal handlers.
+      void fetch(`${admin[1]}/health`)
+        .catch(() => undefined)
+        .finally(() => child.kill('SIGTERM'));
     }
   });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, listened, stdout, stderr })));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, listened, stdout: `${stdout}${signal ? `\n[terminated by ${signal}]` : ''}`, stderr })));
 }
 
 describe('DATABASE_URL names a database that does not exist', () => {
