@@ -16,10 +16,14 @@
  *   BENCH_REPEATS (2)              throughput pairs (memory, postgres) measured (0: recovery only)
  *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable closed-loop maximum (0: skip)
  *   BENCH_RECOVERY_COMMANDS (1000000)  0 skips the recovery part
+ *   BENCH_RECOVERY_RESTING (1600)  resting orders the journal's book grows to (8 accounts, each capped
+ *                                  at a 1/8 share); 20000 gives the deep books of the issue-13 campaign
+ *   BENCH_RECOVERY_SPREAD (50)     non-crossing limits rest up to this many ticks behind the touch
+ *   BENCH_RECOVERY_CANCEL_PCT (40) share of commands that cancel one of the account's resting orders
  *   MIGRATION_INITIAL_STATE (shadow)   as for the service
  *
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
- * on timing (STYLE.md §10); exits non-zero only when a server or the database cannot be used.
+ * on timing; exits non-zero only when a server or the database cannot be used.
  */
 import { credentials } from '@grpc/grpc-js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -63,6 +67,9 @@ const WINDOW = envNumber('BENCH_WINDOW', 8);
 const REPEATS = envNumber('BENCH_REPEATS', 2);
 const LATENCY_LOAD = envNumber('BENCH_LATENCY_LOAD', 50);
 const RECOVERY_COMMANDS = envNumber('BENCH_RECOVERY_COMMANDS', 1_000_000);
+const RECOVERY_RESTING = envNumber('BENCH_RECOVERY_RESTING', 1600);
+const RECOVERY_SPREAD = Math.max(1, envNumber('BENCH_RECOVERY_SPREAD', 50));
+const RECOVERY_CANCEL_PCT = Math.min(100, envNumber('BENCH_RECOVERY_CANCEL_PCT', 40));
 const MIGRATION = process.env['MIGRATION_INITIAL_STATE'] || 'shadow';
 const SNAPSHOT_EVERY = 100_000;
 
@@ -158,7 +165,7 @@ function fingerprintOf(pair: TradingPair): string {
   return JSON.stringify({ book: pair.snapshot(0), sequences: pair.sequences, command: pair.lastCommandSequence });
 }
 
-async function fillJournal(schema: TestSchema, count: number, snapshotAt: number): Promise<{ seconds: number; hash: string }> {
+async function fillJournal(schema: TestSchema, count: number, snapshotAt: number): Promise<{ seconds: number; hash: string; resting: number }> {
   const db = await openPostgresPersistence({ connectionString: DATABASE_URL, options: schema.options, journal: { maxBatch: 5000, maxDelayMs: 0 }, writeTimeoutMs: 60_000 });
   const instrument = compileInstrument(DEFAULT_INSTRUMENTS.find((i) => i.symbol === 'BTCUSDT')!);
   const accounts = new AccountIds();
@@ -169,6 +176,7 @@ async function fillJournal(schema: TestSchema, count: number, snapshotAt: number
   const ids = Array.from({ length: 8 }, (_, i) => accounts.intern(`recovery-${i}`));
   const open: number[][] = ids.map(() => []);
   const rng = new Random(42);
+  const perAccount = Math.max(1, Math.round(RECOVERY_RESTING / ids.length));
   const started = performance.now();
   let inFlight: Promise<void> = Promise.resolve();
   for (let n = 1; n <= count; n++) {
@@ -176,7 +184,7 @@ async function fillJournal(schema: TestSchema, count: number, snapshotAt: number
     const a = rng.nextInt(ids.length);
     const mine = open[a]!;
     const roll = rng.nextInt(100);
-    if (mine.length > 0 && (roll < 40 || mine.length > 200)) {
+    if (mine.length > 0 && (roll < RECOVERY_CANCEL_PCT || mine.length > perAccount)) {
       const i = rng.nextInt(mine.length);
       const id = mine[i]!;
       mine[i] = mine[mine.length - 1]!;
@@ -185,7 +193,7 @@ async function fillJournal(schema: TestSchema, count: number, snapshotAt: number
     } else {
       const buy = rng.nextInt(2) === 0;
       const crossing = roll >= 85;
-      const price = 6_500_000 + (buy ? 1 : -1) * (crossing ? rng.nextInt(20) : -1 - rng.nextInt(50));
+      const price = 6_500_000 + (buy ? 1 : -1) * (crossing ? rng.nextInt(20) : -1 - rng.nextInt(RECOVERY_SPREAD));
       const r = pair.submit(ids[a]!, {
         clientOrderId: `r${n}`,
         side: buy ? Side.Buy : Side.Sell,
@@ -215,7 +223,7 @@ async function fillJournal(schema: TestSchema, count: number, snapshotAt: number
   await db.journal.append(chunk);
   const seconds = (performance.now() - started) / 1000;
   await db.close();
-  return { seconds, hash: fingerprintOf(pair) };
+  return { seconds, hash: fingerprintOf(pair), resting: open.reduce((a, m) => a + m.length, 0) };
 }
 
 interface RecoveryRun {
@@ -281,14 +289,14 @@ async function main(): Promise<void> {
       }
     }
 
-    let recovery: { fillSeconds: number; withoutSnapshot: RecoveryRun; withSnapshot: RecoveryRun } | undefined;
+    let recovery: { fillSeconds: number; restingOrders: number; settings: { resting: number; spread: number; cancelPct: number }; withoutSnapshot: RecoveryRun; withSnapshot: RecoveryRun } | undefined;
     if (RECOVERY_COMMANDS > 0) {
       const recoverySchema = await createTestSchema(DATABASE_URL, 'bench_recovery');
       try {
         const snapshotAt = Math.max(1, RECOVERY_COMMANDS - SNAPSHOT_EVERY / 2);
         console.log(`  filling the journal with ${RECOVERY_COMMANDS} commands (snapshot at ${snapshotAt}) ...`);
         const filled = await fillJournal(recoverySchema, RECOVERY_COMMANDS, snapshotAt);
-        console.log(`  filled in ${round(filled.seconds, 1)} s`);
+        console.log(`  filled in ${round(filled.seconds, 1)} s; ${filled.resting} orders resting at the end`);
         const withSnapshot = await recoverOnce(recoverySchema, filled.hash);
         console.log(`  recovery with a snapshot: ${withSnapshot.recoveryMs} ms (snapshot ${withSnapshot.snapshotSequence}, ${withSnapshot.replayed} replayed, state ${withSnapshot.matches ? 'matches' : 'DIFFERS'})`);
         const admin = await openPostgresPersistence({ connectionString: DATABASE_URL, options: recoverySchema.options });
@@ -296,7 +304,9 @@ async function main(): Promise<void> {
         await admin.close();
         const withoutSnapshot = await recoverOnce(recoverySchema, filled.hash);
         console.log(`  recovery from the journal alone: ${withoutSnapshot.recoveryMs} ms (${withoutSnapshot.replayed} replayed, state ${withoutSnapshot.matches ? 'matches' : 'DIFFERS'})`);
-        recovery = { fillSeconds: round(filled.seconds, 1), withoutSnapshot, withSnapshot };
+        const secondsPerMillion = (r: RecoveryRun) => round((r.recoveryMs / Math.max(1, r.replayed)) * 1000, 1);
+        console.log(`  = ${secondsPerMillion(withoutSnapshot)} s per million replayed commands from the journal alone, ${secondsPerMillion(withSnapshot)} s per million with the snapshot load (${filled.resting} resting orders)`);
+        recovery = { fillSeconds: round(filled.seconds, 1), restingOrders: filled.resting, settings: { resting: RECOVERY_RESTING, spread: RECOVERY_SPREAD, cancelPct: RECOVERY_CANCEL_PCT }, withoutSnapshot, withSnapshot };
       } finally {
         await recoverySchema.drop();
       }

@@ -9,7 +9,7 @@
  *   BENCH_REPS (5), BENCH_SEED (1), BENCH_MEMORY_ORDERS (1000000)
  *
  * Prints figures and ratios against the same run's legacy baseline and writes bench-results/engine-latest.json
- * plus one line in bench-results/engine-history.jsonl. It never fails on time (STYLE.md §10); it exits
+ * plus one line in bench-results/engine-history.jsonl. It never fails on time; it exits
  * non-zero only if the books disagree on the events they emit, which is a correctness failure.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';

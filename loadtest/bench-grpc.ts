@@ -25,7 +25,7 @@
  * Modes alternate no-op / service per mode, so drifting machine load hits both alike. Prints a table with
  * ratios against the same run's no-op figures and the targets (service ≥ 80 % of no-op unary, ≥ 70 % of the
  * batched stream), writes bench-results/grpc-latest.json and appends a line to grpc-history.jsonl. It
- * never fails on timing (STYLE.md §10); it exits non-zero only when a server cannot be started.
+ * never fails on timing; it exits non-zero only when a server cannot be started.
  */
 import { credentials } from '@grpc/grpc-js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';

@@ -22,7 +22,7 @@
  *    the breaker is open and until the manager holds no adaptive book (served by legacy alone).
  *
  * Prints figures and ratios, writes bench-results/migration-latest.json and appends one line to
- * bench-results/migration-history.jsonl. It never fails on time (STYLE.md §10); it exits non-zero only if a
+ * bench-results/migration-history.jsonl. It never fails on time; it exits non-zero only if a
  * manager serves different events than a plain legacy book fed the same commands, or a fault leaves the pair in a
  * state other than the reference state (correctness, not timing).
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# critical_incident_response.sh: runbook.md "Critical Incident Response", adapted to trading-service.
+# critical_incident_response.sh: docs/runbook.md "Critical Incident Response", adapted to trading-service.
 #
 # Runs every step whatever the health check says (as the runbook does: assessment, not a gate); exit 1 if
 # the emergency migration stop or the breaker activation was refused or the service did not answer, so the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# daily_shutdown_checklist.sh: runbook.md "End of Day Checklist", adapted to trading-service.
+# daily_shutdown_checklist.sh: docs/runbook.md "End of Day Checklist", adapted to trading-service.
 #
 # Writes daily_report_YYYYMMDD.json (and metrics_backup_YYYYMMDD.json when Prometheus is configured) in the
 # current directory. Exit 1 if the daily report could not be fetched; 3 when curl or jq is missing.

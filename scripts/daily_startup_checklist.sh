@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# daily_startup_checklist.sh: runbook.md "Morning Checklist (Start of Trading Day)", adapted to trading-service.
+# daily_startup_checklist.sh: docs/runbook.md "Morning Checklist (Start of Trading Day)", adapted to trading-service.
 #
 # Stops with exit 1 at the first failed gate, as the runbook does (service health, database, Redis,
 # Prometheus, Grafana); 3 when curl or jq is missing. Skipped with a line saying why: the database without

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# emergency_resume.sh: runbook.md "Emergency Resume Procedure", adapted to trading-service.
+# emergency_resume.sh: docs/runbook.md "Emergency Resume Procedure", adapted to trading-service.
 #
 #   VERIFY_WAIT_SECONDS (10)   the wait before the final verification
 #   REPLICAS (4)               the replica count of the kubectl scale-up

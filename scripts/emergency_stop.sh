@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# emergency_stop.sh: runbook.md "Emergency Stop Procedure", adapted to trading-service.
+# emergency_stop.sh: docs/runbook.md "Emergency Stop Procedure", adapted to trading-service.
 #
 #   ABORT_WAIT_SECONDS (10)      the runbook's "Press Ctrl+C within 10 seconds to abort"
 #   IN_FLIGHT_WAIT_SECONDS (5)   the wait for in-flight orders after the halt

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# generate_performance_report.sh: runbook.md "Daily Performance Report", adapted to trading-service.
+# generate_performance_report.sh: docs/runbook.md "Daily Performance Report", adapted to trading-service.
 #
 # Writes performance_report_YYYY-MM-DD.json in the current directory (and latency_/throughput_DATE.json from
 # Prometheus when PROMETHEUS_URL is set; skipped with a line otherwise). Exit 1 when the service did not

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# health_check_comprehensive.sh: runbook.md "Comprehensive Health Check", adapted to trading-service.
+# health_check_comprehensive.sh: docs/runbook.md "Comprehensive Health Check", adapted to trading-service.
 #
 # Exit status: 0 HEALTHY; 1 DEGRADED (a circuit breaker open, latency p95 > 20 ms, error rate > 0.01,
 # memory > 6000 MiB, or the service itself reports DEGRADED, e.g. trading halted); 2 UNHEALTHY (the service,

@@ -4,8 +4,9 @@
 #
 #   notify_incident.sh --severity=critical|high|medium|info --status=STATUS [--message=TEXT]
 #
-# Always: prints the notification and appends it as one JSON line to $INCIDENT_LOG (default
-# ./incident_notifications.log), with the service's health status when it answers. When INCIDENT_WEBHOOK_URL
+# Always: prints the notification (with the service's health status when it answers). When INCIDENT_LOG is
+# set, also appends it as one JSON line to that file (nothing is written to the current directory unless
+# asked: INCIDENT_LOG=./incident_notifications.log keeps the old behaviour). When INCIDENT_WEBHOOK_URL
 # is set, POSTs the same JSON there (a chat or paging webhook); skipped with a line otherwise. Paging by
 # severity (PagerDuty, SNS, Jira) is escalate_incident.sh in the runbook, not this script.
 # Exit: 0 sent/logged, 1 the webhook refused it, 2 bad arguments, 3 curl or jq missing.
@@ -52,8 +53,11 @@ NOTIFICATION=$(jq -cn \
     '{at: $at, severity: $severity, status: $status, message: $message, service: $service, service_health: $health, sent_from: $host}')
 
 echo "NOTIFY [$SEVERITY] status=$STATUS service_health=${HEALTH:-unreachable}${MESSAGE:+ message=$MESSAGE}"
-LOG="${INCIDENT_LOG:-incident_notifications.log}"
-echo "$NOTIFICATION" >> "$LOG" && echo "   logged to $LOG"
+if [ -n "${INCIDENT_LOG:-}" ]; then
+    echo "$NOTIFICATION" >> "$INCIDENT_LOG" && echo "   logged to $INCIDENT_LOG"
+else
+    skip "INCIDENT_LOG not set (set INCIDENT_LOG=FILE to keep a log of the notifications)"
+fi
 
 if [ -n "${INCIDENT_WEBHOOK_URL:-}" ]; then
     if curl -sS -f --max-time "$CURL_MAX_TIME" -X POST -H 'Content-Type: application/json' -d "$NOTIFICATION" "$INCIDENT_WEBHOOK_URL" >/dev/null; then
@@ -63,5 +67,5 @@ if [ -n "${INCIDENT_WEBHOOK_URL:-}" ]; then
         exit 1
     fi
 else
-    skip "INCIDENT_WEBHOOK_URL not set (notification only logged)"
+    skip "INCIDENT_WEBHOOK_URL not set (notification only printed${INCIDENT_LOG:+ and logged})"
 fi

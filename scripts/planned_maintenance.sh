@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# planned_maintenance.sh: runbook.md "Planned Maintenance Window", adapted to trading-service.
+# planned_maintenance.sh: docs/runbook.md "Planned Maintenance Window", adapted to trading-service.
 #
 #   ORDER_COMPLETION_WAIT_SECONDS (30)   the runbook's wait for in-flight orders
 #   MAINTENANCE_SCRIPT                   a command run at step 6 ("Add specific maintenance tasks here")

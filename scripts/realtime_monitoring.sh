@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# realtime_monitoring.sh: runbook.md "Real-Time Monitoring", adapted to trading-service.
+# realtime_monitoring.sh: docs/runbook.md "Real-Time Monitoring", adapted to trading-service.
 #
 #   ITERATIONS (0 = until Ctrl+C, the runbook's `while true`)   how many refreshes, e.g. ITERATIONS=1
 #   INTERVAL_SECONDS (10)                                       the pause between refreshes

@@ -1,10 +1,12 @@
 # shellcheck shell=bash
-# Shared by the runbook scripts (runbook.md, adapted to trading-service): where the service is, how to call it,
+# Shared by the runbook scripts (docs/runbook.md: the operators' procedures in our commands): where the service is, how to call it,
 # and how a step whose tool or configuration is absent is skipped with a clear line instead of failing.
 # Sourced by the scripts, never run by itself. Safe under `set -u`: every optional variable is read as ${X:-}.
 #
 # Environment (all optional):
-#   TRADING_SERVICE_URL  the admin HTTP API (default http://trading-service:8080, the runbook's host)
+#   TRADING_SERVICE_URL  the admin HTTP API. Unset: http://trading-service:8080 (the service's name inside
+#                        Kubernetes) when that name resolves, else http://127.0.0.1:8080 (a local `npm start`)
+#   INCIDENT_LOG         notify_incident.sh appends each notification to this file (unset: not logged to a file)
 #   ADMIN_TOKEN          sent as "Authorization: Bearer ..." on every call when set
 #   CURL_MAX_TIME        seconds before a call to the service gives up (default 10)
 #   DB_HOST DB_USER DB_NAME (the runbook's) or DATABASE_URL          the PostgreSQL checks
@@ -12,7 +14,14 @@
 #   PROMETHEUS_URL GRAFANA_URL                                       the monitoring checks and metric backups
 #   KUBECONFIG / a kubectl current context                           the kubectl steps
 
-TRADING_SERVICE_URL="${TRADING_SERVICE_URL:-http://trading-service:8080}"
+if [ -z "${TRADING_SERVICE_URL:-}" ]; then
+    if getent hosts trading-service >/dev/null 2>&1; then
+        TRADING_SERVICE_URL="http://trading-service:8080"
+    else
+        TRADING_SERVICE_URL="http://127.0.0.1:8080"
+        echo "note: TRADING_SERVICE_URL not set and the host trading-service does not resolve: using $TRADING_SERVICE_URL (a local npm start); set TRADING_SERVICE_URL=http://HOST:ADMIN_PORT otherwise" >&2
+    fi
+fi
 TRADING_SERVICE_URL="${TRADING_SERVICE_URL%/}"
 CURL_MAX_TIME="${CURL_MAX_TIME:-10}"
 # The directory of the scripts, so they call each other wherever they are run from (the runbook says

@@ -1,7 +1,7 @@
 -- Weekly database maintenance
 -- Run during low-traffic periods
 
--- The runbook's "Database Maintenance" SQL (runbook.md), run as:
+-- The runbook's "Database Maintenance" SQL (docs/runbook.md), run as:
 --   psql -v ON_ERROR_STOP=1 -f scripts/weekly_db_maintenance.sql "$DATABASE_URL"
 -- psql sends the statements one by one, outside a transaction block, as VACUUM and
 -- REINDEX ... CONCURRENTLY require (so never run it with --single-transaction).

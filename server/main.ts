@@ -10,6 +10,14 @@ import { openServicePersistence } from './adapters/durability/open-persistence.t
 import { describeDemoApiKey, ensureDemoApiKey } from './adapters/demo-account.ts';
 import { createServiceLogger } from './adapters/logging/service-logger.ts';
 
+/** "BTCUSDT canary 5 %" — the state each pair actually serves in after recovery (restored or MIGRATION_INITIAL_STATE). */
+function describeMigration(service: TradingService, pair: string): string {
+  const s = service.migration.statusOf(pair);
+  const pct = s.state === 'canary' ? ` ${s.current_percentage} %` : '';
+  const ramp = s.ramp.active ? (s.ramp.frozen ? ', ramp paused' : ', ramp running') : '';
+  return `${pair} ${s.state}${pct}${ramp}`;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
@@ -55,7 +63,7 @@ async function main(): Promise<void> {
   log.info(`trading-service: journal in ${opened.description}`, { event: 'journal_opened' });
   log.info(
     `trading-service listening for gRPC on ${config.grpcHost}:${grpcPort}; admin HTTP on http://${config.adminHost}:${adminPort} ` +
-      `(migration starts ${config.migrationInitialState}; pairs: ${service.instruments.map((i) => i.symbol).join(', ')}` +
+      `(migration: ${service.instruments.map((i) => describeMigration(service, i.symbol)).join(', ')}` +
       `${config.adminToken ? '; admin token required' : ''}${config.chaosEnabled ? '; CHAOS ENDPOINTS ENABLED' : ''})`,
     { event: 'listening', grpc_port: grpcPort, admin_port: adminPort, grpc_host: config.grpcHost, admin_host: config.adminHost },
   );

@@ -3,7 +3,7 @@
  * seeded through splitmix32 so that nearby seeds (1, 2, 3...) give unrelated streams.
  *
  * Only 32-bit integer operations (Math.imul, shifts, `>>> 0`), so the same seed gives the same sequence
- * on every platform and Node version. Nothing here reads a clock or Math.random (STYLE.md §4).
+ * on every platform and Node version. Nothing here reads a clock or Math.random.
  */
 export class Random {
   private s0: number;

@@ -1,5 +1,5 @@
 /**
- * Dependencies point inward (STYLE.md §2): core imports only core; pairs only core and ports; nothing
+ * Dependencies point inward: core imports only core; pairs only core and ports; nothing
  * imports the composition root. Checked by scanning import specifiers, cheaper than review.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';

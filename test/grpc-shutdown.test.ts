@@ -1,9 +1,11 @@
 // Graceful shutdown of the real service process: SIGTERM → health NOT_SERVING, open streams ended with
 // UNAVAILABLE after what they had queued, in-flight calls answered, exit code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceClient, type OrderFlowResponse, type SubmitOrderBatchResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { bearer, limitOrder, loginAt } from './grpc-harness.ts';
@@ -11,8 +13,22 @@ import { bearer, limitOrder, loginAt } from './grpc-harness.ts';
 const root = join(import.meta.dirname, '..');
 let child: ChildProcess | undefined;
 
+// Its own data directory (used when no DATABASE_URL is set), never the checkout's ./data that a
+// user's `npm start` may be using; searchable by all so that, as root, the cluster stays in it.
+const dataDir = mkdtempSync(join(tmpdir(), 'grpc-shutdown-'));
+chmodSync(dataDir, 0o755);
+
 afterEach(() => {
   if (child !== undefined && child.exitCode === null) child.kill('SIGKILL');
+});
+
+afterAll(() => {
+  try {
+    rmSync(readlinkSync(join(dataDir, 'postgres', 'pgdata')), { recursive: true, force: true }); // a relocated cluster, if any
+  } catch {
+    // not a link: the cluster is inside dataDir
+  }
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /**
@@ -23,7 +39,8 @@ function startService(): Promise<{ port: number; demo: { keyId: string; secret: 
   // `node --import tsx` rather than `npx tsx`: npx does not pass SIGTERM on to the service.
   const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
-    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', GRPC_SHUTDOWN_GRACE_MS: '5000', REDIS_URL: '' },
+    // Free ports only (ADMIN_PORT defaults to 8080, which a running `npm start` holds).
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, GRPC_SHUTDOWN_GRACE_MS: '5000', REDIS_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;

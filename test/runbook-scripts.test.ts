@@ -211,10 +211,39 @@ describe('runbook scripts against the running service', () => {
     const captured = JSON.parse(readFileSync(join(r.cwd, state!), 'utf8'));
     expect(captured['/health'].status).toBeDefined();
     expect(captured['/admin/circuit-breaker/status']).toHaveLength(3);
-    const log = readFileSync(join(r.cwd, 'incident_notifications.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log).toEqual([expect.objectContaining({ severity: 'critical', status: 'active' })]);
+    // Nothing left in the caller's directory but the state it asked to capture (no notification log unless INCIDENT_LOG).
+    expect(readdirSync(r.cwd).filter((f) => !/^incident_state_/.test(f) && f !== 'no-kubeconfig'), out(r)).toEqual([]);
+    expect(r.stdout).toContain('skipped: INCIDENT_LOG not set');
 
     expect((await admin('POST', '/admin/circuit-breaker/reset-all')).refused).toEqual([]);
+  });
+
+  maybe('notify_incident.sh logs to INCIDENT_LOG only when it is set', async () => {
+    const plain = await runScript('notify_incident.sh', {}, ['--severity=high', '--status=investigating']);
+    expect(plain.code, out(plain)).toBe(0);
+    expect(plain.stdout).toContain('NOTIFY [high] status=investigating');
+    expect(readdirSync(plain.cwd).filter((f) => f !== 'no-kubeconfig')).toEqual([]);
+
+    const logDir = mkdtempSync(join(tmpdir(), 'incident-log-'));
+    workDirs.push(logDir);
+    const logFile = join(logDir, 'notifications.log');
+    const logged = await runScript('notify_incident.sh', { INCIDENT_LOG: logFile }, ['--severity=critical', '--status=active']);
+    expect(logged.code, out(logged)).toBe(0);
+    const log = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(log).toEqual([expect.objectContaining({ severity: 'critical', status: 'active', service_health: expect.any(String) })]);
+    expect(readdirSync(logged.cwd).filter((f) => f !== 'no-kubeconfig')).toEqual([]);
+  });
+
+  maybe('without TRADING_SERVICE_URL, where trading-service does not resolve, the scripts say so and fall back to the admin URL of a local npm start', async () => {
+    const r = await runScript('notify_incident.sh', { TRADING_SERVICE_URL: '' }, ['--severity=info', '--status=probe']);
+    let resolves = true;
+    try {
+      execFileSync('getent', ['hosts', 'trading-service'], { stdio: 'ignore' });
+    } catch {
+      resolves = false;
+    }
+    if (resolves) return expect(r.stderr).not.toMatch(/TRADING_SERVICE_URL not set/); // inside a cluster: the runbook's host
+    expect(r.stderr).toMatch(/TRADING_SERVICE_URL not set and the host trading-service does not resolve: using http:\/\/127\.0\.0\.1:8080/);
   });
 
   maybe('emergency_stop.sh halts trading and opens every breaker; emergency_resume.sh gets past the DEGRADED health check and trading works again', async () => {

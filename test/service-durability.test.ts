@@ -13,6 +13,8 @@ import { loadConfig } from '../server/config.ts';
 import { asAccount, failure, limitOrder, unary } from './grpc-harness.ts';
 import { openTestPersistence, testSchema } from './support/service-database.ts';
 
+const CANCELLED = status.CANCELLED;
+
 const quiet = { info: () => {}, error: () => {} };
 
 interface Running {
@@ -111,7 +113,7 @@ describe('ack after durable on the real PostgreSQL', () => {
     const md = first.marketData.streamMarketData({ pair: 'BTCUSDT', depth: 10 });
     md.on('data', (u: MarketDataUpdate) => updates.push(u));
     md.on('error', () => {});
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise<void>((r) => md.once('data', () => r())); // subscribed: its snapshot arrived
 
     // batch
     const batch = await unary<any, any>(
@@ -130,10 +132,28 @@ describe('ack after durable on the real PostgreSQL', () => {
     // every acked command is in the journal now
     const applied = first.service.pairs.get('BTCUSDT')!.lastCommandSequence;
     expect(await journalCount(db, 'BTCUSDT')).toBe(applied);
-    await new Promise((r) => setTimeout(r, 100));
+    // The market-data sequence now (a fresh subscriber's snapshot): the first stream must reach it,
+    // delta by delta, without a gap.
+    const now = await new Promise<number>((resolve, reject) => {
+      const probe = first.marketData.streamMarketData({ pair: 'BTCUSDT', depth: 1 });
+      probe.once('data', (u: MarketDataUpdate) => {
+        resolve(Number(u.sequence));
+        probe.cancel();
+      });
+      probe.on('error', (err: ServiceError) => (err.code === CANCELLED ? undefined : reject(err)));
+    });
+    const lastSequence = () => Number(updates.at(-1)?.sequence ?? -1);
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (lastSequence() >= now) resolve();
+      };
+      md.on('data', check);
+      check();
+    });
     const deltas = updates.filter((u) => u.update?.$case === 'delta').map((u) => Number(u.sequence));
     expect(deltas.length).toBeGreaterThan(0);
     expect(deltas).toEqual(deltas.map((_, i) => deltas[0]! + i));
+    expect(deltas.at(-1)).toBe(now);
     md.cancel();
 
     const status = (await (await fetch(`${first.admin}/admin/persistence/status`)).json()) as any;

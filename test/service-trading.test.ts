@@ -103,8 +103,11 @@ describe('circuit breakers from the admin API', () => {
   });
 
   it('activate-all opens every breaker, /health is DEGRADED (200) with a critical alert, trading continues; reset/PAIR closes one and dual-runs again', async () => {
+    const tripsBefore = await breakerTripErrors();
     const r = await post('/admin/circuit-breaker/activate-all');
     expect(r.json.opened).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    // An operator action, not an error: neither the error summary nor trading_errors_total{kind="breaker_trip"} moves.
+    expect(await breakerTripErrors()).toEqual(tripsBefore);
     const statuses = (await get('/admin/circuit-breaker/status')).json;
     expect(statuses.every((b: any) => b.open === true && b.reason === 'operator')).toBe(true);
     for (const m of service.managers.values()) expect(m.books).toMatchObject({ legacy: true, adaptive: false });
@@ -176,6 +179,35 @@ describe('chaos faults through POST /admin/chaos/fault trip the breaker through 
     });
   }
 
+  it('reset/PAIR and reset-all while a fault is still armed say so (fault_armed, warning); after clearing it they do not', async () => {
+    const tripsBefore = await breakerTripErrors();
+    await post('/admin/chaos/fault', JSON.stringify({ pair: 'SOLUSDT', kind: 'throw' }));
+    expect((await submit('SOLUSDT', 'buy', '10.00')).order!.orderId).not.toBe('');
+    await eventually(async () => (await breaker('SOLUSDT')).open === true);
+    // A real trip is an error (the contrast to activate-all above).
+    expect((await breakerTripErrors()).summary).toBeGreaterThan(tripsBefore.summary);
+    expect((await breakerTripErrors()).metric).toBeGreaterThan(tripsBefore.metric);
+
+    const reset = await post('/admin/circuit-breaker/reset/SOLUSDT');
+    expect(reset.status).toBe(200);
+    expect(reset.json.fault_armed).toEqual({ kind: 'throw', everyNth: 1, delayMs: 50 });
+    expect(reset.json.warning).toMatch(/chaos fault throw is still armed on SOLUSDT: the breaker will trip again.*"kind": "none"/);
+
+    expect((await submit('SOLUSDT', 'buy', '10.00')).order!.orderId).not.toBe('');
+    await eventually(async () => (await breaker('SOLUSDT')).open === true);
+    const all = await post('/admin/circuit-breaker/reset-all');
+    expect(all.json.reset).toEqual(['SOLUSDT']);
+    expect(all.json.fault_armed).toEqual([{ pair: 'SOLUSDT', kind: 'throw', everyNth: 1, delayMs: 50 }]);
+    expect(all.json.warning).toMatch(/SOLUSDT \(throw\)/);
+
+    await post('/admin/chaos/fault', JSON.stringify({ pair: 'SOLUSDT', kind: 'none' }));
+    await post('/admin/circuit-breaker/activate-all');
+    const clean = await post('/admin/circuit-breaker/reset/SOLUSDT');
+    expect(clean.status).toBe(200);
+    expect(clean.json.fault_armed).toBeUndefined();
+    expect(clean.json.warning).toBeUndefined();
+  });
+
   it('bad fault input is 400 and sets nothing', async () => {
     for (const body of ['{"pair": "SOLUSDT", "kind": "explode"}', '{"pair": "SOLUSDT", "kind": "throw", "everyNth": 0}', '{"pair": "NOPE", "kind": "throw"}', '{"pair": "SOLUSDT", "kind": "slow", "delayMs": -5}']) {
       const r = await post('/admin/chaos/fault', body);
@@ -218,3 +250,12 @@ describe('health while stopping', () => {
 });
 
 export type { ServiceError };
+
+/** breaker_trip errors so far: in /admin/errors/summary (24 h) and in trading_errors_total, summed over pairs. */
+async function breakerTripErrors(): Promise<{ summary: number; metric: number }> {
+  const summary = Number((await get('/admin/errors/summary')).json.last_24h.by_kind.breaker_trip ?? 0);
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let metric = 0;
+  for (const m of text.matchAll(/^trading_errors_total\{([^}]*)\} (\d+)$/gm)) if (/kind="breaker_trip"/.test(m[1]!)) metric += Number(m[2]);
+  return { summary, metric };
+}

@@ -1,5 +1,5 @@
 /**
- * Redis down under the running service (DESIGN.md "Sessions"): a TradingService whose REDIS_URL points at
+ * Redis down under the running service (docs/operations.md "Sessions"): a TradingService whose REDIS_URL points at
  * a TCP fault proxy in front of the real Redis, driven over gRPC and the admin API. While the proxy
  * refuses connections, sessions the service already validated keep trading for REDIS_OFFLINE_GRACE_MS,
  * new logins (and tokens it never saw) fail with UNAVAILABLE naming Redis, /health is DEGRADED (200) with

@@ -1,5 +1,5 @@
 /**
- * Redis down (DESIGN.md "Sessions", chaos vocabulary of STACK.md): the real Redis made unreachable through
+ * Redis down (docs/operations.md "Sessions"; Toxiproxy's chaos vocabulary): the real Redis made unreachable through
  * a TCP fault proxy between the store and the server. Validated sessions keep working for offlineGraceMs,
  * logins fail with UnavailableError('redis'), rate limits fall back to a local bucket, nothing crashes,
  * and everything recovers by itself when the proxy passes traffic again. Fails (never skips) without Redis.

@@ -217,6 +217,9 @@ export class TradingService {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
       if (event === 'fallback') {
         const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
+        // An operator opening breakers (activate-all, a drill, a mitigation) is an action, not an error:
+        // it must not raise the error rate the runbook alerts on.
+        if (reason === 'operator') return;
         this.monitor.recordError(pair, 'breaker_trip', reason);
         this.metrics.error(pair, 'breaker_trip');
       }
@@ -405,6 +408,7 @@ export class TradingService {
       // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
       // pair is back to its last durable command.
       await this.recover();
+      for (const m of this.managers.values()) m.endStartup(); // "adaptive-started" once per pair, after recovery
       await this.waitForSessionStore();
       grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
     } catch (err) {
@@ -448,6 +452,7 @@ export class TradingService {
       for (const m of this.managers.values()) m.beginReplay();
       try {
         this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
+        this.snapshotter?.noteRecovered(this.recoveryReport);
       } finally {
         for (const m of this.managers.values()) m.endReplay();
       }
@@ -489,7 +494,7 @@ export class TradingService {
           stopped: s?.fenced ?? null,
           state_hash: pair.stateHash(),
           commands_since_snapshot: d.commandsSinceSnapshot(pair.symbol),
-          last_snapshot: snap === undefined ? null : { sequence: snap.sequence, at: new Date(snap.atMs).toISOString(), resting_orders: snap.orders },
+          last_snapshot: snap === undefined ? null : { sequence: snap.sequence, at: new Date(snap.atMs).toISOString(), resting_orders: snap.orders, loaded_at_start: snap.loadedAtStart },
         };
       }),
       snapshot_failures: this.snapshotter?.failures ?? 0,

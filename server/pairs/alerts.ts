@@ -1,6 +1,6 @@
 /**
  * The runbook's thresholds turned into a health status and active alerts (runbook "Health Checks",
- * "Severity Levels"; DESIGN.md "Defaults and real services"). `evaluateHealth` is a pure function of the
+ * "Severity Levels"). `evaluateHealth` is a pure function of the
  * figures it is given; `AlertTracker` adds time: `since` stays fixed while an alert stays active, listeners
  * hear only real changes (as nice-grpc's healthState), and resolved alerts go to a bounded history.
  * No timers, no I/O: the HTTP adapter calls `evaluate` on `/health` and `/admin/alerts/active`.

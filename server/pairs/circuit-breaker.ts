@@ -1,9 +1,9 @@
 /**
  * Per-pair circuit breakers guarding the adaptive book: closed = the adaptive book takes part as the migration
  * controller says; open = the pair is served by the legacy book alone. Logic only: the clock is passed in, no timers,
- * no environment, and every transition is recorded with its reason (STYLE.md §4, §13).
+ * no environment, and every transition is recorded with its reason.
  *
- * Runbook contract (runbook.md "Circuit Breaker Activation", "Comprehensive Health Check", daily report):
+ * Runbook contract (docs/runbook.md "Scenario 2: circuit breaker activation", "Health checks", daily report):
  * - `GET /admin/circuit-breaker/status` is `CircuitBreakers.status()`: an array; jq reads `.open`, `.pair`, `.reason`.
  * - `GET /admin/circuit-breaker/history` is `CircuitBreakers.history()`: jq reads `.last_24h | length`.
  * - `POST /admin/circuit-breaker/activate-all`, `reset/PAIR`, `reset-all` map to `activateAll`, `get(pair).reset`,

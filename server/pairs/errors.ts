@@ -1,7 +1,7 @@
 /**
  * Errors thrown by per-pair control (server/pairs). Bad input is thrown at the boundary as a ValidationError
  * carrying the field it is about, so adapters map it to gRPC INVALID_ARGUMENT / HTTP 400 without parsing the
- * message (STYLE.md §7). Must not import anything outside server/core and server/ports.
+ * message. Must not import anything outside server/core and server/ports.
  */
 
 /** Bad input: names the field and why; the operation it was given to changed nothing. */

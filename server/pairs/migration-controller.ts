@@ -1,7 +1,7 @@
 /**
- * Per-pair rollout of the adaptive book (DESIGN.md "The migration, precisely"): state, percentage, automatic ramp
+ * Per-pair rollout of the adaptive book: state, percentage, automatic ramp
  * with health gates, stop-all, emergency stop, deterministic routing. Logic only: the clock is passed in, the
- * adapter calls `tick` on its own timer, and every transition is recorded with its reason (STYLE.md §4, §13).
+ * adapter calls `tick` on its own timer, and every transition is recorded with its reason.
  *
  * States and percentages (the percentage is the share of the pair's commands whose *adaptive* result is served):
  * | state        | %      | books                 | how it is reached                                         |
@@ -363,6 +363,28 @@ export class MigrationController {
     Object.assign(p.ramp, { active: false, frozen: false, stepIndex: null, stepStartedAtMs: null, nextStepAtMs: null });
     p.lastReason = reason;
     p.updatedAtMs = now;
+  }
+
+  /**
+   * After restoreState: puts back the ramp the pair had before a restart (PairStateStore). A running
+   * ramp runs on from the pair's percentage, its hold restarting now, so the next step still needs a
+   * full hold of passing gates measured by this process; a frozen one stays frozen, and its last
+   * reason says how to continue (POST /admin/migration/ramp).
+   */
+  restoreRamp(pair: string, steps: readonly number[], frozen: boolean): void {
+    const p = this.pairOf(pair);
+    const ladder = compileRampSteps(steps, 'steps');
+    if (p.state === 'completed' || p.state === 'stopped') return;
+    const now = this.clock.nowMs();
+    const reason = frozen
+      ? `ramp ${ladder.join('/')} restored paused after restart; continue it with POST /admin/migration/ramp {"pair": "${p.pair}", "steps": [${ladder.join(', ')}]}`
+      : `ramp ${ladder.join('/')} resumed after restart at ${p.percentage} %; the hold restarts`;
+    this.transition(
+      p,
+      { ramp: { active: true, frozen, steps: ladder, stepIndex: stepIndexAt(ladder, p.percentage), stepStartedAtMs: now, nextStepAtMs: frozen ? null : now + this.options.holdMs } },
+      frozen ? 'restored' : 'ramp_resume',
+      reason,
+    );
   }
 
   get isEmergencyStopped(): boolean {

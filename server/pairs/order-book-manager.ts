@@ -85,6 +85,12 @@ export class OrderBookManager implements ServingBook {
   private sinceAudit = 0;
   /** Start-up replay on one book (see beginReplay). */
   private replayingOneBook = false;
+  /**
+   * Until endStartup() (or the first command): books built at construction, by restored pair state
+   * and after the replay are announced once, at the end, with the size they start from.
+   */
+  private startingUp = true;
+  private adaptiveUnannounced = false;
   private readonly observer: BookObserver;
   private readonly auditEvery: number;
   private readonly drainBound = () => this.drainShadow();
@@ -108,7 +114,19 @@ export class OrderBookManager implements ServingBook {
     return { legacy: this.legacy !== null, adaptive: this.adaptive !== null, pendingShadow: this.pending.length };
   }
 
+  /** Start-up is over: announces the adaptive book once if one was built meanwhile. Idempotent. */
+  endStartup(): void {
+    if (!this.startingUp) return;
+    this.startingUp = false;
+    this.reconcile();
+    if (this.adaptiveUnannounced && this.adaptive !== null) {
+      this.observer.onManagerEvent?.(this.pair, 'adaptive-started', `adaptive book built from ${this.adaptive.size()} legacy resting orders`);
+    }
+    this.adaptiveUnannounced = false;
+  }
+
   apply(cmd: Command, out: EventSink): Outcome {
+    if (this.startingUp && !this.replayingOneBook) this.endStartup();
     this.reconcile();
     const seq = ++this.commandSeq;
     const legacy = this.legacy;
@@ -288,7 +306,8 @@ export class OrderBookManager implements ServingBook {
       const adaptive = this.o.adaptiveFactory(this.o.instrument);
       adaptive.load(restingOrders(this.legacy!));
       this.adaptive = adaptive;
-      this.observer.onManagerEvent?.(this.pair, 'adaptive-started', `adaptive book built from ${adaptive.size()} legacy resting orders`);
+      if (this.startingUp) this.adaptiveUnannounced = true;
+      else this.observer.onManagerEvent?.(this.pair, 'adaptive-started', `adaptive book built from ${adaptive.size()} legacy resting orders`);
     }
     if (this.legacy !== null && !wantLegacy) {
       this.drainShadow();

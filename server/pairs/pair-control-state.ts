@@ -10,9 +10,15 @@ import { MIGRATION_STATES, type MigrationController, type MigrationState } from 
 /** The document of one pair now. */
 export function pairControlState(pair: string, migration: MigrationController, breaker: CircuitBreaker): PairStateDocument {
   const b = breaker.status();
+  const ramp = migration.statusOf(pair).ramp;
   return {
     version: 1,
-    migration: { state: migration.stateOf(pair), percentage: migration.percentageOf(pair) },
+    migration: {
+      state: migration.stateOf(pair),
+      percentage: migration.percentageOf(pair),
+      // A ramp in progress (absent in documents written before ramps were kept: no ramp restored).
+      ramp: ramp.active ? { steps: [...ramp.steps], frozen: ramp.frozen } : null,
+    },
     breaker: { open: b.open, reason: b.reason, detail: b.detail },
   };
 }
@@ -31,6 +37,11 @@ export function restorePairControlState(pair: string, doc: PairStateDocument, mi
   if (typeof state === 'string' && (MIGRATION_STATES as readonly string[]).includes(state) && typeof percentage === 'number') {
     migration.restoreState(pair, state as MigrationState, percentage, 'restored after restart');
     done.push(`migration ${state} ${percentage} %`);
+    const ramp = m['ramp'];
+    if (ramp !== null && typeof ramp === 'object' && !Array.isArray(ramp) && Array.isArray(ramp['steps']) && typeof ramp['frozen'] === 'boolean') {
+      migration.restoreRamp(pair, ramp['steps'] as number[], ramp['frozen']);
+      done.push(ramp['frozen'] ? 'ramp paused (continue with POST /admin/migration/ramp)' : 'ramp resumed (hold restarts)');
+    }
   }
   const reason = b['reason'];
   if (b['open'] === true && typeof reason === 'string' && (TRIP_REASONS as readonly string[]).includes(reason)) {

@@ -32,7 +32,7 @@ import { DEFAULT_HIGHEST_NS, DEFAULT_SUB_BUCKET_BITS, LatencyHistogram, type Lat
 
 /** Which book's result was returned to the client (`served`) or only compared (`shadow`). */
 export type CommandRole = 'served' | 'shadow';
-/** Error kinds of STYLE.md §7 plus whatever an adapter classifies further (`timeout`, `divergence`, ...). */
+/** The error kinds (validation, not_found, conflict, dependency down, internal) plus whatever an adapter classifies further (`timeout`, `divergence`, ...). */
 export type ErrorKind = 'rejection' | 'validation' | 'unavailable' | 'invariant' | (string & {});
 
 export const IMPLEMENTATIONS: readonly BookImplementation[] = ['legacy', 'adaptive'];

@@ -1,6 +1,6 @@
 /**
  * Errors that cross the ports: what an adapter throws when the outside world fails, in a shape the
- * inside (pairs) and the edge (gRPC, HTTP) both understand (STYLE.md §7). No I/O here.
+ * inside (pairs) and the edge (gRPC, HTTP) both understand. No I/O here.
  */
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Sessions as the inside sees them (DESIGN.md "Sessions"): API keys that log accounts in, bearer tokens
+ * Sessions as the inside sees them (docs/operations.md "Sessions"): API keys that log accounts in, bearer tokens
  * that name an account, the idempotency fast path for client order ids, and per-account rate limits.
  * Interfaces, options and their validation only: no sockets, no timers, no crypto. Implementations live
  * in server/adapters/redis (real Redis) and server/adapters/embedded (in-process, the `npm start` default);

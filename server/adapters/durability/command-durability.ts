@@ -59,7 +59,10 @@ class PairLog {
   waiters: AckWaiter[] = [];
   /** Why the pair refuses every call (recovery failed, journal refused a sequence); undefined when fine. */
   fenced: string | undefined;
-  /** Commands recorded since the last snapshot was taken. */
+  /**
+   * Commands the pair's state holds beyond its last stored snapshot: those replayed at recovery
+   * (attach) plus those recorded since. A crash loop therefore still reaches the threshold.
+   */
   sinceSnapshot = 0;
   snapshotInFlight = false;
   constructor(readonly pair: TradingPair) {}
@@ -97,12 +100,19 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
     this.unsubscribe = journal.onStatusChange((s) => this.statusChanged(s));
   }
 
-  /** Starts journaling `pair`: from now on it defers its publications to this recorder. */
-  attach(pair: TradingPair): void {
+  /**
+   * Starts journaling `pair`: from now on it defers its publications to this recorder.
+   * `commandsSinceSnapshot` is what recovery replayed after the pair's last snapshot (its state is
+   * that far beyond it); when it reaches the threshold a snapshot is due at once, so that a service
+   * killed again soon after starting does not replay the same journal again (and ever more of it).
+   */
+  attach(pair: TradingPair, commandsSinceSnapshot = 0): void {
     const log = new PairLog(pair);
     log.released = pair.lastCommandSequence;
+    log.sinceSnapshot = commandsSinceSnapshot;
     this.logs.set(pair.symbol, log);
     pair.setRecorder(this);
+    if (this.snapshotEveryCommands > 0 && commandsSinceSnapshot >= this.snapshotEveryCommands) this.onSnapshotDue?.(pair);
   }
 
   /** Refuses every call on the pair from now on, with `reason` (recovery failed, journal refused a sequence). */

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import type { ServiceConfig } from '../../config.ts';
 import { EmbeddedPostgresServer } from '../embedded/embedded-postgres.ts';
+import { ensureDatabaseExists } from '../postgres/ensure-database.ts';
 import { openPostgresPersistence, type PostgresPersistence } from '../postgres/postgres-persistence.ts';
+import { redactPostgresUrl } from '../postgres/redact-url.ts';
 import type { ServicePersistence } from '../trading-service.ts';
 
 export interface OpenedPersistence {
@@ -20,15 +22,7 @@ export interface OpenedPersistence {
 }
 
 /** `postgres://user:***@host:port/db`: a URL fit for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
+export const redactUrl = redactPostgresUrl;
 
 export async function openServicePersistence(config: ServiceConfig, log: (line: string) => void): Promise<OpenedPersistence> {
   if (config.persistence === 'memory') {
@@ -43,6 +37,7 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
   }
   let postgres: PostgresPersistence;
   try {
+    if (embedded === undefined) await ensureDatabaseExists(url, (line) => log(`postgresql: ${line}`));
     postgres = await openPostgresPersistence({
       connectionString: url,
       ...(config.databaseSchema !== undefined ? { options: `-c search_path=${config.databaseSchema}` } : {}),

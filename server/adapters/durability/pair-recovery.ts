@@ -15,6 +15,9 @@ export interface PairRecoveryReport {
   pair: string;
   /** Sequence of the snapshot recovery started from (0: none). */
   snapshotSequence: number;
+  /** When that snapshot was taken (epoch ms) and how many resting orders it held; absent without one. */
+  snapshotTakenAtMs?: number;
+  snapshotOrders?: number;
   /** Journal entries replayed after it. */
   replayed: number;
   /** The pair's head after recovery. */
@@ -59,8 +62,9 @@ export async function recoverPairs(o: RecoverOptions): Promise<RecoveryReport> {
     report.pairs.push(r);
     if (r.error !== undefined) failed.set(symbol, r.error);
   }
+  const replayedAfterSnapshot = new Map(report.pairs.map((r) => [r.pair, r.replayed]));
   for (const pair of o.pairs.list()) {
-    o.durability.attach(pair);
+    o.durability.attach(pair, replayedAfterSnapshot.get(pair.symbol) ?? 0);
     const reason = failed.get(pair.symbol);
     if (reason !== undefined) o.durability.fence(pair.symbol, `recovery failed: ${reason}`);
   }
@@ -72,6 +76,7 @@ async function recoverPair(o: RecoverOptions, pair: TradingPair): Promise<PairRe
   const started = o.nowMs();
   const symbol = pair.symbol;
   let snapshotSequence = 0;
+  let snapshotInfo: { snapshotTakenAtMs: number; snapshotOrders: number } | undefined;
   let replayed = 0;
   let last = 0;
   try {
@@ -81,6 +86,7 @@ async function recoverPair(o: RecoverOptions, pair: TradingPair): Promise<PairRe
       if (snapshot.sequence > head) throw new Error(`snapshot covers command ${snapshot.sequence} but the journal ends at ${head}`);
       pair.restoreSnapshot(snapshot, (name) => o.pairs.accounts.intern(name));
       snapshotSequence = snapshot.sequence;
+      snapshotInfo = { snapshotTakenAtMs: snapshot.takenAtMs, snapshotOrders: snapshot.orders.length };
       last = snapshot.sequence;
     }
     const accounts = o.pairs.accounts;
@@ -96,7 +102,7 @@ async function recoverPair(o: RecoverOptions, pair: TradingPair): Promise<PairRe
     o.journal.setHead(symbol, last);
     const durationMs = o.nowMs() - started;
     o.logger.info(`recovery: ${symbol} restored to command ${last} (snapshot ${snapshotSequence}, ${replayed} replayed) in ${durationMs} ms`);
-    return { pair: symbol, snapshotSequence, replayed, sequence: last, durationMs };
+    return { pair: symbol, snapshotSequence, ...snapshotInfo, replayed, sequence: last, durationMs };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     o.logger.error(`recovery: ${symbol} FAILED after command ${last}: ${error}; the pair is stopped (fail closed), the other pairs trade`, err);
@@ -118,10 +124,19 @@ export interface SnapshotterOptions {
  * One snapshot per pair in flight.
  */
 export class PairSnapshotter {
-  /** Last stored snapshot per pair, for status pages. */
-  readonly lastStored = new Map<string, { sequence: number; atMs: number; orders: number }>();
+  /** Last stored snapshot per pair, for status pages: taken by this process, or loaded at recovery. */
+  readonly lastStored = new Map<string, { sequence: number; atMs: number; orders: number; loadedAtStart: boolean }>();
   failures = 0;
   constructor(private readonly o: SnapshotterOptions) {}
+
+  /** Records the snapshots recovery started from, so status shows them before this process takes one. */
+  noteRecovered(report: RecoveryReport): void {
+    for (const r of report.pairs) {
+      if (r.snapshotSequence > 0 && r.snapshotTakenAtMs !== undefined && !this.lastStored.has(r.pair)) {
+        this.lastStored.set(r.pair, { sequence: r.snapshotSequence, atMs: r.snapshotTakenAtMs, orders: r.snapshotOrders ?? 0, loadedAtStart: true });
+      }
+    }
+  }
 
   /** Snapshots `pair` now unless one is in flight or nothing happened since the last. */
   async take(pair: TradingPair): Promise<PairSnapshot | undefined> {
@@ -135,7 +150,7 @@ export class PairSnapshotter {
       const snapshot = pair.exportSnapshot(this.o.nowMs());
       await this.o.journal.waitForDurable(pair.symbol, snapshot.sequence);
       await this.o.recovery.saveSnapshot(snapshot);
-      this.lastStored.set(pair.symbol, { sequence: snapshot.sequence, atMs: snapshot.takenAtMs, orders: snapshot.orders.length });
+      this.lastStored.set(pair.symbol, { sequence: snapshot.sequence, atMs: snapshot.takenAtMs, orders: snapshot.orders.length, loadedAtStart: false });
       return snapshot;
     } catch (err) {
       this.failures++;

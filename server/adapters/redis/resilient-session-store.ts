@@ -1,5 +1,5 @@
 /**
- * Keeps sessions working while Redis is unreachable (DESIGN.md "Sessions", STYLE.md §7 "dependency down").
+ * Keeps sessions working while Redis is unreachable (docs/operations.md "Sessions"; a dependency down).
  * A decorator over the Redis store:
  * - sessions already validated by this process keep resolving from a local cache for `offlineGraceMs`
  *   after the outage began (never past their own expiry); unknown tokens, and every token after the

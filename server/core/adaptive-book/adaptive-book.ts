@@ -45,6 +45,13 @@ export interface AdaptiveBookOptions {
   windowSize?: number;
 }
 
+/** One side's price tiers: levels in the window, levels in the far tier, window moves so far. */
+export interface PriceTierStats {
+  window: number;
+  far: number;
+  recentres: number;
+}
+
 export class AdaptiveBook implements OrderBook {
   readonly implementation = 'adaptive' as const;
   readonly instrument: Instrument;
@@ -82,6 +89,12 @@ export class AdaptiveBook implements OrderBook {
       case CommandKind.CancelAll:
         return this.cancelAll(cmd, out);
     }
+  }
+
+  /** Where each side's levels are and how often its window moved (tests, diagnostics). */
+  tiers(): { bids: PriceTierStats; asks: PriceTierStats } {
+    const of = (p: PriceIndex): PriceTierStats => ({ window: p.windowLevels, far: p.farLevels, recentres: p.recentres });
+    return { bids: of(this.bids), asks: of(this.asks) };
   }
 
   private refuse(orderId: OrderId, account: AccountId, r: Rejection, out: EventSink): Rejection {

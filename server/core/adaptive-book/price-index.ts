@@ -71,6 +71,18 @@ export class PriceIndex {
     this.windowCount = 0;
   }
 
+  /** Times the window moved (a better price below it, or the window emptied with far levels left). */
+  recentres = 0;
+
+  /** Levels held in the directly indexed window / in the far tier (tests and diagnostics). */
+  get windowLevels(): number {
+    return this.windowCount;
+  }
+
+  get farLevels(): number {
+    return this.far.size;
+  }
+
   /** Number of levels on this side. */
   get levelCount(): number {
     return this.windowCount + this.far.size;
@@ -247,6 +259,7 @@ export class PriceIndex {
 
   /** Moves the window to start at `newBase`: levels that fall out go far, far levels that fall in come in. */
   private recentre(newBase: number): void {
+    this.recentres++;
     const moved: number[] = [];
     for (let s = this.nextSlot(0); s >= 0; s = this.nextSlot(s + 1)) {
       moved.push(this.base + s, this.slots[s]!);
@@ -270,6 +283,7 @@ export class PriceIndex {
   private recentreOnFar(): void {
     // Drop stale heap tops until a live key surfaces.
     while (!this.far.has(this.heap[0]!)) this.heapPop();
+    this.recentres++;
     const key = this.heap[0]!;
     this.base = key > this.lead ? key - this.lead : 0;
     this.pullFromFar();
