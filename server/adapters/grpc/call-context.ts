@@ -6,6 +6,7 @@
  */
 import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Authenticator } from './auth.ts';
+import type { StreamGovernor } from './stream-limits.ts';
 import { DeadlineExceededError, UnavailableError, isUnexpected, toStatus } from './errors.ts';
 
 export interface Logger {
@@ -26,6 +27,8 @@ export interface CallContext {
   registerStream(close: (reason: Error) => void): () => void;
   /** A stream whose unsent messages exceed this is ended with RESOURCE_EXHAUSTED (slow reader). */
   readonly maxQueuedMessages: number;
+  /** Stream counts and queued bytes of long-lived streams (stream-limits.ts). */
+  readonly streams: StreamGovernor;
   /**
    * Asked before a new order or a replace is applied (never for cancels or reads); throws
    * UnavailableError while trading is halted or in maintenance.

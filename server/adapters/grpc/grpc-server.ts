@@ -22,6 +22,9 @@ import { createOrdersService } from './orders-service.ts';
 import { createReflectionService } from './reflection.ts';
 import type { SessionAuthenticator } from './session-authenticator.ts';
 import { createSessionService } from './session-service.ts';
+import { withRawResponses } from './raw-responses.ts';
+import { ConnectionGuard, connectionServerOptions, http2ServersOf, type ConnectionLimitOptions } from './connection-guard.ts';
+import { StreamGovernor, type StreamLimitOptions } from './stream-limits.ts';
 
 /** Fully qualified names of the services health reports on ('' is the whole server). */
 export const SERVICE_NAMES = ['trading.v1.OrdersService', 'trading.v1.MarketDataService', 'trading.v1.InstrumentsService'] as const;
@@ -70,8 +73,12 @@ export interface GrpcServerOptions {
    * @default 10_000
    */
   maxQueuedMessages?: number;
-  /** Passed to grpc-js. */
+  /** Passed to grpc-js (over the connection defaults of connection-limits.ts). */
   serverOptions?: ServerOptions;
+  /** Bounds on long-lived streams: queued bytes, stream counts (stream-limits.ts). @default DEFAULT_STREAM_LIMITS */
+  streamLimits?: StreamLimitOptions;
+  /** Bounds on TCP connections: total, per peer, preface and idle timeouts, keepalive (connection-guard.ts). @default DEFAULT_CONNECTION_LIMITS */
+  connectionLimits?: ConnectionLimitOptions;
   /**
    * Admission of new orders and replaces (operator halt, maintenance): throws UnavailableError to refuse.
    * @default always admits
@@ -95,10 +102,16 @@ export class TradingGrpcServer {
   private shuttingDown = false;
   private shutdownPromise: Promise<ShutdownResult> | undefined;
   private readonly logger: Logger;
+  /** Open long-lived streams and their queued bytes, server-wide. */
+  readonly streamGovernor: StreamGovernor;
+  /** Open TCP connections and the limits on them. */
+  readonly connectionGuard: ConnectionGuard;
 
   constructor(options: GrpcServerOptions) {
     this.logger = options.logger ?? { info: (m) => console.log(m), error: (m, e) => console.error(m, e) };
     const nowMs = options.nowMs ?? Date.now;
+    this.streamGovernor = new StreamGovernor(options.streamLimits);
+    this.connectionGuard = new ConnectionGuard(options.connectionLimits);
     const ctx: CallContext = {
       authenticator: options.authenticator ?? options.sessions?.authenticator ?? headerAuthenticator,
       logger: this.logger,
@@ -109,13 +122,14 @@ export class TradingGrpcServer {
         return () => this.streams.delete(close);
       },
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+      streams: this.streamGovernor,
       checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
     };
-    this.server = new Server({ ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
+    this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
-    this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs, hooks, options.durability));
-    this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs, options.durability));
+    this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability));
+    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;
@@ -131,7 +145,17 @@ export class TradingGrpcServer {
   listen(host: string, port: number): Promise<number> {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+      const before = new Set(http2ServersOf(this.server));
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const added = http2ServersOf(this.server).filter((h) => !before.has(h));
+        if (added.length === 0) this.logger.error('grpc: cannot find the http2 server inside grpc-js; connection limits and the preface timeout are NOT enforced');
+        for (const h of added) this.connectionGuard.watch(h);
+        resolve(boundPort);
+      });
     });
   }
 

@@ -10,8 +10,19 @@ import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
 import type { DurabilityGate } from './durability-gate.ts';
-import { ResourceExhaustedError, toStatus } from './errors.ts';
-import type { MarketDataServiceServer, MarketDataUpdate, StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
+import { toStatus } from './errors.ts';
+import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
+import { endSlowStream, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import type { Instrument } from '../../core/instrument.ts';
+import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
+
+/** Each delta is encoded once, whatever the number of subscribers (they all get the same bytes). */
+const encodedDeltas = new WeakMap<MarketDataDelta, Buffer>();
+function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
+  let buf = encodedDeltas.get(delta);
+  if (buf === undefined) encodedDeltas.set(delta, (buf = Buffer.from(MarketDataUpdate.encode(deltaToWire(inst, delta)).finish())));
+  return buf;
+}
 
 export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate): MarketDataServiceServer {
   return {
@@ -26,42 +37,54 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       let closed = false;
       let unsubscribe = (): void => {};
       let unregister = (): void => {};
+      let ticket: StreamTicket | undefined;
+      let outbox: StreamOutbox | undefined;
+      const release = (): void => {
+        unsubscribe();
+        unregister();
+        outbox?.release();
+        ticket?.release();
+      };
       const close = (reason?: Error): void => {
         if (closed) return;
         closed = true;
-        unsubscribe();
-        unregister();
+        release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
       };
       const abandon = (): void => {
         if (closed) return;
         closed = true;
-        unsubscribe();
-        unregister();
+        release();
       };
+      const slow = (reason: Error): void => {
+        if (closed) return;
+        closed = true;
+        release();
+        endSlowStream(call, () => call.emit('error', toStatus(reason)), ctx.streams.limits.slowConsumerGraceMs);
+      };
+      call.on('cancelled', abandon);
+      call.on('error', abandon);
       try {
         checkAdmission(ctx, call);
         const pair = resolvePair(pairs, call.request.pair);
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
+        ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
+        const box = ctx.streams.outbox(call, slow);
+        outbox = box;
         const subscription = pair.subscribeMarketData(depth, (delta) => {
           if (closed) return;
-          call.write(deltaToWire(inst, delta));
-          // A reader this far behind would only fall further: end the stream so it resubscribes.
-          if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('the client reads too slowly to keep up; resubscribe'));
+          box.write(encodedDelta(inst, delta));
         });
         unsubscribe = subscription.unsubscribe;
         unregister = ctx.registerStream((reason) => close(reason));
         const { snapshot } = subscription;
-        call.write({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } });
+        box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));
       } catch (err) {
         close(err as Error);
-        return;
       }
-      call.on('cancelled', abandon);
-      call.on('error', abandon);
     },
   };
 }

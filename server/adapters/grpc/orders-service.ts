@@ -22,7 +22,7 @@ import type { AccountId } from '../../core/types.ts';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
-import type { NewOrderRequest, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
+import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { checkAdmission, checkDeadline, logIfUnexpected, unaryAsync, type CallContext } from './call-context.ts';
@@ -38,7 +38,8 @@ import {
   resolvePair,
 } from './codec.ts';
 import { RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
-import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
+import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/orders.ts';
+import { endSlowStream, type StreamTicket } from './stream-limits.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { settleAll, type DurabilityGate } from './durability-gate.ts';
 import type {
@@ -48,7 +49,6 @@ import type {
   OrderCommand,
   OrderFlowMessage,
   OrderFlowRequest,
-  OrderFlowResponse,
   OrdersServiceServer,
   ReplaceOrderRequest,
   SubmitOrderRequest,
@@ -126,6 +126,20 @@ interface SubmitAnswer {
   /** Set when the engine refused the order: a unary call fails with it, an item reports it. */
   rejection: Rejection | undefined;
   remember: OriginalSubmission | undefined;
+}
+
+/**
+ * An account's events reach each of its OrderFlow streams as the same array: encoded once for all of
+ * them (the wire message depends only on the pair and the events).
+ */
+const encodedEventMessages = new WeakMap<readonly PairOrderEvent[], Buffer>();
+function eventMessages(pair: TradingPair, events: readonly PairOrderEvent[]): OrderFlowMessage[] {
+  return events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
+}
+function encodedEvents(pair: TradingPair, events: readonly PairOrderEvent[]): Buffer {
+  let buf = encodedEventMessages.get(events);
+  if (buf === undefined) encodedEventMessages.set(events, (buf = Buffer.from(OrderFlowResponse.encode({ messages: eventMessages(pair, events) }).finish())));
+  return buf;
 }
 
 /** OrderFlow replies waiting for durability per stream before the stream stops reading. */
@@ -434,10 +448,12 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
     orderFlow: (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>) => {
       let name: string;
       let account: number;
+      let ticket: StreamTicket;
       try {
         checkAdmission(ctx, call);
         name = callerOf(call);
         account = pairs.accounts.intern(name);
+        ticket = ctx.streams.admit('OrderFlow', call.getPeer(), name);
       } catch (err) {
         call.emit('error', toStatus(err));
         return;
@@ -469,13 +485,22 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         else call.resume();
       };
 
-      const write = (response: OrderFlowResponse): void => {
+      const outbox = ctx.streams.outbox(call, (reason) => {
         if (closed) return;
-        if (!call.write(response)) {
+        abandon();
+        endSlowStream(call, () => call.emit('error', toStatus(reason)), ctx.streams.limits.slowConsumerGraceMs);
+      });
+      const writeEncoded = (message: Buffer): void => {
+        if (closed) return;
+        if (!outbox.write(message)) return;
+        if (call.writableNeedDrain) {
           writeBlocked = true; // stop reading commands until the client reads results
           updateFlow();
         }
-        if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('the client reads too slowly; stream ended'));
+        if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('slow consumer: too many messages queued; stream ended'));
+      };
+      const write = (response: OrderFlowResponse): void => {
+        if (!closed) writeEncoded(Buffer.from(OrderFlowResponse.encode(response).finish()));
       };
       call.on('drain', () => {
         writeBlocked = false;
@@ -483,10 +508,10 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       });
 
       const unsubscribe = pairs.subscribeAccount(account, (pair, events) => {
-        const messages: OrderFlowMessage[] = events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
-        if (batch !== undefined) batch.push(...messages);
-        else if (pendingReplies > 0) heldEvents.push(...messages);
-        else write({ messages });
+        if (closed) return;
+        if (batch !== undefined) batch.push(...eventMessages(pair, events));
+        else if (pendingReplies > 0) heldEvents.push(...eventMessages(pair, events));
+        else writeEncoded(encodedEvents(pair, events));
       });
       const unregister = ctx.registerStream((reason) => close(reason));
 
@@ -496,16 +521,20 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         inbox.length = 0;
         unsubscribe();
         unregister();
+        outbox.release();
+        ticket.release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
       }
-      const abandon = (): void => {
+      function abandon(): void {
         if (closed) return;
         closed = true;
         inbox.length = 0;
         unsubscribe();
         unregister();
-      };
+        outbox.release();
+        ticket.release();
+      }
 
       /** One flow message: admission, rate limit, records, then every command applied synchronously, then the reply. */
       const handle = async (req: OrderFlowRequest): Promise<void> => {
