@@ -116,6 +116,56 @@ export interface ServiceConfig {
   readonly snapshotEveryCommands: number;
   /** SNAPSHOT_INTERVAL_MS: a pair that changed is snapshotted at least this often (0: by count only). @default 300000 (5 min) */
   readonly snapshotIntervalMs: number;
+  /** Bounds on what clients can make the service hold (docs/operations.md "Limits"). */
+  readonly limits: ClientLimits;
+}
+
+/** Resource bounds against hostile or careless clients; every one is an environment variable. */
+export interface ClientLimits {
+  /** GRPC_MAX_QUEUED_BYTES_PER_STREAM: unsent bytes one stream may hold before it is ended as a slow consumer. @default 4194304 (4 MiB) */
+  readonly maxQueuedBytesPerStream: number;
+  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 268435456 (256 MiB) */
+  readonly maxQueuedBytesTotal: number;
+  /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
+  readonly maxStreams: number;
+  /** GRPC_MAX_STREAMS_PER_ACCOUNT: open OrderFlow streams of one account. @default 16 */
+  readonly maxStreamsPerAccount: number;
+  /** GRPC_MAX_STREAMS_PER_PEER: open streams from one IP address. @default 1000 */
+  readonly maxStreamsPerPeer: number;
+  /** GRPC_MAX_CONNECTIONS: TCP connections to the gRPC port in total (lowered to keep GRPC_RESERVED_DESCRIPTORS free). @default 4096 */
+  readonly maxConnections: number;
+  /** GRPC_MAX_CONNECTIONS_PER_PEER: TCP connections from one IP address. @default 256 */
+  readonly maxConnectionsPerPeer: number;
+  /** GRPC_PREFACE_TIMEOUT_MS: a connection must send its HTTP/2 preface within this, or it is closed. @default 10000 */
+  readonly prefaceTimeoutMs: number;
+  /** GRPC_MAX_CONNECTION_IDLE_MS: a connection without calls this long is closed. @default 300000 */
+  readonly maxConnectionIdleMs: number;
+  /** GRPC_KEEPALIVE_TIME_MS: the server pings a silent connection after this. @default 60000 */
+  readonly keepaliveTimeMs: number;
+  /** GRPC_KEEPALIVE_TIMEOUT_MS: an unanswered ping closes the connection after this. @default 20000 */
+  readonly keepaliveTimeoutMs: number;
+  /** GRPC_MAX_CONCURRENT_STREAMS: concurrent calls per connection (HTTP/2 SETTINGS). @default 100 */
+  readonly maxConcurrentStreams: number;
+  /** GRPC_RESERVED_DESCRIPTORS: file descriptors kept free for PostgreSQL, Redis and files. @default 256 */
+  readonly reservedDescriptors: number;
+}
+
+function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
+  return Object.freeze({
+    maxQueuedBytesPerStream: integer(env, 'GRPC_MAX_QUEUED_BYTES_PER_STREAM', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    maxStreams: integer(env, 'GRPC_MAX_STREAMS', 10_000, 1, 1_000_000),
+    maxStreamsPerAccount: integer(env, 'GRPC_MAX_STREAMS_PER_ACCOUNT', 16, 1, 100_000),
+    maxStreamsPerPeer: integer(env, 'GRPC_MAX_STREAMS_PER_PEER', 1_000, 1, 1_000_000),
+    maxConnections: integer(env, 'GRPC_MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnectionsPerPeer: integer(env, 'GRPC_MAX_CONNECTIONS_PER_PEER', 256, 1, 1_000_000),
+    prefaceTimeoutMs: integer(env, 'GRPC_PREFACE_TIMEOUT_MS', 10_000, 100, 600_000),
+    maxConnectionIdleMs: integer(env, 'GRPC_MAX_CONNECTION_IDLE_MS', 300_000, 1_000, 86_400_000),
+    keepaliveTimeMs: integer(env, 'GRPC_KEEPALIVE_TIME_MS', 60_000, 1_000, 86_400_000),
+    keepaliveTimeoutMs: integer(env, 'GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 100, 600_000),
+    maxConcurrentStreams: integer(env, 'GRPC_MAX_CONCURRENT_STREAMS', 100, 1, 10_000),
+    reservedDescriptors: integer(env, 'GRPC_RESERVED_DESCRIPTORS', 256, 0, 1_000_000),
+  });
 }
 
 /** The largest SubmitOrderBatch / OrderFlow message (codec.ts MAX_BATCH_ITEMS); the burst must fit one. */
@@ -249,5 +299,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     idempotencyTtlMs: integer(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 1_000, 30 * 86_400_000),
     redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
     ...persistenceConfig(env),
+    limits: clientLimits(env),
   });
 }

@@ -278,6 +278,23 @@ export class TradingService {
       durability: this.durability,
       sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
       interceptors: [this.sessionAuth.interceptor()],
+      streamLimits: {
+        maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
+        maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,
+        maxStreams: config.limits.maxStreams,
+        maxStreamsPerAccount: config.limits.maxStreamsPerAccount,
+        maxStreamsPerPeer: config.limits.maxStreamsPerPeer,
+      },
+      connectionLimits: {
+        maxConnections: config.limits.maxConnections,
+        maxConnectionsPerPeer: config.limits.maxConnectionsPerPeer,
+        prefaceTimeoutMs: config.limits.prefaceTimeoutMs,
+        maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
+        keepaliveTimeMs: config.limits.keepaliveTimeMs,
+        keepaliveTimeoutMs: config.limits.keepaliveTimeoutMs,
+        maxConcurrentStreams: config.limits.maxConcurrentStreams,
+        reservedDescriptors: config.limits.reservedDescriptors,
+      },
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });

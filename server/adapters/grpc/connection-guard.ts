@@ -54,7 +54,7 @@ export function compileConnectionLimits(options: ConnectionLimitOptions = {}): R
   const out = { ...DEFAULT_CONNECTION_LIMITS } as Required<ConnectionLimitOptions>;
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`connection limit ${k} must be a positive integer, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < (k === 'reservedDescriptors' ? 0 : 1)) throw new RangeError(`connection limit ${k} must be a positive integer, got ${v}`);
     (out as unknown as Record<string, number>)[k] = v;
   }
   return Object.freeze(out);
@@ -113,7 +113,6 @@ export class ConnectionGuard {
     if (this.open >= this.maxConnections || peerCount >= this.limits.maxConnectionsPerPeer) {
       this.refused++;
       session.destroy();
-      socket?.destroy();
       return;
     }
     this.open++;
@@ -122,7 +121,6 @@ export class ConnectionGuard {
       prefaceTimer = undefined;
       this.prefaceTimeouts++;
       session.destroy();
-      socket?.destroy();
     }, this.limits.prefaceTimeoutMs);
     prefaceTimer.unref();
     const clear = (): void => {
