@@ -148,6 +148,16 @@ export interface ClientLimits {
   readonly maxConcurrentStreams: number;
   /** GRPC_RESERVED_DESCRIPTORS: file descriptors kept free for PostgreSQL, Redis and files. @default 256 */
   readonly reservedDescriptors: number;
+  /** CLOSED_ORDERS_RETAINED: closed orders kept in memory per pair for GetOrder and idempotency (beyond: the orders table). @default 100000 */
+  readonly closedOrdersRetained: number;
+  /** CLOSED_ORDERS_PER_ACCOUNT: of those, at most this many per account (an account only pushes out its own). @default 10000 */
+  readonly closedOrdersPerAccount: number;
+  /** IDEMPOTENCY_RECORDS_PER_ACCOUNT: client order id records one account may hold in the in-process session store. @default 100000 */
+  readonly idempotencyRecordsPerAccount: number;
+  /** IDEMPOTENCY_RECORDS: client order id records in the in-process session store in total. @default 1000000 */
+  readonly idempotencyRecords: number;
+  /** SESSIONS_PER_ACCOUNT: live sessions of one account; a login beyond it ends the account's oldest session. @default 100 */
+  readonly sessionsPerAccount: number;
 }
 
 function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
@@ -165,6 +175,11 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     keepaliveTimeoutMs: integer(env, 'GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 100, 600_000),
     maxConcurrentStreams: integer(env, 'GRPC_MAX_CONCURRENT_STREAMS', 100, 1, 10_000),
     reservedDescriptors: integer(env, 'GRPC_RESERVED_DESCRIPTORS', 256, 0, 1_000_000),
+    closedOrdersRetained: integer(env, 'CLOSED_ORDERS_RETAINED', 100_000, 1, 100_000_000),
+    closedOrdersPerAccount: integer(env, 'CLOSED_ORDERS_PER_ACCOUNT', 10_000, 1, 100_000_000),
+    idempotencyRecordsPerAccount: integer(env, 'IDEMPOTENCY_RECORDS_PER_ACCOUNT', 100_000, 1, 100_000_000),
+    idempotencyRecords: integer(env, 'IDEMPOTENCY_RECORDS', 1_000_000, 1, 100_000_000),
+    sessionsPerAccount: integer(env, 'SESSIONS_PER_ACCOUNT', 100, 1, 1_000_000),
   });
 }
 

@@ -21,6 +21,8 @@ import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
+import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
+import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
@@ -83,6 +85,13 @@ export interface ServicePersistence {
   journal: DurableJournal;
   recovery: RecoveryStore;
   pairState: PairStateStore;
+  /** The orders table as the record of client order ids (idempotency beyond registry and store). @default none */
+  clientOrders?: ClientOrderArchive;
+  /**
+   * The database's identity: Redis idempotency records are kept under it, so a reset or different
+   * database never answers from records of orders it does not hold. @default a random id per process
+   */
+  databaseId?: string;
 }
 
 export interface ListeningPorts {
@@ -229,6 +238,8 @@ export class TradingService {
       createBook,
       clock: this.clock,
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
+      maxClosedOrders: config.limits.closedOrdersRetained,
+      maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
     });
     // Trades as the served book reported them, from the pair's own market-data stream.
     for (const pair of this.pairs.list()) {
@@ -260,8 +271,13 @@ export class TradingService {
         clock: this.clock,
         redisUrl: config.redisUrl,
         redisPrefix: config.redisPrefix,
+        // Without a database nothing survives a restart, so neither may the records describing it.
+        idempotencyScope: deps.persistence?.databaseId ?? `process-${randomUUID()}`,
         offlineGraceMs: config.redisOfflineGraceMs,
         idempotencyTtlMs: config.idempotencyTtlMs,
+        maxSessionsPerAccount: config.limits.sessionsPerAccount,
+        maxClientOrders: config.limits.idempotencyRecords,
+        maxClientOrdersPerAccount: config.limits.idempotencyRecordsPerAccount,
         maxSessionTtlMs: config.sessionTtlMs,
         rateLimitPerSecond: config.rateLimitPerSecond,
         rateLimitBurst: config.rateLimitBurst,
@@ -276,6 +292,7 @@ export class TradingService {
       logger: this.logger,
       newOrderGate: this.gate,
       durability: this.durability,
+      clientOrderArchive: deps.persistence?.clientOrders,
       sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
       interceptors: [this.sessionAuth.interceptor()],
       streamLimits: {

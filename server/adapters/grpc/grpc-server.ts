@@ -7,6 +7,7 @@ import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions }
 import { HealthImplementation } from 'grpc-health-check';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
+import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import { headerAuthenticator, type Authenticator } from './auth.ts';
 import type { CallContext, Logger } from './call-context.ts';
 import type { DurabilityGate } from './durability-gate.ts';
@@ -89,6 +90,11 @@ export interface GrpcServerOptions {
    * until the journal holds what they show. @default none (in-memory: replies at once)
    */
   durability?: DurabilityGate;
+  /**
+   * The durable record of client order ids (the `orders` table), asked when neither the registry nor
+   * the session store knows an id. @default none (in-memory service: the registry and store alone)
+   */
+  clientOrderArchive?: ClientOrderArchive;
 }
 
 export type ShutdownResult = 'graceful' | 'forced';
@@ -128,7 +134,7 @@ export class TradingGrpcServer {
     this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
-    this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability));
+    this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
     this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {

@@ -22,6 +22,8 @@ import type { AccountId } from '../../core/types.ts';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
+import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
+import type { OrderRow } from '../../ports/journal.ts';
 import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
@@ -101,6 +103,11 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   }
 }
 
+/** An order the `orders` table holds, as the registry would (the event sequence is not kept there: 0). */
+function archivedRecord(account: AccountId, row: OrderRow): OrderRecord {
+  return { ...row, account, cancelReason: row.cancelReason as OrderRecord['cancelReason'], lastSequence: 0 };
+}
+
 function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
   return new RejectionError({
     ok: false,
@@ -117,6 +124,8 @@ interface PreparedSubmit {
   fingerprint: string;
   /** The fast-path record read for its client order id (undefined: none, or no client order id). */
   recorded: OriginalSubmission | undefined;
+  /** The order the `orders` table holds for its client order id (asked only when nothing faster knows it). */
+  archived: OrderRow | undefined;
 }
 
 /** The answer to one submission: what to send, and the record to remember (new orders with a client order id). */
@@ -149,7 +158,39 @@ function* itemPairs(items: readonly ({ pair: TradingPair } | undefined)[]): Iter
   for (const i of items) if (i !== undefined) yield i.pair;
 }
 
-export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks?: OrderSessionHooks, durability?: DurabilityGate): OrdersServiceServer {
+export function createOrdersService(
+  ctx: CallContext,
+  pairs: TradingPairs,
+  hooks?: OrderSessionHooks,
+  durability?: DurabilityGate,
+  archive?: ClientOrderArchive,
+): OrdersServiceServer {
+  /**
+   * Phase 2b (async): the `orders` table, for client order ids neither the registry nor the fast path
+   * knows (one query per pair). Throws UnavailableError when the database cannot answer: without it a
+   * retry could not be told from a new order.
+   */
+  const readArchived = async (name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Promise<void> => {
+    if (archive === undefined) return;
+    const account = pairs.accounts.find(name);
+    const byPair = new Map<TradingPair, PreparedSubmit[]>();
+    for (const p of prepared) {
+      if (p === undefined || !('pair' in p)) continue;
+      const cid = p.order.clientOrderId;
+      if (cid === '' || p.recorded !== undefined) continue;
+      if (account !== undefined && p.pair.findByClientOrderId(account, cid) !== undefined) continue;
+      let list = byPair.get(p.pair);
+      if (list === undefined) byPair.set(p.pair, (list = []));
+      list.push(p);
+    }
+    await Promise.all(
+      [...byPair].map(async ([pair, list]) => {
+        const found = await archive.findByClientOrderIds(pair.symbol, name, list.map((p) => p.order.clientOrderId));
+        for (const p of list) p.archived = found.get(p.order.clientOrderId);
+      }),
+    );
+  };
+
   /** Refuses a command on `pair` now (journal down, pair stopped); nothing has been applied. */
   const writable = (pair: TradingPair): TradingPair => {
     durability?.checkWritable(pair);
@@ -194,7 +235,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
     ctx.checkNewOrders();
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
-    return { pair, order, fingerprint: fingerprint(order), recorded: undefined };
+    return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
   };
 
   /** Phase 2 (async): the fast-path record of the client order id, if any. Failure to read is not fatal. */
@@ -230,6 +271,12 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       if (original !== undefined) {
         if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
         return { pair, response: original.response, rejection: undefined, remember: undefined };
+      }
+      // Only the orders table still knows it: its current state, without events.
+      const archived = p.archived;
+      if (archived !== undefined) {
+        if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
+        return { pair, response: { order: orderToWire(pair.instrument, archivedRecord(account, archived)), events: [] }, rejection: undefined, remember: undefined };
       }
     }
     const result = writable(pair).submit(account, order);
@@ -308,6 +355,13 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(readRecorded(name, p));
       if (reads.length > 0) await Promise.all(reads);
     }
+    try {
+      await readArchived(name, prepared);
+    } catch (err) {
+      // The database cannot say whether these ids were used: those submissions are refused, nothing applied.
+      const facts = describeError(err);
+      return prepared.map((p) => (p !== undefined && 'pair' in p && p.order.clientOrderId !== '' && p.recorded === undefined && p.archived === undefined ? facts : p));
+    }
     return prepared;
   };
 
@@ -353,6 +407,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       await admit(name, 1, call);
       const prepared = parseSubmit(req);
       await readRecorded(name, prepared);
+      await readArchived(name, [prepared]);
       checkDeadline(ctx, call);
       const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
       await settled(answer.pair);
