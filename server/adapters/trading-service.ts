@@ -45,9 +45,10 @@ export const systemClock: Clock = {
   monotonicNs: () => process.hrtime.bigint(),
 };
 
+/** Messages are passed as data ('%s'), never as console format strings (they may quote client input). */
 export const consoleLogger: Logger = {
-  info: (m) => console.log(m),
-  error: (m, e) => console.error(m, e),
+  info: (m) => console.log('%s', m),
+  error: (m, e) => (e === undefined ? console.error('%s', m) : console.error('%s', m, e)),
 };
 
 /** How often the ramp gates are judged. A step still waits RAMP_HOLD_MS; this only bounds the lag. */

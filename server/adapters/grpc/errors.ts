@@ -11,6 +11,7 @@ import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
 import { InvalidCredentialsError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
+import { boundedMessage } from './echo.ts';
 
 /**
  * Reject reasons raised by this adapter, outside the core's table; the numbers are the proto's
@@ -158,11 +159,11 @@ export function toStatus(err: unknown): Partial<StatusObject> {
   if (facts.field !== '') metadata.set('x-field', facts.field);
   if (facts.rejectReason !== 0) metadata.set('x-reject-reason', String(facts.rejectReason));
   if (facts.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_HEADER, String(facts.retryAfterMs));
-  return { code: facts.code, details: facts.message, metadata };
+  return { code: facts.code, details: boundedMessage(facts.message), metadata };
 }
 
 export function toItemError(facts: ErrorFacts): ItemError {
-  return { code: facts.code, rejectReason: facts.rejectReason as RejectReason, field: facts.field, message: facts.message };
+  return { code: facts.code, rejectReason: facts.rejectReason as RejectReason, field: facts.field, message: boundedMessage(facts.message) };
 }
 
 /** True for errors the mapping does not know: bugs, to be logged with their stack. */

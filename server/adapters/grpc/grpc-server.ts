@@ -24,6 +24,7 @@ import { createReflectionService } from './reflection.ts';
 import type { SessionAuthenticator } from './session-authenticator.ts';
 import { createSessionService } from './session-service.ts';
 import { withRawResponses } from './raw-responses.ts';
+import { refuseDuplicateAuthorization } from './duplicate-headers.ts';
 import { ConnectionGuard, connectionServerOptions, http2ServersOf, type ConnectionLimitOptions } from './connection-guard.ts';
 import { StreamGovernor, type StreamLimitOptions } from './stream-limits.ts';
 
@@ -114,7 +115,7 @@ export class TradingGrpcServer {
   readonly connectionGuard: ConnectionGuard;
 
   constructor(options: GrpcServerOptions) {
-    this.logger = options.logger ?? { info: (m) => console.log(m), error: (m, e) => console.error(m, e) };
+    this.logger = options.logger ?? { info: (m) => console.log('%s', m), error: (m, e) => console.error('%s', m, e) };
     const nowMs = options.nowMs ?? Date.now;
     this.streamGovernor = new StreamGovernor(options.streamLimits);
     this.connectionGuard = new ConnectionGuard(options.connectionLimits);
@@ -159,7 +160,10 @@ export class TradingGrpcServer {
         }
         const added = http2ServersOf(this.server).filter((h) => !before.has(h));
         if (added.length === 0) this.logger.error('grpc: cannot find the http2 server inside grpc-js; connection limits and the preface timeout are NOT enforced');
-        for (const h of added) this.connectionGuard.watch(h);
+        for (const h of added) {
+          this.connectionGuard.watch(h);
+          refuseDuplicateAuthorization(h);
+        }
         resolve(boundPort);
       });
     });
