@@ -158,6 +158,8 @@ export interface ClientLimits {
   readonly idempotencyRecords: number;
   /** SESSIONS_PER_ACCOUNT: live sessions of one account; a login beyond it ends the account's oldest session. @default 100 */
   readonly sessionsPerAccount: number;
+  /** MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders of one account per pair; a GTC order beyond it is refused (FAILED_PRECONDITION). @default 10000 */
+  readonly maxOpenOrdersPerAccount: number;
 }
 
 function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
@@ -180,6 +182,7 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     idempotencyRecordsPerAccount: integer(env, 'IDEMPOTENCY_RECORDS_PER_ACCOUNT', 100_000, 1, 100_000_000),
     idempotencyRecords: integer(env, 'IDEMPOTENCY_RECORDS', 1_000_000, 1, 100_000_000),
     sessionsPerAccount: integer(env, 'SESSIONS_PER_ACCOUNT', 100, 1, 1_000_000),
+    maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
   });
 }
 

@@ -296,6 +296,7 @@ export class TradingService {
       clientOrderArchive: deps.persistence?.clientOrders,
       sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
       interceptors: [this.sessionAuth.interceptor()],
+      maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
       streamLimits: {
         maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
         maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,

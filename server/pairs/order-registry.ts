@@ -126,6 +126,11 @@ export class OrderRegistry {
     return out.sort((a, b) => a.orderId - b.orderId);
   }
 
+  /** Open orders of one account (O(1)). */
+  openCountOf(account: AccountId): number {
+    return this.openByAccount.get(account)?.size ?? 0;
+  }
+
   get openCount(): number {
     return this.orders.size - this.closedCount;
   }

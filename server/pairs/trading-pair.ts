@@ -380,6 +380,11 @@ export class TradingPair {
     return this.registry.openCount;
   }
 
+  /** Open orders of one account in this pair (O(1)); the per-account open-order cap reads it. */
+  openOrderCountOf(account: AccountId): number {
+    return this.registry.openCountOf(account);
+  }
+
   /** L2 snapshot; `depth` 0 means every level. */
   snapshot(depth: number): BookSnapshot {
     const n = depth === 0 ? ALL_LEVELS : depth;

@@ -29,6 +29,8 @@ export interface CallContext {
   readonly maxQueuedMessages: number;
   /** Stream counts and queued bytes of long-lived streams (stream-limits.ts). */
   readonly streams: StreamGovernor;
+  /** Most open (resting) orders one account may hold per pair; a GTC order beyond it is refused. */
+  readonly maxOpenOrdersPerAccount: number;
   /**
    * Asked before a new order or a replace is applied (never for cancels or reads); throws
    * UnavailableError while trading is halted or in maintenance.

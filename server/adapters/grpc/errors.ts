@@ -77,6 +77,17 @@ export class ResourceExhaustedError extends Error {
   }
 }
 
+/** A per-account bound on held state (open orders) refused the command; nothing was applied. FAILED_PRECONDITION. */
+export class LimitReachedError extends Error {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'LimitReachedError';
+  }
+}
+
 /**
  * The account's rate limit (SessionStore.consume) refused the call or flow message; nothing was applied.
  * Carries the store's retry hint as data; it also leaves in the message, because a command's ItemError
@@ -144,6 +155,7 @@ export function describeError(err: unknown): ErrorFacts {
   if (err instanceof PortUnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
   if (err instanceof RateLimitedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message, retryAfterMs: err.retryAfterMs };
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, rejectReason: 0, field: '', message: err.message };
+  if (err instanceof LimitReachedError) return { code: status.FAILED_PRECONDITION, rejectReason: 0, field: err.field, message: `${err.field}: ${err.message}` };
   if (err instanceof ResourceExhaustedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
   return { code: status.INTERNAL, rejectReason: 0, field: '', message: 'internal error' };
 }

@@ -51,6 +51,9 @@ export interface GrpcSessionOptions {
   orderHooks?: boolean;
 }
 
+/** Default of GrpcServerOptions.maxOpenOrdersPerAccount. */
+export const DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT = 10_000;
+
 /** Unsent messages a stream may queue before it is ended as too slow. */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 10_000;
 
@@ -79,6 +82,12 @@ export interface GrpcServerOptions {
   serverOptions?: ServerOptions;
   /** Bounds on long-lived streams: queued bytes, stream counts (stream-limits.ts). @default DEFAULT_STREAM_LIMITS */
   streamLimits?: StreamLimitOptions;
+  /**
+   * MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders one account may hold per pair; a GTC limit order
+   * beyond it is refused with FAILED_PRECONDITION (IOC, FOK and market orders never rest and pass).
+   * @default 10000
+   */
+  maxOpenOrdersPerAccount?: number;
   /** Bounds on TCP connections: total, per peer, preface and idle timeouts, keepalive (connection-guard.ts). @default DEFAULT_CONNECTION_LIMITS */
   connectionLimits?: ConnectionLimitOptions;
   /**
@@ -130,6 +139,7 @@ export class TradingGrpcServer {
       },
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
       streams: this.streamGovernor,
+      maxOpenOrdersPerAccount: options.maxOpenOrdersPerAccount ?? DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT,
       checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
     };
     this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });

@@ -18,7 +18,7 @@
  * session store after durability, so a restart never finds a record of an order the journal lost.
  */
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { AccountId } from '../../core/types.ts';
+import { OrderType, TimeInForce, type AccountId } from '../../core/types.ts';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
@@ -39,9 +39,10 @@ import {
   resolveOrderRef,
   resolvePair,
 } from './codec.ts';
-import { RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
+import { LimitReachedError, RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
 import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/orders.ts';
 import { endSlowStream, type StreamTicket } from './stream-limits.ts';
+import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { settleAll, type DurabilityGate } from './durability-gate.ts';
 import type {
@@ -101,6 +102,22 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Most orders in one ListOpenOrders response (also what page_size 0 means). */
+export const MAX_PAGE_SIZE = 5000;
+
+function parsePageSize(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE_SIZE) throw new ValidationError('page_size', `must be 0 (meaning ${MAX_PAGE_SIZE}) to ${MAX_PAGE_SIZE}, got ${n}`);
+  return n === 0 ? MAX_PAGE_SIZE : n;
+}
+
+/** A page token is `PAIR:ORDER_ID` of the last order of the previous page (opaque to clients). */
+function parsePageToken(token: string, selected: readonly TradingPair[]): { pair: string; orderId: number } | undefined {
+  if (token === '') return undefined;
+  const m = /^([A-Z0-9]{2,20}):(\d{1,16})$/.exec(token);
+  if (m === null || !selected.some((p) => p.symbol === m[1])) throw new ValidationError('page_token', `is not a next_page_token of this listing, got ${echo(token, 32)}`);
+  return { pair: m[1]!, orderId: Number(m[2]) };
 }
 
 /** An order the `orders` table holds, as the registry would (the event sequence is not kept there: 0). */
@@ -279,6 +296,15 @@ export function createOrdersService(
         return { pair, response: { order: orderToWire(pair.instrument, archivedRecord(account, archived)), events: [] }, rejection: undefined, remember: undefined };
       }
     }
+    // An order that may rest counts against the account's open-order cap (IOC/FOK/market never rest).
+    if (order.tif === TimeInForce.GTC && order.type === OrderType.Limit) {
+      const open = pair.openOrderCountOf(account);
+      if (open >= ctx.maxOpenOrdersPerAccount)
+        throw new LimitReachedError(
+          'pair',
+          `this account has ${open} open orders in ${pair.symbol}, the most allowed (MAX_OPEN_ORDERS_PER_ACCOUNT ${ctx.maxOpenOrdersPerAccount}); cancel some before placing more resting orders; nothing was applied`,
+        );
+    }
     const result = writable(pair).submit(account, order);
     const response: SubmitOrderResponse = {
       order: result.order && orderToWire(pair.instrument, result.order),
@@ -450,11 +476,27 @@ export function createOrdersService(
       await admit(name, 1, call);
       const account = knownAccountOf(name);
       const selected = req.pair === '' ? pairs.list() : [resolvePair(pairs, req.pair)];
+      const pageSize = parsePageSize(req.pageSize);
+      const after = parsePageToken(req.pageToken, selected);
       for (const pair of selected) durability?.checkReadable(pair);
       const orders: Order[] = [];
-      for (const pair of selected) for (const o of pair.listOpenOrders(account)) orders.push(orderToWire(pair.instrument, o));
+      let nextPageToken = '';
+      let started = after === undefined;
+      outer: for (const pair of selected) {
+        if (!started && pair.symbol !== after!.pair) continue;
+        for (const o of pair.listOpenOrders(account)) {
+          if (!started && o.orderId <= after!.orderId) continue;
+          if (orders.length === pageSize) {
+            const last = orders[orders.length - 1]!;
+            nextPageToken = `${last.pair}:${last.orderId}`;
+            break outer;
+          }
+          orders.push(orderToWire(pair.instrument, o));
+        }
+        started = true;
+      }
       await settleAll(durability, selected);
-      return { orders };
+      return { orders, nextPageToken };
     }),
 
     cancelAllOrders: unaryAsync(ctx, 'CancelAllOrders', async (req, call) => {
