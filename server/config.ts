@@ -160,6 +160,14 @@ export interface ClientLimits {
   readonly sessionsPerAccount: number;
   /** MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders of one account per pair; a GTC order beyond it is refused (FAILED_PRECONDITION). @default 10000 */
   readonly maxOpenOrdersPerAccount: number;
+  /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
+  readonly loginFreeFailuresPerKey: number;
+  /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
+  readonly loginFreeFailuresPerPeer: number;
+  /** LOGIN_BACKOFF_BASE_MS: first backoff after the free failures; doubles per failure. @default 1000 */
+  readonly loginBackoffBaseMs: number;
+  /** LOGIN_BACKOFF_MAX_MS: longest backoff. @default 300000 */
+  readonly loginBackoffMaxMs: number;
 }
 
 function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
@@ -183,6 +191,10 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     idempotencyRecords: integer(env, 'IDEMPOTENCY_RECORDS', 1_000_000, 1, 100_000_000),
     sessionsPerAccount: integer(env, 'SESSIONS_PER_ACCOUNT', 100, 1, 1_000_000),
     maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
+    loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
+    loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
+    loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),
+    loginBackoffMaxMs: integer(env, 'LOGIN_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
   });
 }
 

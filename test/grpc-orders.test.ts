@@ -36,7 +36,7 @@ const submit = (req: SubmitOrderRequest, account?: string, deadline?: Date) =>
 const cancel = (req: CancelOrderRequest, account?: string) => unary(h.orders.cancelOrder.bind(h.orders), req, account);
 const replace = (req: ReplaceOrderRequest, account?: string) => unary(h.orders.replaceOrder.bind(h.orders), req, account);
 const getOrder = (req: GetOrderRequest, account?: string) => unary(h.orders.getOrder.bind(h.orders), req, account);
-const listOpen = (pair: string, account?: string) => unary(h.orders.listOpenOrders.bind(h.orders), { pair, pageSize: 0, pageToken: '' }, account);
+const listOpen = (pair: string, account?: string) => unary(h.orders.listOpenOrders.bind(h.orders), { pair, page: undefined }, account);
 const cancelAll = (req: CancelAllOrdersRequest, account?: string) => unary(h.orders.cancelAllOrders.bind(h.orders), req, account);
 const batch = (req: SubmitOrderBatchRequest, account?: string) => unary(h.orders.submitOrderBatch.bind(h.orders), req, account);
 const book = (pair = 'BTCUSDT') => unary(h.marketData.getOrderBook.bind(h.marketData), { pair, depth: 0 });

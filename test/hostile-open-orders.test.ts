@@ -16,7 +16,10 @@ afterAll(async () => {
   await h.close();
 });
 
-const list = (account: string, pageSize: number, pageToken = '', pair = 'BTCUSDT') => unary(h.orders.listOpenOrders.bind(h.orders), { pair, pageSize, pageToken }, account);
+const list = async (account: string, pageSize: number, pageToken = '', pair = 'BTCUSDT') => {
+  const res = await unary(h.orders.listOpenOrders.bind(h.orders), { pair, page: { pageSize, pageToken } }, account);
+  return { orders: res.orders, nextPageToken: res.nextPage?.pageToken ?? '' };
+};
 
 describe('per-account open-order cap', () => {
   it('a batch of 80 resting orders: 50 rest, 30 are refused with FAILED_PRECONDITION naming the limit; IOC still trades; another account is unaffected', async () => {

@@ -148,7 +148,7 @@ describe('item 7: a deadline already past on arrival is never applied', () => {
       statuses.push(await rawUnary(h.port, '/trading.v1.OrdersService/SubmitOrder', msg, { authorization: `Bearer ${token}`, 'grpc-timeout': '1n' }));
     }
     expect(statuses).toEqual(Array(20).fill(String(status.DEADLINE_EXCEEDED)));
-    const open = await unary(h.orders.listOpenOrders.bind(h.orders), { pair: 'BTCUSDT', pageSize: 0, pageToken: '' }, 'deadline-raw');
+    const open = await unary(h.orders.listOpenOrders.bind(h.orders), { pair: 'BTCUSDT', page: undefined }, 'deadline-raw');
     expect(open.orders).toEqual([]);
     // The same request without the expired deadline is applied (the raw client itself works).
     const ok = await rawUnary(h.port, '/trading.v1.OrdersService/SubmitOrder', SubmitOrderRequest.encode(limitOrder('buy', '100', '0.01')).finish(), { authorization: `Bearer ${token}` });
@@ -158,7 +158,7 @@ describe('item 7: a deadline already past on arrival is never applied', () => {
   it('a grpc-js client deadline in the past: DEADLINE_EXCEEDED and nothing applied', async () => {
     const err = await failure(unary(h.orders.submitOrder.bind(h.orders), limitOrder('buy', '99', '0.01'), 'deadline-client', { deadline: Date.now() - 1000 }));
     expect(err.code).toBe(status.DEADLINE_EXCEEDED);
-    expect((await unary(h.orders.listOpenOrders.bind(h.orders), { pair: 'BTCUSDT', pageSize: 0, pageToken: '' }, 'deadline-client')).orders).toEqual([]);
+    expect((await unary(h.orders.listOpenOrders.bind(h.orders), { pair: 'BTCUSDT', page: undefined }, 'deadline-client')).orders).toEqual([]);
   });
 });
 
@@ -183,7 +183,7 @@ describe('item 8: exactly one authorization value', () => {
     expect(await rawUnary(h.port, '/trading.v1.OrdersService/SubmitOrder', msg, { authorization: `Bearer ${token}` })).toBe(String(status.OK));
     const md = new Metadata();
     md.set('authorization', `Bearer ${token}`);
-    const open = await new Promise<{ orders: unknown[] }>((resolve, reject) => h.orders.listOpenOrders({ pair: 'BTCUSDT', pageSize: 0, pageToken: '' }, md, (e, r) => (e ? reject(e) : resolve(r))));
+    const open = await new Promise<{ orders: unknown[] }>((resolve, reject) => h.orders.listOpenOrders({ pair: 'BTCUSDT', page: undefined }, md, (e, r) => (e ? reject(e) : resolve(r))));
     expect(open.orders).toHaveLength(1); // only the one call with exactly one value
   });
 });

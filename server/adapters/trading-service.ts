@@ -294,7 +294,18 @@ export class TradingService {
       newOrderGate: this.gate,
       durability: this.durability,
       clientOrderArchive: deps.persistence?.clientOrders,
-      sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      sessions: {
+        store: this.sessions.store,
+        authenticator: this.sessionAuth,
+        sessionTtlMs: config.sessionTtlMs,
+        rateLimitBurst: config.rateLimitBurst,
+        loginThrottle: {
+          freeFailuresPerKey: config.limits.loginFreeFailuresPerKey,
+          freeFailuresPerPeer: config.limits.loginFreeFailuresPerPeer,
+          backoffBaseMs: config.limits.loginBackoffBaseMs,
+          backoffMaxMs: config.limits.loginBackoffMaxMs,
+        },
+      },
       interceptors: [this.sessionAuth.interceptor()],
       maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
       streamLimits: {

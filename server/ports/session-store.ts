@@ -79,6 +79,14 @@ export class InvalidCredentialsError extends Error {
   }
 }
 
+/** The store holds as many sessions as it may, none of them the account's own: log in later. RESOURCE_EXHAUSTED. */
+export class SessionLimitError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'SessionLimitError';
+  }
+}
+
 /** Semantics shared by every SessionStore implementation. */
 export interface SessionStoreOptions {
   /**

@@ -8,6 +8,7 @@
 import type { Clock } from '../../ports/clock.ts';
 import {
   InvalidCredentialsError,
+  SessionLimitError,
   bucketRefillMs,
   checkAccount,
   checkClientOrderKey,
@@ -154,7 +155,7 @@ export class MemorySessionStore implements SessionStore {
     if (mine !== undefined && mine.size >= this.maxSessionsPerAccount) this.dropSession(mine.values().next().value!);
     if (this.sessions.size >= this.maxSessions) {
       mine = this.sessionsByAccount.get(account);
-      if (mine === undefined || mine.size === 0) throw new RangeError(`the session store holds ${this.sessions.size} sessions (maxSessions); log in again later`);
+      if (mine === undefined || mine.size === 0) throw new SessionLimitError(`the session store holds ${this.sessions.size} sessions, its limit (maxSessions); log in again later`);
       this.dropSession(mine.values().next().value!);
     }
     const token = newToken();

@@ -9,7 +9,7 @@ import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode, isInputRejection } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
-import { InvalidCredentialsError } from '../../ports/session-store.ts';
+import { InvalidCredentialsError, SessionLimitError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
 import { boundedMessage } from './echo.ts';
 
@@ -99,8 +99,10 @@ export class RateLimitedError extends Error {
     readonly retryAfterMs: number,
     /** What the refused work cost (1 per command, the item count of a batch). */
     readonly cost: number,
+    /** What was refused and why. @default the account's command rate limit */
+    what = 'rate limit exceeded for this account: nothing was applied',
   ) {
-    super(`rate limit exceeded for this account: nothing was applied; retry after ${retryAfterMs} ms`);
+    super(`${what}; retry after ${retryAfterMs} ms`);
     this.name = 'RateLimitedError';
   }
 }
@@ -155,6 +157,7 @@ export function describeError(err: unknown): ErrorFacts {
   if (err instanceof PortUnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
   if (err instanceof RateLimitedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message, retryAfterMs: err.retryAfterMs };
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, rejectReason: 0, field: '', message: err.message };
+  if (err instanceof SessionLimitError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
   if (err instanceof LimitReachedError) return { code: status.FAILED_PRECONDITION, rejectReason: 0, field: err.field, message: `${err.field}: ${err.message}` };
   if (err instanceof ResourceExhaustedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
   return { code: status.INTERNAL, rejectReason: 0, field: '', message: 'internal error' };

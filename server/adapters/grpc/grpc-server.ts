@@ -24,6 +24,7 @@ import { createReflectionService } from './reflection.ts';
 import type { SessionAuthenticator } from './session-authenticator.ts';
 import { createSessionService } from './session-service.ts';
 import { withRawResponses } from './raw-responses.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 import { refuseDuplicateAuthorization } from './duplicate-headers.ts';
 import { ConnectionGuard, connectionServerOptions, http2ServersOf, type ConnectionLimitOptions } from './connection-guard.ts';
 import { StreamGovernor, type StreamLimitOptions } from './stream-limits.ts';
@@ -44,6 +45,8 @@ export interface GrpcSessionOptions {
   rateLimitBurst: number;
   /** See SessionHooksOptions.streamRecheckMs. @default 1000 */
   streamRecheckMs?: number;
+  /** Failed-login backoff per key id and per peer (login-throttle.ts). @default its defaults */
+  loginThrottle?: LoginThrottleOptions;
   /**
    * Whether OrdersService asks the store: rate limits and the idempotency fast path. False only where a
    * caller wants the registry alone (some tests). @default true
@@ -150,7 +153,7 @@ export class TradingGrpcServer {
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;
-      this.server.addService(SessionServiceService, createSessionService(ctx, { store: sessions.store, sessionTtlMs: sessions.sessionTtlMs, logout: (md) => auth.logout(md) }));
+      this.server.addService(SessionServiceService, createSessionService(ctx, { store: sessions.store, sessionTtlMs: sessions.sessionTtlMs, logout: (md) => auth.logout(md), throttle: new LoginThrottle(sessions.loginThrottle) }));
     }
     this.serviceNames = sessions !== undefined ? ['', ...SERVICE_NAMES, SESSION_SERVICE_NAME] : ['', ...SERVICE_NAMES];
     this.health = new HealthImplementation(Object.fromEntries(this.serviceNames.map((s) => [s, 'SERVING' as const])));

@@ -476,8 +476,8 @@ export function createOrdersService(
       await admit(name, 1, call);
       const account = knownAccountOf(name);
       const selected = req.pair === '' ? pairs.list() : [resolvePair(pairs, req.pair)];
-      const pageSize = parsePageSize(req.pageSize);
-      const after = parsePageToken(req.pageToken, selected);
+      const pageSize = parsePageSize(req.page?.pageSize ?? 0);
+      const after = parsePageToken(req.page?.pageToken ?? '', selected);
       for (const pair of selected) durability?.checkReadable(pair);
       const orders: Order[] = [];
       let nextPageToken = '';
@@ -496,7 +496,7 @@ export function createOrdersService(
         started = true;
       }
       await settleAll(durability, selected);
-      return { orders, nextPageToken };
+      return { orders, nextPage: nextPageToken === '' ? undefined : { pageToken: nextPageToken } };
     }),
 
     cancelAllOrders: unaryAsync(ctx, 'CancelAllOrders', async (req, call) => {

@@ -121,24 +121,32 @@ export interface GetOrderResponse {
 export interface ListOpenOrdersRequest {
   /** Optional: empty lists the open orders of every pair. */
   pair: string;
+  /** Optional: which page. Absent (clients written before paging): the first page of 5000 orders. */
+  page: PageRequest | undefined;
+}
+
+export interface PageRequest {
   /**
-   * Optional: most orders in this response, 1-5000; 0 means 5000. (A client written before paging
-   * sends 0 and gets the first 5000; an account holds at most MAX_OPEN_ORDERS_PER_ACCOUNT open orders
-   * per pair.)
+   * Most orders in this response, 1-5000; 0 means 5000. An account holds at most
+   * MAX_OPEN_ORDERS_PER_ACCOUNT open orders per pair.
    */
   pageSize: number;
   /**
-   * Optional: next_page_token of the previous response, to continue after its last order (with the
-   * same `pair`). Orders opened or closed meanwhile may appear or be missing: each page is the book as
-   * it is when that page is read.
+   * next_page.page_token of the previous response, to continue after its last order (with the same
+   * `pair`). Orders opened or closed meanwhile may appear or be missing: each page is the book as it
+   * is when that page is read.
    */
   pageToken: string;
 }
 
 export interface ListOpenOrdersResponse {
   orders: Order[];
-  /** Non-empty when more orders follow: pass it as page_token to get them. */
-  nextPageToken: string;
+  /** Present when more orders follow: pass its page_token in the next request's page. */
+  nextPage: NextPage | undefined;
+}
+
+export interface NextPage {
+  pageToken: string;
 }
 
 export interface CancelAllOrdersRequest {
@@ -1148,7 +1156,7 @@ export const GetOrderResponse: MessageFns<GetOrderResponse> = {
 };
 
 function createBaseListOpenOrdersRequest(): ListOpenOrdersRequest {
-  return { pair: "", pageSize: 0, pageToken: "" };
+  return { pair: "", page: undefined };
 }
 
 export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
@@ -1156,11 +1164,8 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
     if (message.pair !== "") {
       writer.uint32(10).string(message.pair);
     }
-    if (message.pageSize !== 0) {
-      writer.uint32(16).int32(message.pageSize);
-    }
-    if (message.pageToken !== "") {
-      writer.uint32(26).string(message.pageToken);
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1187,15 +1192,94 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOpenOrdersRequest {
+    return {
+      pair: isSet(object.pair) ? globalThis.String(object.pair) : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: ListOpenOrdersRequest): unknown {
+    const obj: any = {};
+    if (message.pair !== "") {
+      obj.pair = message.pair;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListOpenOrdersRequest>): ListOpenOrdersRequest {
+    return ListOpenOrdersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListOpenOrdersRequest>): ListOpenOrdersRequest {
+    const message = createBaseListOpenOrdersRequest();
+    message.pair = object.pair ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePageRequest(): PageRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const PageRequest: MessageFns<PageRequest> = {
+  encode(message: PageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
               break;
             }
 
             message.pageSize = reader.int32();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 2: {
+            if (tag !== 18) {
               break;
             }
 
@@ -1214,9 +1298,8 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
     }
   },
 
-  fromJSON(object: any): ListOpenOrdersRequest {
+  fromJSON(object: any): PageRequest {
     return {
-      pair: isSet(object.pair) ? globalThis.String(object.pair) : "",
       pageSize: isSet(object.pageSize)
         ? globalThis.Number(object.pageSize)
         : isSet(object.page_size)
@@ -1230,11 +1313,8 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
     };
   },
 
-  toJSON(message: ListOpenOrdersRequest): unknown {
+  toJSON(message: PageRequest): unknown {
     const obj: any = {};
-    if (message.pair !== "") {
-      obj.pair = message.pair;
-    }
     if (message.pageSize !== 0) {
       obj.pageSize = Math.round(message.pageSize);
     }
@@ -1244,12 +1324,11 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ListOpenOrdersRequest>): ListOpenOrdersRequest {
-    return ListOpenOrdersRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<PageRequest>): PageRequest {
+    return PageRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ListOpenOrdersRequest>): ListOpenOrdersRequest {
-    const message = createBaseListOpenOrdersRequest();
-    message.pair = object.pair ?? "";
+  fromPartial(object: DeepPartial<PageRequest>): PageRequest {
+    const message = createBasePageRequest();
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     return message;
@@ -1257,7 +1336,7 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
 };
 
 function createBaseListOpenOrdersResponse(): ListOpenOrdersResponse {
-  return { orders: [], nextPageToken: "" };
+  return { orders: [], nextPage: undefined };
 }
 
 export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
@@ -1265,8 +1344,8 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
     for (const v of message.orders) {
       Order.encode(v!, writer.uint32(10).fork()).join();
     }
-    if (message.nextPageToken !== "") {
-      writer.uint32(18).string(message.nextPageToken);
+    if (message.nextPage !== undefined) {
+      NextPage.encode(message.nextPage, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1297,7 +1376,7 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
               break;
             }
 
-            message.nextPageToken = reader.string();
+            message.nextPage = NextPage.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1315,11 +1394,11 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
   fromJSON(object: any): ListOpenOrdersResponse {
     return {
       orders: globalThis.Array.isArray(object?.orders) ? object.orders.map((e: any) => Order.fromJSON(e)) : [],
-      nextPageToken: isSet(object.nextPageToken)
-        ? globalThis.String(object.nextPageToken)
-        : isSet(object.next_page_token)
-        ? globalThis.String(object.next_page_token)
-        : "",
+      nextPage: isSet(object.nextPage)
+        ? NextPage.fromJSON(object.nextPage)
+        : isSet(object.next_page)
+        ? NextPage.fromJSON(object.next_page)
+        : undefined,
     };
   },
 
@@ -1328,8 +1407,8 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
     if (message.orders?.length) {
       obj.orders = message.orders.map((e) => Order.toJSON(e));
     }
-    if (message.nextPageToken !== "") {
-      obj.nextPageToken = message.nextPageToken;
+    if (message.nextPage !== undefined) {
+      obj.nextPage = NextPage.toJSON(message.nextPage);
     }
     return obj;
   },
@@ -1340,7 +1419,82 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
   fromPartial(object: DeepPartial<ListOpenOrdersResponse>): ListOpenOrdersResponse {
     const message = createBaseListOpenOrdersResponse();
     message.orders = object.orders?.map((e) => Order.fromPartial(e)) || [];
-    message.nextPageToken = object.nextPageToken ?? "";
+    message.nextPage = (object.nextPage !== undefined && object.nextPage !== null)
+      ? NextPage.fromPartial(object.nextPage)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNextPage(): NextPage {
+  return { pageToken: "" };
+}
+
+export const NextPage: MessageFns<NextPage> = {
+  encode(message: NextPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageToken !== "") {
+      writer.uint32(10).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NextPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNextPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NextPage {
+    return {
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: NextPage): unknown {
+    const obj: any = {};
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NextPage>): NextPage {
+    return NextPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NextPage>): NextPage {
+    const message = createBaseNextPage();
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
