@@ -12,7 +12,9 @@ import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts
 import type { DurabilityGate } from './durability-gate.ts';
 import { toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
-import { endSlowStream, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import { endSlowStream, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
+import type { OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
 import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
 
@@ -24,12 +26,30 @@ function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
   return buf;
 }
 
-export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate): MarketDataServiceServer {
+export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter()): MarketDataServiceServer {
+  /**
+   * The last full-depth snapshot per pair, by market-data sequence: pipelined depth-0 calls on an
+   * unchanged book reuse one snapshot instead of walking every level each time.
+   */
+  const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
   return {
-    getOrderBook: unary(ctx, 'GetOrderBook', (req) => {
+    getOrderBook: unary(ctx, 'GetOrderBook', (req, call) => {
       const pair = resolvePair(pairs, req.pair);
       durability?.checkReadable(pair);
       const depth = parseDepth(req.depth);
+      const peer = peerAddress(call.getPeer());
+      if (depth === 0) {
+        const seq = pair.sequences.marketData;
+        let cached = fullDepth.get(pair.symbol);
+        if (cached === undefined || cached.sequence !== seq) {
+          const snap = pair.snapshot(0);
+          cached = { sequence: seq, book: snapshotToWire(pair.instrument, snap), levels: snap.bids.length + snap.asks.length };
+          fullDepth.set(pair.symbol, cached);
+        }
+        limiter.take(peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
+        return { book: cached.book };
+      }
+      limiter.take(peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
       return { book: snapshotToWire(pair.instrument, pair.snapshot(depth)) };
     }),
 
@@ -71,6 +91,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
+        limiter.take(peerAddress(call.getPeer()), 1 + (depth === 0 ? Math.floor(pair.snapshot(1).sequence * 0) : 0), ctx.nowMs());
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
         const box = ctx.streams.outbox(call, slow);
         outbox = box;
