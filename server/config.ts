@@ -160,6 +160,10 @@ export interface ClientLimits {
   readonly sessionsPerAccount: number;
   /** MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders of one account per pair; a GTC order beyond it is refused (FAILED_PRECONDITION). @default 10000 */
   readonly maxOpenOrdersPerAccount: number;
+  /** MARKET_DATA_CALLS_PER_SECOND_PER_PEER: market-data cost per second per IP (a call costs 1 + 1 per 1000 levels returned). @default 200 */
+  readonly marketDataCallsPerSecondPerPeer: number;
+  /** MARKET_DATA_BURST_PER_PEER: market-data cost one IP may spend at once. @default 400 */
+  readonly marketDataBurstPerPeer: number;
   /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
   readonly loginFreeFailuresPerKey: number;
   /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
@@ -191,6 +195,8 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     idempotencyRecords: integer(env, 'IDEMPOTENCY_RECORDS', 1_000_000, 1, 100_000_000),
     sessionsPerAccount: integer(env, 'SESSIONS_PER_ACCOUNT', 100, 1, 1_000_000),
     maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
+    marketDataCallsPerSecondPerPeer: integer(env, 'MARKET_DATA_CALLS_PER_SECOND_PER_PEER', 200, 1, 10_000_000),
+    marketDataBurstPerPeer: integer(env, 'MARKET_DATA_BURST_PER_PEER', 400, 1, 10_000_000),
     loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
     loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
     loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),

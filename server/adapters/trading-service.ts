@@ -308,6 +308,7 @@ export class TradingService {
       },
       interceptors: [this.sessionAuth.interceptor()],
       maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
+      marketDataLimits: { callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer, burstPerPeer: config.limits.marketDataBurstPerPeer },
       streamLimits: {
         maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
         maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,

@@ -24,6 +24,7 @@ import { createReflectionService } from './reflection.ts';
 import type { SessionAuthenticator } from './session-authenticator.ts';
 import { createSessionService } from './session-service.ts';
 import { withRawResponses } from './raw-responses.ts';
+import { MarketDataLimiter, type MarketDataLimitOptions } from './market-data-limiter.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
 import { refuseDuplicateAuthorization } from './duplicate-headers.ts';
 import { ConnectionGuard, connectionServerOptions, http2ServersOf, type ConnectionLimitOptions } from './connection-guard.ts';
@@ -91,6 +92,8 @@ export interface GrpcServerOptions {
    * @default 10000
    */
   maxOpenOrdersPerAccount?: number;
+  /** Per-peer budget for market-data reads (market-data-limiter.ts). @default its defaults */
+  marketDataLimits?: MarketDataLimitOptions;
   /** Bounds on TCP connections: total, per peer, preface and idle timeouts, keepalive (connection-guard.ts). @default DEFAULT_CONNECTION_LIMITS */
   connectionLimits?: ConnectionLimitOptions;
   /**
@@ -149,7 +152,7 @@ export class TradingGrpcServer {
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
     this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
-    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability));
+    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability, new MarketDataLimiter(options.marketDataLimits)));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;

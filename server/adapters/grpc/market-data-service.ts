@@ -91,7 +91,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
-        limiter.take(peerAddress(call.getPeer()), 1 + (depth === 0 ? Math.floor(pair.snapshot(1).sequence * 0) : 0), ctx.nowMs());
+        limiter.take(peerAddress(call.getPeer()), 1, ctx.nowMs());
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
         const box = ctx.streams.outbox(call, slow);
         outbox = box;
