@@ -87,6 +87,10 @@ export class OrderRegistry {
   private largest: AccountId | undefined;
   private readonly maxClosedOrders: number;
   private readonly maxClosedOrdersPerAccount: number;
+  /** Accounts that had a closed order forgotten (evicted) in this registry's life. */
+  private readonly evictedAccounts = new Set<AccountId>();
+  /** Restored from a snapshot: what was evicted before it is unknown. */
+  private restored = false;
 
   constructor(options: OrderRegistryOptions = {}) {
     const max = options.maxClosedOrders ?? DEFAULT_MAX_CLOSED_ORDERS;
@@ -124,6 +128,16 @@ export class OrderRegistry {
     const out: OrderRecord[] = [];
     for (const id of ids) out.push(this.orders.get(id)!);
     return out.sort((a, b) => a.orderId - b.orderId);
+  }
+
+  /**
+   * Whether a client order id of `account` could have been used by an order this registry no longer
+   * holds: after a snapshot restore (evictions before it are unknown) or once one of its closed orders
+   * was evicted. False means "not here" is the whole truth (a replay from the start evicts exactly as
+   * the live pair did).
+   */
+  mayHaveForgotten(account: AccountId | undefined): boolean {
+    return this.restored || (account !== undefined && this.evictedAccounts.has(account));
   }
 
   /** Open orders of one account (O(1)). */
@@ -174,6 +188,7 @@ export class OrderRegistry {
     this.closedByAccount.clear();
     this.recentlyClosed = [];
     this.largest = undefined;
+    this.restored = true;
     const index = (o: OrderRecord): void => {
       if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
       this.orders.set(o.orderId, o);
@@ -352,6 +367,7 @@ export class OrderRegistry {
       q.head = 0;
     }
     this.closedRetained--;
+    this.evictedAccounts.add(account);
     const o = this.orders.get(id);
     this.orders.delete(id);
     if (o !== undefined && o.clientOrderId !== '') {

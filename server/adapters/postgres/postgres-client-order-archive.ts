@@ -32,18 +32,25 @@ export class PostgresClientOrderArchive implements ClientOrderArchive {
   async findByClientOrderIds(pair: string, account: string, clientOrderIds: readonly string[]): Promise<Map<string, OrderRow>> {
     const out = new Map<string, OrderRow>();
     if (clientOrderIds.length === 0) return out;
-    let rows: Row[];
-    try {
-      ({ rows } = await this.pool.query<Row>(
+    let rows: Row[] | undefined;
+    let lastError: unknown;
+    // Twice: a pooled connection the server dropped (after an outage) fails once, the next is fresh.
+    for (let attempt = 0; attempt < 2 && rows === undefined; attempt++) {
+      try {
+        ({ rows } = await this.pool.query<Row>(
         `SELECT order_id, account, client_order_id, side, order_type, tif, post_only, stp, price_ticks, quantity_lots, filled_lots,
                 remaining_lots, status, cancel_reason,
                 round(extract(epoch FROM created_at) * 1000)::bigint AS created_ms, round(extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms
            FROM orders
           WHERE pair = $1 AND account = $2 AND client_order_id = ANY($3::text[]) AND client_order_id <> '' AND status <> 'rejected'`,
         [pair, account, [...new Set(clientOrderIds)]],
-      ));
-    } catch (err) {
-      throw new UnavailableError('postgresql', `cannot look up client order ids in the orders table: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        ));
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    if (rows === undefined) {
+      throw new UnavailableError('postgresql', `cannot look up client order ids in the orders table (nothing was applied): ${lastError instanceof Error ? lastError.message : String(lastError)}`, { cause: lastError });
     }
     for (const r of rows) {
       out.set(r.client_order_id, {
