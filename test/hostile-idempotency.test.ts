@@ -20,6 +20,8 @@ import { OrderStatus, TimeInForce } from '../server/adapters/grpc/generated/trad
 import { TradingGrpcServer } from '../server/adapters/grpc/grpc-server.ts';
 import { SessionAuthenticator } from '../server/adapters/grpc/session-authenticator.ts';
 import type { TestSchema } from '../server/adapters/postgres/test-schema.ts';
+import { loadMigrations, runMigrations } from '../server/adapters/postgres/migrations.ts';
+import { compilePostgresOptions, createPostgresPool } from '../server/adapters/postgres/postgres-pool.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { loadConfig } from '../server/config.ts';
 import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
@@ -183,5 +185,30 @@ describe('with PostgreSQL: the orders table is the fallback of record', () => {
     expect(got.order.orderId).toBe(again.order!.orderId);
     expect(b.service.pairs.get('SOLUSDT')!.openOrderCount).toBe(1);
     void first;
+  });
+});
+
+describe('migration 002 on a database with duplicate client order ids (left by an older version)', () => {
+  it('stops with a message that says how to find them, and applies once they are resolved', async () => {
+    const dupSchema = await testSchema('i7_dup');
+    const pool = createPostgresPool(compilePostgresOptions({ connectionString: TEST_DATABASE_URL, options: dupSchema.options }));
+    try {
+      const all = loadMigrations();
+      await runMigrations(pool, all.slice(0, 1));
+      const row = (id: number) =>
+        pool.query(
+          `INSERT INTO orders (pair, order_id, account, client_order_id, side, order_type, tif, post_only, stp, price_ticks, quantity_lots, filled_lots, remaining_lots, status, journal_sequence, created_at, updated_at)
+           VALUES ('BTCUSDT', $1, 'alice', 'twice', 0, 0, 1, false, 0, 1, 1, 1, 0, 'filled', $1, now(), now())`,
+          [id],
+        );
+      await row(1);
+      await row(2);
+      await expect(runMigrations(pool, all)).rejects.toThrow(/1 client order ids used by more than one order .* array_agg/);
+      await pool.query("UPDATE orders SET client_order_id = 'twice-dup-2' WHERE order_id = 2");
+      expect((await runMigrations(pool, all)).applied).toEqual([2]);
+    } finally {
+      await pool.end();
+      await dupSchema.drop();
+    }
   });
 });
