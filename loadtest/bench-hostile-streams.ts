@@ -7,9 +7,13 @@
  *   node --expose-gc --import tsx loadtest/bench-hostile-streams.ts
  *   BENCH_STREAMS (300)  unread streams      BENCH_DELTAS (20000)  book changes
  *   BENCH_MAX_QUEUED_BYTES_PER_STREAM (the server default, 4 MiB): a scaled-down limit for short runs
+ *   BENCH_ATTACKER (child): `child` opens the unread streams from a separate process (so their clients'
+ *   work does not share the server's event loop and the probe measures the server); `inline` in this one
  *   Writes bench-results/hostile-streams-latest.json.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { credentials } from '@grpc/grpc-js';
 import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
@@ -21,7 +25,27 @@ const DELTAS = Number(process.env['BENCH_DELTAS'] ?? 20_000);
 const MIB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** Attacker mode (a child process): N paused streams to `target`, one connection each; stays until killed. */
+async function attacker(target: string, n: number): Promise<void> {
+  let statuses = 0;
+  for (let i = 0; i < n; i++) {
+    const c = new MarketDataServiceClient(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const s = c.streamMarketData({ pair: 'BTCUSDT', depth: 0 });
+    s.on('error', () => {});
+    s.on('status', () => {
+      statuses++;
+      process.stdout.write(`ended ${statuses}\n`);
+    });
+    s.pause();
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  process.stdout.write('ready\n');
+  await new Promise(() => {});
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'attacker') return attacker(process.argv[3]!, Number(process.argv[4]));
+  const inline = (process.env['BENCH_ATTACKER'] ?? 'child') === 'inline';
   const perStream = process.env['BENCH_MAX_QUEUED_BYTES_PER_STREAM'];
   const h = await startHarness(perStream === undefined ? {} : { streamLimits: { maxQueuedBytesPerStream: Number(perStream) } });
   const pair = h.pairs.get('BTCUSDT')!;
@@ -29,7 +53,21 @@ async function main(): Promise<void> {
   const base = process.memoryUsage();
   const clients: MarketDataServiceClient[] = [];
   let ended = 0;
-  for (let i = 0; i < STREAMS; i++) {
+  let child: ReturnType<typeof spawn> | undefined;
+  if (!inline) {
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'attacker', h.address, String(STREAMS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => {
+      child!.stdout!.setEncoding('utf8');
+      child!.stdout!.on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          if (line === 'ready') resolve();
+          const m = /^ended (\d+)$/.exec(line);
+          if (m !== null) ended = Number(m[1]);
+        }
+      });
+    });
+  }
+  for (let i = 0; inline && i < STREAMS; i++) {
     // One connection per client (no shared subchannel), as separate attacking processes would have.
     const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     clients.push(c);
@@ -73,6 +111,7 @@ async function main(): Promise<void> {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   const result = {
+    attacker: inline ? 'inline' : 'child process',
     max_queued_bytes_per_stream: perStream === undefined ? 'default' : Number(perStream),
     streams: STREAMS,
     deltas: DELTAS,
@@ -94,6 +133,7 @@ async function main(): Promise<void> {
   mkdirSync('bench-results', { recursive: true });
   writeFileSync('bench-results/hostile-streams-latest.json', `${JSON.stringify(result, null, 2)}\n`);
   for (const c of clients) c.close();
+  child?.kill();
   probe.close();
   await h.close();
   process.exit(0);
