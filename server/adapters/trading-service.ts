@@ -22,6 +22,8 @@ import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
+import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
+import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
@@ -58,9 +60,10 @@ export const systemClock: Clock = {
   monotonicNs: () => process.hrtime.bigint(),
 };
 
+/** Messages are passed as data ('%s'), never as console format strings (they may quote client input). */
 export const consoleLogger: Logger = {
-  info: (m) => console.log(m),
-  error: (m, e) => console.error(m, e),
+  info: (m) => console.log('%s', m),
+  error: (m, e) => (e === undefined ? console.error('%s', m) : console.error('%s', m, e)),
 };
 
 /** How often the ramp gates are judged. A step still waits RAMP_HOLD_MS; this only bounds the lag. */
@@ -103,6 +106,13 @@ export interface ServicePersistence {
   journal: DurableJournal;
   recovery: RecoveryStore;
   pairState: PairStateStore;
+  /** The orders table as the record of client order ids (idempotency beyond registry and store). @default none */
+  clientOrders?: ClientOrderArchive;
+  /**
+   * The database's identity: Redis idempotency records are kept under it, so a reset or different
+   * database never answers from records of orders it does not hold. @default a random id per process
+   */
+  databaseId?: string;
 }
 
 export interface ListeningPorts {
@@ -291,6 +301,8 @@ export class TradingService {
       createBook,
       clock: this.clock,
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
+      maxClosedOrders: config.limits.closedOrdersRetained,
+      maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
     });
     // Trades as the served book reported them, from the pair's own market-data stream.
     for (const pair of this.pairs.list()) {
@@ -328,8 +340,13 @@ export class TradingService {
         clock: this.clock,
         redisUrl: config.redisUrl,
         redisPrefix: config.redisPrefix,
+        // Without a database nothing survives a restart, so neither may the records describing it.
+        idempotencyScope: deps.persistence?.databaseId ?? `process-${randomUUID()}`,
         offlineGraceMs: config.redisOfflineGraceMs,
         idempotencyTtlMs: config.idempotencyTtlMs,
+        maxSessionsPerAccount: config.limits.sessionsPerAccount,
+        maxClientOrders: config.limits.idempotencyRecords,
+        maxClientOrdersPerAccount: config.limits.idempotencyRecordsPerAccount,
         maxSessionTtlMs: config.sessionTtlMs,
         rateLimitPerSecond: config.rateLimitPerSecond,
         rateLimitBurst: config.rateLimitBurst,
@@ -352,8 +369,39 @@ export class TradingService {
       logger: this.logger,
       newOrderGate: this.gate,
       durability: this.durability,
-      sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      clientOrderArchive: deps.persistence?.clientOrders,
+      sessions: {
+        store: this.sessionMetrics.instrument(this.sessions.store),
+        authenticator: this.sessionAuth,
+        sessionTtlMs: config.sessionTtlMs,
+        rateLimitBurst: config.rateLimitBurst,
+        loginThrottle: {
+          freeFailuresPerKey: config.limits.loginFreeFailuresPerKey,
+          freeFailuresPerPeer: config.limits.loginFreeFailuresPerPeer,
+          backoffBaseMs: config.limits.loginBackoffBaseMs,
+          backoffMaxMs: config.limits.loginBackoffMaxMs,
+        },
+      },
       interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
+      maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
+      marketDataLimits: { callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer, burstPerPeer: config.limits.marketDataBurstPerPeer },
+      streamLimits: {
+        maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
+        maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,
+        maxStreams: config.limits.maxStreams,
+        maxStreamsPerAccount: config.limits.maxStreamsPerAccount,
+        maxStreamsPerPeer: config.limits.maxStreamsPerPeer,
+      },
+      connectionLimits: {
+        maxConnections: config.limits.maxConnections,
+        maxConnectionsPerPeer: config.limits.maxConnectionsPerPeer,
+        prefaceTimeoutMs: config.limits.prefaceTimeoutMs,
+        maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
+        keepaliveTimeMs: config.limits.keepaliveTimeMs,
+        keepaliveTimeoutMs: config.limits.keepaliveTimeoutMs,
+        maxConcurrentStreams: config.limits.maxConcurrentStreams,
+        reservedDescriptors: config.limits.reservedDescriptors,
+      },
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });

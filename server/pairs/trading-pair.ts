@@ -380,6 +380,16 @@ export class TradingPair {
     return this.registry.openCount;
   }
 
+  /** See OrderRegistry.mayHaveForgotten: whether the orders table must be asked about a client order id. */
+  mayHaveForgottenClientOrders(account: AccountId | undefined): boolean {
+    return this.registry.mayHaveForgotten(account);
+  }
+
+  /** Open orders of one account in this pair (O(1)); the per-account open-order cap reads it. */
+  openOrderCountOf(account: AccountId): number {
+    return this.registry.openCountOf(account);
+  }
+
   /** L2 snapshot; `depth` 0 means every level. */
   snapshot(depth: number): BookSnapshot {
     const n = depth === 0 ? ALL_LEVELS : depth;
