@@ -37,6 +37,10 @@ import { Profiler } from './http/profiling.ts';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.ts';
 import { TradingMetrics } from './metrics/trading-metrics.ts';
 import { TradingGate } from './trading-gate.ts';
+import { CommandRefusals } from './chaos/command-refusals.ts';
+import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
+import { MemoryBallast } from './chaos/memory-ballast.ts';
+import { refusalCountingGate } from './metrics/refusal-counting-gate.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -112,6 +116,8 @@ export class TradingService {
   readonly alerts: AlertTracker;
   readonly gate: TradingGate;
   readonly faults = new Map<string, FaultSwitch>();
+  /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
+  readonly chaos: ChaosSeams | undefined;
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
@@ -271,11 +277,33 @@ export class TradingService {
             : this.logger.error(`sessions: Redis unreachable; validated sessions keep working for up to ${config.redisOfflineGraceMs} ms, new logins fail: ${detail}`),
       });
     this.sessionAuth = new SessionAuthenticator(this.sessions.store);
+    const chaos: ChaosSeams | undefined = config.chaosEnabled
+      ? {
+          ballast: new MemoryBallast(config.chaosMaxBallastMiB),
+          stall: new EventLoopStall(),
+          refusals: new CommandRefusals(),
+          pairs: this.instruments.map((i) => i.symbol),
+          rssMiB: () => round2(process.memoryUsage.rss() / MIB),
+          logger: this.logger,
+        }
+      : undefined;
+    this.chaos = chaos;
+    // Commands refused before they are applied (journal down, chaos) count as failed served commands.
+    const gate = refusalCountingGate({
+      inner: this.durability,
+      inject: chaos === undefined ? undefined : (pair) => chaos.refusals.check(pair),
+      onRefused: (pair, err) => {
+        const m = this.managers.get(pair);
+        this.monitor.recordCommand(pair, m !== undefined && !m.books.legacy ? 'adaptive' : 'legacy', 'served', 0, false);
+        this.monitor.recordError(pair, 'unavailable', err.dependency);
+        this.metrics.error(pair, 'unavailable');
+      },
+    });
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
       newOrderGate: this.gate,
-      durability: this.durability,
+      durability: gate,
       sessions: { store: this.sessions.store, authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
       interceptors: [this.sessionAuth.interceptor()],
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
@@ -292,6 +320,7 @@ export class TradingService {
       profiler: this.profiler,
       eventLoop: this.eventLoop,
       faults: config.chaosEnabled ? this.faults : undefined,
+      ...(chaos !== undefined ? { chaos } : {}),
       health: () => this.health(),
       resources: () => this.resources(),
       serviceCounts: () => ({
@@ -466,7 +495,11 @@ export class TradingService {
   /** The runbook thresholds evaluated now, plus service facts; UNHEALTHY when gRPC is not serving. */
   health(): HealthReport & { service: Record<string, unknown>; trading: ReturnType<TradingGate['status']> } {
     const grpcServing = this.serving && !this.grpc.isShuttingDown;
-    const report = this.alerts.evaluate(this.monitor.current(), {
+    const figures = this.monitor.current();
+    // A command waits for the one JavaScript thread before any book sees it: the event loop's delay (p90
+    // of the live window) is a floor of what clients wait, and a stall shows in no book timing.
+    const loopDelayMs = this.serving ? this.eventLoop.stats().current.delay_p90_ms : 0;
+    const report = this.alerts.evaluate({ ...figures, latency_p95_ms: Math.max(figures.latency_p95_ms, loopDelayMs) }, {
       memoryMiB: round2(process.memoryUsage.rss() / MIB),
       breakersOpen: this.breakers.openPairs(),
       tradingHalted: this.gate.isHalted,
@@ -479,6 +512,8 @@ export class TradingService {
       ...report,
       service: {
         grpc: grpcServing ? 'SERVING' : 'NOT_SERVING',
+        book_latency_p95_ms: figures.latency_p95_ms,
+        event_loop_delay_p90_ms: loopDelayMs,
         uptime_seconds: round2((Date.now() - this.startedAtMs) / 1000),
         pairs: this.managers.size,
         migration_emergency_stopped: this.migration.isEmergencyStopped,
