@@ -63,6 +63,8 @@ export interface GrpcSimulationOptions {
   maxInFlight?: number;
   /** How long stop() waits for in-flight answers. @default 5000 */
   drainTimeoutMs?: number;
+  /** After the last answer, how long stop() keeps listening for order events still on their way. @default 250 */
+  settleMs?: number;
   /** Deadline of each setup call (ListInstruments, Login, admin requests). @default 5000 */
   setupTimeoutMs?: number;
   /** How often the market is sampled for spread/depth and the picture. @default 100 */
@@ -518,6 +520,8 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
       timers.clear();
       const drainUntil = performance.now() + (opts.drainTimeoutMs ?? 5000);
       while (inFlight > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 5));
+      // Events of resting orders filled by the last commands travel on the makers' own streams: let them land.
+      await new Promise((r) => setTimeout(r, opts.settleMs ?? 250));
       running = false;
       sample();
       for (const link of links) {
