@@ -3,7 +3,9 @@
 // INVALID_ARGUMENT, no FAILED_PRECONDITION beyond rare post-only refusals); and the ledger agrees with
 // what the pairs hold (every open order's filled quantity and status) and conserves quantity per pair.
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_INSTRUMENTS, compileInstrument } from '../server/core/instrument.ts';
 import { runInProcessSimulation } from './in-process-driver.ts';
+import { replayTrace } from './trace-replay.ts';
 
 const run = (seed: number, book: 'legacy' | 'adaptive' = 'legacy') => runInProcessSimulation({ seed, durationMs: 6_000, ratePerSecond: 5_000, book });
 
@@ -18,6 +20,18 @@ describe('in-process simulator', () => {
     expect(b.eventHash).toBe(a.eventHash);
     expect(b.report.markets).toEqual(a.report.markets);
     expect(b.report.agents).toEqual(a.report.agents);
+  });
+
+  it('agents are pure: a fresh population fed the traced answers reproduces every command (what bench:simulator times)', () => {
+    const traced = runInProcessSimulation({ seed: 7, durationMs: 6_000, ratePerSecond: 5_000, trace: true, hash: true });
+    expect(traced.commandHash).toBe(a.commandHash);
+    const instruments = ['BTCUSDT', 'ETHUSDT'].map((p) => compileInstrument(DEFAULT_INSTRUMENTS.find((s) => s.symbol === p)!));
+    let ticks = 0;
+    const g = replayTrace({ seed: 7, instruments }, traced.trace!, () => ticks++);
+    expect(g.commands).toBe(a.commands);
+    expect(g.mismatches).toBe(0);
+    // A different seed fed the same answers goes its own way.
+    expect(replayTrace({ seed: 8, instruments }, traced.trace!, () => 0).mismatches).toBeGreaterThan(0);
   });
 
   it('a different seed gives different streams', () => {

@@ -21,7 +21,7 @@ import { SimulationSetupError } from './setup-error.ts';
 import { LedgerRecorder } from './ledger.ts';
 import { Population } from './population.ts';
 import { RunStatistics, type SimulationReport } from './report.ts';
-import type { SimCommand, SimOrderEvent, SimOrderState, SimResult } from './sim-types.ts';
+import type { SimCommand, SimOrderEvent, SimOrderState, SimResult, SimTrade } from './sim-types.ts';
 
 export interface InProcessSimulationOptions {
   seed: number;
@@ -41,6 +41,8 @@ export interface InProcessSimulationOptions {
   hash?: boolean;
   /** Keep every command (pair, account, command) for replay. @default false */
   recordCommands?: boolean;
+  /** Record the agents' inputs (turns with the market view, results, events, trades) for replayTrace. @default false */
+  trace?: boolean;
   /** Virtual sampling interval of spread/depth. @default 100 */
   sampleEveryMs?: number;
   /** Agents per kind and pair multiplied by this. @default 1 */
@@ -68,12 +70,23 @@ export interface InProcessSimulationResult {
   /** Results by gRPC code name. */
   codes: Record<string, number>;
   recorded?: RecordedCommand[];
+  trace?: TraceOp[];
   /** The pairs at the end (for inspection by tests). */
   pairs: Map<string, TradingPair>;
   agents: readonly Agent[];
 }
 
 const EPOCH_MS = 1_700_000_000_000;
+
+/**
+ * What the agents saw, in order: a turn (virtual time, best bid/ask of every pair, and the commands
+ * it produced), a result or order event for agent `agent` (index in Population.agents), a public trade.
+ */
+export type TraceOp =
+  | { op: 'turn'; nowMs: number; best: (number | undefined)[]; commands: SimCommand[] }
+  | { op: 'result'; agent: number; result: SimResult }
+  | { op: 'event'; agent: number; event: SimOrderEvent }
+  | { op: 'trade'; trade: SimTrade };
 
 /** The gRPC code a book rejection maps to (the service's table: 1xxx/11xx invalid, 2001 not found, 2002 exists, 3xxx precondition). */
 export function rejectionCode(r: Rejection): string {
@@ -119,6 +132,8 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
   const eventHash: Hash | undefined = hashing ? createHash('sha256') : undefined;
   const codes: Record<string, number> = {};
   const recorded: RecordedCommand[] | undefined = opts.recordCommands ? [] : undefined;
+  const trace: TraceOp[] | undefined = opts.trace ? [] : undefined;
+  const agentIndex = new Map(agents.map((a, i) => [a, i]));
   let events = 0;
   let nowMs = 0;
   const dirty = new Set<string>();
@@ -139,6 +154,7 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
           ev = { type: 'cancelled', pair: agent.pair, clientOrderId: e.clientOrderId, orderId: String(e.orderId), remaining: e.remaining, status: e.status, sequence: e.sequence };
         }
         if (ev === undefined) continue;
+        trace?.push({ op: 'event', agent: agentIndex.get(agent)!, event: ev });
         agent.onOrderEvent(ev);
         ledger?.onEvent(agent.name, ev);
         if (ev.status === 'filled' || ev.status === 'cancelled') sides.delete(ev.clientOrderId);
@@ -151,18 +167,30 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
       if (eventHash !== undefined) eventHash.update(`${symbol}|${JSON.stringify(delta)}\n`);
       dirty.add(symbol);
       for (const t of delta.trades) {
-        population.addTrade({ pair: symbol, tradeId: String(t.tradeId), price: t.price, quantity: t.quantity, takerSide: t.takerSide });
+        const trade: SimTrade = { pair: symbol, tradeId: String(t.tradeId), price: t.price, quantity: t.quantity, takerSide: t.takerSide };
+        trace?.push({ op: 'trade', trade });
+        population.addTrade(trade);
         stats.onTrade(symbol, nowMs, t.price, t.quantity, t.takerSide);
       }
     });
   }
 
-  const refresh = (symbol: string): void => {
-    const snap = pairs.get(symbol)!.snapshot(1);
-    const s = population.pairs.get(symbol)!;
-    s.bestBid = snap.bids[0]?.price;
-    s.bestAsk = snap.asks[0]?.price;
-  };
+  // The best bid/ask are read from the pair only when an agent asks after the book changed (market
+  // makers never do): accessors over a per-pair cache.
+  for (const [symbol, s] of population.pairs) {
+    let bid: number | undefined;
+    let ask: number | undefined;
+    const refresh = (): void => {
+      if (!dirty.has(symbol)) return;
+      dirty.delete(symbol);
+      const snap = pairs.get(symbol)!.snapshot(1);
+      bid = snap.bids[0]?.price;
+      ask = snap.asks[0]?.price;
+    };
+    dirty.add(symbol);
+    Object.defineProperty(s, 'bestBid', { get: () => (refresh(), bid), set: (v: number | undefined) => (bid = v), enumerable: true });
+    Object.defineProperty(s, 'bestAsk', { get: () => (refresh(), ask), set: (v: number | undefined) => (ask = v), enumerable: true });
+  }
   const sample = (tMs: number): void => {
     population.advanceTo(tMs);
     for (const [symbol, pair] of pairs) {
@@ -198,6 +226,7 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
     const code = res.outcome.ok ? 'OK' : rejectionCode(res.outcome);
     codes[code] = (codes[code] ?? 0) + 1;
     const result: SimResult = { command: cmd, code, message: res.outcome.ok ? '' : res.outcome.reason, order: res.order === undefined ? undefined : state(cmd.pair, res.order) };
+    trace?.push({ op: 'result', agent: agentIndex.get(agent)!, result });
     agent.onResult(result);
     ledger?.onResult(agent.name, result);
     stats.onResultWithoutLatency(code);
@@ -217,10 +246,11 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
       sample(nextSample);
       nextSample += sampleEvery;
     }
-    for (const symbol of dirty) refresh(symbol);
-    dirty.clear();
     out.length = 0;
+    const turn: TraceOp | undefined = trace === undefined ? undefined : { op: 'turn', nowMs, best: [...population.pairs.values()].flatMap((s) => [s.bestBid, s.bestAsk]), commands: [] };
+    if (turn !== undefined) trace!.push(turn);
     const agent = population.next(nowMs, out);
+    if (turn !== undefined && turn.op === 'turn') turn.commands = [...out];
     if (agent === undefined) {
       slot++;
       continue;
@@ -244,6 +274,7 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
     events,
     codes,
     ...(recorded !== undefined ? { recorded } : {}),
+    ...(trace !== undefined ? { trace } : {}),
     pairs,
     agents,
   };

@@ -56,6 +56,9 @@ export class Population {
   readonly pairs = new Map<string, PairState>();
   readonly fairValues = new Map<string, FairValue>();
   private readonly cumulative: number[] = [];
+  /** Per agent (same index): its pair's state and fair value, so a turn does no map lookups. */
+  private readonly agentState: PairState[] = [];
+  private readonly agentFair: FairValue[] = [];
   private readonly totalWeight: number;
   private readonly scheduler: Random;
   /** Turns in which the chosen agents had nothing to do (the slot went to the next pick). */
@@ -78,6 +81,8 @@ export class Population {
           const name = `${accountPrefix}${instrument.symbol.toLowerCase()}-${KIND_SHORT[kind]}-${n}`;
           const agent = createAgent(kind, name, instrument, root.fork(), `${idPrefix}.${this.agents.length.toString(36)}.`);
           this.agents.push(agent);
+          this.agentState.push(this.pairs.get(instrument.symbol)!);
+          this.agentFair.push(fair);
           total += weight;
           this.cumulative.push(total);
         }
@@ -93,9 +98,10 @@ export class Population {
    */
   next(nowMs: number, out: SimCommand[]): Agent | undefined {
     for (let attempt = 0; attempt < 8; attempt++) {
-      const agent = this.agents[this.pick()]!;
-      const state = this.pairs.get(agent.pair)!;
-      const fair = this.fairValues.get(agent.pair)!;
+      const i = this.pick();
+      const agent = this.agents[i]!;
+      const state = this.agentState[i]!;
+      const fair = this.agentFair[i]!;
       state.fairValue = fair.advanceTo(nowMs);
       state.lastJumpTicks = fair.recentJump();
       const before = out.length;

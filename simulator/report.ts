@@ -109,6 +109,8 @@ interface PairStats {
   trades: number;
   volumeLots: number;
   notional: bigint;
+  /** Part of the notional still small enough for exact number arithmetic. */
+  notionalSmall: number;
   spreads: number[];
   bidQty: number[];
   askQty: number[];
@@ -139,6 +141,7 @@ export class RunStatistics {
         trades: 0,
         volumeLots: 0,
         notional: 0n,
+        notionalSmall: 0,
         spreads: [],
         bidQty: [],
         askQty: [],
@@ -191,7 +194,15 @@ export class RunStatistics {
     if (s === undefined) return;
     s.trades++;
     s.volumeLots += quantity;
-    s.notional += BigInt(price) * BigInt(quantity);
+    // Exact either way; the bigint product only when the number one would not be exact.
+    const n = price * quantity;
+    if (Number.isSafeInteger(n)) {
+      if (!Number.isSafeInteger(s.notionalSmall + n)) {
+        s.notional += BigInt(s.notionalSmall);
+        s.notionalSmall = 0;
+      }
+      s.notionalSmall += n;
+    } else s.notional += BigInt(price) * BigInt(quantity);
     s.tradePoints.add({ tMs, price, quantity, takerSide: takerSide === Side.Buy ? 'buy' : 'sell' });
   }
 
@@ -241,7 +252,7 @@ export class RunStatistics {
         pair,
         trades: s.trades,
         volume: qty(s.volumeLots),
-        notional: product(s.notional, s.instrument),
+        notional: product(s.notional + BigInt(s.notionalSmall), s.instrument),
         spread: { p50: price(percentile(spreadSorted, 50)), p95: price(percentile(spreadSorted, 95)), samples: spreadSorted.length },
         depthAtTouch: { bid: { p50: qty(percentile(bid, 50)), p95: qty(percentile(bid, 95)) }, ask: { p50: qty(percentile(ask, 50)), p95: qty(percentile(ask, 95)) } },
         fairValue: { start: price(s.fairStart), end: price(finalFair.get(pair) ?? s.fairStart) },

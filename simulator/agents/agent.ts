@@ -155,6 +155,19 @@ export abstract class Agent {
     return true;
   }
 
+  /** How many tracked orders are acknowledged and idle (no allocation: agents call this every turn). */
+  protected idleCount(): number {
+    let n = 0;
+    for (const o of this.orders.values()) if (o.acknowledged && !o.busy) n++;
+    return n;
+  }
+
+  /** The k-th acknowledged, idle order, oldest first (k < idleCount()). */
+  protected idleAt(k: number): TrackedOrder | undefined {
+    for (const o of this.orders.values()) if (o.acknowledged && !o.busy && k-- === 0) return o;
+    return undefined;
+  }
+
   /** Acknowledged, idle orders, oldest first. */
   protected idleOrders(): TrackedOrder[] {
     const r: TrackedOrder[] = [];

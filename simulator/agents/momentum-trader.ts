@@ -54,9 +54,9 @@ export class MomentumTrader extends Agent {
       this.market(out, signal > 0 ? Side.Buy : Side.Sell, qty);
       return;
     }
-    const idle = this.idleOrders();
-    if (idle.length >= 5 || (idle.length > 0 && this.rng.chance(1, 2))) {
-      if (this.cancel(out, idle[0]!.clientOrderId)) return;
+    const idle = this.idleCount();
+    if (idle >= 5 || (idle > 0 && this.rng.chance(1, 2))) {
+      if (this.cancel(out, this.idleAt(0)!.clientOrderId)) return;
     }
     const side = signal < 0 ? Side.Sell : signal > 0 ? Side.Buy : this.rng.nextInt(2) === 0 ? Side.Buy : Side.Sell;
     const ref = this.reference(ctx);

@@ -33,7 +33,7 @@ export class NoiseTrader extends Agent {
     const sign = side === Side.Buy ? -1 : 1;
     const qty = this.rng.intBetween(this.qmin, this.qmax);
     if (this.orders.size >= this.maxLive) {
-      const oldest = this.idleOrders()[0];
+      const oldest = this.idleAt(0);
       if (oldest !== undefined && this.cancel(out, oldest.clientOrderId)) return;
     }
     const roll = this.rng.nextInt(100);
@@ -47,8 +47,8 @@ export class NoiseTrader extends Agent {
       // Aggressive IOC limit up to two half spreads through the reference.
       this.limit(out, side, ref - sign * this.rng.intBetween(0, 2 * half), qty, this.rng.chance(1, 5) ? TimeInForce.FOK : TimeInForce.IOC);
     } else {
-      const idle = this.idleOrders();
-      if (idle.length > 0 && this.cancel(out, this.rng.pick(idle).clientOrderId)) return;
+      const idle = this.idleCount();
+      if (idle > 0 && this.cancel(out, this.idleAt(this.rng.nextInt(idle))!.clientOrderId)) return;
       this.limit(out, side, ref + sign * this.rng.intBetween(1, 6 * half), qty);
     }
   }
