@@ -4,8 +4,8 @@
  * command in its ledger by client order id. This module only adapts the simulator's handle to what the
  * drills need; it generates no orders itself.
  */
-import { startGrpcSimulation } from '../simulator/grpc-driver.ts';
-import { formatSummary } from '../simulator/report.ts';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import type { AckedOrder } from './ledger-check.ts';
 
 export interface LoadOptions {
@@ -40,39 +40,51 @@ export interface LoadHandle {
 }
 
 
-/** Starts the simulator's gRPC driver against `target` (API keys created through `adminUrl`). */
-export async function startSimulatorLoad(target: string, adminUrl: string, options: LoadOptions, runTag: string, adminToken?: string): Promise<LoadHandle> {
-  const handle = await startGrpcSimulation({
-    target,
-    adminUrl,
-    ...(adminToken ? { adminToken } : {}),
-    seed: options.seed,
-    ratePerSecond: options.rate,
-    pairs: [...options.pairs],
-    durationMs: options.maxDurationMs,
-    accountPrefix: `${runTag}-s${options.seed}-`,
-    clientOrderIdPrefix: `${runTag}-s${options.seed}`.slice(0, 40),
-    drainTimeoutMs: 3_000,
-    sampleEveryMs: 250,
-  });
+/**
+ * Starts the simulator's gRPC driver against `target` (API keys created through `adminUrl`) in a child
+ * process (load-worker.ts); resolves once its agents are logged in and trading.
+ */
+export function startSimulatorLoad(target: string, adminUrl: string, options: LoadOptions, runTag: string, adminToken?: string): Promise<LoadHandle> {
+  const child = fork(join(import.meta.dirname, 'load-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let progress: LoadProgress = { sent: 0, acknowledged: 0, errorsByCode: {} };
   let stopped: Promise<LoadOutcome> | undefined;
-  return {
-    progress: () => {
-      const p = handle.progress();
-      return { sent: p.sent, acknowledged: p.acknowledged, errorsByCode: p.errorsByCode };
-    },
-    stop: () =>
-      (stopped ??= handle.stop().then((report) => {
-        const ledger = report.ledger;
-        const acked = (ledger?.orders ?? []).map((o) => ({ pair: o.pair, account: o.account, clientOrderId: o.clientOrderId, orderId: o.orderId, cancelAcked: o.cancelled, tradeIds: o.tradeIds }));
-        return {
-          acked,
-          commands: report.commands.sent,
-          acknowledgedCommands: report.commands.acknowledged,
-          errorsByCode: report.errorsByCode,
-          ackLatencyMs: { p50: report.ackLatencyMs.p50, p99: report.ackLatencyMs.p99 },
-          summary: formatSummary(report),
-        };
-      })),
-  };
+  let onStopped: ((o: LoadOutcome) => void) | undefined;
+  let onError: ((e: Error) => void) | undefined;
+  return new Promise((ok, fail) => {
+    let started = false;
+    child.on('message', (m: any) => {
+      if (m.type === 'progress') progress = m.progress;
+      else if (m.type === 'started') {
+        started = true;
+        ok(handle);
+      } else if (m.type === 'stopped') {
+        onStopped?.(m.outcome);
+        child.disconnect();
+      } else if (m.type === 'error') {
+        const e = new Error(`simulator: ${m.message}`);
+        if (!started) fail(e);
+        else onError?.(e);
+      }
+    });
+    child.on('exit', (code) => {
+      const e = new Error(`the simulator process exited (${code}) before it reported`);
+      if (!started) fail(e);
+      onError?.(e);
+    });
+    const handle: LoadHandle = {
+      progress: () => progress,
+      stop: () =>
+        (stopped ??= new Promise<LoadOutcome>((resolveStop, rejectStop) => {
+          onStopped = resolveStop;
+          onError = rejectStop;
+          const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            rejectStop(new Error('the simulator did not stop within 30 s'));
+          }, 30_000);
+          timer.unref();
+          child.send({ type: 'stop' });
+        })),
+    };
+    child.send({ type: 'start', target, adminUrl, options, runTag, ...(adminToken ? { adminToken } : {}) });
+  });
 }

@@ -54,7 +54,8 @@ export class OperatorView {
       const res = await fetch(`${this.adminUrl}${path}`, { headers: this.headers(false), signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
       return { status: res.status, text: await res.text() };
     } catch (err) {
-      return { status: 0, text: String((err as Error).message ?? err) };
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      return { status: 0, text: `${e.message ?? String(err)}${e.cause ? `: ${e.cause.code ?? ''} ${e.cause.message ?? ''}` : ''}` };
     }
   }
 
@@ -76,8 +77,14 @@ export class OperatorView {
   }
 
   async health(): Promise<HealthView> {
-    const r = await this.getJson('/health');
-    return { httpStatus: r.status, status: r.json?.status ?? 'UNREACHABLE', alerts: r.json?.alerts ?? [], body: r.json };
+    const r = await this.get('/health');
+    let json: any;
+    try {
+      json = JSON.parse(r.text);
+    } catch {
+      json = undefined;
+    }
+    return { httpStatus: r.status, status: json?.status ?? (r.status === 0 ? `UNREACHABLE (${r.text.slice(0, 80)})` : `unreadable ${r.text.slice(0, 80)}`), alerts: json?.alerts ?? [], body: json };
   }
 
   async alerts(): Promise<AlertView[]> {

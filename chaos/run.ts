@@ -221,7 +221,7 @@ async function runOne(d: Drill, args: Args, runTag: string): Promise<DrillResult
       ledgerNote = 'ledger not checked: --target without --database-url/--schema';
     }
     if (service !== undefined) {
-      if (failures.length > 0 || (ctx?.failures.length ?? 0) > 0) log(`  service output (tail):\n${service.tail(30).replace(/^/gm, '    | ')}`);
+      if (failures.length > 0 || (ctx?.failures.length ?? 0) > 0) log(`  service (running: ${service.running}) output (tail):\n${service.tail(60).replace(/^/gm, '    | ')}`);
       await service.stop().catch(() => undefined);
     }
     await pgProxy?.stop();

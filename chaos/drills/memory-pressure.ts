@@ -23,8 +23,10 @@ export const drill: Drill = {
     const load = await baseline(ctx);
     const rssBefore = (await ctx.view.getJson('/admin/chaos/memory')).json?.rss_mib;
     ctx.injected(`POST /admin/chaos/memory {"mib":${BALLAST_MIB}}`);
+    const t0 = Date.now();
     const held = await ctx.view.post('/admin/chaos/memory', { mib: BALLAST_MIB });
-    ctx.log(`ballast held: ${held.held_mib} MiB, rss ${held.rss_mib} MiB`);
+    const allocMs = Date.now() - t0;
+    ctx.log(`ballast held: ${held.held_mib} MiB, rss ${held.rss_mib} MiB, allocated and written in ${allocMs} ms`);
     await ctx.expectView(
       'tripped',
       {
@@ -37,10 +39,13 @@ export const drill: Drill = {
     ctx.tripped();
     await ctx.expectView('tripped', { script: 1 }, 30_000);
     const rssHeld = (await ctx.view.getJson('/admin/chaos/memory')).json?.rss_mib;
+    const t1 = Date.now();
     const released = await ctx.view.post('/admin/chaos/memory', { mib: 0 });
+    const releaseMs = Date.now() - t1;
     ctx.mitigated('POST /admin/chaos/memory {"mib":0}');
     await ctx.expectHealthy('recovered', 60_000);
     ctx.figures['rss_mib'] = { before: rssBefore, held: rssHeld, after_release: released.rss_mib };
+    ctx.figures['ballast_ms'] = { allocate_and_write: allocMs, release: releaseMs };
     ctx.check(load.progress().acknowledged > 0, 'the simulator kept trading');
   },
 };
