@@ -74,6 +74,10 @@ export class MemoryBallast {
       }
       if (this.heldMiB > this.target) {
         while (this.heldMiB > this.target) this.chunks.pop();
+        // Two full GCs a macrotask apart: the first finds the Buffers dead, their backing stores are
+        // freed (unmapped) once V8 has finished sweeping, which the second one waits for.
+        fullGc();
+        await new Promise((r) => setTimeout(r, 0));
         fullGc();
       }
     } finally {
