@@ -31,8 +31,10 @@ export const drill: Drill = {
     const first = await load.stop(); // in-flight commands are NO_ANSWER: fate unknown, never assumed
     ctx.figures['first_load'] = { acknowledged_orders: first.acked.length, commands: first.commands, errors: first.errorsByCode };
 
+    ctx.mitigated('process restarted on the same ports (recovery from the journal and the latest snapshot)');
+    const t0 = Date.now();
     await service.start();
-    ctx.mitigated('process restarted on the same ports');
+    ctx.figures['restart_to_listening_ms'] = Date.now() - t0;
     await ctx.expectHealthy('recovered', 120_000);
     const recovery = (await ctx.view.getJson('/admin/persistence/status')).json?.recovery;
     ctx.figures['recovery'] = recovery;
