@@ -145,8 +145,8 @@ export class RunStatistics {
         spreads: [],
         bidQty: [],
         askQty: [],
-        samples: new Decimated(4000),
-        tradePoints: new Decimated(4000),
+        samples: new Decimated(2000),
+        tradePoints: new Decimated(1500),
         fairStart: fairStarts.get(instrument.symbol) ?? 0,
         last: undefined,
       });

@@ -28,8 +28,9 @@ export abstract class Agent {
   readonly orders = new Map<string, TrackedOrder>();
   /** Signed base position in lots. */
   position = 0;
-  /** Signed quote cash in tick×lot units (price ticks × lots), exact. */
-  cash = 0n;
+  /** Quote cash in tick×lot units, exact: the part that fits a safe integer, and the overflow as bigint (bigint per fill is slow). */
+  private cashSmall = 0;
+  private cashBig = 0n;
   commandsSent = 0;
   fills = 0;
   private counter = 0;
@@ -43,6 +44,11 @@ export abstract class Agent {
     /** Prefix of this agent's client order ids; unique per agent and run. */
     private readonly idPrefix: string,
   ) {}
+
+  /** Signed quote cash in tick×lot units (price ticks × lots) from this agent's fills, exact. */
+  get cash(): bigint {
+    return this.cashBig + BigInt(this.cashSmall);
+  }
 
   get pair(): string {
     return this.instrument.symbol;
@@ -78,14 +84,11 @@ export abstract class Agent {
   onOrderEvent(e: SimOrderEvent): void {
     if (e.type === 'fill') {
       this.fills++;
-      const notional = BigInt(e.price) * BigInt(e.quantity);
-      if (e.side === Side.Buy) {
-        this.position += e.quantity;
-        this.cash -= notional;
-      } else {
-        this.position -= e.quantity;
-        this.cash += notional;
-      }
+      const sign = e.side === Side.Buy ? -1 : 1;
+      this.position -= sign * e.quantity;
+      const n = e.price * e.quantity;
+      if (Number.isSafeInteger(n) && Number.isSafeInteger(this.cashSmall + sign * n)) this.cashSmall += sign * n;
+      else this.cashBig += BigInt(sign) * BigInt(e.price) * BigInt(e.quantity);
     }
     const o = this.orders.get(e.clientOrderId);
     if (o === undefined) return;

@@ -17,6 +17,8 @@ export interface InformedTraderOptions {
   burst?: readonly [number, number];
   /** Size of each order in lots. @default [500, 3000] */
   quantityLots?: readonly [number, number];
+  /** Virtual milliseconds after a burst before the next one (its earlier sweeps must land first). @default 250 */
+  cooldownMs?: number;
 }
 
 export class InformedTrader extends Agent {
@@ -25,6 +27,8 @@ export class InformedTrader extends Agent {
   private readonly burstMax: number;
   private readonly qmin: number;
   private readonly qmax: number;
+  private readonly cooldownMs: number;
+  private lastBurstMs = Number.NEGATIVE_INFINITY;
   sweeps = 0;
 
   constructor(name: string, instrument: Instrument, rng: Random, idPrefix: string, options: InformedTraderOptions = {}) {
@@ -32,9 +36,11 @@ export class InformedTrader extends Agent {
     this.edge = options.edgeHalfSpreads ?? 3;
     [this.burstMin, this.burstMax] = options.burst ?? [3, 8];
     [this.qmin, this.qmax] = options.quantityLots ?? [500, 3000];
+    this.cooldownMs = options.cooldownMs ?? 250;
   }
 
-  act(_nowMs: number, ctx: PairContext, out: SimCommand[]): void {
+  act(nowMs: number, ctx: PairContext, out: SimCommand[]): void {
+    if (nowMs - this.lastBurstMs < this.cooldownMs) return;
     const half = Agent.halfSpread(ctx);
     const fv = ctx.fairValue;
     let side: Side | undefined;
@@ -43,6 +49,7 @@ export class InformedTrader extends Agent {
     else if (ctx.lastJumpTicks !== 0 && this.rng.chance(1, 2)) side = ctx.lastJumpTicks > 0 ? Side.Buy : Side.Sell;
     if (side === undefined) return;
     this.sweeps++;
+    this.lastBurstMs = nowMs;
     const n = this.rng.intBetween(this.burstMin, this.burstMax);
     // Limit at the value itself, less one half spread of edge: a sweep never buys above (sells below) it.
     const limit = side === Side.Buy ? fv - half : fv + half;
