@@ -58,6 +58,7 @@ export class MomentumTrader extends Agent {
     if (idle >= 5 || (idle > 0 && this.rng.chance(1, 2))) {
       if (this.cancel(out, this.idleAt(0)!.clientOrderId)) return;
     }
+    if (this.orders.size >= 8) return; // resting or in flight: wait for answers
     const side = signal < 0 ? Side.Sell : signal > 0 ? Side.Buy : this.rng.nextInt(2) === 0 ? Side.Buy : Side.Sell;
     const ref = this.reference(ctx);
     this.limit(out, side, ref + (side === Side.Buy ? -1 : 1) * this.rng.intBetween(2 * half, 8 * half), Math.max(1, Math.floor(qty / 4)), TimeInForce.GTC);

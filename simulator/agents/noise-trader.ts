@@ -1,6 +1,7 @@
 /**
  * A noise trader: random limit orders near the touch (some post-only, some crossing IOC), random market
- * orders, and random cancels of its own resting orders; it keeps at most `maxLiveOrders` resting.
+ * orders, and random cancels of its own resting orders; it keeps at most `maxLiveOrders` resting or
+ * in flight (at the cap it cancels its oldest acknowledged order, or waits when none is acknowledged yet).
  */
 import type { Instrument } from '../../server/core/instrument.ts';
 import { Side, TimeInForce } from '../../server/core/types.ts';
@@ -35,6 +36,8 @@ export class NoiseTrader extends Agent {
     if (this.orders.size >= this.maxLive) {
       const oldest = this.idleAt(0);
       if (oldest !== undefined && this.cancel(out, oldest.clientOrderId)) return;
+      // All still in flight (a slow server): wait for answers rather than pile up orders on a stale view.
+      return;
     }
     const roll = this.rng.nextInt(100);
     if (roll < 40) {
