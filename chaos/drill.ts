@@ -203,8 +203,9 @@ export class DrillContext {
         return r.ok ? r.lines : false;
       },
       250,
-    ).catch((err: unknown) => {
-      throw new DrillFailure(`${(err as Error).message}; last seen: ${lastSeen}`);
+    ).catch(async (err: unknown) => {
+      const alerts = await this.view.alerts().catch(() => []);
+      throw new DrillFailure(`${(err as Error).message}; last seen: ${lastSeen}; active alerts: ${alerts.map((a) => `${a.name}/${a.level}: ${a.message}`).join('; ') || 'none'}`);
     });
     this.viewOkAt = Date.now();
     if (e.script !== undefined) {

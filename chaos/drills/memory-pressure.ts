@@ -39,12 +39,18 @@ export const drill: Drill = {
     ctx.tripped();
     await ctx.expectView('tripped', { script: 1 }, 30_000);
     const rssHeld = (await ctx.view.getJson('/admin/chaos/memory')).json?.rss_mib;
+    // The growth-rate signal (runbook Scenario 3 "Monitor memory growth rate"): RSS sampled every 5 s.
+    const growth = await ctx.waitFor('the memory growth rate shows the ballast', 20_000, async () => {
+      const g = (await ctx.view.getJson('/admin/system/resources')).json?.memory?.growth_mib_per_minute;
+      return typeof g === 'number' && g > 1000 ? g : undefined;
+    });
+    ctx.symptoms.push(`tripped: /admin/system/resources memory.growth_mib_per_minute = ${growth} (must be > 1000)`);
     const t1 = Date.now();
     const released = await ctx.view.post('/admin/chaos/memory', { mib: 0 });
     const releaseMs = Date.now() - t1;
     ctx.mitigated('POST /admin/chaos/memory {"mib":0}');
     await ctx.expectHealthy('recovered', 60_000);
-    ctx.figures['rss_mib'] = { before: rssBefore, held: rssHeld, after_release: released.rss_mib };
+    ctx.figures['rss_mib'] = { before: rssBefore, held: rssHeld, after_release: released.rss_mib, growth_mib_per_minute_at_trip: growth };
     ctx.figures['ballast_ms'] = { allocate_and_write: allocMs, release: releaseMs };
     ctx.check(load.progress().acknowledged > 0, 'the simulator kept trading');
   },

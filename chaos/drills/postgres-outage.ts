@@ -47,6 +47,9 @@ async function outage(ctx: DrillContext, toxic: Toxic, label: string): Promise<v
   ctx.recovered();
   ctx.symptoms.push(`after the resume: /health ${h.httpStatus} ${h.status} (${h.alerts.map((a) => `${a.name}/${a.level}`).join(', ') || 'no alerts'}); probe order ${again.code}`);
   await ctx.waitFor('the simulator trades again', 30_000, () => load.progress().acknowledged > during);
+  const script = await ctx.view.healthScript();
+  ctx.check(script.code === 0 || script.code === 1, `after the resume health_check_comprehensive.sh must not say UNHEALTHY, exited ${script.code}`);
+  ctx.symptoms.push(`after the resume: health_check_comprehensive.sh exit ${script.code}${script.code === 1 ? ' (the refused commands are still in the 1-minute error rate)' : ''}`);
 }
 
 export const down: Drill = {

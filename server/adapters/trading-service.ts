@@ -142,6 +142,8 @@ export class TradingService {
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
+  /** RSS samples (every ALERT_TICK_MS, the last minute) for the memory growth rate ("memory leak detection"). */
+  private readonly memorySamples: { atMs: number; rssMiB: number }[] = [];
   private lastCpu = process.cpuUsage();
   private lastCpuAtMs = Date.now();
 
@@ -359,6 +361,7 @@ export class TradingService {
     this.eventLoop.start();
     this.profiler.startHeapSampling();
     this.every(RAMP_TICK_MS, () => this.tickRamps());
+    this.every(ALERT_TICK_MS, () => this.sampleMemory());
     this.every(ALERT_TICK_MS, () => this.health());
     this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
     if (this.controlState !== undefined) this.every(RAMP_TICK_MS, () => this.controlState!.saveChanged());
@@ -527,6 +530,25 @@ export class TradingService {
     };
   }
 
+  private sampleMemory(): void {
+    const now = Date.now();
+    this.memorySamples.push({ atMs: now, rssMiB: process.memoryUsage.rss() / MIB });
+    while (this.memorySamples.length > 2 && now - this.memorySamples[0]!.atMs > 60_000) this.memorySamples.shift();
+  }
+
+  /**
+   * Resident memory growth over the last minute of samples, MiB per minute (0 until two samples exist):
+   * the runbook's "Monitor memory growth rate" (Scenario 3) without kubectl.
+   */
+  memoryGrowthMiBPerMinute(): number {
+    const s = this.memorySamples;
+    if (s.length < 2) return 0;
+    const first = s[0]!;
+    const last = s[s.length - 1]!;
+    const minutes = (last.atMs - first.atMs) / 60_000;
+    return minutes <= 0 ? 0 : round2((last.rssMiB - first.rssMiB) / minutes);
+  }
+
   /** `/admin/system/resources`: memory in MiB, CPU, event loop, handles. */
   resources(): Record<string, unknown> {
     const mem = process.memoryUsage();
@@ -553,6 +575,7 @@ export class TradingService {
         external_mib: round2(mem.external / MIB),
         array_buffers_mib: round2(mem.arrayBuffers / MIB),
         threshold_mib: this.alerts.thresholds.memoryMiB,
+        growth_mib_per_minute: this.memoryGrowthMiBPerMinute(),
       },
       cpu: {
         user_seconds: round2(cpu.user / 1e6),

@@ -12,6 +12,8 @@ import { runInNewContext } from 'node:vm';
 /** One allocation step. */
 export const BALLAST_CHUNK_MIB = 64;
 const MIB = 1024 * 1024;
+/** Full GCs tried (100 ms apart) for released memory to leave the RSS. */
+const RELEASE_ATTEMPTS = 30;
 
 export interface BallastStatus {
   held_mib: number;
@@ -73,12 +75,16 @@ export class MemoryBallast {
         await new Promise((r) => setImmediate(r));
       }
       if (this.heldMiB > this.target) {
-        while (this.heldMiB > this.target) this.chunks.pop();
-        // Two full GCs a macrotask apart: the first finds the Buffers dead, their backing stores are
-        // freed (unmapped) once V8 has finished sweeping, which the second one waits for.
-        fullGc();
-        await new Promise((r) => setTimeout(r, 0));
-        fullGc();
+        const rssBefore = process.memoryUsage.rss() / MIB;
+        let dropped = 0;
+        while (this.heldMiB > this.target) dropped += this.chunks.pop()!.length / MIB;
+        // Full GCs a macrotask apart until the pages are back (bounded: RELEASE_ATTEMPTS): the first finds
+        // the Buffers dead; their backing stores are freed (unmapped) once V8 has finished sweeping.
+        for (let i = 0; i < RELEASE_ATTEMPTS; i++) {
+          fullGc();
+          await new Promise((r) => setTimeout(r, i === 0 ? 0 : 100));
+          if (rssBefore - process.memoryUsage.rss() / MIB >= dropped * 0.9) break;
+        }
       }
     } finally {
       this.changing = false;
