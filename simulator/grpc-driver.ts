@@ -473,6 +473,7 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
       const agent = population.next(Math.floor(intendedUs / 1000), out);
       if (agent === undefined) {
         slot++;
+        stats.idleSlots++;
         continue;
       }
       slot += out.length;

@@ -253,6 +253,7 @@ export function runInProcessSimulation(opts: InProcessSimulationOptions): InProc
     if (turn !== undefined && turn.op === 'turn') turn.commands = [...out];
     if (agent === undefined) {
       slot++;
+      stats.idleSlots++;
       continue;
     }
     slot += out.length;

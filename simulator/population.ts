@@ -94,10 +94,11 @@ export class Population {
 
   /**
    * Lets one agent act at virtual time `nowMs`: picks agents by weight until one produces commands
-   * (at most 8 picks). Returns the agent (its commands are in `out`) or undefined if all picks idled.
+   * (at most 32 picks). Returns the agent (its commands are in `out`) or undefined if all picks idled
+   * (the driver counts the slot as idle: nobody had anything to do).
    */
   next(nowMs: number, out: SimCommand[]): Agent | undefined {
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let attempt = 0; attempt < 32; attempt++) {
       const i = this.pick();
       const agent = this.agents[i]!;
       const state = this.agentState[i]!;

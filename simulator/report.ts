@@ -75,7 +75,7 @@ export interface SimulationReport {
   startedAt: string;
   durationMs: number;
   ratePerSecond: number;
-  commands: { sent: number; acknowledged: number; failed: number; noAnswer: number; notSent: number; byKind: Record<string, number> };
+  commands: { sent: number; acknowledged: number; failed: number; noAnswer: number; notSent: number; idleSlots: number; byKind: Record<string, number> };
   offeredPerSecond: number;
   acknowledgedPerSecond: number;
   errorsByCode: Record<string, number>;
@@ -129,6 +129,8 @@ export class RunStatistics {
   failed = 0;
   noAnswer = 0;
   notSent = 0;
+  /** Slots in which no agent had anything to do (nothing sent, not a refusal). */
+  idleSlots = 0;
   private readonly latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   private second = -1;
   private secondHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 2 });
@@ -278,7 +280,7 @@ export class RunStatistics {
     });
     return {
       ...header,
-      commands: { sent: this.sent, acknowledged: this.acknowledged, failed: this.failed, noAnswer: this.noAnswer, notSent: this.notSent, byKind: { ...this.byKind } },
+      commands: { sent: this.sent, acknowledged: this.acknowledged, failed: this.failed, noAnswer: this.noAnswer, notSent: this.notSent, idleSlots: this.idleSlots, byKind: { ...this.byKind } },
       offeredPerSecond: Math.round(this.sent / seconds),
       acknowledgedPerSecond: Math.round(this.acknowledged / seconds),
       errorsByCode: { ...this.errorsByCode },
@@ -319,7 +321,7 @@ export function formatSummary(r: SimulationReport): string {
   const lines: string[] = [];
   const c = r.commands;
   lines.push(`simulation ${r.driver}${r.target ? ` → ${r.target}` : ''}: seed ${r.seed}, pairs ${r.pairs.join(',')}, ${(r.durationMs / 1000).toFixed(1)} s at ${r.ratePerSecond}/s offered`);
-  lines.push(`commands: ${c.sent} sent (${r.offeredPerSecond}/s; submit ${c.byKind.submit ?? 0}, cancel ${c.byKind.cancel ?? 0}, replace ${c.byKind.replace ?? 0}), ${c.acknowledged} acknowledged (${r.acknowledgedPerSecond}/s), ${c.failed} failed, ${c.noAnswer} unanswered, ${c.notSent} not sent`);
+  lines.push(`commands: ${c.sent} sent (${r.offeredPerSecond}/s; submit ${c.byKind.submit ?? 0}, cancel ${c.byKind.cancel ?? 0}, replace ${c.byKind.replace ?? 0}), ${c.acknowledged} acknowledged (${r.acknowledgedPerSecond}/s), ${c.failed} failed, ${c.noAnswer} unanswered, ${c.notSent} not sent, ${c.idleSlots} idle slots`);
   const errors = Object.entries(r.errorsByCode);
   lines.push(`errors by code: ${errors.length === 0 ? 'none' : errors.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const l = r.ackLatencyMs;

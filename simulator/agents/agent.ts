@@ -178,9 +178,14 @@ export abstract class Agent {
     return r;
   }
 
-  /** Mid of the book when both sides exist, else the fair value. */
-  protected reference(ctx: PairContext): PriceTicks {
-    return ctx.bestBid !== undefined && ctx.bestAsk !== undefined ? Math.floor((ctx.bestBid + ctx.bestAsk) / 2) : ctx.fairValue;
+  /**
+   * Where uninformed flow centres its prices: the fair value blurred by ±`blurHalfSpreads` half spreads.
+   * Centring on the book's own mid instead lets resting flow anchor a stale book when the server is slow
+   * (seen over gRPC under saturation: the book stopped following the value); the value keeps it honest.
+   */
+  protected reference(ctx: PairContext, blurHalfSpreads = 2): PriceTicks {
+    const blur = blurHalfSpreads * Agent.halfSpread(ctx);
+    return ctx.fairValue + this.rng.intBetween(-blur, blur);
   }
 
   /** Typical half spread of the pair in ticks: 2.5 bp of the fair value's start, at least 1 tick. */
