@@ -1,19 +1,16 @@
 /**
  * Memory pressure for chaos drills: real off-heap memory (Buffers outside the V8 heap, whose limit here is
  * about 4.1 GiB, below the runbook's 6000 MiB threshold), every page written so it is resident (RSS), held
- * until released. Allocated in chunks with a yield between them so the service keeps answering while it
- * grows; capped by CHAOS_MAX_BALLAST_MIB. Release drops the chunks and runs a full GC so the pages go back
- * to the OS at once (large Buffers are mmap-backed: freeing them unmaps them).
- * Only built when CHAOS_ENABLED.
+ * until released. The ballast lives in a worker thread of the service process: its pages count in the
+ * process's RSS like any leak, but writing 6 GB of fresh pages (page faults, seconds of kernel time) does
+ * not stall the service's event loop, so the drill sees the memory alert and not a latency side effect.
+ * Shrinking ends the worker (its memory is unmapped with its isolate) and grows a new one to the target.
+ * Capped by CHAOS_MAX_BALLAST_MIB. Only built when CHAOS_ENABLED.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 
 /** One allocation step. */
 export const BALLAST_CHUNK_MIB = 64;
-const MIB = 1024 * 1024;
-/** Full GCs tried (100 ms apart) for released memory to leave the RSS. */
-const RELEASE_ATTEMPTS = 30;
 
 export interface BallastStatus {
   held_mib: number;
@@ -23,18 +20,27 @@ export interface BallastStatus {
   changing: boolean;
 }
 
-let forcedGc: (() => void) | undefined;
-/** A full GC without starting node with --expose-gc (chaos only): freed Buffers return their pages now. */
-function fullGc(): void {
-  if (forcedGc === undefined) {
-    setFlagsFromString('--expose-gc');
-    forcedGc = runInNewContext('gc') as () => void;
+/** The worker: holds `mib` MiB of written Buffers on request and answers with what it holds. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const MIB = 1024 * 1024;
+const chunks = [];
+let held = 0;
+parentPort.on('message', (target) => {
+  while (held < target) {
+    const size = Math.min(${BALLAST_CHUNK_MIB}, target - held) * MIB;
+    const b = Buffer.allocUnsafeSlow(size);
+    b.fill(0x5a);
+    chunks.push(b);
+    held += size / MIB;
   }
-  forcedGc();
-}
+  parentPort.postMessage(held);
+});
+`;
 
 export class MemoryBallast {
-  private readonly chunks: Buffer[] = [];
+  private worker: Worker | undefined;
+  private held = 0;
   private target = 0;
   private work: Promise<void> = Promise.resolve();
   private changing = false;
@@ -44,47 +50,46 @@ export class MemoryBallast {
   }
 
   get heldMiB(): number {
-    return this.chunks.reduce((a, c) => a + c.length, 0) / MIB;
+    return this.held;
   }
 
   status(): BallastStatus {
-    return { held_mib: this.heldMiB, target_mib: this.target, max_mib: this.maxMiB, changing: this.changing };
+    return { held_mib: this.held, target_mib: this.target, max_mib: this.maxMiB, changing: this.changing };
   }
 
   /**
-   * Grows or shrinks the ballast to `mib` (rounded up to whole chunks, at most maxMiB); resolves once it
-   * holds that much. Calls are serialized: the last one wins.
+   * Grows or shrinks the ballast to `mib` (at most maxMiB); resolves once it holds that much. Calls are
+   * serialized: the last one wins.
    */
   set(mib: number): Promise<BallastStatus> {
     if (!Number.isSafeInteger(mib) || mib < 0 || mib > this.maxMiB) throw new RangeError(`mib must be a whole number in 0-${this.maxMiB}`);
     this.target = mib;
-    this.work = this.work.then(() => this.converge());
+    this.work = this.work.then(() => this.converge()).catch(() => undefined);
     return this.work.then(() => this.status());
+  }
+
+  /** Ends the worker and its memory (service stop). */
+  async close(): Promise<void> {
+    await this.set(0);
   }
 
   private async converge(): Promise<void> {
     this.changing = true;
     try {
-      const chunk = BALLAST_CHUNK_MIB * MIB;
-      while (this.heldMiB < this.target) {
-        const size = Math.min(chunk, (this.target - this.heldMiB) * MIB);
-        // allocUnsafeSlow: outside Node's pool; fill writes every page, so it is resident, not just reserved.
-        const b = Buffer.allocUnsafeSlow(size);
-        b.fill(0x5a);
-        this.chunks.push(b);
-        await new Promise((r) => setImmediate(r));
+      const target = this.target;
+      if (target < this.held && this.worker !== undefined) {
+        await this.worker.terminate(); // its isolate, and every Buffer in it, is freed
+        this.worker = undefined;
+        this.held = 0;
       }
-      if (this.heldMiB > this.target) {
-        const rssBefore = process.memoryUsage.rss() / MIB;
-        let dropped = 0;
-        while (this.heldMiB > this.target) dropped += this.chunks.pop()!.length / MIB;
-        // Full GCs a macrotask apart until the pages are back (bounded: RELEASE_ATTEMPTS): the first finds
-        // the Buffers dead; their backing stores are freed (unmapped) once V8 has finished sweeping.
-        for (let i = 0; i < RELEASE_ATTEMPTS; i++) {
-          fullGc();
-          await new Promise((r) => setTimeout(r, i === 0 ? 0 : 100));
-          if (rssBefore - process.memoryUsage.rss() / MIB >= dropped * 0.9) break;
-        }
+      if (target > this.held) {
+        const worker = (this.worker ??= new Worker(WORKER_SOURCE, { eval: true }));
+        worker.unref();
+        this.held = await new Promise<number>((ok, fail) => {
+          worker.once('message', ok);
+          worker.once('error', fail);
+          worker.postMessage(target);
+        });
       }
     } finally {
       this.changing = false;
