@@ -1,6 +1,6 @@
 /**
  * The simulator over gRPC against any running service: one API key and session per agent (created
- * through the admin API, or given), one OrderFlow stream per agent, market data per pair, and an
+ * through the admin API, or given), one OrderFlow stream per agent, the top of each book polled, and an
  * open-loop sender: command slot i is due at i / rate seconds after the start whatever the server does,
  * and its ack latency is measured from that intended time (no coordinated omission). Every answer goes
  * into the ledger by client order id. Bounded: in-flight commands (beyond it slots are skipped and
@@ -9,23 +9,21 @@
  * Setup problems (unreachable target or admin API, unknown pair, a refused API key, bad options) throw
  * SimulationSetupError with one line naming the cause; the CLI turns that into exit code 2.
  */
-import { credentials, Metadata, status as GrpcStatus, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { InstrumentsServiceClient } from '../server/adapters/grpc/generated/trading/v1/instruments.ts';
-import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
+import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceClient, type OrderFlowRequest, type OrderFlowResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { SessionServiceClient } from '../server/adapters/grpc/generated/trading/v1/sessions.ts';
-import { Side as WireSide } from '../server/adapters/grpc/generated/trading/v1/types.ts';
 import type { Instrument } from '../server/core/instrument.ts';
 import type { Side as SideT } from '../server/core/types.ts';
 import type { Agent } from './agents/agent.ts';
 import { LedgerRecorder } from './ledger.ts';
 import { SimulationSetupError } from './setup-error.ts';
-import { LevelBook } from './level-book.ts';
 import { Population } from './population.ts';
 import { RunStatistics, type SimulationReport } from './report.ts';
 import { isClosed, type SimCommand, type SimResult } from './sim-types.ts';
-import { instrumentFromWire, PairCodec, sideFromWire } from './wire-codec.ts';
+import { instrumentFromWire, PairCodec } from './wire-codec.ts';
 
 export type { SimulationReport } from './report.ts';
 export type { LedgerEntry, Ledger } from './ledger.ts';
@@ -268,7 +266,6 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
   const stats = new RunStatistics(instruments, new Map([...population.fairValues].map(([p, f]) => [p, f.startTicks])));
   const orders = new OrdersServiceClient(opts.target, credentials.createInsecure());
   const marketData = new MarketDataServiceClient(opts.target, credentials.createInsecure());
-  const books = new Map(instruments.map((i) => [i.symbol, new LevelBook()]));
   const links: AgentLink[] = agents.map((agent, index) => ({
     agent,
     index,
@@ -291,7 +288,6 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
   let slot = 0;
   let trades = 0;
   const timers = new Set<NodeJS.Timeout>();
-  const mdStreams = new Set<ClientReadableStream<MarketDataUpdate>>();
   let t0 = performance.now();
   const elapsedUs = () => (performance.now() - t0) * 1000;
 
@@ -328,6 +324,11 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
         if (ev === undefined) continue;
         link.agent.onOrderEvent(ev);
         ledger.onEvent(link.account, ev);
+        if (ev.type === 'fill' && ev.liquidity === 'taker') {
+          trades++;
+          population.addTrade({ pair: ev.pair, tradeId: ev.tradeId, price: ev.price, quantity: ev.quantity, takerSide: ev.side });
+          stats.onTrade(ev.pair, nowUs / 1000, ev.price, ev.quantity, ev.side);
+        }
         if (isClosed(ev.status)) link.sides.delete(ev.clientOrderId);
         continue;
       }
@@ -394,50 +395,33 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
     timers.add(t);
   };
 
-  const subscribe = (pair: string): void => {
-    if (!running) return;
-    const codec = codecs.get(pair)!;
-    const book = books.get(pair)!;
-    const state = population.pairs.get(pair)!;
-    const stream = marketData.streamMarketData({ pair, depth: 0 });
-    mdStreams.add(stream);
-    let ended = false;
-    stream.on('data', (u: MarketDataUpdate) => {
-      const up = u.update;
-      if (up === undefined) return;
-      if (up.$case === 'snapshot') {
-        book.clear();
-        for (const l of up.value.bids) book.bids.set(codec.ticks(l.price), codec.lots(l.quantity));
-        for (const l of up.value.asks) book.asks.set(codec.ticks(l.price), codec.lots(l.quantity));
-      } else {
-        for (const l of up.value.levels) (l.side === WireSide.SIDE_SELL ? book.asks : book.bids).set(codec.ticks(l.price), codec.lots(l.quantity));
-        const tMs = elapsedUs() / 1000;
-        for (const t of up.value.trades) {
-          trades++;
-          const price = codec.ticks(t.price);
-          const quantity = codec.lots(t.quantity);
-          const takerSide = sideFromWire(t.takerSide);
-          population.addTrade({ pair, tradeId: t.tradeId, price, quantity, takerSide });
-          stats.onTrade(pair, tMs, price, quantity, takerSide);
-        }
-      }
-      book.sequence = Number(u.sequence);
-      state.bestBid = book.bids.bestPrice();
-      state.bestAsk = book.asks.bestPrice();
-    });
-    const again = (): void => {
-      if (ended) return;
-      ended = true;
-      mdStreams.delete(stream);
-      if (!running) return;
-      const t = setTimeout(() => {
-        timers.delete(t);
-        subscribe(pair);
-      }, RECONNECT_MS);
-      timers.add(t);
-    };
-    stream.on('error', again);
-    stream.on('end', again);
+  /**
+   * The market view: each pair's top of book polled with GetOrderBook (depth 1) every sampleEveryMs.
+   * Not the delta stream: a client that cannot read every delta of a busy book falls behind by seconds
+   * (seen at 5000/s on a loaded machine) and then acts on a stale book; a poll is never older than one
+   * interval plus its round trip. Trades come from the agents' own taker fills instead (every trade in a
+   * simulated pair has one of our agents as taker, so each is counted exactly once).
+   */
+  const polling = new Set<string>();
+  const top = new Map<string, { bid: number | undefined; ask: number | undefined; bidQty: number; askQty: number }>();
+  const poll = (): void => {
+    for (const i of instruments) {
+      const pair = i.symbol;
+      if (polling.has(pair)) continue;
+      polling.add(pair);
+      const codec = codecs.get(pair)!;
+      marketData.getOrderBook({ pair, depth: 1 }, new Metadata(), { deadline: deadline(2000) }, (err, res) => {
+        polling.delete(pair);
+        if (err || res.book === undefined || !running) return;
+        const b = res.book.bids[0];
+        const a = res.book.asks[0];
+        const t = { bid: b && codec.ticks(b.price), ask: a && codec.ticks(a.price), bidQty: b ? codec.lots(b.quantity) : 0, askQty: a ? codec.lots(a.quantity) : 0 };
+        top.set(pair, t);
+        const state = population.pairs.get(pair)!;
+        state.bestBid = t.bid;
+        state.bestAsk = t.ask;
+      });
+    }
   };
 
   const flush = (link: AgentLink): void => {
@@ -499,10 +483,12 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
   const sample = (): void => {
     const tMs = elapsedUs() / 1000;
     population.advanceTo(Math.floor(tMs));
-    for (const [pair, book] of books) {
-      const state = population.pairs.get(pair)!;
-      stats.onSample(pair, { tMs, fair: state.fairValue, bid: book.bids.bestPrice(), ask: book.asks.bestPrice(), bidQty: book.bids.bestQuantity(), askQty: book.asks.bestQuantity() });
+    for (const i of instruments) {
+      const t = top.get(i.symbol);
+      if (t === undefined) continue;
+      stats.onSample(i.symbol, { tMs, fair: population.pairs.get(i.symbol)!.fairValue, bid: t.bid, ask: t.ask, bidQty: t.bidQty, askQty: t.askQty });
     }
+    poll();
   };
 
   let finishing: Promise<SimulationReport> | undefined;
@@ -530,7 +516,6 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
         link.stream?.end();
         link.stream?.cancel();
       }
-      for (const s of mdStreams) s.cancel();
       orders.close();
       marketData.close();
       sessions.close();
@@ -546,8 +531,8 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
     return finishing;
   };
 
-  // Start: streams first, then the clock.
-  for (const i of instruments) subscribe(i.symbol);
+  // Start: the market view and the streams first, then the clock.
+  poll();
   for (const link of links) connect(link);
   t0 = performance.now();
   const sender = setInterval(sendDue, 1);

@@ -56,7 +56,7 @@ describe('gRPC driver against the real service', () => {
 
   it('every ledger order is what the service holds, by client order id; open orders are exactly the service’s', () => {
     const ledger = report.ledger!;
-    expect(ledger.orders.length).toBeGreaterThan(500);
+    expect(ledger.orders.length).toBeGreaterThan(200);
     let compared = 0;
     for (const e of ledger.orders) {
       const account = service.pairs.accounts.find(e.account);
@@ -71,7 +71,7 @@ describe('gRPC driver against the real service', () => {
       const lot = service.pairs.get(e.pair)!.instrument.lot.units;
       expect(BigInt(held.filled) * lot).toBe(units(e.filledQuantity));
     }
-    expect(compared).toBeGreaterThan(500);
+    expect(compared).toBeGreaterThan(200);
     for (const symbol of ['BTCUSDT', 'ETHUSDT']) {
       const pair = service.pairs.get(symbol)!;
       const accounts = new Set(ledger.orders.filter((e) => e.pair === symbol).map((e) => e.account));
