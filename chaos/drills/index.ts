@@ -7,7 +7,10 @@ import { drill as servedLatency } from './served-latency.ts';
 import { drill as multipleBreakers } from './multiple-breakers.ts';
 import { drill as errorRate } from './error-rate.ts';
 import { drill as memoryPressure } from './memory-pressure.ts';
-import { blackhole as postgresBlackhole, down as postgresDown, slow as postgresSlow } from './postgres-outage.ts';
+import { drill as postgresDown } from './postgres-down.ts';
+import { drill as postgresSlow } from './postgres-slow.ts';
+import { drill as postgresBlackhole } from './postgres-blackhole.ts';
+import { drill as postgresResetPeer } from './postgres-reset-peer.ts';
 import { drill as redisDown } from './redis-down.ts';
 import { drill as kill9 } from './kill9.ts';
 import { drill as eventLoopStall } from './event-loop-stall.ts';
@@ -23,6 +26,7 @@ export const DRILLS: readonly Drill[] = [
   postgresDown,
   postgresSlow,
   postgresBlackhole,
+  postgresResetPeer,
   redisDown,
   kill9,
   eventLoopStall,

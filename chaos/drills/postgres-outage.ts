@@ -1,6 +1,6 @@
 /**
- * Drills: PostgreSQL unreachable, slow, black-holed (through the fault proxy; Toxiproxy's toxics `down`,
- * `latency`+jitter, `timeout`).
+ * The PostgreSQL outage steps shared by postgres-down.ts, postgres-slow.ts and postgres-blackhole.ts
+ * (through the fault proxy; Toxiproxy's toxics `down`, `latency`+jitter, `timeout`).
  * Runbook thresholds: "Comprehensive Health Check, step 1/2: the service health endpoint or the database
  * connectivity failing → UNHEALTHY (exit 2)"; "Severity Levels → Level 1 (Critical): Complete trading
  * outage"; "Issue 3: Database Connection Issues: Connection timeouts, Database unavailability".
@@ -10,11 +10,11 @@
  * The refused commands stay in the one-minute error rate for a while after the resume (error_rate_high,
  * DEGRADED): that is recorded, not waited out.
  */
-import type { Drill, DrillContext } from '../drill.ts';
+import type { DrillContext } from '../drill.ts';
 import type { Toxic } from '../fault-proxy.ts';
 import { baseline, PAIR, probeOrder } from './common.ts';
 
-async function outage(ctx: DrillContext, toxic: Toxic, label: string): Promise<void> {
+export async function outage(ctx: DrillContext, toxic: Toxic, label: string): Promise<void> {
   const proxy = ctx.env.postgresProxy;
   if (proxy === undefined) return ctx.fail('needs the PostgreSQL fault proxy');
   const load = await baseline(ctx);
@@ -52,26 +52,3 @@ async function outage(ctx: DrillContext, toxic: Toxic, label: string): Promise<v
   ctx.symptoms.push(`after the resume: health_check_comprehensive.sh exit ${script.code}${script.code === 1 ? ' (the refused commands are still in the 1-minute error rate)' : ''}`);
 }
 
-export const down: Drill = {
-  name: 'postgres-down',
-  threshold: 'runbook "Comprehensive Health Check" steps 1-2: database unreachable → UNHEALTHY (exit 2); Level 1 "Complete trading outage"',
-  mitigation: 'none: the service resumes by itself once PostgreSQL answers (runbook "Issue 3: Database Connection Issues")',
-  needs: { postgresProxy: true, env: { DATABASE_WRITE_TIMEOUT_MS: '1000' } },
-  run: (ctx) => outage(ctx, { kind: 'down' }, 'connections refused and cut'),
-};
-
-export const slow: Drill = {
-  name: 'postgres-slow',
-  threshold: 'runbook "Issue 3: Database Connection Issues: Connection timeouts": journal writes slower than DATABASE_WRITE_TIMEOUT_MS (1000 ms here) → UNHEALTHY (exit 2)',
-  mitigation: 'none: the service resumes by itself once PostgreSQL is fast again',
-  needs: { postgresProxy: true, env: { DATABASE_WRITE_TIMEOUT_MS: '1000' } },
-  run: (ctx) => outage(ctx, { kind: 'latency', latencyMs: 1500, jitterMs: 300 }, 'every packet 1500 ± 300 ms late'),
-};
-
-export const blackhole: Drill = {
-  name: 'postgres-blackhole',
-  threshold: 'runbook "Issue 3: Database Connection Issues: Database unavailability" (a hung server: nothing answers) → UNHEALTHY (exit 2)',
-  mitigation: 'none: the service resumes by itself once PostgreSQL answers',
-  needs: { postgresProxy: true, env: { DATABASE_WRITE_TIMEOUT_MS: '1000' } },
-  run: (ctx) => outage(ctx, { kind: 'timeout', timeoutMs: 0 }, 'connections open, nothing delivered'),
-};
