@@ -20,7 +20,8 @@ export function replayTrace(options: { seed: number; instruments: readonly Instr
   const population = new Population(options);
   const agents = population.agents;
   const states = [...population.pairs.values()];
-  const out: SimCommand[] = [];
+  /** Each turn's commands, compared with the trace after the timed loop (comparing is not generating). */
+  const produced: SimCommand[][] = [];
   let commands = 0;
   let mismatches = 0;
   const t0 = now();
@@ -31,10 +32,10 @@ export function replayTrace(options: { seed: number; instruments: readonly Instr
           states[i]!.bestBid = op.best[2 * i];
           states[i]!.bestAsk = op.best[2 * i + 1];
         }
-        out.length = 0;
-        population.next(op.nowMs, out);
-        commands += out.length;
-        if (out.length !== op.commands.length || out.some((c, i) => c.kind !== op.commands[i]!.kind || c.clientOrderId !== op.commands[i]!.clientOrderId)) mismatches++;
+        const cmds: SimCommand[] = [];
+        population.next(op.nowMs, cmds);
+        commands += cmds.length;
+        produced.push(cmds);
         break;
       }
       case 'result':
@@ -48,5 +49,12 @@ export function replayTrace(options: { seed: number; instruments: readonly Instr
         break;
     }
   }
-  return { commands, mismatches, ms: now() - t0 };
+  const ms = now() - t0;
+  let turn = 0;
+  for (const op of trace) {
+    if (op.op !== 'turn') continue;
+    const cmds = produced[turn++]!;
+    if (cmds.length !== op.commands.length || cmds.some((c, i) => c.kind !== op.commands[i]!.kind || c.clientOrderId !== op.commands[i]!.clientOrderId)) mismatches++;
+  }
+  return { commands, mismatches, ms };
 }

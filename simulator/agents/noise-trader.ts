@@ -1,7 +1,7 @@
 /**
  * A noise trader: random limit orders near the touch (some post-only, some crossing IOC), random market
  * orders, and random cancels of its own resting orders; it keeps at most `maxLiveOrders` resting or
- * in flight (at the cap it cancels its oldest acknowledged order, or waits when none is acknowledged yet).
+ * in flight (at the cap it cancels its oldest acknowledged order, or sends an IOC when none is acknowledged yet).
  */
 import type { Instrument } from '../../server/core/instrument.ts';
 import { Side, TimeInForce } from '../../server/core/types.ts';
@@ -36,7 +36,9 @@ export class NoiseTrader extends Agent {
     if (this.orders.size >= this.maxLive) {
       const oldest = this.idleAt(0);
       if (oldest !== undefined && this.cancel(out, oldest.clientOrderId)) return;
-      // All still in flight (a slow server): wait for answers rather than pile up orders on a stale view.
+      // All still in flight (a slow server): no more resting orders on a stale view; take liquidity instead
+      // (an IOC never rests), so the offered rate holds.
+      this.limit(out, side, this.reference(ctx) - sign * this.rng.intBetween(0, 2 * half), qty, TimeInForce.IOC);
       return;
     }
     const roll = this.rng.nextInt(100);
