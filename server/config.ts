@@ -45,6 +45,12 @@ export interface ServiceConfig {
   readonly breakerLatencyBudgetMs: number;
   /** CHAOS_ENABLED: `true`/`1` exposes the fault-injection endpoints. Never in production. @default false */
   readonly chaosEnabled: boolean;
+  /**
+   * CHAOS_MAX_BALLAST_MIB: the most off-heap memory the chaos memory-pressure endpoint may hold (only with
+   * CHAOS_ENABLED). Must exceed the runbook's 6000 MiB threshold for the memory drill to trip it.
+   * @default 8192
+   */
+  readonly chaosMaxBallastMiB: number;
   /** AUTH_MODE: `sessions` or `header` (see AuthMode; `header` only with a loopback GRPC_HOST). @default "sessions" */
   readonly authMode: AuthMode;
   /**
@@ -362,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
     breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
     chaosEnabled: flag(env, 'CHAOS_ENABLED'),
+    chaosMaxBallastMiB: integer(env, 'CHAOS_MAX_BALLAST_MIB', 8192, 1, 1_048_576),
     authMode,
     redisUrl,
     redisPrefix,

@@ -683,6 +683,10 @@ export function createOrdersService(
           batch = undefined;
         }
         const wait = settleAll(durability, itemPairs(applied));
+        // Awaited only once the replies before it are out: marked handled now, or a journal failure that
+        // rejects it meanwhile is an unhandled rejection that kills the process (found by the chaos drill
+        // postgres-reset-peer). The `await wait` below still sees the rejection.
+        wait?.catch(() => {});
         if (wait === undefined && pendingReplies === 0) {
           write({ messages });
           await rememberAll(name, answers);
