@@ -1,6 +1,7 @@
 /**
  * The RecoveryStore port on PostgreSQL: snapshots (JSONB + sha256 checksum, checked on load, fail
- * closed) and the journal read back in batches, gap-checked.
+ * closed; computed in slices between which the event loop runs, canonical-checksum.ts) and the journal
+ * read back in closed ranges with read-ahead, gap-checked.
  */
 import type { Pool } from 'pg';
 import {
@@ -11,7 +12,7 @@ import {
   type PairSnapshot,
   type RecoveryStore,
 } from '../../ports/journal.ts';
-import { canonicalJson, sha256Hex } from './canonical-json.ts';
+import { canonicalChecksum } from './canonical-checksum.ts';
 
 export const DEFAULT_RECOVERY_BATCH = 1000;
 
@@ -40,7 +41,7 @@ export class PostgresRecoveryStore implements RecoveryStore {
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    const actual = sha256Hex(canonicalJson(row.payload));
+    const { checksum: actual } = await canonicalChecksum(row.payload);
     if (actual !== row.checksum) {
       throw new CorruptSnapshotError(pair, row.id, `checksum mismatch (stored ${row.checksum.slice(0, 16)}…, computed ${actual.slice(0, 16)}…); refusing to recover from it`);
     }
@@ -52,13 +53,9 @@ export class PostgresRecoveryStore implements RecoveryStore {
   }
 
   async saveSnapshot(snapshot: PairSnapshot): Promise<void> {
-    const text = canonicalJson(snapshot);
-    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::jsonb, $4)', [
-      snapshot.pair,
-      snapshot.sequence,
-      text,
-      sha256Hex(text),
-    ]);
+    // The canonical text and its checksum are built in slices between which live commands run.
+    const { text, checksum } = await canonicalChecksum(snapshot);
+    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::jsonb, $4)', [snapshot.pair, snapshot.sequence, text, checksum]);
   }
 
   /**
