@@ -28,6 +28,9 @@ describe('canonicalChecksum', () => {
       }),
       { numRuns: 300 },
     );
+    // Runs of records with the same keys, the same keys in another order, undefined and nested values.
+    const mixed = [{ a: 1, b: 'x' }, { a: 2, b: 'y' }, { b: 3, a: 4 }, { a: 5, b: 6, c: undefined }, { a: { z: 1, y: [2, { d: null, c: true }] }, b: -0 }, { a: 1, b: 'x' }, 7, null, 'é"\\'];
+    expect((await canonicalChecksum({ list: mixed })).text).toBe(canonicalJson({ list: mixed }));
     const big = snapshotLike(5000);
     const r = await canonicalChecksum(big, { sliceSize: 333 });
     expect(r.text).toBe(canonicalJson(big));
