@@ -185,6 +185,8 @@ interface ChecksumLoopDelay {
   /** Wall time of each run (ms). */
   syncMs: number[];
   slicedMs: number[];
+  /** Event-loop delay, max (ms), over 1 s of no work: what the machine's load alone causes. */
+  idleMaxDelayMs: number[];
 }
 
 /** Event-loop delay (max, ms) while `work` runs, sampled by a 1 ms timer. */
@@ -202,7 +204,7 @@ async function loopDelayDuring(work: () => Promise<unknown> | unknown): Promise<
 
 async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promise<ChecksumLoopDelay> {
   const snapshot = pair.exportSnapshot(nowMs);
-  const out: ChecksumLoopDelay = { snapshotOrders: snapshot.orders.length, closedOrders: snapshot.closedOrders?.length ?? 0, textBytes: 0, syncMaxDelayMs: [], slicedMaxDelayMs: [], syncMs: [], slicedMs: [] };
+  const out: ChecksumLoopDelay = { snapshotOrders: snapshot.orders.length, closedOrders: snapshot.closedOrders?.length ?? 0, textBytes: 0, syncMaxDelayMs: [], slicedMaxDelayMs: [], syncMs: [], slicedMs: [], idleMaxDelayMs: [] };
   for (let i = 0; i < 3; i++) {
     const sync = await loopDelayDuring(() => {
       const text = canonicalJson(snapshot);
@@ -214,6 +216,7 @@ async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promi
     const sliced = await loopDelayDuring(() => canonicalChecksum(snapshot));
     out.slicedMaxDelayMs.push(sliced.maxDelayMs);
     out.slicedMs.push(sliced.ms);
+    out.idleMaxDelayMs.push((await loopDelayDuring(() => new Promise((r) => setTimeout(r, 1000)))).maxDelayMs);
   }
   return out;
 }
@@ -353,7 +356,7 @@ async function main(): Promise<void> {
         const filled = await fillJournal(recoverySchema, RECOVERY_COMMANDS, snapshotAt);
         console.log(`  filled in ${round(filled.seconds, 1)} s; ${filled.resting} orders resting at the end`);
         const c = filled.checksum;
-        console.log(`  snapshot checksum (${c.snapshotOrders} open + ${c.closedOrders} closed orders, ${round(c.textBytes / 1e6, 1)} MB of canonical JSON): event-loop delay max ${c.syncMaxDelayMs.join('/')} ms synchronous (${c.syncMs.join('/')} ms) vs ${c.slicedMaxDelayMs.join('/')} ms sliced (${c.slicedMs.join('/')} ms), load ${loadavg()[0]!.toFixed(2)}`);
+        console.log(`  snapshot checksum (${c.snapshotOrders} open + ${c.closedOrders} closed orders, ${round(c.textBytes / 1e6, 1)} MB of canonical JSON): event-loop delay max ${c.syncMaxDelayMs.join('/')} ms synchronous (${c.syncMs.join('/')} ms) vs ${c.slicedMaxDelayMs.join('/')} ms sliced (${c.slicedMs.join('/')} ms); ${c.idleMaxDelayMs.join('/')} ms over 1 s idle; load ${loadavg()[0]!.toFixed(2)}`);
         const withSnapshot = await recoverOnce(recoverySchema, filled.hash);
         console.log(`  recovery with a snapshot: ${withSnapshot.recoveryMs} ms (snapshot ${withSnapshot.snapshotSequence}, ${withSnapshot.replayed} replayed, state ${withSnapshot.matches ? 'matches' : 'DIFFERS'})`);
         const runsNoSnapshot: RecoveryRun[] = [];
@@ -421,7 +424,7 @@ async function main(): Promise<void> {
         recoveryMsSnapshot: recovery?.withSnapshot.recoveryMs ?? null,
         recoveryMsNoSnapshotRuns: recovery?.withoutSnapshotRunsMs ?? null,
         restingOrders: recovery?.restingOrders ?? null,
-        checksumLoopDelayMaxMs: recovery ? { sync: recovery.snapshotChecksum.syncMaxDelayMs, sliced: recovery.snapshotChecksum.slicedMaxDelayMs } : null,
+        checksumLoopDelayMaxMs: recovery ? { sync: recovery.snapshotChecksum.syncMaxDelayMs, sliced: recovery.snapshotChecksum.slicedMaxDelayMs, idle: recovery.snapshotChecksum.idleMaxDelayMs } : null,
         settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, streams: STREAMS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS, recoveryResting: RECOVERY_RESTING, recoverySpread: RECOVERY_SPREAD, recoveryCancelPct: RECOVERY_CANCEL_PCT },
       })}\n`,
     );
