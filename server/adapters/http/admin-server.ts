@@ -109,7 +109,7 @@ export class AdminHttpServer {
   private readonly tokenDigest: Buffer | undefined;
   /** Paths answered without the token; every other request is authorized before it is even routed. */
   private readonly publicExact: Set<string>;
-  private readonly publicPrefixes: string[];
+  private readonly publicPrefixes: Route[];
 
   constructor(private readonly options: AdminServerOptions) {
     for (const r of options.routes) {
@@ -122,7 +122,7 @@ export class AdminHttpServer {
     }
     this.tokenDigest = options.token === undefined ? undefined : digest(options.token);
     this.publicExact = new Set(options.routes.filter((r) => r.public === true && !r.path.endsWith('/')).map((r) => r.path));
-    this.publicPrefixes = options.routes.filter((r) => r.public === true && r.path.endsWith('/')).map((r) => r.path);
+    this.publicPrefixes = options.routes.filter((r) => r.public === true && r.path.endsWith('/'));
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         options.logger.error('admin http: request failed outside the handler', err);
@@ -214,12 +214,7 @@ export class AdminHttpServer {
       if (route === undefined) throw methodNotAllowed(method, path, [...byMethod.keys()]);
       return { route, param: '' };
     }
-    const paramOf = (r: Route): string | undefined => {
-      const suffix = r.suffix ?? '';
-      if (!path.startsWith(r.path) || !path.endsWith(suffix)) return undefined;
-      const param = path.slice(r.path.length, path.length - suffix.length);
-      return param.length > 0 && !param.includes('/') ? param : undefined;
-    };
+    const paramOf = (r: Route): string | undefined => prefixParam(r, path);
     const matching = this.prefixes.filter((r) => paramOf(r) !== undefined);
     if (matching.length > 0) {
       const route = matching.find((r) => r.method === method);
@@ -229,8 +224,9 @@ export class AdminHttpServer {
     throw new HttpError(404, 'not_found', `no admin endpoint ${echo(path)}`);
   }
 
+  /** Public exactly as resolve() would route it: a prefix route covers one path segment, not a subtree. */
   private isPublic(path: string): boolean {
-    return this.publicExact.has(path) || this.publicPrefixes.some((p) => path.startsWith(p));
+    return this.publicExact.has(path) || this.publicPrefixes.some((r) => prefixParam(r, path) !== undefined);
   }
 
   private authorize(req: IncomingMessage): void {
@@ -244,6 +240,14 @@ export class AdminHttpServer {
       });
     }
   }
+}
+
+/** The parameter a prefix route (`/admin/x/` + param + suffix) takes from `path`: one non-empty segment, else undefined. */
+function prefixParam(r: Route, path: string): string | undefined {
+  const suffix = r.suffix ?? '';
+  if (!path.startsWith(r.path) || !path.endsWith(suffix)) return undefined;
+  const param = path.slice(r.path.length, path.length - suffix.length);
+  return param.length > 0 && !param.includes('/') ? param : undefined;
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string[]): HttpError {
