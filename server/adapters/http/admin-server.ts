@@ -176,6 +176,10 @@ export class AdminHttpServer {
         throw new HttpError(400, 'invalid_path', 'the request target is not a valid URL path');
       }
       path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+      // A browser page of another site must not drive the admin API of a local operator (the runbook's
+      // plain `curl -X POST` carries no token on loopback): a state-changing request that a browser marks
+      // as coming from another origin is refused before anything else. curl and scripts send neither header.
+      if (method !== 'GET') refuseCrossSite(req);
       // The token first: without it nothing about the routes (404 vs 405, path decoding) is revealed.
       if (!this.isPublic(path)) this.authorize(req);
       const { route, param } = this.resolve(path, method);
@@ -240,6 +244,24 @@ export class AdminHttpServer {
       });
     }
   }
+}
+
+/**
+ * 403 for a request a browser sent on behalf of another origin: `Sec-Fetch-Site: cross-site`/`same-site`
+ * (browsers set it on every fetch and form post), or an `Origin` whose host is not the one addressed.
+ */
+function refuseCrossSite(req: IncomingMessage): void {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  let foreign = site === 'cross-site' || site === 'same-site';
+  if (!foreign && origin !== undefined && origin !== 'null') {
+    try {
+      foreign = new URL(origin).host !== req.headers.host;
+    } catch {
+      foreign = true;
+    }
+  } else if (origin === 'null') foreign = true;
+  if (foreign) throw new HttpError(403, 'cross_origin', 'state-changing admin requests from another origin are refused (send them from the same origin, curl or a script)');
 }
 
 /** The parameter a prefix route (`/admin/x/` + param + suffix) takes from `path`: one non-empty segment, else undefined. */
