@@ -5,7 +5,9 @@
  *
  * Layout (see each module's header):
  * - OrderPool: orders struct-of-arrays in typed arrays, intrusive doubly linked FIFO per level, free list.
- * - OrderIdIndex: open-addressing id → slot table, for O(1) cancel and replace.
+ * - OrderIdIndex: chained hash id → slot, for O(1) cancel and replace; a second one maps each account
+ *   with resting orders to the sentinel slot of its ring (orders linked per account through the pool),
+ *   so cancel-all visits that account's orders only, never the whole pool.
  * - LevelPool: price levels (aggregate + FIFO ends), pooled the same way.
  * - PriceIndex (one per side): a bitmap-indexed window of levels around the touch plus a heap-ordered
  *   far tier, with the best level cached.
@@ -32,7 +34,7 @@ import {
 } from '../validation.ts';
 import { LevelPool } from './level-pool.ts';
 import { OrderIdIndex } from './order-id-index.ts';
-import { NIL, OrderPool } from './order-pool.ts';
+import { ACCOUNT_SENTINEL, NIL, OrderPool } from './order-pool.ts';
 import { PriceIndex, defaultWindowSize } from './price-index.ts';
 
 export interface AdaptiveBookOptions {
@@ -57,6 +59,8 @@ export class AdaptiveBook implements OrderBook {
   readonly instrument: Instrument;
   private readonly orders: OrderPool;
   private readonly ids: OrderIdIndex;
+  /** Account → the sentinel slot of its ring of resting orders (only accounts with resting orders). */
+  private readonly accounts: OrderIdIndex;
   private readonly levels: LevelPool;
   private readonly bids: PriceIndex;
   private readonly asks: PriceIndex;
@@ -72,6 +76,7 @@ export class AdaptiveBook implements OrderBook {
     this.instrument = instrument;
     this.orders = new OrderPool(1024);
     this.ids = new OrderIdIndex(1024);
+    this.accounts = new OrderIdIndex(64);
     this.levels = new LevelPool(256);
     this.bids = new PriceIndex(true, instrument.maxPriceTicks, windowSize);
     this.asks = new PriceIndex(false, instrument.maxPriceTicks, windowSize);
@@ -148,6 +153,7 @@ export class AdaptiveBook implements OrderBook {
       orders.stp[o] = stp;
       orders.postOnly[o] = cmd.postOnly ? 1 : 0;
       this.ids.set(orderId, o);
+      this.joinAccount(o, account);
       this.rest(o, price, remaining, out);
     } else {
       out.cancelled(orderId, account, side, price, remaining, CancelReason.IocRemainder);
@@ -167,16 +173,17 @@ export class AdaptiveBook implements OrderBook {
   private cancelAll(cmd: CancelAllCommand, out: EventSink): Outcome {
     const invalid = validateCancelAll(cmd);
     if (invalid !== undefined) return this.refuse(0, cmd.account, invalid, out);
-    // A scan of the pool: cancel-all is rare next to new/cancel, and per-account lists would cost two
-    // more links per order and a lookup on every insert.
-    const orders = this.orders;
+    // The account's ring holds exactly its resting orders: the work is proportional to them, not to the pool.
     const account = cmd.account;
+    const sentinel = this.accounts.get(account);
+    if (sentinel < 0) return ACCEPTED;
+    const orders = this.orders;
     const side = cmd.side;
     const mine: number[] = [];
-    for (let o = 0; o < orders.highWater; o++) {
-      // Account first: it rules out nearly every slot with one sequential read.
-      if (orders.account[o] === account && orders.level[o]! >= 0 && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
+    for (let o = orders.accountNext[sentinel]!; o !== sentinel; o = orders.accountNext[o]!) {
+      if (side === undefined || orders.side[o] === side) mine.push(orders.id[o]!);
     }
+    // The ring is in order of first resting; the rule is ascending order id.
     mine.sort((a, b) => a - b);
     for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, CancelReason.CancelAll, out);
     return ACCEPTED;
@@ -401,7 +408,45 @@ export class AdaptiveBook implements OrderBook {
 
   private forget(o: number, orderId: OrderId): void {
     this.ids.delete(orderId);
+    this.leaveAccount(o);
     this.orders.free(o);
+  }
+
+  /**
+   * Links slot `o` (its account set) at the back of its account's ring, creating the ring's sentinel
+   * for an account with no resting order yet. May grow the pool (the sentinel is a pool slot).
+   */
+  private joinAccount(o: number, account: AccountId): void {
+    let s = this.accounts.get(account);
+    if (s < 0) {
+      s = this.orders.alloc();
+      const orders = this.orders;
+      orders.level[s] = ACCOUNT_SENTINEL;
+      orders.account[s] = account;
+      orders.accountPrev[s] = s;
+      orders.accountNext[s] = s;
+      this.accounts.set(account, s);
+    }
+    const orders = this.orders;
+    const tail = orders.accountPrev[s]!;
+    orders.accountPrev[o] = tail;
+    orders.accountNext[o] = s;
+    orders.accountNext[tail] = o;
+    orders.accountPrev[s] = o;
+  }
+
+  /** Unlinks slot `o` from its account's ring; the ring's sentinel goes with the account's last order. */
+  private leaveAccount(o: number): void {
+    const orders = this.orders;
+    const prev = orders.accountPrev[o]!;
+    const next = orders.accountNext[o]!;
+    orders.accountNext[prev] = next;
+    orders.accountPrev[next] = prev;
+    if (prev === next) {
+      // Only the sentinel is left.
+      this.accounts.delete(orders.account[prev]!);
+      orders.free(prev);
+    }
   }
 
   private unlink(o: number, lvl: number): void {
@@ -479,6 +524,7 @@ export class AdaptiveBook implements OrderBook {
     this.orders.clear();
     this.levels.clear();
     this.ids.clear();
+    this.accounts.clear();
     this.bids.clear();
     this.asks.clear();
     const quiet: EventSink = { accepted() {}, rejected() {}, fill() {}, cancelled() {}, replaced() {}, level() {} };
@@ -497,6 +543,7 @@ export class AdaptiveBook implements OrderBook {
       orders.stp[o] = r.stp;
       orders.postOnly[o] = r.postOnly ? 1 : 0;
       this.ids.set(r.orderId, o);
+      this.joinAccount(o, r.account);
       this.rest(o, r.price, r.remaining, quiet);
     }
   }
@@ -551,6 +598,19 @@ export class AdaptiveBook implements OrderBook {
     this.ids.forEach((id, o) => {
       if (!orders.isLive(o) || orders.id[o] !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
     });
+    let inRings = 0;
+    this.accounts.forEach((account, s) => {
+      if (orders.level[s] !== ACCOUNT_SENTINEL || orders.account[s] !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
+      let n = 0;
+      for (let o = orders.accountNext[s]!; o !== s; o = orders.accountNext[o]!) {
+        if (n++ > orders.highWater) fail('account rings consistent', `ring of account ${account} loops`);
+        if (!orders.isLive(o) || orders.account[o] !== account) fail('account rings consistent', `slot ${o} in the ring of account ${account}`);
+        if (orders.accountPrev[orders.accountNext[o]!] !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
+      }
+      if (n === 0) fail('account rings consistent', `account ${account} has an empty ring`);
+      inRings += n;
+    });
+    if (inRings !== resting) fail('account rings consistent', `${inRings} orders in account rings vs ${resting} resting`);
     const bid = this.bestPrice(Side.Buy);
     const ask = this.bestPrice(Side.Sell);
     if (bid !== undefined && ask !== undefined && bid >= ask) fail('book not crossed', `best bid ${bid} >= best ask ${ask}`);

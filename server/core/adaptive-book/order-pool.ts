@@ -3,11 +3,16 @@
  * Holds per-order fields and the intrusive FIFO links only; it knows nothing about prices or matching.
  *
  * Why struct-of-arrays: one JS object per order costs ~100 bytes of heap and GC tracing; here an order is
- * 44 bytes in flat buffers the GC never scans, and a freed slot is reused without allocating.
+ * 52 bytes in flat buffers the GC never scans, and a freed slot is reused without allocating.
  */
 
 /** Slot value meaning "no order" in link fields. */
 export const NIL = -1;
+/**
+ * `level` of a slot that is not an order but the sentinel of one account's ring (see AdaptiveBook's
+ * account rings): allocated and freed like an order slot, never live, never on a level.
+ */
+export const ACCOUNT_SENTINEL = -2;
 
 export class OrderPool {
   // Safe integers up to 2^53 (ids, accounts, lots) need Float64; prices fit 31 bits (instrument rule).
@@ -20,6 +25,12 @@ export class OrderPool {
   next: Int32Array;
   /** The level the order rests on, or NIL for a free slot. Doubles as the "slot is live" flag. */
   level: Int32Array;
+  /**
+   * Intrusive circular doubly linked ring of one account's orders through its sentinel slot, so that
+   * cancel-all visits that account's orders only.
+   */
+  accountPrev: Int32Array;
+  accountNext: Int32Array;
   side: Uint8Array;
   stp: Uint8Array;
   postOnly: Uint8Array;
@@ -39,6 +50,8 @@ export class OrderPool {
     this.prev = new Int32Array(cap);
     this.next = new Int32Array(cap);
     this.level = new Int32Array(cap);
+    this.accountPrev = new Int32Array(cap);
+    this.accountNext = new Int32Array(cap);
     this.side = new Uint8Array(cap);
     this.stp = new Uint8Array(cap);
     this.postOnly = new Uint8Array(cap);
@@ -82,6 +95,8 @@ export class OrderPool {
     this.prev = growI32(this.prev, cap);
     this.next = growI32(this.next, cap);
     this.level = growI32(this.level, cap);
+    this.accountPrev = growI32(this.accountPrev, cap);
+    this.accountNext = growI32(this.accountNext, cap);
     this.side = growU8(this.side, cap);
     this.stp = growU8(this.stp, cap);
     this.postOnly = growU8(this.postOnly, cap);
