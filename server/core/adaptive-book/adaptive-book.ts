@@ -4,7 +4,7 @@
  * hot path nor import anything outside server/core.
  *
  * Layout (see each module's header):
- * - OrderPool: orders struct-of-arrays in typed arrays, intrusive doubly linked FIFO per level, free list.
+ * - OrderPool: one 64-byte record per order in two typed arrays, intrusive doubly linked FIFO per level, free list.
  * - OrderIdIndex: chained hash id → slot, for O(1) cancel and replace; a second one maps each account
  *   with resting orders to the sentinel slot of its ring (orders linked per account through the pool),
  *   so cancel-all visits that account's orders only, never the whole pool.
@@ -34,7 +34,27 @@ import {
 } from '../validation.ts';
 import { LevelPool } from './level-pool.ts';
 import { OrderIdIndex } from './order-id-index.ts';
-import { ACCOUNT_SENTINEL, NIL, OrderPool } from './order-pool.ts';
+import {
+  ACCOUNT_SENTINEL,
+  F_ACCOUNT,
+  F_ID,
+  F_REMAINING,
+  F_SHIFT,
+  I_ACCOUNT_NEXT,
+  I_ACCOUNT_PREV,
+  I_FLAGS,
+  I_LEVEL,
+  I_NEXT,
+  I_PREV,
+  I_PRICE,
+  I_SHIFT,
+  NIL,
+  OrderPool,
+  flagPostOnly,
+  flagSide,
+  flagStp,
+  packFlags,
+} from './order-pool.ts';
 import { PriceIndex, defaultWindowSize } from './price-index.ts';
 
 export interface AdaptiveBookOptions {
@@ -137,7 +157,10 @@ export class AdaptiveBook implements OrderBook {
       out.cancelled(orderId, account, side, price, quantity, CancelReason.FokNotFillable);
       return ACCEPTED;
     }
-    const remaining = this.match(orderId, account, side, limit, price, quantity, stp, out);
+    // Most limit orders do not cross: skip the matching loop's set-up for them.
+    let remaining = quantity;
+    if (this.crosses(opposite, isBuy, limit)) remaining = this.match(orderId, account, side, limit, price, quantity, stp, out);
+    else this.stoppedBySelfTrade = false;
     if (remaining === 0) return ACCEPTED;
     if (this.stoppedBySelfTrade) {
       out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
@@ -146,15 +169,14 @@ export class AdaptiveBook implements OrderBook {
       out.cancelled(orderId, account, side, 0, remaining, reason);
     } else if (tif === TimeInForce.GTC) {
       const o = this.orders.alloc();
-      const orders = this.orders;
-      orders.id[o] = orderId;
-      orders.account[o] = account;
-      orders.side[o] = side;
-      orders.stp[o] = stp;
-      orders.postOnly[o] = cmd.postOnly ? 1 : 0;
+      const f = this.orders.f64;
+      const fo = o << F_SHIFT;
+      f[fo + F_ID] = orderId;
+      f[fo + F_ACCOUNT] = account;
+      this.orders.i32[(o << I_SHIFT) + I_FLAGS] = packFlags(side, stp, cmd.postOnly);
       this.ids.set(orderId, o);
       this.joinAccount(o, account);
-      this.rest(o, price, remaining, out);
+      this.rest(o, side, price, remaining, out);
     } else {
       out.cancelled(orderId, account, side, price, remaining, CancelReason.IocRemainder);
     }
@@ -165,7 +187,7 @@ export class AdaptiveBook implements OrderBook {
     const invalid = validateCancel(cmd);
     if (invalid !== undefined) return this.refuse(cmd.orderId, cmd.account, invalid, out);
     const o = this.ids.get(cmd.orderId);
-    if (o < 0 || this.orders.account[o] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
+    if (o < 0 || this.orders.f64[(o << F_SHIFT) + F_ACCOUNT] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
     this.cancelResting(o, cmd.orderId, cmd.account, CancelReason.UserRequested, out);
     return ACCEPTED;
   }
@@ -177,11 +199,12 @@ export class AdaptiveBook implements OrderBook {
     const account = cmd.account;
     const sentinel = this.accounts.get(account);
     if (sentinel < 0) return ACCEPTED;
-    const orders = this.orders;
+    const oi = this.orders.i32;
+    const of = this.orders.f64;
     const side = cmd.side;
     const mine: number[] = [];
-    for (let o = orders.accountNext[sentinel]!; o !== sentinel; o = orders.accountNext[o]!) {
-      if (side === undefined || orders.side[o] === side) mine.push(orders.id[o]!);
+    for (let o = oi[(sentinel << I_SHIFT) + I_ACCOUNT_NEXT]!; o !== sentinel; o = oi[(o << I_SHIFT) + I_ACCOUNT_NEXT]!) {
+      if (side === undefined || flagSide(oi[(o << I_SHIFT) + I_FLAGS]!) === side) mine.push(of[(o << F_SHIFT) + F_ID]!);
     }
     // The ring is in order of first resting; the rule is ascending order id.
     mine.sort((a, b) => a - b);
@@ -195,27 +218,31 @@ export class AdaptiveBook implements OrderBook {
     const account = cmd.account;
     if (invalid !== undefined) return this.refuse(orderId, account, invalid, out);
     const o = this.ids.get(orderId);
-    const orders = this.orders;
-    if (o < 0 || orders.account[o] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
+    const fo = o << F_SHIFT;
+    const io = o << I_SHIFT;
+    if (o < 0 || of[fo + F_ACCOUNT] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
     const price = cmd.price;
     const quantity = cmd.quantity;
-    const oldPrice = orders.price[o]!;
-    const oldRemaining = orders.remaining[o]!;
-    const side = orders.side[o]! as Side;
-    const lvl = orders.level[o]!;
+    const oldPrice = oi[io + I_PRICE]!;
+    const oldRemaining = of[fo + F_REMAINING]!;
+    const flags = oi[io + I_FLAGS]!;
+    const side = flagSide(flags) as Side;
+    const lvl = oi[io + I_LEVEL]!;
     const levels = this.levels;
     if (price === oldPrice) {
       if (quantity === oldRemaining) return this.refuse(orderId, account, REPLACE_NO_CHANGE, out);
       if (quantity < oldRemaining) {
         // Reducing in place keeps queue priority.
-        orders.remaining[o] = quantity;
+        of[fo + F_REMAINING] = quantity;
         levels.total[lvl] -= oldRemaining - quantity;
         out.replaced(orderId, account, side, price, quantity, true);
         out.level(side, price, levels.total[lvl]!, levels.count[lvl]!);
         return ACCEPTED;
       }
     }
-    if (orders.postOnly[o] === 1 && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
+    if (flagPostOnly(flags) && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
 
     // Losing priority: leave the level, then re-enter as a GTC limit taker. The slot and its id entry are
     // kept while it matches (nothing looks it up meanwhile) and reused if it rests again.
@@ -223,16 +250,24 @@ export class AdaptiveBook implements OrderBook {
     levels.total[lvl] -= oldRemaining;
     out.replaced(orderId, account, side, price, quantity, false);
     this.emitLevelAfterRemoval(side, lvl, out);
-    const remaining = this.match(orderId, account, side, price, price, quantity, orders.stp[o]!, out);
+    const remaining = this.match(orderId, account, side, price, price, quantity, flagStp(flags), out);
     if (remaining === 0) {
       this.forget(o, orderId);
     } else if (this.stoppedBySelfTrade) {
       out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
       this.forget(o, orderId);
     } else {
-      this.rest(o, price, remaining, out);
+      this.rest(o, side, price, remaining, out);
     }
     return ACCEPTED;
+  }
+
+  /** Does a taker with this limit meet the best opposite level? */
+  private crosses(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks): boolean {
+    const best = opposite.best;
+    if (best === NIL) return false;
+    const px = this.levels.price[best]!;
+    return isBuy ? px <= limit : px >= limit;
   }
 
   /** Does a limit at `price` on `side` meet the best opposite price? */
@@ -248,18 +283,19 @@ export class AdaptiveBook implements OrderBook {
    * the walk unless the taker's mode would cancel that maker and carry on. Changes nothing.
    */
   private canFillCompletely(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks, quantity: Lots, account: AccountId, stp: number): boolean {
-    const orders = this.orders;
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
     const levels = this.levels;
     let needed = quantity;
     for (let lvl = opposite.best; lvl !== NIL; ) {
       const px = levels.price[lvl]!;
       if (isBuy ? px > limit : px < limit) return false;
-      for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
-        if (stp !== StpMode.None && orders.account[o] === account) {
+      for (let o = levels.head[lvl]!; o !== NIL; o = oi[(o << I_SHIFT) + I_NEXT]!) {
+        if (stp !== StpMode.None && of[(o << F_SHIFT) + F_ACCOUNT] === account) {
           if (stp === StpMode.CancelMaker) continue;
           return false;
         }
-        needed -= orders.remaining[o]!;
+        needed -= of[(o << F_SHIFT) + F_REMAINING]!;
         if (needed <= 0) return true;
       }
       lvl = opposite.levelAfter(px);
@@ -286,11 +322,9 @@ export class AdaptiveBook implements OrderBook {
     const makerSide: Side = isBuy ? Side.Sell : Side.Buy;
     const opposite = isBuy ? this.asks : this.bids;
     // Nothing below allocates a slot or a level, so the pools' arrays cannot be replaced mid-loop.
-    const orders = this.orders;
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    const oAccount = orders.account;
-    const oRemaining = orders.remaining;
-    const oNext = orders.next;
     const lTotal = levels.total;
     let remaining = quantity;
     let stop = false;
@@ -303,14 +337,15 @@ export class AdaptiveBook implements OrderBook {
       let changed = false;
       let o = levels.head[lvl]!;
       while (o !== NIL) {
-        const next = oNext[o]!;
-        const makerRemaining = oRemaining[o]!;
-        if (stp !== StpMode.None && oAccount[o] === account) {
+        const fo = o << F_SHIFT;
+        const next = oi[(o << I_SHIFT) + I_NEXT]!;
+        const makerRemaining = of[fo + F_REMAINING]!;
+        if (stp !== StpMode.None && of[fo + F_ACCOUNT] === account) {
           if (stp === StpMode.CancelTaker) {
             stop = true;
             break;
           }
-          const makerId = orders.id[o]!;
+          const makerId = of[fo + F_ID]!;
           if (stp === StpMode.DecrementAndCancel) {
             const d = makerRemaining < remaining ? makerRemaining : remaining;
             remaining -= d;
@@ -318,7 +353,7 @@ export class AdaptiveBook implements OrderBook {
             changed = true;
             out.cancelled(makerId, account, makerSide, px, d, CancelReason.SelfTradeDecrement);
             if (d === makerRemaining) this.removeMaker(o, lvl, makerId);
-            else oRemaining[o] = makerRemaining - d;
+            else of[fo + F_REMAINING] = makerRemaining - d;
             out.cancelled(takerId, account, side, reportedPrice, d, CancelReason.SelfTradeDecrement);
             if (remaining === 0) break;
             o = next;
@@ -341,10 +376,10 @@ export class AdaptiveBook implements OrderBook {
         const makerLeft = makerRemaining - q;
         lTotal[lvl] -= q;
         changed = true;
-        const makerId = orders.id[o]!;
-        out.fill(makerId, oAccount[o]!, takerId, account, side, px, q, makerLeft, remaining);
+        const makerId = of[fo + F_ID]!;
+        out.fill(makerId, of[fo + F_ACCOUNT]!, takerId, account, side, px, q, makerLeft, remaining);
         if (makerLeft === 0) this.removeMaker(o, lvl, makerId);
-        else oRemaining[o] = makerLeft;
+        else of[fo + F_REMAINING] = makerLeft;
         if (remaining === 0) break;
         o = next;
       }
@@ -357,25 +392,25 @@ export class AdaptiveBook implements OrderBook {
     return remaining;
   }
 
-  /** Puts slot `o` (id, account, side, stp, postOnly already set) at the back of its level and reports the level. */
-  private rest(o: number, price: PriceTicks, remaining: Lots, out: EventSink): void {
-    const side = this.orders.side[o]! as Side;
+  /** Puts slot `o` (id, account, flags already set) at the back of its level and reports the level. */
+  private rest(o: number, side: Side, price: PriceTicks, remaining: Lots, out: EventSink): void {
     const index = side === Side.Buy ? this.bids : this.asks;
     let lvl = index.levelAt(price);
     if (lvl === NIL) {
       lvl = this.levels.alloc(side, price);
       index.insert(price, lvl);
     }
-    const orders = this.orders;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    orders.price[o] = price;
-    orders.remaining[o] = remaining;
-    orders.level[o] = lvl;
+    const io = o << I_SHIFT;
+    this.orders.f64[(o << F_SHIFT) + F_REMAINING] = remaining;
+    oi[io + I_PRICE] = price;
+    oi[io + I_LEVEL] = lvl;
     const tail = levels.tail[lvl]!;
-    orders.prev[o] = tail;
-    orders.next[o] = NIL;
+    oi[io + I_PREV] = tail;
+    oi[io + I_NEXT] = NIL;
     if (tail === NIL) levels.head[lvl] = o;
-    else orders.next[tail] = o;
+    else oi[(tail << I_SHIFT) + I_NEXT] = o;
     levels.tail[lvl] = o;
     const total = levels.total[lvl]! + remaining;
     levels.total[lvl] = total;
@@ -390,8 +425,8 @@ export class AdaptiveBook implements OrderBook {
    * the order's remaining, level and links instead of every one of its arrays.
    */
   private cancelResting(o: number, orderId: OrderId, account: AccountId, reason: CancelReason, out: EventSink): void {
-    const remaining = this.orders.remaining[o]!;
-    const lvl = this.orders.level[o]!;
+    const remaining = this.orders.f64[(o << F_SHIFT) + F_REMAINING]!;
+    const lvl = this.orders.i32[(o << I_SHIFT) + I_LEVEL]!;
     const levels = this.levels;
     const side = levels.side[lvl]! as Side;
     out.cancelled(orderId, account, side, levels.price[lvl]!, remaining, reason);
@@ -420,44 +455,49 @@ export class AdaptiveBook implements OrderBook {
     let s = this.accounts.get(account);
     if (s < 0) {
       s = this.orders.alloc();
-      const orders = this.orders;
-      orders.level[s] = ACCOUNT_SENTINEL;
-      orders.account[s] = account;
-      orders.accountPrev[s] = s;
-      orders.accountNext[s] = s;
+      const si = s << I_SHIFT;
+      const oi = this.orders.i32;
+      oi[si + I_LEVEL] = ACCOUNT_SENTINEL;
+      oi[si + I_ACCOUNT_PREV] = s;
+      oi[si + I_ACCOUNT_NEXT] = s;
+      this.orders.f64[(s << F_SHIFT) + F_ACCOUNT] = account;
       this.accounts.set(account, s);
     }
-    const orders = this.orders;
-    const tail = orders.accountPrev[s]!;
-    orders.accountPrev[o] = tail;
-    orders.accountNext[o] = s;
-    orders.accountNext[tail] = o;
-    orders.accountPrev[s] = o;
+    const oi = this.orders.i32;
+    const si = s << I_SHIFT;
+    const io = o << I_SHIFT;
+    const tail = oi[si + I_ACCOUNT_PREV]!;
+    oi[io + I_ACCOUNT_PREV] = tail;
+    oi[io + I_ACCOUNT_NEXT] = s;
+    oi[(tail << I_SHIFT) + I_ACCOUNT_NEXT] = o;
+    oi[si + I_ACCOUNT_PREV] = o;
   }
 
   /** Unlinks slot `o` from its account's ring; the ring's sentinel goes with the account's last order. */
   private leaveAccount(o: number): void {
-    const orders = this.orders;
-    const prev = orders.accountPrev[o]!;
-    const next = orders.accountNext[o]!;
-    orders.accountNext[prev] = next;
-    orders.accountPrev[next] = prev;
+    const oi = this.orders.i32;
+    const io = o << I_SHIFT;
+    const prev = oi[io + I_ACCOUNT_PREV]!;
+    const next = oi[io + I_ACCOUNT_NEXT]!;
+    oi[(prev << I_SHIFT) + I_ACCOUNT_NEXT] = next;
+    oi[(next << I_SHIFT) + I_ACCOUNT_PREV] = prev;
     if (prev === next) {
       // Only the sentinel is left.
-      this.accounts.delete(orders.account[prev]!);
-      orders.free(prev);
+      this.accounts.delete(this.orders.f64[(prev << F_SHIFT) + F_ACCOUNT]!);
+      this.orders.free(prev);
     }
   }
 
   private unlink(o: number, lvl: number): void {
-    const orders = this.orders;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    const prev = orders.prev[o]!;
-    const next = orders.next[o]!;
+    const io = o << I_SHIFT;
+    const prev = oi[io + I_PREV]!;
+    const next = oi[io + I_NEXT]!;
     if (prev === NIL) levels.head[lvl] = next;
-    else orders.next[prev] = next;
+    else oi[(prev << I_SHIFT) + I_NEXT] = next;
     if (next === NIL) levels.tail[lvl] = prev;
-    else orders.prev[next] = prev;
+    else oi[(next << I_SHIFT) + I_PREV] = prev;
     levels.count[lvl]!--;
   }
 
@@ -477,14 +517,15 @@ export class AdaptiveBook implements OrderBook {
 
   private snapshot(o: number): RestingOrder {
     const orders = this.orders;
+    const flags = orders.int(o, I_FLAGS);
     return {
-      orderId: orders.id[o]!,
-      account: orders.account[o]!,
-      side: orders.side[o]! as Side,
-      price: orders.price[o]!,
-      remaining: orders.remaining[o]!,
-      stp: orders.stp[o]! as StpMode,
-      postOnly: orders.postOnly[o] === 1,
+      orderId: orders.id(o),
+      account: orders.account(o),
+      side: flagSide(flags) as Side,
+      price: orders.int(o, I_PRICE),
+      remaining: orders.remaining(o),
+      stp: flagStp(flags) as StpMode,
+      postOnly: flagPostOnly(flags),
     };
   }
 
@@ -496,7 +537,7 @@ export class AdaptiveBook implements OrderBook {
   forEachOrder(side: Side, visit: (order: RestingOrder) => void): void {
     const index = side === Side.Buy ? this.bids : this.asks;
     for (const lvl of index.levelsInOrder()) {
-      for (let o = this.levels.head[lvl]!; o !== NIL; o = this.orders.next[o]!) visit(this.snapshot(o));
+      for (let o = this.levels.head[lvl]!; o !== NIL; o = this.orders.int(o, I_NEXT)) visit(this.snapshot(o));
     }
   }
 
@@ -536,15 +577,13 @@ export class AdaptiveBook implements OrderBook {
       }
       if (this.ids.get(r.orderId) >= 0) throw new RangeError(`load: order ${r.orderId} appears twice`);
       const o = this.orders.alloc();
-      const orders = this.orders;
-      orders.id[o] = r.orderId;
-      orders.account[o] = r.account;
-      orders.side[o] = r.side;
-      orders.stp[o] = r.stp;
-      orders.postOnly[o] = r.postOnly ? 1 : 0;
+      const f = this.orders.f64;
+      f[(o << F_SHIFT) + F_ID] = r.orderId;
+      f[(o << F_SHIFT) + F_ACCOUNT] = r.account;
+      this.orders.i32[(o << I_SHIFT) + I_FLAGS] = packFlags(r.side, r.stp, r.postOnly);
       this.ids.set(r.orderId, o);
       this.joinAccount(o, r.account);
-      this.rest(o, r.price, r.remaining, quiet);
+      this.rest(o, r.side, r.price, r.remaining, quiet);
     }
   }
 
@@ -572,14 +611,14 @@ export class AdaptiveBook implements OrderBook {
         let total = 0;
         let count = 0;
         let prev = NIL;
-        for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
+        for (let o = levels.head[lvl]!; o !== NIL; o = orders.int(o, I_NEXT)) {
           if (count > orders.highWater) fail('FIFO links consistent', `level ${side}@${price} loops`);
-          const id = orders.id[o]!;
-          if (orders.prev[o] !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.prev[o]} expected ${prev}`);
-          if (orders.level[o] !== lvl || orders.price[o] !== price || orders.side[o] !== side) fail('order on its own level', `order ${id}`);
-          if (!(orders.remaining[o]! > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining[o]}`);
+          const id = orders.id(o);
+          if (orders.int(o, I_PREV) !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.int(o, I_PREV)} expected ${prev}`);
+          if (orders.int(o, I_LEVEL) !== lvl || orders.int(o, I_PRICE) !== price || flagSide(orders.int(o, I_FLAGS)) !== side) fail('order on its own level', `order ${id}`);
+          if (!(orders.remaining(o) > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining(o)}`);
           if (this.ids.get(id) !== o) fail('id index consistent', `order ${id} in slot ${o}, index says ${this.ids.get(id)}`);
-          total += orders.remaining[o]!;
+          total += orders.remaining(o);
           count++;
           prev = o;
         }
@@ -593,19 +632,19 @@ export class AdaptiveBook implements OrderBook {
     }
     if (resting !== this.ids.size) fail('id index consistent', `${resting} resting vs ${this.ids.size} indexed`);
     let live = 0;
-    for (let o = 0; o < orders.highWater; o++) if (orders.level[o]! >= 0) live++;
+    for (let o = 0; o < orders.highWater; o++) if (orders.int(o, I_LEVEL) >= 0) live++;
     if (live !== resting) fail('pool consistent', `${live} live slots vs ${resting} resting`);
     this.ids.forEach((id, o) => {
-      if (!orders.isLive(o) || orders.id[o] !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
+      if (!orders.isLive(o) || orders.id(o) !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
     });
     let inRings = 0;
     this.accounts.forEach((account, s) => {
-      if (orders.level[s] !== ACCOUNT_SENTINEL || orders.account[s] !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
+      if (orders.int(s, I_LEVEL) !== ACCOUNT_SENTINEL || orders.account(s) !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
       let n = 0;
-      for (let o = orders.accountNext[s]!; o !== s; o = orders.accountNext[o]!) {
+      for (let o = orders.int(s, I_ACCOUNT_NEXT); o !== s; o = orders.int(o, I_ACCOUNT_NEXT)) {
         if (n++ > orders.highWater) fail('account rings consistent', `ring of account ${account} loops`);
-        if (!orders.isLive(o) || orders.account[o] !== account) fail('account rings consistent', `slot ${o} in the ring of account ${account}`);
-        if (orders.accountPrev[orders.accountNext[o]!] !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
+        if (!orders.isLive(o) || orders.account(o) !== account) fail('account rings consistent', `slot ${o} in the ring of account ${account}`);
+        if (orders.int(orders.int(o, I_ACCOUNT_NEXT), I_ACCOUNT_PREV) !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
       }
       if (n === 0) fail('account rings consistent', `account ${account} has an empty ring`);
       inRings += n;
