@@ -11,6 +11,8 @@
  * - LevelPool: price levels (aggregate + FIFO ends), pooled the same way.
  * - PriceIndex (one per side): a bitmap-indexed window of levels around the touch plus a heap-ordered
  *   far tier, with the best level cached.
+ * Hot paths write NIL (-1), record field offsets and enum members as literals (with the name in a
+ * comment): V8 reloads and re-checks a module-level constant or an imported binding at every use.
  * Events leave through the EventSink's primitive-argument methods; no event objects are built.
  */
 import { CommandKind, type CancelAllCommand, type CancelCommand, type Command, type NewOrderCommand, type ReplaceCommand } from '../commands.ts';
@@ -20,7 +22,7 @@ import type { Instrument } from '../instrument.ts';
 import { ACCEPTED, type DepthLevel, type OrderBook, type Outcome, type Rejection, type RestingOrder } from '../order-book.ts';
 import { CancelReason } from '../reasons.ts';
 import { hashBookState } from '../state-hash.ts';
-import { OrderType, Side, StpMode, TimeInForce, type AccountId, type Lots, type OrderId, type PriceTicks } from '../types.ts';
+import { Side, StpMode, type AccountId, type Lots, type OrderId, type PriceTicks } from '../types.ts';
 import {
   DUPLICATE_ORDER,
   POST_ONLY_WOULD_TAKE,
@@ -36,19 +38,6 @@ import { LevelPool } from './level-pool.ts';
 import { OrderIdIndex } from './order-id-index.ts';
 import {
   ACCOUNT_SENTINEL,
-  F_ACCOUNT,
-  F_ID,
-  F_REMAINING,
-  F_SHIFT,
-  I_ACCOUNT_NEXT,
-  I_ACCOUNT_PREV,
-  I_FLAGS,
-  I_LEVEL,
-  I_NEXT,
-  I_PREV,
-  I_PRICE,
-  I_SHIFT,
-  NIL,
   OrderPool,
   flagPostOnly,
   flagSide,
@@ -138,23 +127,23 @@ export class AdaptiveBook implements OrderBook {
     if (cmd.postOnly && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
 
     const quantity = cmd.quantity;
-    const isMarket = cmd.type === OrderType.Market;
-    const isBuy = side === Side.Buy;
+    const isMarket = cmd.type === 1 /* OrderType.Market */;
+    const isBuy = side === 0 /* Side.Buy */;
     // Validation guarantees a market order's price is 0, which is also what its own events report.
     out.accepted(orderId, account, side, price, quantity);
     const opposite = isBuy ? this.asks : this.bids;
     let limit = price;
     if (isMarket) {
-      if (opposite.best === NIL) {
-        out.cancelled(orderId, account, side, 0, quantity, CancelReason.MarketNoLiquidity);
+      if (opposite.best === -1) {
+        out.cancelled(orderId, account, side, 0, quantity, 5 /* CancelReason.MarketNoLiquidity */);
         return ACCEPTED;
       }
       limit = marketLimitPrice(this.instrument, isBuy, this.levels.price[opposite.best]!);
     }
     const stp = cmd.stp;
     const tif = cmd.tif;
-    if (tif === TimeInForce.FOK && !this.canFillCompletely(opposite, isBuy, limit, quantity, account, stp)) {
-      out.cancelled(orderId, account, side, price, quantity, CancelReason.FokNotFillable);
+    if (tif === 2 /* TimeInForce.FOK */ && !this.canFillCompletely(opposite, isBuy, limit, quantity, account, stp)) {
+      out.cancelled(orderId, account, side, price, quantity, 4 /* CancelReason.FokNotFillable */);
       return ACCEPTED;
     }
     // Most limit orders do not cross: skip the matching loop's set-up for them.
@@ -163,22 +152,22 @@ export class AdaptiveBook implements OrderBook {
     else this.stoppedBySelfTrade = false;
     if (remaining === 0) return ACCEPTED;
     if (this.stoppedBySelfTrade) {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+      out.cancelled(orderId, account, side, price, remaining, 7 /* CancelReason.SelfTradeTaker */);
     } else if (isMarket) {
-      const reason = opposite.best !== NIL ? CancelReason.MarketProtectionBand : CancelReason.MarketNoLiquidity;
+      const reason = opposite.best !== -1 ? 6 /* CancelReason.MarketProtectionBand */ : 5 /* CancelReason.MarketNoLiquidity */;
       out.cancelled(orderId, account, side, 0, remaining, reason);
-    } else if (tif === TimeInForce.GTC) {
+    } else if (tif === 0 /* TimeInForce.GTC */) {
       const o = this.orders.alloc();
       const f = this.orders.f64;
-      const fo = o << F_SHIFT;
-      f[fo + F_ID] = orderId;
-      f[fo + F_ACCOUNT] = account;
-      this.orders.i32[(o << I_SHIFT) + I_FLAGS] = packFlags(side, stp, cmd.postOnly);
+      const fo = o << 2;
+      f[fo + 0 /* id */] = orderId;
+      f[fo + 1 /* account */] = account;
+      this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(side, stp, cmd.postOnly);
       this.ids.set(orderId, o);
       this.joinAccount(o, account);
       this.rest(o, side, price, remaining, out);
     } else {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.IocRemainder);
+      out.cancelled(orderId, account, side, price, remaining, 3 /* CancelReason.IocRemainder */);
     }
     return ACCEPTED;
   }
@@ -187,8 +176,8 @@ export class AdaptiveBook implements OrderBook {
     const invalid = validateCancel(cmd);
     if (invalid !== undefined) return this.refuse(cmd.orderId, cmd.account, invalid, out);
     const o = this.ids.get(cmd.orderId);
-    if (o < 0 || this.orders.f64[(o << F_SHIFT) + F_ACCOUNT] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
-    this.cancelResting(o, cmd.orderId, cmd.account, CancelReason.UserRequested, out);
+    if (o < 0 || this.orders.f64[(o << 2) + 1 /* account */] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
+    this.cancelResting(o, cmd.orderId, cmd.account, 1 /* CancelReason.UserRequested */, out);
     return ACCEPTED;
   }
 
@@ -203,12 +192,12 @@ export class AdaptiveBook implements OrderBook {
     const of = this.orders.f64;
     const side = cmd.side;
     const mine: number[] = [];
-    for (let o = oi[(sentinel << I_SHIFT) + I_ACCOUNT_NEXT]!; o !== sentinel; o = oi[(o << I_SHIFT) + I_ACCOUNT_NEXT]!) {
-      if (side === undefined || flagSide(oi[(o << I_SHIFT) + I_FLAGS]!) === side) mine.push(of[(o << F_SHIFT) + F_ID]!);
+    for (let o = oi[(sentinel << 3) + 5 /* accountNext */]!; o !== sentinel; o = oi[(o << 3) + 5 /* accountNext */]!) {
+      if (side === undefined || flagSide(oi[(o << 3) + 6 /* flags */]!) === side) mine.push(of[(o << 2) + 0 /* id */]!);
     }
     // The ring is in order of first resting; the rule is ascending order id.
     mine.sort((a, b) => a - b);
-    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, CancelReason.CancelAll, out);
+    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, 2 /* CancelReason.CancelAll */, out);
     return ACCEPTED;
   }
 
@@ -220,22 +209,22 @@ export class AdaptiveBook implements OrderBook {
     const o = this.ids.get(orderId);
     const of = this.orders.f64;
     const oi = this.orders.i32;
-    const fo = o << F_SHIFT;
-    const io = o << I_SHIFT;
-    if (o < 0 || of[fo + F_ACCOUNT] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
+    const fo = o << 2;
+    const io = o << 3;
+    if (o < 0 || of[fo + 1 /* account */] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
     const price = cmd.price;
     const quantity = cmd.quantity;
-    const oldPrice = oi[io + I_PRICE]!;
-    const oldRemaining = of[fo + F_REMAINING]!;
-    const flags = oi[io + I_FLAGS]!;
+    const oldPrice = oi[io + 0 /* price */]!;
+    const oldRemaining = of[fo + 2 /* remaining */]!;
+    const flags = oi[io + 6 /* flags */]!;
     const side = flagSide(flags) as Side;
-    const lvl = oi[io + I_LEVEL]!;
+    const lvl = oi[io + 3 /* level */]!;
     const levels = this.levels;
     if (price === oldPrice) {
       if (quantity === oldRemaining) return this.refuse(orderId, account, REPLACE_NO_CHANGE, out);
       if (quantity < oldRemaining) {
         // Reducing in place keeps queue priority.
-        of[fo + F_REMAINING] = quantity;
+        of[fo + 2 /* remaining */] = quantity;
         levels.total[lvl] -= oldRemaining - quantity;
         out.replaced(orderId, account, side, price, quantity, true);
         out.level(side, price, levels.total[lvl]!, levels.count[lvl]!);
@@ -254,7 +243,7 @@ export class AdaptiveBook implements OrderBook {
     if (remaining === 0) {
       this.forget(o, orderId);
     } else if (this.stoppedBySelfTrade) {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+      out.cancelled(orderId, account, side, price, remaining, 7 /* CancelReason.SelfTradeTaker */);
       this.forget(o, orderId);
     } else {
       this.rest(o, side, price, remaining, out);
@@ -265,17 +254,17 @@ export class AdaptiveBook implements OrderBook {
   /** Does a taker with this limit meet the best opposite level? */
   private crosses(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks): boolean {
     const best = opposite.best;
-    if (best === NIL) return false;
+    if (best === -1) return false;
     const px = this.levels.price[best]!;
     return isBuy ? px <= limit : px >= limit;
   }
 
   /** Does a limit at `price` on `side` meet the best opposite price? */
   private wouldCross(side: Side, price: PriceTicks): boolean {
-    const best = side === Side.Buy ? this.asks.best : this.bids.best;
-    if (best === NIL) return false;
+    const best = side === 0 /* Side.Buy */ ? this.asks.best : this.bids.best;
+    if (best === -1) return false;
     const bestPrice = this.levels.price[best]!;
-    return side === Side.Buy ? price >= bestPrice : price <= bestPrice;
+    return side === 0 /* Side.Buy */ ? price >= bestPrice : price <= bestPrice;
   }
 
   /**
@@ -287,15 +276,15 @@ export class AdaptiveBook implements OrderBook {
     const oi = this.orders.i32;
     const levels = this.levels;
     let needed = quantity;
-    for (let lvl = opposite.best; lvl !== NIL; ) {
+    for (let lvl = opposite.best; lvl !== -1; ) {
       const px = levels.price[lvl]!;
       if (isBuy ? px > limit : px < limit) return false;
-      for (let o = levels.head[lvl]!; o !== NIL; o = oi[(o << I_SHIFT) + I_NEXT]!) {
-        if (stp !== StpMode.None && of[(o << F_SHIFT) + F_ACCOUNT] === account) {
-          if (stp === StpMode.CancelMaker) continue;
+      for (let o = levels.head[lvl]!; o !== -1; o = oi[(o << 3) + 2 /* next */]!) {
+        if (stp !== 0 /* StpMode.None */ && of[(o << 2) + 1 /* account */] === account) {
+          if (stp === 2 /* StpMode.CancelMaker */) continue;
           return false;
         }
-        needed -= of[(o << F_SHIFT) + F_REMAINING]!;
+        needed -= of[(o << 2) + 2 /* remaining */]!;
         if (needed <= 0) return true;
       }
       lvl = opposite.levelAfter(px);
@@ -318,8 +307,8 @@ export class AdaptiveBook implements OrderBook {
     stp: number,
     out: EventSink,
   ): Lots {
-    const isBuy = side === Side.Buy;
-    const makerSide: Side = isBuy ? Side.Sell : Side.Buy;
+    const isBuy = side === 0 /* Side.Buy */;
+    const makerSide: Side = isBuy ? 1 /* Side.Sell */ : 0 /* Side.Buy */;
     const opposite = isBuy ? this.asks : this.bids;
     // Nothing below allocates a slot or a level, so the pools' arrays cannot be replaced mid-loop.
     const of = this.orders.f64;
@@ -331,40 +320,40 @@ export class AdaptiveBook implements OrderBook {
     this.stoppedBySelfTrade = false;
     while (remaining > 0) {
       const lvl = opposite.best;
-      if (lvl === NIL) break;
+      if (lvl === -1) break;
       const px = levels.price[lvl]!;
       if (isBuy ? px > limit : px < limit) break;
       let changed = false;
       let o = levels.head[lvl]!;
-      while (o !== NIL) {
-        const fo = o << F_SHIFT;
-        const next = oi[(o << I_SHIFT) + I_NEXT]!;
-        const makerRemaining = of[fo + F_REMAINING]!;
-        if (stp !== StpMode.None && of[fo + F_ACCOUNT] === account) {
-          if (stp === StpMode.CancelTaker) {
+      while (o !== -1) {
+        const fo = o << 2;
+        const next = oi[(o << 3) + 2 /* next */]!;
+        const makerRemaining = of[fo + 2 /* remaining */]!;
+        if (stp !== 0 /* StpMode.None */ && of[fo + 1 /* account */] === account) {
+          if (stp === 1 /* StpMode.CancelTaker */) {
             stop = true;
             break;
           }
-          const makerId = of[fo + F_ID]!;
-          if (stp === StpMode.DecrementAndCancel) {
+          const makerId = of[fo + 0 /* id */]!;
+          if (stp === 4 /* StpMode.DecrementAndCancel */) {
             const d = makerRemaining < remaining ? makerRemaining : remaining;
             remaining -= d;
             lTotal[lvl] -= d;
             changed = true;
-            out.cancelled(makerId, account, makerSide, px, d, CancelReason.SelfTradeDecrement);
+            out.cancelled(makerId, account, makerSide, px, d, 9 /* CancelReason.SelfTradeDecrement */);
             if (d === makerRemaining) this.removeMaker(o, lvl, makerId);
-            else of[fo + F_REMAINING] = makerRemaining - d;
-            out.cancelled(takerId, account, side, reportedPrice, d, CancelReason.SelfTradeDecrement);
+            else of[fo + 2 /* remaining */] = makerRemaining - d;
+            out.cancelled(takerId, account, side, reportedPrice, d, 9 /* CancelReason.SelfTradeDecrement */);
             if (remaining === 0) break;
             o = next;
             continue;
           }
           // CancelMaker or CancelBoth: the maker goes whole.
-          out.cancelled(makerId, account, makerSide, px, makerRemaining, CancelReason.SelfTradeMaker);
+          out.cancelled(makerId, account, makerSide, px, makerRemaining, 8 /* CancelReason.SelfTradeMaker */);
           lTotal[lvl] -= makerRemaining;
           this.removeMaker(o, lvl, makerId);
           changed = true;
-          if (stp === StpMode.CancelBoth) {
+          if (stp === 3 /* StpMode.CancelBoth */) {
             stop = true;
             break;
           }
@@ -376,10 +365,10 @@ export class AdaptiveBook implements OrderBook {
         const makerLeft = makerRemaining - q;
         lTotal[lvl] -= q;
         changed = true;
-        const makerId = of[fo + F_ID]!;
-        out.fill(makerId, of[fo + F_ACCOUNT]!, takerId, account, side, px, q, makerLeft, remaining);
+        const makerId = of[fo + 0 /* id */]!;
+        out.fill(makerId, of[fo + 1 /* account */]!, takerId, account, side, px, q, makerLeft, remaining);
         if (makerLeft === 0) this.removeMaker(o, lvl, makerId);
-        else of[fo + F_REMAINING] = makerLeft;
+        else of[fo + 2 /* remaining */] = makerLeft;
         if (remaining === 0) break;
         o = next;
       }
@@ -394,23 +383,23 @@ export class AdaptiveBook implements OrderBook {
 
   /** Puts slot `o` (id, account, flags already set) at the back of its level and reports the level. */
   private rest(o: number, side: Side, price: PriceTicks, remaining: Lots, out: EventSink): void {
-    const index = side === Side.Buy ? this.bids : this.asks;
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     let lvl = index.levelAt(price);
-    if (lvl === NIL) {
+    if (lvl === -1) {
       lvl = this.levels.alloc(side, price);
       index.insert(price, lvl);
     }
     const oi = this.orders.i32;
     const levels = this.levels;
-    const io = o << I_SHIFT;
-    this.orders.f64[(o << F_SHIFT) + F_REMAINING] = remaining;
-    oi[io + I_PRICE] = price;
-    oi[io + I_LEVEL] = lvl;
+    const io = o << 3;
+    this.orders.f64[(o << 2) + 2 /* remaining */] = remaining;
+    oi[io + 0 /* price */] = price;
+    oi[io + 3 /* level */] = lvl;
     const tail = levels.tail[lvl]!;
-    oi[io + I_PREV] = tail;
-    oi[io + I_NEXT] = NIL;
-    if (tail === NIL) levels.head[lvl] = o;
-    else oi[(tail << I_SHIFT) + I_NEXT] = o;
+    oi[io + 1 /* prev */] = tail;
+    oi[io + 2 /* next */] = -1;
+    if (tail === -1) levels.head[lvl] = o;
+    else oi[(tail << 3) + 2 /* next */] = o;
     levels.tail[lvl] = o;
     const total = levels.total[lvl]! + remaining;
     levels.total[lvl] = total;
@@ -425,8 +414,8 @@ export class AdaptiveBook implements OrderBook {
    * the order's remaining, level and links instead of every one of its arrays.
    */
   private cancelResting(o: number, orderId: OrderId, account: AccountId, reason: CancelReason, out: EventSink): void {
-    const remaining = this.orders.f64[(o << F_SHIFT) + F_REMAINING]!;
-    const lvl = this.orders.i32[(o << I_SHIFT) + I_LEVEL]!;
+    const remaining = this.orders.f64[(o << 2) + 2 /* remaining */]!;
+    const lvl = this.orders.i32[(o << 3) + 3 /* level */]!;
     const levels = this.levels;
     const side = levels.side[lvl]! as Side;
     out.cancelled(orderId, account, side, levels.price[lvl]!, remaining, reason);
@@ -455,35 +444,35 @@ export class AdaptiveBook implements OrderBook {
     let s = this.accounts.get(account);
     if (s < 0) {
       s = this.orders.alloc();
-      const si = s << I_SHIFT;
+      const si = s << 3;
       const oi = this.orders.i32;
-      oi[si + I_LEVEL] = ACCOUNT_SENTINEL;
-      oi[si + I_ACCOUNT_PREV] = s;
-      oi[si + I_ACCOUNT_NEXT] = s;
-      this.orders.f64[(s << F_SHIFT) + F_ACCOUNT] = account;
+      oi[si + 3 /* level */] = -2; // ACCOUNT_SENTINEL
+      oi[si + 4 /* accountPrev */] = s;
+      oi[si + 5 /* accountNext */] = s;
+      this.orders.f64[(s << 2) + 1 /* account */] = account;
       this.accounts.set(account, s);
     }
     const oi = this.orders.i32;
-    const si = s << I_SHIFT;
-    const io = o << I_SHIFT;
-    const tail = oi[si + I_ACCOUNT_PREV]!;
-    oi[io + I_ACCOUNT_PREV] = tail;
-    oi[io + I_ACCOUNT_NEXT] = s;
-    oi[(tail << I_SHIFT) + I_ACCOUNT_NEXT] = o;
-    oi[si + I_ACCOUNT_PREV] = o;
+    const si = s << 3;
+    const io = o << 3;
+    const tail = oi[si + 4 /* accountPrev */]!;
+    oi[io + 4 /* accountPrev */] = tail;
+    oi[io + 5 /* accountNext */] = s;
+    oi[(tail << 3) + 5 /* accountNext */] = o;
+    oi[si + 4 /* accountPrev */] = o;
   }
 
   /** Unlinks slot `o` from its account's ring; the ring's sentinel goes with the account's last order. */
   private leaveAccount(o: number): void {
     const oi = this.orders.i32;
-    const io = o << I_SHIFT;
-    const prev = oi[io + I_ACCOUNT_PREV]!;
-    const next = oi[io + I_ACCOUNT_NEXT]!;
-    oi[(prev << I_SHIFT) + I_ACCOUNT_NEXT] = next;
-    oi[(next << I_SHIFT) + I_ACCOUNT_PREV] = prev;
+    const io = o << 3;
+    const prev = oi[io + 4 /* accountPrev */]!;
+    const next = oi[io + 5 /* accountNext */]!;
+    oi[(prev << 3) + 5 /* accountNext */] = next;
+    oi[(next << 3) + 4 /* accountPrev */] = prev;
     if (prev === next) {
       // Only the sentinel is left.
-      this.accounts.delete(this.orders.f64[(prev << F_SHIFT) + F_ACCOUNT]!);
+      this.accounts.delete(this.orders.f64[(prev << 2) + 1 /* account */]!);
       this.orders.free(prev);
     }
   }
@@ -491,13 +480,13 @@ export class AdaptiveBook implements OrderBook {
   private unlink(o: number, lvl: number): void {
     const oi = this.orders.i32;
     const levels = this.levels;
-    const io = o << I_SHIFT;
-    const prev = oi[io + I_PREV]!;
-    const next = oi[io + I_NEXT]!;
-    if (prev === NIL) levels.head[lvl] = next;
-    else oi[(prev << I_SHIFT) + I_NEXT] = next;
-    if (next === NIL) levels.tail[lvl] = prev;
-    else oi[(next << I_SHIFT) + I_PREV] = prev;
+    const io = o << 3;
+    const prev = oi[io + 1 /* prev */]!;
+    const next = oi[io + 2 /* next */]!;
+    if (prev === -1) levels.head[lvl] = next;
+    else oi[(prev << 3) + 2 /* next */] = next;
+    if (next === -1) levels.tail[lvl] = prev;
+    else oi[(next << 3) + 1 /* prev */] = prev;
     levels.count[lvl]!--;
   }
 
@@ -507,7 +496,7 @@ export class AdaptiveBook implements OrderBook {
     const price = levels.price[lvl]!;
     const count = levels.count[lvl]!;
     if (count === 0) {
-      (side === Side.Buy ? this.bids : this.asks).remove(price);
+      (side === 0 /* Side.Buy */ ? this.bids : this.asks).remove(price);
       levels.free(lvl);
       out.level(side, price, 0, 0);
     } else {
@@ -517,12 +506,12 @@ export class AdaptiveBook implements OrderBook {
 
   private snapshot(o: number): RestingOrder {
     const orders = this.orders;
-    const flags = orders.int(o, I_FLAGS);
+    const flags = orders.int(o, 6 /* flags */);
     return {
       orderId: orders.id(o),
       account: orders.account(o),
       side: flagSide(flags) as Side,
-      price: orders.int(o, I_PRICE),
+      price: orders.int(o, 0 /* price */),
       remaining: orders.remaining(o),
       stp: flagStp(flags) as StpMode,
       postOnly: flagPostOnly(flags),
@@ -535,26 +524,26 @@ export class AdaptiveBook implements OrderBook {
   }
 
   forEachOrder(side: Side, visit: (order: RestingOrder) => void): void {
-    const index = side === Side.Buy ? this.bids : this.asks;
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     for (const lvl of index.levelsInOrder()) {
-      for (let o = this.levels.head[lvl]!; o !== NIL; o = this.orders.int(o, I_NEXT)) visit(this.snapshot(o));
+      for (let o = this.levels.head[lvl]!; o !== -1; o = this.orders.int(o, 2 /* next */)) visit(this.snapshot(o));
     }
   }
 
   depth(side: Side, maxLevels: number): DepthLevel[] {
-    const index = side === Side.Buy ? this.bids : this.asks;
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     const result: DepthLevel[] = [];
     const levels = this.levels;
     const wanted = Math.trunc(maxLevels); // as Array.slice reads it: 2.5 levels is 2, NaN is none
-    for (let lvl = index.best; lvl !== NIL && result.length < wanted; lvl = index.levelAfter(levels.price[lvl]!)) {
+    for (let lvl = index.best; lvl !== -1 && result.length < wanted; lvl = index.levelAfter(levels.price[lvl]!)) {
       result.push({ price: levels.price[lvl]!, quantity: levels.total[lvl]!, orderCount: levels.count[lvl]! });
     }
     return result;
   }
 
   bestPrice(side: Side): PriceTicks | undefined {
-    const best = side === Side.Buy ? this.bids.best : this.asks.best;
-    return best === NIL ? undefined : this.levels.price[best];
+    const best = side === 0 /* Side.Buy */ ? this.bids.best : this.asks.best;
+    return best === -1 ? undefined : this.levels.price[best];
   }
 
   size(): number {
@@ -578,9 +567,9 @@ export class AdaptiveBook implements OrderBook {
       if (this.ids.get(r.orderId) >= 0) throw new RangeError(`load: order ${r.orderId} appears twice`);
       const o = this.orders.alloc();
       const f = this.orders.f64;
-      f[(o << F_SHIFT) + F_ID] = r.orderId;
-      f[(o << F_SHIFT) + F_ACCOUNT] = r.account;
-      this.orders.i32[(o << I_SHIFT) + I_FLAGS] = packFlags(r.side, r.stp, r.postOnly);
+      f[(o << 2) + 0 /* id */] = r.orderId;
+      f[(o << 2) + 1 /* account */] = r.account;
+      this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(r.side, r.stp, r.postOnly);
       this.ids.set(r.orderId, o);
       this.joinAccount(o, r.account);
       this.rest(o, r.side, r.price, r.remaining, quiet);
@@ -598,24 +587,24 @@ export class AdaptiveBook implements OrderBook {
     const orders = this.orders;
     const levels = this.levels;
     let resting = 0;
-    for (const side of [Side.Buy, Side.Sell] as const) {
-      const index = side === Side.Buy ? this.bids : this.asks;
+    for (const side of [0 /* Side.Buy */, 1 /* Side.Sell */] as const) {
+      const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
       const problem = index.audit((l) => levels.price[l]!);
       if (problem !== undefined) fail('price index consistent', `side ${side}: ${problem}`);
       let prevPrice = -1;
       for (const lvl of index.levelsInOrder()) {
         const price = levels.price[lvl]!;
         if (levels.side[lvl] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
-        if (prevPrice >= 0 && (side === Side.Buy ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
+        if (prevPrice >= 0 && (side === 0 /* Side.Buy */ ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
         prevPrice = price;
         let total = 0;
         let count = 0;
-        let prev = NIL;
-        for (let o = levels.head[lvl]!; o !== NIL; o = orders.int(o, I_NEXT)) {
+        let prev = -1;
+        for (let o = levels.head[lvl]!; o !== -1; o = orders.int(o, 2 /* next */)) {
           if (count > orders.highWater) fail('FIFO links consistent', `level ${side}@${price} loops`);
           const id = orders.id(o);
-          if (orders.int(o, I_PREV) !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.int(o, I_PREV)} expected ${prev}`);
-          if (orders.int(o, I_LEVEL) !== lvl || orders.int(o, I_PRICE) !== price || flagSide(orders.int(o, I_FLAGS)) !== side) fail('order on its own level', `order ${id}`);
+          if (orders.int(o, 1 /* prev */) !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.int(o, 1 /* prev */)} expected ${prev}`);
+          if (orders.int(o, 3 /* level */) !== lvl || orders.int(o, 0 /* price */) !== price || flagSide(orders.int(o, 6 /* flags */)) !== side) fail('order on its own level', `order ${id}`);
           if (!(orders.remaining(o) > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining(o)}`);
           if (this.ids.get(id) !== o) fail('id index consistent', `order ${id} in slot ${o}, index says ${this.ids.get(id)}`);
           total += orders.remaining(o);
@@ -632,26 +621,26 @@ export class AdaptiveBook implements OrderBook {
     }
     if (resting !== this.ids.size) fail('id index consistent', `${resting} resting vs ${this.ids.size} indexed`);
     let live = 0;
-    for (let o = 0; o < orders.highWater; o++) if (orders.int(o, I_LEVEL) >= 0) live++;
+    for (let o = 0; o < orders.highWater; o++) if (orders.int(o, 3 /* level */) >= 0) live++;
     if (live !== resting) fail('pool consistent', `${live} live slots vs ${resting} resting`);
     this.ids.forEach((id, o) => {
       if (!orders.isLive(o) || orders.id(o) !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
     });
     let inRings = 0;
     this.accounts.forEach((account, s) => {
-      if (orders.int(s, I_LEVEL) !== ACCOUNT_SENTINEL || orders.account(s) !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
+      if (orders.int(s, 3 /* level */) !== ACCOUNT_SENTINEL || orders.account(s) !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
       let n = 0;
-      for (let o = orders.int(s, I_ACCOUNT_NEXT); o !== s; o = orders.int(o, I_ACCOUNT_NEXT)) {
+      for (let o = orders.int(s, 5 /* accountNext */); o !== s; o = orders.int(o, 5 /* accountNext */)) {
         if (n++ > orders.highWater) fail('account rings consistent', `ring of account ${account} loops`);
         if (!orders.isLive(o) || orders.account(o) !== account) fail('account rings consistent', `slot ${o} in the ring of account ${account}`);
-        if (orders.int(orders.int(o, I_ACCOUNT_NEXT), I_ACCOUNT_PREV) !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
+        if (orders.int(orders.int(o, 5 /* accountNext */), 4 /* accountPrev */) !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
       }
       if (n === 0) fail('account rings consistent', `account ${account} has an empty ring`);
       inRings += n;
     });
     if (inRings !== resting) fail('account rings consistent', `${inRings} orders in account rings vs ${resting} resting`);
-    const bid = this.bestPrice(Side.Buy);
-    const ask = this.bestPrice(Side.Sell);
+    const bid = this.bestPrice(0 /* Side.Buy */);
+    const ask = this.bestPrice(1 /* Side.Sell */);
     if (bid !== undefined && ask !== undefined && bid >= ask) fail('book not crossed', `best bid ${bid} >= best ask ${ask}`);
   }
 }

@@ -3,7 +3,7 @@
  * A level holds its price, its aggregate (total lots, order count) and the ends of its order FIFO;
  * which levels exist and in what order is the PriceIndex's business, not this pool's.
  */
-import { NIL, growF64, growI32 } from './order-pool.ts';
+import { growF64, growI32 } from './order-pool.ts';
 
 export class LevelPool {
   price: Int32Array;
@@ -32,13 +32,13 @@ export class LevelPool {
     this.head = new Int32Array(cap);
     this.tail = new Int32Array(cap);
     this.highWater = 0;
-    this.freeHead = NIL;
+    this.freeHead = -1;
   }
 
   /** An empty level at `price`. May grow (and so replace) every array. */
   alloc(side: number, price: number): number {
     let l = this.freeHead;
-    if (l !== NIL) {
+    if (l !== -1) {
       this.freeHead = this.head[l]!;
     } else {
       if (this.highWater === this.capacity) this.grow();
@@ -48,8 +48,8 @@ export class LevelPool {
     this.side[l] = side;
     this.total[l] = 0;
     this.count[l] = 0;
-    this.head[l] = NIL;
-    this.tail[l] = NIL;
+    this.head[l] = -1;
+    this.tail[l] = -1;
     return l;
   }
 
@@ -61,7 +61,7 @@ export class LevelPool {
 
   clear(): void {
     this.highWater = 0;
-    this.freeHead = NIL;
+    this.freeHead = -1;
   }
 
   private grow(): void {

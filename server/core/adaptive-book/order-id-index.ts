@@ -12,7 +12,7 @@
  * order.
  */
 
-const NONE = -1;
+/** Literal -1 in the code below means "no entry" (V8 reloads a module-level constant at every use). */
 
 export class OrderIdIndex {
   private heads: Int32Array;
@@ -34,12 +34,12 @@ export class OrderIdIndex {
   constructor(initialCapacity: number) {
     let buckets = 16;
     while (buckets < initialCapacity) buckets *= 2;
-    this.heads = new Int32Array(buckets).fill(NONE);
+    this.heads = new Int32Array(buckets).fill(-1);
     this.shift = shiftFor(buckets);
     this.key = new Float64Array(buckets);
     this.value = new Int32Array(buckets);
     this.link = new Int32Array(buckets);
-    this.freeHead = NONE;
+    this.freeHead = -1;
     this.highWater = 0;
     this.maxKey = 0;
     this.size = 0;
@@ -51,7 +51,7 @@ export class OrderIdIndex {
     const key = this.key;
     const link = this.link;
     let e = this.heads[bucketOf(id, this.shift)]!;
-    while (e !== NONE) {
+    while (e !== -1) {
       if (key[e] === id) return this.value[e]!;
       e = link[e]!;
     }
@@ -62,7 +62,7 @@ export class OrderIdIndex {
   set(id: number, slot: number): void {
     if (this.size >= this.heads.length) this.grow();
     let e = this.freeHead;
-    if (e !== NONE) this.freeHead = this.link[e]!;
+    if (e !== -1) this.freeHead = this.link[e]!;
     else {
       if (this.highWater === this.key.length) this.growEntries();
       e = this.highWater++;
@@ -81,14 +81,14 @@ export class OrderIdIndex {
     const link = this.link;
     const b = bucketOf(id, this.shift);
     let e = this.heads[b]!;
-    if (e === NONE) return;
+    if (e === -1) return;
     if (key[e] === id) {
       this.heads[b] = link[e]!;
     } else {
       let prev = e;
       for (;;) {
         e = link[prev]!;
-        if (e === NONE) return;
+        if (e === -1) return;
         if (key[e] === id) break;
         prev = e;
       }
@@ -100,8 +100,8 @@ export class OrderIdIndex {
   }
 
   clear(): void {
-    this.heads.fill(NONE);
-    this.freeHead = NONE;
+    this.heads.fill(-1);
+    this.freeHead = -1;
     this.highWater = 0;
     this.maxKey = 0;
     this.size = 0;
@@ -111,7 +111,7 @@ export class OrderIdIndex {
   forEach(visit: (id: number, slot: number) => void): void {
     const heads = this.heads;
     for (let b = 0; b < heads.length; b++) {
-      for (let e = heads[b]!; e !== NONE; e = this.link[e]!) visit(this.key[e]!, this.value[e]!);
+      for (let e = heads[b]!; e !== -1; e = this.link[e]!) visit(this.key[e]!, this.value[e]!);
     }
   }
 
@@ -119,12 +119,12 @@ export class OrderIdIndex {
   private grow(): void {
     const old = this.heads;
     const buckets = old.length * 2;
-    const heads = new Int32Array(buckets).fill(NONE);
+    const heads = new Int32Array(buckets).fill(-1);
     const shift = shiftFor(buckets);
     const key = this.key;
     const link = this.link;
     for (let b = 0; b < old.length; b++) {
-      for (let e = old[b]!; e !== NONE; ) {
+      for (let e = old[b]!; e !== -1; ) {
         const next = link[e]!;
         const nb = bucketOf(key[e]!, shift);
         link[e] = heads[nb]!;

@@ -65,17 +65,17 @@ export class OrderPool {
   constructor(initialCapacity: number) {
     const cap = Math.max(16, initialCapacity);
     this.capacity = cap;
-    this.f64 = new Float64Array(cap << F_SHIFT);
-    this.i32 = new Int32Array(cap << I_SHIFT);
+    this.f64 = new Float64Array(cap << 2);
+    this.i32 = new Int32Array(cap << 3);
     this.highWater = 0;
-    this.freeHead = NIL;
+    this.freeHead = -1;
   }
 
   /** A free slot. May grow (and so replace) both arrays: callers must not hold them across it. */
   alloc(): number {
     const f = this.freeHead;
-    if (f !== NIL) {
-      this.freeHead = this.i32[(f << I_SHIFT) + I_NEXT]!;
+    if (f !== -1) {
+      this.freeHead = this.i32[(f << 3) + 2 /* next */]!;
       return f;
     }
     if (this.highWater === this.capacity) this.grow();
@@ -83,43 +83,43 @@ export class OrderPool {
   }
 
   free(slot: number): void {
-    const i = slot << I_SHIFT;
-    this.i32[i + I_LEVEL] = NIL;
-    this.i32[i + I_NEXT] = this.freeHead;
+    const i = slot << 3;
+    this.i32[i + 3 /* level */] = -1;
+    this.i32[i + 2 /* next */] = this.freeHead;
     this.freeHead = slot;
   }
 
   isLive(slot: number): boolean {
-    return slot >= 0 && slot < this.highWater && this.i32[(slot << I_SHIFT) + I_LEVEL]! >= 0;
+    return slot >= 0 && slot < this.highWater && this.i32[(slot << 3) + 3 /* level */]! >= 0;
   }
 
   // Named read-outs for audits, snapshots and tests (the hot paths index the arrays directly).
   id(slot: number): number {
-    return this.f64[(slot << F_SHIFT) + F_ID]!;
+    return this.f64[(slot << 2) + 0 /* id */]!;
   }
   account(slot: number): number {
-    return this.f64[(slot << F_SHIFT) + F_ACCOUNT]!;
+    return this.f64[(slot << 2) + 1 /* account */]!;
   }
   remaining(slot: number): number {
-    return this.f64[(slot << F_SHIFT) + F_REMAINING]!;
+    return this.f64[(slot << 2) + 2 /* remaining */]!;
   }
   int(slot: number, field: number): number {
-    return this.i32[(slot << I_SHIFT) + field]!;
+    return this.i32[(slot << 3) + field]!;
   }
   setInt(slot: number, field: number, value: number): void {
-    this.i32[(slot << I_SHIFT) + field] = value;
+    this.i32[(slot << 3) + field] = value;
   }
 
   clear(): void {
     this.highWater = 0;
-    this.freeHead = NIL;
+    this.freeHead = -1;
   }
 
   /** Doubling keeps the amortised cost per order O(1) and the slack under 2x. */
   private grow(): void {
     const cap = this.capacity * 2;
-    this.f64 = growF64(this.f64, cap << F_SHIFT);
-    this.i32 = growI32(this.i32, cap << I_SHIFT);
+    this.f64 = growF64(this.f64, cap << 2);
+    this.i32 = growI32(this.i32, cap << 3);
     this.capacity = cap;
   }
 }
