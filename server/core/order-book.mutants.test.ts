@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveBook } from './adaptive-book/adaptive-book.ts';
+import { L_HEAD, L_TAIL } from './adaptive-book/level-pool.ts';
 import { I_LEVEL, I_NEXT, I_PREV, NIL } from './adaptive-book/order-pool.ts';
 import { LegacyBook } from './legacy-book/legacy-book.ts';
 import type { EventSink } from './events.ts';
@@ -27,15 +28,15 @@ class LifoAdaptiveBook extends AdaptiveBook {
       adaptiveRest.call(this, o, price, remaining, out);
       const { orders, levels } = this;
       const lvl = orders.int(o, I_LEVEL);
-      const head = levels.head[lvl];
+      const head = levels.int(lvl, L_HEAD);
       if (head === o) return;
       const prev = orders.int(o, I_PREV);
       orders.setInt(prev, I_NEXT, NIL);
-      levels.tail[lvl] = prev;
+      levels.setInt(lvl, L_TAIL, prev);
       orders.setInt(o, I_PREV, NIL);
       orders.setInt(o, I_NEXT, head);
       orders.setInt(head, I_PREV, o);
-      levels.head[lvl] = o;
+      levels.setInt(lvl, L_HEAD, o);
     };
   }
 }

@@ -138,7 +138,7 @@ export class AdaptiveBook implements OrderBook {
         out.cancelled(orderId, account, side, 0, quantity, 5 /* CancelReason.MarketNoLiquidity */);
         return ACCEPTED;
       }
-      limit = marketLimitPrice(this.instrument, isBuy, this.levels.price[opposite.best]!);
+      limit = marketLimitPrice(this.instrument, isBuy, this.levels.i32[(opposite.best << 3) + 0 /* price */]!);
     }
     const stp = cmd.stp;
     const tif = cmd.tif;
@@ -227,7 +227,7 @@ export class AdaptiveBook implements OrderBook {
         of[fo + 2 /* remaining */] = quantity;
         levels.total[lvl] -= oldRemaining - quantity;
         out.replaced(orderId, account, side, price, quantity, true);
-        out.level(side, price, levels.total[lvl]!, levels.count[lvl]!);
+        out.level(side, price, levels.total[lvl]!, levels.i32[(lvl << 3) + 2 /* count */]!);
         return ACCEPTED;
       }
     }
@@ -255,7 +255,7 @@ export class AdaptiveBook implements OrderBook {
   private crosses(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks): boolean {
     const best = opposite.best;
     if (best === -1) return false;
-    const px = this.levels.price[best]!;
+    const px = this.levels.i32[(best << 3) + 0 /* price */]!;
     return isBuy ? px <= limit : px >= limit;
   }
 
@@ -263,7 +263,7 @@ export class AdaptiveBook implements OrderBook {
   private wouldCross(side: Side, price: PriceTicks): boolean {
     const best = side === 0 /* Side.Buy */ ? this.asks.best : this.bids.best;
     if (best === -1) return false;
-    const bestPrice = this.levels.price[best]!;
+    const bestPrice = this.levels.i32[(best << 3) + 0 /* price */]!;
     return side === 0 /* Side.Buy */ ? price >= bestPrice : price <= bestPrice;
   }
 
@@ -277,9 +277,9 @@ export class AdaptiveBook implements OrderBook {
     const levels = this.levels;
     let needed = quantity;
     for (let lvl = opposite.best; lvl !== -1; ) {
-      const px = levels.price[lvl]!;
+      const px = levels.i32[(lvl << 3) + 0 /* price */]!;
       if (isBuy ? px > limit : px < limit) return false;
-      for (let o = levels.head[lvl]!; o !== -1; o = oi[(o << 3) + 2 /* next */]!) {
+      for (let o = levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = oi[(o << 3) + 2 /* next */]!) {
         if (stp !== 0 /* StpMode.None */ && of[(o << 2) + 1 /* account */] === account) {
           if (stp === 2 /* StpMode.CancelMaker */) continue;
           return false;
@@ -321,10 +321,10 @@ export class AdaptiveBook implements OrderBook {
     while (remaining > 0) {
       const lvl = opposite.best;
       if (lvl === -1) break;
-      const px = levels.price[lvl]!;
+      const px = levels.i32[(lvl << 3) + 0 /* price */]!;
       if (isBuy ? px > limit : px < limit) break;
       let changed = false;
-      let o = levels.head[lvl]!;
+      let o = levels.i32[(lvl << 3) + 3 /* head */]!;
       while (o !== -1) {
         const fo = o << 2;
         const next = oi[(o << 3) + 2 /* next */]!;
@@ -395,16 +395,16 @@ export class AdaptiveBook implements OrderBook {
     this.orders.f64[(o << 2) + 2 /* remaining */] = remaining;
     oi[io + 0 /* price */] = price;
     oi[io + 3 /* level */] = lvl;
-    const tail = levels.tail[lvl]!;
+    const tail = levels.i32[(lvl << 3) + 4 /* tail */]!;
     oi[io + 1 /* prev */] = tail;
     oi[io + 2 /* next */] = -1;
-    if (tail === -1) levels.head[lvl] = o;
+    if (tail === -1) levels.i32[(lvl << 3) + 3 /* head */] = o;
     else oi[(tail << 3) + 2 /* next */] = o;
-    levels.tail[lvl] = o;
+    levels.i32[(lvl << 3) + 4 /* tail */] = o;
     const total = levels.total[lvl]! + remaining;
     levels.total[lvl] = total;
-    const count = levels.count[lvl]! + 1;
-    levels.count[lvl] = count;
+    const count = levels.i32[(lvl << 3) + 2 /* count */]! + 1;
+    levels.i32[(lvl << 3) + 2 /* count */] = count;
     out.level(side, price, total, count);
   }
 
@@ -417,8 +417,8 @@ export class AdaptiveBook implements OrderBook {
     const remaining = this.orders.f64[(o << 2) + 2 /* remaining */]!;
     const lvl = this.orders.i32[(o << 3) + 3 /* level */]!;
     const levels = this.levels;
-    const side = levels.side[lvl]! as Side;
-    out.cancelled(orderId, account, side, levels.price[lvl]!, remaining, reason);
+    const side = levels.i32[(lvl << 3) + 1 /* side */]! as Side;
+    out.cancelled(orderId, account, side, levels.i32[(lvl << 3) + 0 /* price */]!, remaining, reason);
     levels.total[lvl] -= remaining;
     this.removeMaker(o, lvl, orderId);
     this.emitLevelAfterRemoval(side, lvl, out);
@@ -483,18 +483,18 @@ export class AdaptiveBook implements OrderBook {
     const io = o << 3;
     const prev = oi[io + 1 /* prev */]!;
     const next = oi[io + 2 /* next */]!;
-    if (prev === -1) levels.head[lvl] = next;
+    if (prev === -1) levels.i32[(lvl << 3) + 3 /* head */] = next;
     else oi[(prev << 3) + 2 /* next */] = next;
-    if (next === -1) levels.tail[lvl] = prev;
+    if (next === -1) levels.i32[(lvl << 3) + 4 /* tail */] = prev;
     else oi[(next << 3) + 1 /* prev */] = prev;
-    levels.count[lvl]!--;
+    levels.i32[(lvl << 3) + 2 /* count */]!--;
   }
 
   /** Reports a level after orders left it, dropping it from the index (and the pool) when it emptied. */
   private emitLevelAfterRemoval(side: Side, lvl: number, out: EventSink): void {
     const levels = this.levels;
-    const price = levels.price[lvl]!;
-    const count = levels.count[lvl]!;
+    const price = levels.i32[(lvl << 3) + 0 /* price */]!;
+    const count = levels.i32[(lvl << 3) + 2 /* count */]!;
     if (count === 0) {
       (side === 0 /* Side.Buy */ ? this.bids : this.asks).remove(price);
       levels.free(lvl);
@@ -526,7 +526,7 @@ export class AdaptiveBook implements OrderBook {
   forEachOrder(side: Side, visit: (order: RestingOrder) => void): void {
     const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     for (const lvl of index.levelsInOrder()) {
-      for (let o = this.levels.head[lvl]!; o !== -1; o = this.orders.int(o, 2 /* next */)) visit(this.snapshot(o));
+      for (let o = this.levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = this.orders.int(o, 2 /* next */)) visit(this.snapshot(o));
     }
   }
 
@@ -535,15 +535,15 @@ export class AdaptiveBook implements OrderBook {
     const result: DepthLevel[] = [];
     const levels = this.levels;
     const wanted = Math.trunc(maxLevels); // as Array.slice reads it: 2.5 levels is 2, NaN is none
-    for (let lvl = index.best; lvl !== -1 && result.length < wanted; lvl = index.levelAfter(levels.price[lvl]!)) {
-      result.push({ price: levels.price[lvl]!, quantity: levels.total[lvl]!, orderCount: levels.count[lvl]! });
+    for (let lvl = index.best; lvl !== -1 && result.length < wanted; lvl = index.levelAfter(levels.i32[(lvl << 3) + 0 /* price */]!)) {
+      result.push({ price: levels.i32[(lvl << 3) + 0 /* price */]!, quantity: levels.total[lvl]!, orderCount: levels.i32[(lvl << 3) + 2 /* count */]! });
     }
     return result;
   }
 
   bestPrice(side: Side): PriceTicks | undefined {
     const best = side === 0 /* Side.Buy */ ? this.bids.best : this.asks.best;
-    return best === -1 ? undefined : this.levels.price[best];
+    return best === -1 ? undefined : this.levels.i32[(best << 3) + 0 /* price */];
   }
 
   size(): number {
@@ -589,18 +589,18 @@ export class AdaptiveBook implements OrderBook {
     let resting = 0;
     for (const side of [0 /* Side.Buy */, 1 /* Side.Sell */] as const) {
       const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
-      const problem = index.audit((l) => levels.price[l]!);
+      const problem = index.audit((l) => levels.i32[(l << 3) + 0 /* price */]!);
       if (problem !== undefined) fail('price index consistent', `side ${side}: ${problem}`);
       let prevPrice = -1;
       for (const lvl of index.levelsInOrder()) {
-        const price = levels.price[lvl]!;
-        if (levels.side[lvl] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
+        const price = levels.i32[(lvl << 3) + 0 /* price */]!;
+        if (levels.i32[(lvl << 3) + 1 /* side */] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
         if (prevPrice >= 0 && (side === 0 /* Side.Buy */ ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
         prevPrice = price;
         let total = 0;
         let count = 0;
         let prev = -1;
-        for (let o = levels.head[lvl]!; o !== -1; o = orders.int(o, 2 /* next */)) {
+        for (let o = levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = orders.int(o, 2 /* next */)) {
           if (count > orders.highWater) fail('FIFO links consistent', `level ${side}@${price} loops`);
           const id = orders.id(o);
           if (orders.int(o, 1 /* prev */) !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.int(o, 1 /* prev */)} expected ${prev}`);
@@ -611,10 +611,10 @@ export class AdaptiveBook implements OrderBook {
           count++;
           prev = o;
         }
-        if (levels.tail[lvl] !== prev) fail('FIFO links consistent', `level ${side}@${price} tail ${levels.tail[lvl]} expected ${prev}`);
+        if (levels.i32[(lvl << 3) + 4 /* tail */] !== prev) fail('FIFO links consistent', `level ${side}@${price} tail ${levels.i32[(lvl << 3) + 4 /* tail */]} expected ${prev}`);
         if (count === 0) fail('no empty levels', `${side}@${price}`);
-        if (count !== levels.count[lvl] || total !== levels.total[lvl]) {
-          fail('level aggregates match orders', `${side}@${price}: ${levels.total[lvl]}/${levels.count[lvl]} vs ${total}/${count}`);
+        if (count !== levels.i32[(lvl << 3) + 2 /* count */] || total !== levels.total[lvl]) {
+          fail('level aggregates match orders', `${side}@${price}: ${levels.total[lvl]}/${levels.i32[(lvl << 3) + 2 /* count */]} vs ${total}/${count}`);
         }
         resting += count;
       }
