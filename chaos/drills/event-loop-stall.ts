@@ -4,7 +4,7 @@
  * step 5 → DEGRADED; "Scenario 1: High Latency Alert". Every command waits for the thread, so the service
  * counts a stalled loop's delay (p90 of the live window > 500 ms with the loop busy) as a floor of its latency.
  * Fault: POST /admin/chaos/stall {"ms":800,"bursts":25,"gapMs":10}. Expected: latency_p95_high, /health
- * 200 DEGRADED, trading_event_loop_delay_seconds{quantile="max"} > 0.5; the bursts over, the alert resolves
+ * 200 DEGRADED, trading_event_loop_delay_seconds{stat="max"} > 0.5; the bursts over, the alert resolves
  * by itself within one event-loop window (10 s) → HEALTHY.
  */
 import type { Drill } from '../drill.ts';
@@ -23,7 +23,7 @@ export const drill: Drill = {
     ctx.tripped();
     await ctx.expectView('tripped', { script: 1 }, 8_000);
     ctx.figures['health_at_trip'] = (await ctx.view.health()).body?.service;
-    await ctx.expectView('tripped', { metrics: [{ name: 'trading_event_loop_delay_seconds', labels: { quantile: 'max' }, test: (v) => (v ?? 0) > 0.5, describe: 'must be > 0.5 s' }] }, 30_000);
+    await ctx.expectView('tripped', { metrics: [{ name: 'trading_event_loop_delay_seconds', labels: { stat: 'max' }, test: (v) => (v ?? 0) > 0.5, describe: 'must be > 0.5 s' }] }, 30_000);
     await ctx.waitFor('the stall ends', 30_000, async () => (await ctx.view.getJson('/admin/chaos/stall')).json?.active === false);
     ctx.mitigated('none: the bursts ended');
     await ctx.expectHealthy('recovered', 40_000);
