@@ -15,8 +15,9 @@ import type { BookImplementation, Outcome } from '../core/order-book.ts';
 import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
 import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
 import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
-import { MigrationController, type RampDecision, type RampGates } from '../pairs/migration-controller.ts';
+import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
 import { OrderBookManager, type BookObserver, type BookRole } from '../pairs/order-book-manager.ts';
+import { PairControls } from '../pairs/pair-controls.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
@@ -51,7 +52,8 @@ import { InstrumentsServiceService } from './grpc/generated/trading/v1/instrumen
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
-import { TradingGate } from './trading-gate.ts';
+import { UnavailableError } from './grpc/errors.ts';
+import { TradingGate } from '../pairs/trading-gate.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -139,7 +141,10 @@ export class TradingService {
   readonly monitor: PerformanceMonitor;
   readonly alerts: AlertTracker;
   readonly gate: TradingGate;
+  /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
+  readonly control: PairControls;
   readonly faults = new Map<string, FaultSwitch>();
+  /** Each pair's order-book manager (owned by its PairControl; read here for status and tests). */
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
@@ -196,6 +201,7 @@ export class TradingService {
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock);
     this.gate = new TradingGate(this.clock);
+    this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor });
     this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
@@ -255,6 +261,7 @@ export class TradingService {
         scheduleShadowDrain: (drain) => setImmediate(drain),
       });
       this.managers.set(pair, manager);
+      this.control.add(manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
       const countedApply = (cmd: Command, out: EventSink): Outcome => {
         const outcome = manager.apply(cmd, out);
@@ -310,7 +317,7 @@ export class TradingService {
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
-      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.migration, this.breakers, this.managers, this.logger);
+      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.control, this.logger);
       const durability = this.durability;
       this.journalMetrics = new JournalMetrics(this.metrics.registry, {
         journal: journal as DurableJournal & ObservableJournal,
@@ -350,7 +357,12 @@ export class TradingService {
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
-      newOrderGate: this.gate,
+      newOrderGate: {
+        checkNewOrders: () => {
+          const refusal = this.gate.refusal();
+          if (refusal !== undefined) throw new UnavailableError('trading', refusal);
+        },
+      },
       durability: this.durability,
       sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
       interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
@@ -358,12 +370,9 @@ export class TradingService {
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
     const ctx: AdminContext = {
-      migration: this.migration,
-      breakers: this.breakers,
-      managers: this.managers,
+      control: this.control,
       monitor: this.monitor,
       alerts: this.alerts,
-      gate: this.gate,
       metrics: this.metrics,
       profiler: this.profiler,
       eventLoop: this.eventLoop,
@@ -528,29 +537,9 @@ export class TradingService {
     return this.stopPromise;
   }
 
-  /** One evaluation of every running ramp against the pair's measured health; reconciles the books. */
+  /** One evaluation of every running ramp against its pair's measured health (PairControls.tickRamps), logged. */
   tickRamps(): RampDecision[] {
-    const rows = this.monitor.perPair();
-    const gates = new Map<string, RampGates>();
-    for (const s of this.migration.status()) {
-      if (!s.ramp.active || s.ramp.frozen) continue;
-      const since = s.ramp.step_started_at;
-      const mismatches = this.breakers
-        .get(s.pair)
-        .history()
-        .filter((e) => e.event === 'open' && e.reason === 'divergence' && (since === null || e.at >= since)).length;
-      const mine = rows.filter((r) => r.pair === s.pair && r.role === 'served');
-      const commands = mine.reduce((a, r) => a + r.commands, 0);
-      const errors = mine.reduce((a, r) => a + r.errors, 0);
-      gates.set(s.pair, {
-        mismatches,
-        p95Ms: mine.find((r) => r.impl === 'adaptive')?.latency_p95_ms ?? 0,
-        errorRate: commands === 0 ? 0 : errors / commands,
-        breakerOpen: this.breakers.get(s.pair).isOpen,
-      });
-    }
-    if (gates.size === 0) return [];
-    const decisions = this.migration.tick(gates);
+    const decisions = this.control.tickRamps();
     for (const d of decisions) {
       if (d.action === 'idle' || d.action === 'holding') continue;
       this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`, {
@@ -561,7 +550,6 @@ export class TradingService {
         percentage: d.percentage,
         ...(d.reason ? { reason: d.reason } : {}),
       });
-      this.managers.get(d.pair)?.reconcile();
     }
     return decisions;
   }
