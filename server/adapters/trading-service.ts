@@ -16,8 +16,8 @@ import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
 import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
 import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
 import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
-import { OrderBookManager, type BookObserver, type BookRole } from '../pairs/order-book-manager.ts';
-import { PairControls } from '../pairs/pair-controls.ts';
+import type { BookRole, OrderBookManager } from '../pairs/order-book-manager.ts';
+import { PairControls, type PairControlSink } from '../pairs/pair-controls.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
@@ -201,7 +201,7 @@ export class TradingService {
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock);
     this.gate = new TradingGate(this.clock);
-    this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor });
+    this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock });
     this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
@@ -221,47 +221,35 @@ export class TradingService {
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
-      if (event === 'fallback') {
-        const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
-        // An operator opening breakers (activate-all, a drill, a mitigation) is an action, not an error:
-        // it must not raise the error rate the runbook alerts on.
-        if (reason === 'operator') return;
-        this.monitor.recordError(pair, 'breaker_trip', reason);
-        this.metrics.error(pair, 'breaker_trip');
-      }
     };
 
     const createBook = (instrument: Instrument): ServingBook => {
       const pair = instrument.symbol;
       /** Which implementation served the pair's last command (labels `trading_orders_total`). */
       const served: { last: BookImplementation } = { last: 'legacy' };
-      // One observer per pair: per command it records and remembers the served book, without a map lookup.
-      const observer: BookObserver = {
+      // One sink per pair: per command it counts the metrics and remembers the served book, without a map lookup
+      // (the monitor has recorded the command already: PairControls' hooks).
+      const sink: PairControlSink = {
         onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
-          monitor.recordCommand(p, impl, role, latencyNs, ok);
           metrics.observeCommand(p, impl, role, latencyNs);
           if (role === 'served') served.last = impl;
-          if (!ok) {
-            monitor.recordError(p, 'book_error', `${impl}_${role}`);
-            metrics.commandFailed(p, impl, role);
-          }
+          if (!ok) metrics.commandFailed(p, impl, role);
         },
         onManagerEvent,
+        onTripError: (p) => metrics.error(p, 'breaker_trip'),
       };
       const faults = new FaultSwitch();
       this.faults.set(pair, faults);
-      const manager = new OrderBookManager({
-        instrument,
-        legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
-        adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
-        routing: this.migration,
-        breaker: this.breakers.get(pair),
-        clock: this.clock,
-        observer,
-        scheduleShadowDrain: (drain) => setImmediate(drain),
-      });
+      const { manager } = this.control.add(
+        {
+          instrument,
+          legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
+          adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
+          scheduleShadowDrain: (drain) => setImmediate(drain),
+        },
+        sink,
+      );
       this.managers.set(pair, manager);
-      this.control.add(manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
       const countedApply = (cmd: Command, out: EventSink): Outcome => {
         const outcome = manager.apply(cmd, out);

@@ -17,7 +17,6 @@ import { CircuitBreakers } from './circuit-breaker.ts';
 import { ValidationError } from './errors.ts';
 import { FaultSwitch, FaultyBook } from './faulty-book.ts';
 import { MigrationController } from './migration-controller.ts';
-import { OrderBookManager } from './order-book-manager.ts';
 import { PairControls } from './pair-controls.ts';
 import { PerformanceMonitor } from './performance-monitor.ts';
 import { TradingGate } from './trading-gate.ts';
@@ -36,25 +35,20 @@ function setup(initialState: 'legacy_only' | 'shadow' = 'shadow') {
   const breakers = new CircuitBreakers([A, B], clock, { latencyBudgetMs: 1_000 });
   const monitor = new PerformanceMonitor(clock);
   const gate = new TradingGate(clock);
-  const control = new PairControls({ migration, breakers, gate, monitor });
+  const control = new PairControls({ migration, breakers, gate, monitor, clock });
   const faults = new Map<string, FaultSwitch>();
   const events: string[] = [];
+  const tripErrors: string[] = [];
   for (const instrument of [TEST_INSTRUMENT, OTHER]) {
     const f = new FaultSwitch();
     faults.set(instrument.symbol, f);
     control.add(
-      new OrderBookManager({
-        instrument,
-        legacyFactory: (i) => new LegacyBook(i),
-        adaptiveFactory: (i) => new FaultyBook(new AdaptiveBook(i), f, () => {}),
-        routing: migration,
-        breaker: breakers.get(instrument.symbol),
-        clock,
-        observer: {
-          onBookCommand: (p, impl, role, ns, ok) => monitor.recordCommand(p, impl, role, ns, ok),
-          onManagerEvent: (p, event) => events.push(`${p} ${event}`),
-        },
-      }),
+      { instrument, legacyFactory: (i) => new LegacyBook(i), adaptiveFactory: (i) => new FaultyBook(new AdaptiveBook(i), f, () => {}) },
+      {
+        onBookCommand: () => {},
+        onManagerEvent: (p, event) => events.push(`${p} ${event}`),
+        onTripError: (p, reason) => tripErrors.push(`${p} ${reason}`),
+      },
     );
   }
   /** The books the migration state and breaker call for, stated independently of the manager's code. */
@@ -72,7 +66,7 @@ function setup(initialState: 'legacy_only' | 'shadow' = 'shadow') {
   const consistent = () => {
     for (const pair of [A, B]) expect(keptBooks(pair), `${pair} in ${migration.stateOf(pair)}, breaker ${breakers.get(pair).isOpen ? 'open' : 'closed'}`).toEqual(expectedBooks(pair));
   };
-  return { clock, migration, breakers, monitor, gate, control, faults, events, consistent, keptBooks };
+  return { clock, migration, breakers, monitor, gate, control, faults, events, tripErrors, consistent, keptBooks };
 }
 
 const resting = (n: number): Command[] => [limit(n + 1, 'sell', 110, 5, { account: 2 }), limit(n + 2, 'buy', 90, 5, { account: 3 })];
@@ -153,6 +147,26 @@ describe('PairControls: each operation leaves the books right by itself', () => 
     expect(s.gate.refusal()).toMatch(/^maintenance mode since /);
     expect(s.control.disableMaintenance()).toBe(true);
     expect(s.gate.status().accepting_new_orders).toBe(true);
+  });
+});
+
+describe('PairControls: the monitor hooks', () => {
+  it('record book commands and errors in the monitor; an operator trip is an action, an adaptive failure an error', () => {
+    const s = setup();
+    const sink = new RecordingSink();
+    s.control.get(A).trip('operator', 'drill');
+    s.control.reset(A, 'tester');
+    expect(s.monitor.errorsSummary().last_24h.total).toBe(0);
+    expect(s.tripErrors).toEqual([]);
+    s.control.setPercentage(A, 100, 'test');
+    s.faults.get(A)!.set({ kind: 'throw', everyNth: 1 });
+    s.control.get(A).manager.apply(limit(1, 'buy', 90, 1), sink);
+    expect(s.tripErrors).toEqual([`${A} adaptive_error`]);
+    expect(s.monitor.errorsSummary().last_24h.by_kind).toEqual({ book_error: 1, breaker_trip: 1 });
+    expect(s.events).toContain(`${A} fallback`);
+    expect(s.monitor.perPair().filter((r) => r.pair === A && r.role === 'served').map((r) => [r.impl, r.commands])).toEqual(
+      expect.arrayContaining([['legacy', 1]]),
+    );
   });
 });
 

@@ -8,7 +8,9 @@
 import type { CircuitBreakers } from './circuit-breaker.ts';
 import { ValidationError } from './errors.ts';
 import type { MigrationController, RampDecision, RampGates, RampStatus } from './migration-controller.ts';
-import type { OrderBookManager } from './order-book-manager.ts';
+import type { BookImplementation } from '../core/order-book.ts';
+import type { Clock } from '../ports/clock.ts';
+import { OrderBookManager, type BookObserver, type BookRole, type OrderBookManagerOptions } from './order-book-manager.ts';
 import { PairControl } from './pair-control.ts';
 import type { PerformanceMonitor } from './performance-monitor.ts';
 import type { TradingGate } from './trading-gate.ts';
@@ -17,8 +19,26 @@ export interface PairControlsOptions {
   migration: MigrationController;
   breakers: CircuitBreakers;
   gate: TradingGate;
-  /** Where the ramp gates' latencies and error rates come from (`perPair()` rows). */
-  monitor: Pick<PerformanceMonitor, 'perPair'>;
+  /**
+   * The Performance Monitor: every pair's book commands and errors are recorded in it (the hooks of
+   * `add`), and the ramp gates read its `perPair()` rows.
+   */
+  monitor: Pick<PerformanceMonitor, 'perPair' | 'recordCommand' | 'recordError'>;
+  /** Time for the managers' latencies (monotonic) and the breakers. */
+  clock: Clock;
+}
+
+/** The books of a pair, as `add` builds its manager (routing, breaker, clock and observer come from the control plane). */
+export type PairBooksOptions = Omit<OrderBookManagerOptions, 'routing' | 'breaker' | 'clock' | 'observer'>;
+
+/** What the adapter adds to a pair's monitor hooks (metrics, logs); called after the monitor has recorded. */
+export interface PairControlSink {
+  /** One book applied one command (hot path: keep it O(1)). */
+  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean): void;
+  /** A trip, fallback, rebuild or reset of the pair's books, with what was done. */
+  onManagerEvent(pair: string, event: string, detail: string): void;
+  /** A breaker trip that counts as an error (every reason but `operator`), with its reason. */
+  onTripError(pair: string, reason: string): void;
 }
 
 /** What `resetAll` did: the pairs whose breaker closed, and those whose rebuilt book did not match. */
@@ -31,7 +51,8 @@ export class PairControls {
   readonly migration: MigrationController;
   readonly breakers: CircuitBreakers;
   readonly gate: TradingGate;
-  private readonly monitor: Pick<PerformanceMonitor, 'perPair'>;
+  private readonly monitor: PairControlsOptions['monitor'];
+  private readonly clock: Clock;
   private readonly byPair = new Map<string, PairControl>();
 
   constructor(o: PairControlsOptions) {
@@ -39,14 +60,47 @@ export class PairControls {
     this.breakers = o.breakers;
     this.gate = o.gate;
     this.monitor = o.monitor;
+    this.clock = o.clock;
   }
 
-  /** Takes control of a pair's manager (its breaker must be in `breakers`, its pair in `migration`). */
-  add(manager: OrderBookManager): PairControl {
-    if (this.byPair.has(manager.pair)) throw new ValidationError('pair', `pair "${manager.pair}" is already controlled`);
-    const control = new PairControl(manager, this.migration, this.breakers.get(manager.pair));
-    this.byPair.set(manager.pair, control);
+  /**
+   * Builds and takes control of a pair's order-book manager: routed by the migration controller, guarded by
+   * the pair's breaker (added to `breakers` if new), its commands and errors recorded in the monitor, then
+   * handed to `sink`. The pair must be known to the migration controller.
+   */
+  add(books: PairBooksOptions, sink: PairControlSink): PairControl {
+    const pair = books.instrument.symbol;
+    if (this.byPair.has(pair)) throw new ValidationError('pair', `pair "${pair}" is already controlled`);
+    const breaker = this.breakers.add(pair);
+    const manager = new OrderBookManager({ ...books, routing: this.migration, breaker, clock: this.clock, observer: this.hooks(sink) });
+    const control = new PairControl(manager, this.migration, breaker);
+    this.byPair.set(pair, control);
     return control;
+  }
+
+  /**
+   * The monitor hooks of a pair's manager: every book command into the monitor (a failed one also as a
+   * `book_error`), every trip but an operator's as a `breaker_trip` error (an operator opening breakers —
+   * activate-all, a drill, a mitigation — is an action, not an error: it must not raise the error rate the
+   * runbook alerts on); then the sink.
+   */
+  private hooks(sink: PairControlSink): BookObserver {
+    const monitor = this.monitor;
+    return {
+      onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean): void {
+        monitor.recordCommand(p, impl, role, latencyNs, ok);
+        if (!ok) monitor.recordError(p, 'book_error', `${impl}_${role}`);
+        sink.onBookCommand(p, impl, role, latencyNs, ok);
+      },
+      onManagerEvent(p: string, event: string, detail: string): void {
+        sink.onManagerEvent(p, event, detail);
+        if (event !== 'fallback') return;
+        const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
+        if (reason === 'operator') return;
+        monitor.recordError(p, 'breaker_trip', reason);
+        sink.onTripError(p, reason);
+      },
+    };
   }
 
   has(pair: string): boolean {
