@@ -1,9 +1,10 @@
 /**
  * The whole service, constructible in-process: instruments → migration controller, circuit breakers,
- * performance monitor, alert tracker, one fault switch and one OrderBookManager per pair (legacy book +
- * FaultyBook(adaptive book): the seam chaos drills use), the trading pairs, the gRPC server, the admin
- * HTTP API, and the timers that drive the ramp, alerts and event-loop sampling (all unref()ed, all
- * cleared on stop). server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
+ * performance monitor, alert tracker, trading gate, the control plane over them (PairControls: one
+ * PairControl per pair owning its OrderBookManager of legacy book + FaultyBook(adaptive book), the seam
+ * chaos drills use), the trading pairs, the gRPC server, the admin HTTP API, and the timers that drive
+ * the ramp, alerts and event-loop sampling (all unref()ed, all cleared on stop). Every operator
+ * operation goes through the control plane; this file only wires it and adds metrics and logs. server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
