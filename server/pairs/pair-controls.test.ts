@@ -131,6 +131,21 @@ describe('PairControls: each operation leaves the books right by itself', () => 
     s.consistent();
   });
 
+  it('add registers a new pair with the migration controller and the breakers, and refuses a pair twice', () => {
+    const clock = new ManualClock();
+    const migration = new MigrationController([], clock, { initialState: 'shadow' });
+    const breakers = new CircuitBreakers([], clock);
+    const control = new PairControls({ migration, breakers, gate: new TradingGate(clock), monitor: new PerformanceMonitor(clock), clock });
+    const books = { instrument: TEST_INSTRUMENT, legacyFactory: (i: Instrument) => new LegacyBook(i), adaptiveFactory: (i: Instrument) => new AdaptiveBook(i) };
+    const sink = { onBookCommand() {}, onManagerEvent() {}, onTripError() {} };
+    const pc = control.add(books, sink);
+    expect(migration.stateOf(A)).toBe('shadow');
+    expect(breakers.get(A).isOpen).toBe(false);
+    expect(pc.books()).toEqual({ implementation: 'legacy+adaptive', legacy: true, adaptive: true, pendingShadow: 0 });
+    expect(() => control.add(books, sink)).toThrow(/already controlled/);
+    expect(control.pairs()).toEqual([A]);
+  });
+
   it('an unknown pair is a ValidationError naming the known ones', () => {
     const s = setup();
     expect(() => s.control.complete('NOPE', 'x')).toThrow(/unknown pair "NOPE"; known: TESTUSD, OTHERUSD/);

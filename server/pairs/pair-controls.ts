@@ -64,13 +64,14 @@ export class PairControls {
   }
 
   /**
-   * Builds and takes control of a pair's order-book manager: routed by the migration controller, guarded by
-   * the pair's breaker (added to `breakers` if new), its commands and errors recorded in the monitor, then
-   * handed to `sink`. The pair must be known to the migration controller.
+   * Builds and takes control of a pair's order-book manager: routed by the migration controller and guarded
+   * by the pair's breaker (a new pair is added to both, in the initial state and closed), its commands and
+   * errors recorded in the monitor, then handed to `sink`.
    */
   add(books: PairBooksOptions, sink: PairControlSink): PairControl {
     const pair = books.instrument.symbol;
     if (this.byPair.has(pair)) throw new ValidationError('pair', `pair "${pair}" is already controlled`);
+    this.migration.addPair(pair);
     const breaker = this.breakers.add(pair);
     const manager = new OrderBookManager({ ...books, routing: this.migration, breaker, clock: this.clock, observer: this.hooks(sink) });
     const control = new PairControl(manager, this.migration, breaker);
