@@ -20,7 +20,13 @@
  *                                  at a 1/8 share); 20000 gives the deep books of the issue-13 campaign
  *   BENCH_RECOVERY_SPREAD (50)     non-crossing limits rest up to this many ticks behind the touch
  *   BENCH_RECOVERY_CANCEL_PCT (40) share of commands that cancel one of the account's resting orders
+ *   BENCH_RECOVERY_RUNS (1)        recoveries from the journal alone (the median is reported)
  *   MIGRATION_INITIAL_STATE (shadow)   as for the service
+ *
+ * 3. The snapshot checksum's hold on the event loop: the final pair's snapshot is checksummed three
+ *    times each way, alternating — synchronously (canonicalJson + sha256 in one go, as before slicing:
+ *    the loop is blocked for the whole time) and with canonicalChecksum (slices between which the loop
+ *    runs) — while a 1 ms timer measures the event-loop delay (perf_hooks monitorEventLoopDelay, max).
  *
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
  * on timing; exits non-zero only when a server or the database cannot be used.
@@ -32,6 +38,9 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OrdersServiceClient } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { canonicalChecksum } from '../server/adapters/postgres/canonical-checksum.ts';
+import { canonicalJson, sha256Hex } from '../server/adapters/postgres/canonical-json.ts';
 import { openPostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
@@ -70,6 +79,7 @@ const RECOVERY_COMMANDS = envNumber('BENCH_RECOVERY_COMMANDS', 1_000_000);
 const RECOVERY_RESTING = envNumber('BENCH_RECOVERY_RESTING', 1600);
 const RECOVERY_SPREAD = Math.max(1, envNumber('BENCH_RECOVERY_SPREAD', 50));
 const RECOVERY_CANCEL_PCT = Math.min(100, envNumber('BENCH_RECOVERY_CANCEL_PCT', 40));
+const RECOVERY_RUNS = Math.max(1, envNumber('BENCH_RECOVERY_RUNS', 1));
 const MIGRATION = process.env['MIGRATION_INITIAL_STATE'] || 'shadow';
 const SNAPSHOT_EVERY = 100_000;
 
@@ -165,7 +175,53 @@ function fingerprintOf(pair: TradingPair): string {
   return JSON.stringify({ book: pair.snapshot(0), sequences: pair.sequences, command: pair.lastCommandSequence });
 }
 
-async function fillJournal(schema: TestSchema, count: number, snapshotAt: number): Promise<{ seconds: number; hash: string; resting: number }> {
+interface ChecksumLoopDelay {
+  snapshotOrders: number;
+  closedOrders: number;
+  textBytes: number;
+  /** Event-loop delay, max over each run (ms): synchronous checksum, then sliced. */
+  syncMaxDelayMs: number[];
+  slicedMaxDelayMs: number[];
+  /** Wall time of each run (ms). */
+  syncMs: number[];
+  slicedMs: number[];
+  /** Event-loop delay, max (ms), over 1 s of no work: what the machine's load alone causes. */
+  idleMaxDelayMs: number[];
+}
+
+/** Event-loop delay (max, ms) while `work` runs, sampled by a 1 ms timer. */
+async function loopDelayDuring(work: () => Promise<unknown> | unknown): Promise<{ maxDelayMs: number; ms: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await new Promise((r) => setTimeout(r, 20)); // the monitor's timer is running before the work starts
+  const started = performance.now();
+  await work();
+  const ms = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 5)); // a delay caused at the very end is recorded
+  h.disable();
+  return { maxDelayMs: round(h.max / 1e6, 1), ms: round(ms, 1) };
+}
+
+async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promise<ChecksumLoopDelay> {
+  const snapshot = pair.exportSnapshot(nowMs);
+  const out: ChecksumLoopDelay = { snapshotOrders: snapshot.orders.length, closedOrders: snapshot.closedOrders?.length ?? 0, textBytes: 0, syncMaxDelayMs: [], slicedMaxDelayMs: [], syncMs: [], slicedMs: [], idleMaxDelayMs: [] };
+  for (let i = 0; i < 3; i++) {
+    const sync = await loopDelayDuring(() => {
+      const text = canonicalJson(snapshot);
+      out.textBytes = text.length;
+      return sha256Hex(text);
+    });
+    out.syncMaxDelayMs.push(sync.maxDelayMs);
+    out.syncMs.push(sync.ms);
+    const sliced = await loopDelayDuring(() => canonicalChecksum(snapshot));
+    out.slicedMaxDelayMs.push(sliced.maxDelayMs);
+    out.slicedMs.push(sliced.ms);
+    out.idleMaxDelayMs.push((await loopDelayDuring(() => new Promise((r) => setTimeout(r, 1000)))).maxDelayMs);
+  }
+  return out;
+}
+
+async function fillJournal(schema: TestSchema, count: number, snapshotAt: number): Promise<{ seconds: number; hash: string; resting: number; checksum: ChecksumLoopDelay }> {
   const db = await openPostgresPersistence({ connectionString: DATABASE_URL, options: schema.options, journal: { maxBatch: 5000, maxDelayMs: 0 }, writeTimeoutMs: 60_000 });
   const instrument = compileInstrument(DEFAULT_INSTRUMENTS.find((i) => i.symbol === 'BTCUSDT')!);
   const accounts = new AccountIds();
@@ -223,7 +279,8 @@ async function fillJournal(schema: TestSchema, count: number, snapshotAt: number
   await db.journal.append(chunk);
   const seconds = (performance.now() - started) / 1000;
   await db.close();
-  return { seconds, hash: fingerprintOf(pair), resting: open.reduce((a, m) => a + m.length, 0) };
+  const checksum = await measureChecksumLoopDelay(pair, clock.nowMs());
+  return { seconds, hash: fingerprintOf(pair), resting: open.reduce((a, m) => a + m.length, 0), checksum };
 }
 
 interface RecoveryRun {
@@ -246,8 +303,7 @@ async function recoverOnce(schema: TestSchema, hash: string): Promise<RecoveryRu
   const recoveryMs = performance.now() - started;
   const r = service.recoveryReport!.pairs.find((p) => p.pair === 'BTCUSDT')!;
   const matches = fingerprintOf(service.pairs.get('BTCUSDT')!) === hash;
-  // No command was applied after recovery, so the graceful stop takes no snapshot: the next run sees
-  // the same journal and snapshots.
+  // The graceful stop snapshots a pair that replayed commands; the caller deletes snapshots it does not want.
   await service.stop(0);
   await db.close();
   return { commands: r.sequence, snapshotSequence: r.snapshotSequence, replayed: r.replayed, recoveryMs: Math.round(recoveryMs), matches };
@@ -289,7 +345,9 @@ async function main(): Promise<void> {
       }
     }
 
-    let recovery: { fillSeconds: number; restingOrders: number; settings: { resting: number; spread: number; cancelPct: number }; withoutSnapshot: RecoveryRun; withSnapshot: RecoveryRun } | undefined;
+    let recovery:
+      | { fillSeconds: number; restingOrders: number; settings: { resting: number; spread: number; cancelPct: number; runs: number }; withoutSnapshot: RecoveryRun; withoutSnapshotRunsMs: number[]; withSnapshot: RecoveryRun; snapshotChecksum: ChecksumLoopDelay }
+      | undefined;
     if (RECOVERY_COMMANDS > 0) {
       const recoverySchema = await createTestSchema(DATABASE_URL, 'bench_recovery');
       try {
@@ -297,16 +355,32 @@ async function main(): Promise<void> {
         console.log(`  filling the journal with ${RECOVERY_COMMANDS} commands (snapshot at ${snapshotAt}) ...`);
         const filled = await fillJournal(recoverySchema, RECOVERY_COMMANDS, snapshotAt);
         console.log(`  filled in ${round(filled.seconds, 1)} s; ${filled.resting} orders resting at the end`);
+        const c = filled.checksum;
+        console.log(`  snapshot checksum (${c.snapshotOrders} open + ${c.closedOrders} closed orders, ${round(c.textBytes / 1e6, 1)} MB of canonical JSON): event-loop delay max ${c.syncMaxDelayMs.join('/')} ms synchronous (${c.syncMs.join('/')} ms) vs ${c.slicedMaxDelayMs.join('/')} ms sliced (${c.slicedMs.join('/')} ms); ${c.idleMaxDelayMs.join('/')} ms over 1 s idle; load ${loadavg()[0]!.toFixed(2)}`);
         const withSnapshot = await recoverOnce(recoverySchema, filled.hash);
         console.log(`  recovery with a snapshot: ${withSnapshot.recoveryMs} ms (snapshot ${withSnapshot.snapshotSequence}, ${withSnapshot.replayed} replayed, state ${withSnapshot.matches ? 'matches' : 'DIFFERS'})`);
-        const admin = await openPostgresPersistence({ connectionString: DATABASE_URL, options: recoverySchema.options });
-        await admin.pool.query('DELETE FROM order_book_snapshots');
-        await admin.close();
-        const withoutSnapshot = await recoverOnce(recoverySchema, filled.hash);
-        console.log(`  recovery from the journal alone: ${withoutSnapshot.recoveryMs} ms (${withoutSnapshot.replayed} replayed, state ${withoutSnapshot.matches ? 'matches' : 'DIFFERS'})`);
+        const runsNoSnapshot: RecoveryRun[] = [];
+        for (let i = 0; i < RECOVERY_RUNS; i++) {
+          // Every graceful stop after a recovery that replayed commands snapshots (issue 13 item 10): drop them.
+          const admin = await openPostgresPersistence({ connectionString: DATABASE_URL, options: recoverySchema.options });
+          await admin.pool.query('DELETE FROM order_book_snapshots');
+          await admin.close();
+          const run = await recoverOnce(recoverySchema, filled.hash);
+          runsNoSnapshot.push(run);
+          console.log(`  recovery from the journal alone: ${run.recoveryMs} ms (${run.replayed} replayed, state ${run.matches ? 'matches' : 'DIFFERS'}), load ${loadavg()[0]!.toFixed(2)}`);
+        }
+        const withoutSnapshot = [...runsNoSnapshot].sort((a, b) => a.recoveryMs - b.recoveryMs)[Math.floor((runsNoSnapshot.length - 1) / 2)]!;
         const secondsPerMillion = (r: RecoveryRun) => round((r.recoveryMs / Math.max(1, r.replayed)) * 1000, 1);
         console.log(`  = ${secondsPerMillion(withoutSnapshot)} s per million replayed commands from the journal alone, ${secondsPerMillion(withSnapshot)} s per million with the snapshot load (${filled.resting} resting orders)`);
-        recovery = { fillSeconds: round(filled.seconds, 1), restingOrders: filled.resting, settings: { resting: RECOVERY_RESTING, spread: RECOVERY_SPREAD, cancelPct: RECOVERY_CANCEL_PCT }, withoutSnapshot, withSnapshot };
+        recovery = {
+          fillSeconds: round(filled.seconds, 1),
+          restingOrders: filled.resting,
+          settings: { resting: RECOVERY_RESTING, spread: RECOVERY_SPREAD, cancelPct: RECOVERY_CANCEL_PCT, runs: RECOVERY_RUNS },
+          withoutSnapshot,
+          withoutSnapshotRunsMs: runsNoSnapshot.map((r) => r.recoveryMs),
+          withSnapshot,
+          snapshotChecksum: filled.checksum,
+        };
       } finally {
         await recoverySchema.drop();
       }
@@ -348,7 +422,10 @@ async function main(): Promise<void> {
         p99us: result.latency?.postgres.p99us ?? null,
         recoveryMsNoSnapshot: recovery?.withoutSnapshot.recoveryMs ?? null,
         recoveryMsSnapshot: recovery?.withSnapshot.recoveryMs ?? null,
-        settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, streams: STREAMS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS },
+        recoveryMsNoSnapshotRuns: recovery?.withoutSnapshotRunsMs ?? null,
+        restingOrders: recovery?.restingOrders ?? null,
+        checksumLoopDelayMaxMs: recovery ? { sync: recovery.snapshotChecksum.syncMaxDelayMs, sliced: recovery.snapshotChecksum.slicedMaxDelayMs, idle: recovery.snapshotChecksum.idleMaxDelayMs } : null,
+        settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, streams: STREAMS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS, recoveryResting: RECOVERY_RESTING, recoverySpread: RECOVERY_SPREAD, recoveryCancelPct: RECOVERY_CANCEL_PCT },
       })}\n`,
     );
     console.log('wrote bench-results/durability-latest.json and appended bench-results/durability-history.jsonl');

@@ -86,7 +86,7 @@ const orders: OrdersServiceServer = {
   cancelOrder: (_call, cb) => cb(null, { order: CANCELLED_ORDER, events: [CANCELLED] }),
   replaceOrder: (_call, cb) => cb(null, { order: ORDER, events: [ACCEPTED] }),
   getOrder: (_call, cb) => cb(null, { order: ORDER }),
-  listOpenOrders: (_call, cb) => cb(null, { orders: [ORDER] }),
+  listOpenOrders: (_call, cb) => cb(null, { orders: [ORDER], nextPage: undefined }),
   cancelAllOrders: (_call, cb) => cb(null, { orders: [CANCELLED_ORDER], events: [CANCELLED] }),
   // Results are positional: one per item, like the service.
   submitOrderBatch: (call, cb) => cb(null, { results: call.request.orders.map(() => ITEM) }),

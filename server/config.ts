@@ -45,6 +45,12 @@ export interface ServiceConfig {
   readonly breakerLatencyBudgetMs: number;
   /** CHAOS_ENABLED: `true`/`1` exposes the fault-injection endpoints. Never in production. @default false */
   readonly chaosEnabled: boolean;
+  /**
+   * CHAOS_MAX_BALLAST_MIB: the most off-heap memory the chaos memory-pressure endpoint may hold (only with
+   * CHAOS_ENABLED). Must exceed the runbook's 6000 MiB threshold for the memory drill to trip it.
+   * @default 8192
+   */
+  readonly chaosMaxBallastMiB: number;
   /** AUTH_MODE: `sessions` or `header` (see AuthMode; `header` only with a loopback GRPC_HOST). @default "sessions" */
   readonly authMode: AuthMode;
   /**
@@ -133,6 +139,8 @@ export interface ServiceConfig {
   readonly otelEndpoint: string | undefined;
   /** OTEL_SERVICE_NAME: the traces' service.name. @default "trading-service" */
   readonly otelServiceName: string;
+  /** Bounds on what clients can make the service hold (docs/operations.md "Limits"). */
+  readonly limits: ClientLimits;
 }
 
 function otelConfig(env: NodeJS.ProcessEnv): { otelEndpoint: string | undefined; otelServiceName: string } {
@@ -152,6 +160,90 @@ function logConfig(env: NodeJS.ProcessEnv): { logLevel: LogLevelName; logFormat:
   const format = raw(env, 'LOG_FORMAT') ?? 'auto';
   if (format !== 'auto' && format !== 'json' && format !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be auto, json or pretty, got ${JSON.stringify(format.slice(0, 20))}`);
   return { logLevel: level as LogLevelName, logFormat: format };
+}
+
+/** Resource bounds against hostile or careless clients; every one is an environment variable. */
+export interface ClientLimits {
+  /** GRPC_MAX_QUEUED_BYTES_PER_STREAM: unsent bytes one stream may hold before it is ended as a slow consumer. @default 4194304 (4 MiB) */
+  readonly maxQueuedBytesPerStream: number;
+  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 268435456 (256 MiB) */
+  readonly maxQueuedBytesTotal: number;
+  /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
+  readonly maxStreams: number;
+  /** GRPC_MAX_STREAMS_PER_ACCOUNT: open OrderFlow streams of one account. @default 16 */
+  readonly maxStreamsPerAccount: number;
+  /** GRPC_MAX_STREAMS_PER_PEER: open streams from one IP address. @default 1000 */
+  readonly maxStreamsPerPeer: number;
+  /** GRPC_MAX_CONNECTIONS: TCP connections to the gRPC port in total (lowered to keep GRPC_RESERVED_DESCRIPTORS free). @default 4096 */
+  readonly maxConnections: number;
+  /** GRPC_MAX_CONNECTIONS_PER_PEER: TCP connections from one IP address. @default 256 */
+  readonly maxConnectionsPerPeer: number;
+  /** GRPC_PREFACE_TIMEOUT_MS: a connection must send its HTTP/2 preface within this, or it is closed. @default 10000 */
+  readonly prefaceTimeoutMs: number;
+  /** GRPC_MAX_CONNECTION_IDLE_MS: a connection without calls this long is closed. @default 300000 */
+  readonly maxConnectionIdleMs: number;
+  /** GRPC_KEEPALIVE_TIME_MS: the server pings a silent connection after this. @default 60000 */
+  readonly keepaliveTimeMs: number;
+  /** GRPC_KEEPALIVE_TIMEOUT_MS: an unanswered ping closes the connection after this. @default 20000 */
+  readonly keepaliveTimeoutMs: number;
+  /** GRPC_MAX_CONCURRENT_STREAMS: concurrent calls per connection (HTTP/2 SETTINGS). @default 100 */
+  readonly maxConcurrentStreams: number;
+  /** GRPC_RESERVED_DESCRIPTORS: file descriptors kept free for PostgreSQL, Redis and files. @default 256 */
+  readonly reservedDescriptors: number;
+  /** CLOSED_ORDERS_RETAINED: closed orders kept in memory per pair for GetOrder and idempotency (beyond: the orders table). @default 100000 */
+  readonly closedOrdersRetained: number;
+  /** CLOSED_ORDERS_PER_ACCOUNT: of those, at most this many per account (an account only pushes out its own). @default 10000 */
+  readonly closedOrdersPerAccount: number;
+  /** IDEMPOTENCY_RECORDS_PER_ACCOUNT: client order id records one account may hold in the in-process session store. @default 100000 */
+  readonly idempotencyRecordsPerAccount: number;
+  /** IDEMPOTENCY_RECORDS: client order id records in the in-process session store in total. @default 1000000 */
+  readonly idempotencyRecords: number;
+  /** SESSIONS_PER_ACCOUNT: live sessions of one account; a login beyond it ends the account's oldest session. @default 100 */
+  readonly sessionsPerAccount: number;
+  /** MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders of one account per pair; a GTC order beyond it is refused (FAILED_PRECONDITION). @default 10000 */
+  readonly maxOpenOrdersPerAccount: number;
+  /** MARKET_DATA_CALLS_PER_SECOND_PER_PEER: market-data cost per second per IP (a call costs 1 + 1 per 1000 levels returned). @default 200 */
+  readonly marketDataCallsPerSecondPerPeer: number;
+  /** MARKET_DATA_BURST_PER_PEER: market-data cost one IP may spend at once. @default 400 */
+  readonly marketDataBurstPerPeer: number;
+  /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
+  readonly loginFreeFailuresPerKey: number;
+  /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
+  readonly loginFreeFailuresPerPeer: number;
+  /** LOGIN_BACKOFF_BASE_MS: first backoff after the free failures; doubles per failure. @default 1000 */
+  readonly loginBackoffBaseMs: number;
+  /** LOGIN_BACKOFF_MAX_MS: longest backoff. @default 300000 */
+  readonly loginBackoffMaxMs: number;
+}
+
+function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
+  return Object.freeze({
+    maxQueuedBytesPerStream: integer(env, 'GRPC_MAX_QUEUED_BYTES_PER_STREAM', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    maxStreams: integer(env, 'GRPC_MAX_STREAMS', 10_000, 1, 1_000_000),
+    maxStreamsPerAccount: integer(env, 'GRPC_MAX_STREAMS_PER_ACCOUNT', 16, 1, 100_000),
+    maxStreamsPerPeer: integer(env, 'GRPC_MAX_STREAMS_PER_PEER', 1_000, 1, 1_000_000),
+    maxConnections: integer(env, 'GRPC_MAX_CONNECTIONS', 4096, 1, 1_000_000),
+    maxConnectionsPerPeer: integer(env, 'GRPC_MAX_CONNECTIONS_PER_PEER', 256, 1, 1_000_000),
+    prefaceTimeoutMs: integer(env, 'GRPC_PREFACE_TIMEOUT_MS', 10_000, 100, 600_000),
+    maxConnectionIdleMs: integer(env, 'GRPC_MAX_CONNECTION_IDLE_MS', 300_000, 1_000, 86_400_000),
+    keepaliveTimeMs: integer(env, 'GRPC_KEEPALIVE_TIME_MS', 60_000, 1_000, 86_400_000),
+    keepaliveTimeoutMs: integer(env, 'GRPC_KEEPALIVE_TIMEOUT_MS', 20_000, 100, 600_000),
+    maxConcurrentStreams: integer(env, 'GRPC_MAX_CONCURRENT_STREAMS', 100, 1, 10_000),
+    reservedDescriptors: integer(env, 'GRPC_RESERVED_DESCRIPTORS', 256, 0, 1_000_000),
+    closedOrdersRetained: integer(env, 'CLOSED_ORDERS_RETAINED', 100_000, 1, 100_000_000),
+    closedOrdersPerAccount: integer(env, 'CLOSED_ORDERS_PER_ACCOUNT', 10_000, 1, 100_000_000),
+    idempotencyRecordsPerAccount: integer(env, 'IDEMPOTENCY_RECORDS_PER_ACCOUNT', 100_000, 1, 100_000_000),
+    idempotencyRecords: integer(env, 'IDEMPOTENCY_RECORDS', 1_000_000, 1, 100_000_000),
+    sessionsPerAccount: integer(env, 'SESSIONS_PER_ACCOUNT', 100, 1, 1_000_000),
+    maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
+    marketDataCallsPerSecondPerPeer: integer(env, 'MARKET_DATA_CALLS_PER_SECOND_PER_PEER', 200, 1, 10_000_000),
+    marketDataBurstPerPeer: integer(env, 'MARKET_DATA_BURST_PER_PEER', 400, 1, 10_000_000),
+    loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
+    loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
+    loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),
+    loginBackoffMaxMs: integer(env, 'LOGIN_BACKOFF_MAX_MS', 300_000, 1, 86_400_000),
+  });
 }
 
 /** The largest SubmitOrderBatch / OrderFlow message (codec.ts MAX_BATCH_ITEMS); the burst must fit one. */
@@ -276,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
     breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
     chaosEnabled: flag(env, 'CHAOS_ENABLED'),
+    chaosMaxBallastMiB: integer(env, 'CHAOS_MAX_BALLAST_MIB', 8192, 1, 1_048_576),
     authMode,
     redisUrl,
     redisPrefix,
@@ -287,5 +380,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     ...persistenceConfig(env),
     ...logConfig(env),
     ...otelConfig(env),
+    limits: clientLimits(env),
   });
 }

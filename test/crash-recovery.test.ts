@@ -338,7 +338,7 @@ async function verify(proc: Proc, db: PostgresPersistence, round: number): Promi
     const book = await new Promise<any>((ok, fail) => marketData.getOrderBook({ pair: PAIR, depth: 0 }, (e, r) => (e ? fail(e) : ok(r))));
     expect(book.book).toEqual(snapshotToWire(INSTRUMENT, replayed.snapshot(0)));
     for (const account of ACCOUNTS) {
-      const open = await new Promise<any>((ok, fail) => client.listOpenOrders({ pair: PAIR }, md(account), (e, r) => (e ? fail(e) : ok(r))));
+      const open = await new Promise<any>((ok, fail) => client.listOpenOrders({ pair: PAIR, page: undefined }, md(account), (e, r) => (e ? fail(e) : ok(r))));
       const id = accounts.find(account);
       const expected = id === undefined ? [] : replayed.listOpenOrders(id).map((o) => orderToWire(INSTRUMENT, o));
       expect(open.orders.map((o: Order) => ({ ...o, account: '' })), `open orders of ${account}`).toEqual(expected.map((o) => ({ ...o, account: '' })));

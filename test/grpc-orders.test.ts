@@ -36,7 +36,7 @@ const submit = (req: SubmitOrderRequest, account?: string, deadline?: Date) =>
 const cancel = (req: CancelOrderRequest, account?: string) => unary(h.orders.cancelOrder.bind(h.orders), req, account);
 const replace = (req: ReplaceOrderRequest, account?: string) => unary(h.orders.replaceOrder.bind(h.orders), req, account);
 const getOrder = (req: GetOrderRequest, account?: string) => unary(h.orders.getOrder.bind(h.orders), req, account);
-const listOpen = (pair: string, account?: string) => unary(h.orders.listOpenOrders.bind(h.orders), { pair }, account);
+const listOpen = (pair: string, account?: string) => unary(h.orders.listOpenOrders.bind(h.orders), { pair, page: undefined }, account);
 const cancelAll = (req: CancelAllOrdersRequest, account?: string) => unary(h.orders.cancelAllOrders.bind(h.orders), req, account);
 const batch = (req: SubmitOrderBatchRequest, account?: string) => unary(h.orders.submitOrderBatch.bind(h.orders), req, account);
 const book = (pair = 'BTCUSDT') => unary(h.marketData.getOrderBook.bind(h.marketData), { pair, depth: 0 });
@@ -131,8 +131,8 @@ describe('OrdersService', () => {
       ['quantity off the lot', limitOrder('buy', '100.00', '0.000001'), 'quantity: 0.000001 is not a multiple of the lot size 0.00001', RejectReason.REJECT_REASON_INVALID_QUANTITY],
       ['price not a decimal', limitOrder('buy', '1e5', '1'), 'price: must be a non-negative decimal string like "12.5", got "1e5"', RejectReason.REJECT_REASON_INVALID_PRICE],
       ['negative quantity', limitOrder('buy', '100.00', '-1'), 'quantity: must be a non-negative decimal string like "12.5", got "-1"', RejectReason.REJECT_REASON_INVALID_QUANTITY],
-      ['price above the band', limitOrder('buy', '2000000.00', '1'), 'price: 200000000 ticks is outside the band [1, 100000000]', RejectReason.REJECT_REASON_PRICE_OUT_OF_BAND],
-      ['zero quantity', limitOrder('buy', '100.00', '0'), 'quantity: must be a positive whole number of lots', RejectReason.REJECT_REASON_INVALID_QUANTITY],
+      ['price above the band', limitOrder('buy', '2000000.00', '1'), 'price: 2000000.00 is outside the price band [0.01, 1000000.00]', RejectReason.REJECT_REASON_PRICE_OUT_OF_BAND],
+      ['zero quantity', limitOrder('buy', '100.00', '0'), 'quantity: must be positive (a multiple of the lot size 0.00001)', RejectReason.REJECT_REASON_INVALID_QUANTITY],
       ['no side', limitOrder('buy', '100.00', '1', { side: Side.SIDE_UNSPECIFIED }), 'side: must be SIDE_BUY or SIDE_SELL', RejectReason.REJECT_REASON_INVALID_SIDE],
       ['no type', limitOrder('buy', '100.00', '1', { type: OrderType.ORDER_TYPE_UNSPECIFIED }), 'type: must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET', RejectReason.REJECT_REASON_INVALID_ORDER_TYPE],
       ['limit without price', limitOrder('buy', '', '1'), 'price: is required for LIMIT orders', RejectReason.REJECT_REASON_INVALID_PRICE],

@@ -26,7 +26,7 @@ async function dumpPrefix(prefix: string): Promise<string> {
   const parts: string[] = [];
   for (const key of keys.sort()) {
     const type = await admin.type(key);
-    const value = type === 'hash' ? JSON.stringify(await admin.hgetall(key)) : await admin.get(key);
+    const value = type === 'hash' ? JSON.stringify(await admin.hgetall(key)) : type === 'set' ? JSON.stringify((await admin.smembers(key)).sort()) : type === 'zset' ? JSON.stringify(await admin.zrange(key, '0', '-1')) : await admin.get(key);
     parts.push(`${key} = ${value}`);
   }
   return parts.join('\n');
@@ -37,7 +37,11 @@ sessionStoreContract('in-process (MemorySessionStore)', async (options) => {
   const internals = store as unknown as Record<string, Map<string, unknown>>;
   return {
     store,
-    dump: async () => JSON.stringify(['apiKeys', 'sessions', 'orders', 'buckets'].map((n) => [...internals[n]!.entries()])),
+    dump: async () =>
+      JSON.stringify([
+        ...['apiKeys', 'sessions', 'buckets'].map((n) => [...internals[n]!.entries()]),
+        [...internals['ordersByAccount']!.entries()].map(([account, m]) => [account, [...(m as Map<string, unknown>).entries()]]),
+      ]),
   };
 });
 
@@ -90,7 +94,7 @@ describe(`against the real Redis at ${REDIS_URL}`, () => {
       await store.rememberClientOrder('alice', 'BTC-USD', 'c-1', 'r');
       await store.consume('alice');
       const keys = (await admin.keys(`${prefix}*`)).sort();
-      expect(keys.map((k) => k.slice(prefix.length).split(':')[0])).toEqual(['apikey', 'order', 'rate', 'session']);
+      expect(keys.map((k) => k.slice(prefix.length).split(':')[0])).toEqual(['accountsessions', 'apikey', 'keysessions', 'order', 'rate', 'session']);
       const ttl = async (kind: string): Promise<number> => admin.pttl(keys.find((k) => k.startsWith(`${prefix}${kind}:`))!);
       expect(await ttl('apikey')).toBe(-1);
       expect(await ttl('session')).toBeGreaterThan(110_000);
@@ -98,6 +102,9 @@ describe(`against the real Redis at ${REDIS_URL}`, () => {
       expect(await ttl('order')).toBeGreaterThan(86_000_000);
       expect(await ttl('rate')).toBeGreaterThan(0);
       expect(await ttl('rate')).toBeLessThanOrEqual(3000); // full refill (2 s at defaults) + 1 s
+      // The session indexes (per account, per API key) expire with the sessions they index.
+      expect(await ttl('accountsessions')).toBeGreaterThan(110_000);
+      expect(await ttl('keysessions')).toBeLessThanOrEqual(120_000);
       expect(keys.some((k) => k.includes(session.token))).toBe(false);
     });
 

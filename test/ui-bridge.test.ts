@@ -97,7 +97,7 @@ describe('Trading UI sessions and trading endpoints', () => {
     // Also visible to a plain gRPC client of the same account: one book, one path.
     const { token } = await loginAt(grpcAddress, key);
     const client = new OrdersServiceClient(grpcAddress, credentials.createInsecure());
-    const listed = await new Promise<{ orders: { orderId: string }[] }>((resolve, reject) => client.listOpenOrders({ pair: '' }, bearer(token), (e, r) => (e ? reject(e) : resolve(r))));
+    const listed = await new Promise<{ orders: { orderId: string }[] }>((resolve, reject) => client.listOpenOrders({ pair: '', page: undefined }, bearer(token), (e, r) => (e ? reject(e) : resolve(r))));
     client.close();
     expect(listed.orders.map((o) => o.orderId)).toEqual([placed.order.orderId]);
     const cancelled = await post('/ui/api/orders/cancel', { pair: 'BTCUSDT', orderId: placed.order.orderId }, h);

@@ -24,6 +24,8 @@ import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
+import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
+import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
@@ -55,21 +57,28 @@ import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
 import { UnavailableError } from './grpc/errors.ts';
 import { TradingGate } from '../pairs/trading-gate.ts';
+import { CommandRefusals } from './chaos/command-refusals.ts';
+import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
+import { MemoryBallast } from './chaos/memory-ballast.ts';
+import { refusalCountingGate } from './metrics/refusal-counting-gate.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
   monotonicNs: () => process.hrtime.bigint(),
 };
 
+/** Messages are passed as data ('%s'), never as console format strings (they may quote client input). */
 export const consoleLogger: Logger = {
-  info: (m) => console.log(m),
-  error: (m, e) => console.error(m, e),
+  info: (m) => console.log('%s', m),
+  error: (m, e) => (e === undefined ? console.error('%s', m) : console.error('%s', m, e)),
 };
 
 /** How often the ramp gates are judged. A step still waits RAMP_HOLD_MS; this only bounds the lag. */
 export const RAMP_TICK_MS = 1_000;
 /** How often alerts are evaluated (and their changes logged) without anyone calling /health. */
 export const ALERT_TICK_MS = 5_000;
+/** Event-loop delay (p90 of the live window) above which the loop counts as stalled in the latency check. */
+export const STALLED_LOOP_P90_MS = 500;
 /** Event-loop sampling window for delay percentiles and utilization. */
 export const EVENT_LOOP_WINDOW_MS = 10_000;
 
@@ -106,6 +115,13 @@ export interface ServicePersistence {
   journal: DurableJournal;
   recovery: RecoveryStore;
   pairState: PairStateStore;
+  /** The orders table as the record of client order ids (idempotency beyond registry and store). @default none */
+  clientOrders?: ClientOrderArchive;
+  /**
+   * The database's identity: Redis idempotency records are kept under it, so a reset or different
+   * database never answers from records of orders it does not hold. @default a random id per process
+   */
+  databaseId?: string;
 }
 
 export interface ListeningPorts {
@@ -145,6 +161,8 @@ export class TradingService {
   /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
   readonly control: PairControls;
   readonly faults = new Map<string, FaultSwitch>();
+  /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
+  readonly chaos: ChaosSeams | undefined;
   /** Each pair's order-book manager (owned by its PairControl; read here for status and tests). */
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
@@ -180,6 +198,8 @@ export class TradingService {
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
+  /** RSS samples (every ALERT_TICK_MS, the last minute) for the memory growth rate ("memory leak detection"). */
+  private readonly memorySamples: { atMs: number; rssMiB: number }[] = [];
   private lastCpu = process.cpuUsage();
   private lastCpuAtMs = Date.now();
 
@@ -287,6 +307,8 @@ export class TradingService {
       createBook,
       clock: this.clock,
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
+      maxClosedOrders: config.limits.closedOrdersRetained,
+      maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
     });
     // Trades as the served book reported them, from the pair's own market-data stream.
     for (const pair of this.pairs.list()) {
@@ -324,8 +346,13 @@ export class TradingService {
         clock: this.clock,
         redisUrl: config.redisUrl,
         redisPrefix: config.redisPrefix,
+        // Without a database nothing survives a restart, so neither may the records describing it.
+        idempotencyScope: deps.persistence?.databaseId ?? `process-${randomUUID()}`,
         offlineGraceMs: config.redisOfflineGraceMs,
         idempotencyTtlMs: config.idempotencyTtlMs,
+        maxSessionsPerAccount: config.limits.sessionsPerAccount,
+        maxClientOrders: config.limits.idempotencyRecords,
+        maxClientOrdersPerAccount: config.limits.idempotencyRecordsPerAccount,
         maxSessionTtlMs: config.sessionTtlMs,
         rateLimitPerSecond: config.rateLimitPerSecond,
         rateLimitBurst: config.rateLimitBurst,
@@ -343,6 +370,28 @@ export class TradingService {
     });
     this.grpcMetrics = new GrpcServerMetrics(this.metrics.registry);
     this.grpcMetrics.registerMethods([OrdersServiceService, MarketDataServiceService, InstrumentsServiceService, SessionServiceService, GRPC_HEALTH_METHODS]);
+    const chaos: ChaosSeams | undefined = config.chaosEnabled
+      ? {
+          ballast: new MemoryBallast(config.chaosMaxBallastMiB),
+          stall: new EventLoopStall(),
+          refusals: new CommandRefusals(),
+          pairs: this.instruments.map((i) => i.symbol),
+          rssMiB: () => round2(process.memoryUsage.rss() / MIB),
+          logger: this.logger,
+        }
+      : undefined;
+    this.chaos = chaos;
+    // Commands refused before they are applied (journal down, chaos) count as failed served commands.
+    const gate = refusalCountingGate({
+      inner: this.durability,
+      inject: chaos === undefined ? undefined : (pair) => chaos.refusals.check(pair),
+      onRefused: (pair, err) => {
+        const m = this.managers.get(pair);
+        this.monitor.recordCommand(pair, m !== undefined && !m.books.legacy ? 'adaptive' : 'legacy', 'served', 0, false);
+        this.monitor.recordError(pair, 'unavailable', err.dependency);
+        this.metrics.error(pair, 'unavailable');
+      },
+    });
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
@@ -352,9 +401,40 @@ export class TradingService {
           if (refusal !== undefined) throw new UnavailableError('trading', refusal);
         },
       },
-      durability: this.durability,
-      sessions: { store: this.sessionMetrics.instrument(this.sessions.store), authenticator: this.sessionAuth, sessionTtlMs: config.sessionTtlMs, rateLimitBurst: config.rateLimitBurst },
+      durability: gate,
+      clientOrderArchive: deps.persistence?.clientOrders,
+      sessions: {
+        store: this.sessionMetrics.instrument(this.sessions.store),
+        authenticator: this.sessionAuth,
+        sessionTtlMs: config.sessionTtlMs,
+        rateLimitBurst: config.rateLimitBurst,
+        loginThrottle: {
+          freeFailuresPerKey: config.limits.loginFreeFailuresPerKey,
+          freeFailuresPerPeer: config.limits.loginFreeFailuresPerPeer,
+          backoffBaseMs: config.limits.loginBackoffBaseMs,
+          backoffMaxMs: config.limits.loginBackoffMaxMs,
+        },
+      },
       interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
+      maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
+      marketDataLimits: { callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer, burstPerPeer: config.limits.marketDataBurstPerPeer },
+      streamLimits: {
+        maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
+        maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,
+        maxStreams: config.limits.maxStreams,
+        maxStreamsPerAccount: config.limits.maxStreamsPerAccount,
+        maxStreamsPerPeer: config.limits.maxStreamsPerPeer,
+      },
+      connectionLimits: {
+        maxConnections: config.limits.maxConnections,
+        maxConnectionsPerPeer: config.limits.maxConnectionsPerPeer,
+        prefaceTimeoutMs: config.limits.prefaceTimeoutMs,
+        maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
+        keepaliveTimeMs: config.limits.keepaliveTimeMs,
+        keepaliveTimeoutMs: config.limits.keepaliveTimeoutMs,
+        maxConcurrentStreams: config.limits.maxConcurrentStreams,
+        reservedDescriptors: config.limits.reservedDescriptors,
+      },
       // AUTH_MODE=header (loopback only, see config.ts): x-account-id is trusted; Login still works.
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
@@ -366,6 +446,7 @@ export class TradingService {
       profiler: this.profiler,
       eventLoop: this.eventLoop,
       faults: config.chaosEnabled ? this.faults : undefined,
+      ...(chaos !== undefined ? { chaos } : {}),
       health: () => this.health(),
       resources: () => this.resources(),
       serviceCounts: () => ({
@@ -420,6 +501,7 @@ export class TradingService {
     this.eventLoop.start();
     this.profiler.startHeapSampling();
     this.every(RAMP_TICK_MS, () => this.tickRamps());
+    this.every(ALERT_TICK_MS, () => this.sampleMemory());
     this.every(ALERT_TICK_MS, () => this.health());
     this.every(EVENT_LOOP_WINDOW_MS, () => this.eventLoop.sample());
     if (this.controlState !== undefined) this.every(RAMP_TICK_MS, () => this.controlState!.saveChanged());
@@ -554,7 +636,17 @@ export class TradingService {
   /** The runbook thresholds evaluated now, plus service facts; UNHEALTHY when gRPC is not serving. */
   health(): HealthReport & { service: Record<string, unknown>; trading: ReturnType<TradingGate['status']> } {
     const grpcServing = this.serving && !this.grpc.isShuttingDown;
-    const report = this.alerts.evaluate(this.monitor.current(), {
+    const figures = this.monitor.current();
+    // A command waits for the one JavaScript thread before any book sees it, and a stall shows in no book
+    // timing: when the loop is stalled by its own work — p90 of the live window's delay above
+    // STALLED_LOOP_P90_MS while the loop was busy (utilization >= 0.9) for at least a second — that delay
+    // is a floor of what clients wait. Shorter delays (CPU contention on a shared machine, a test process
+    // busy with its own work) are left to the book figures: the bar is set where nothing but a stall gets.
+    const loop = this.serving ? this.eventLoop.stats().current : undefined;
+    const loopP90 = loop?.delay_p90_ms ?? 0;
+    const loopBlocked = loop !== undefined && loop.window_seconds >= 1 && loop.utilization >= 0.9 && loopP90 > STALLED_LOOP_P90_MS;
+    const loopDelayMs = loopBlocked ? loopP90 : 0;
+    const report = this.alerts.evaluate({ ...figures, latency_p95_ms: Math.max(figures.latency_p95_ms, loopDelayMs) }, {
       memoryMiB: round2(process.memoryUsage.rss() / MIB),
       breakersOpen: this.breakers.openPairs(),
       tradingHalted: this.gate.isHalted,
@@ -567,6 +659,9 @@ export class TradingService {
       ...report,
       service: {
         grpc: grpcServing ? 'SERVING' : 'NOT_SERVING',
+        book_latency_p95_ms: figures.latency_p95_ms,
+        event_loop_delay_p90_ms: loopP90,
+        event_loop_utilization: loop?.utilization ?? 0,
         uptime_seconds: round2((Date.now() - this.startedAtMs) / 1000),
         pairs: this.managers.size,
         migration_emergency_stopped: this.migration.isEmergencyStopped,
@@ -576,6 +671,25 @@ export class TradingService {
       },
       trading: this.gate.status(),
     };
+  }
+
+  private sampleMemory(): void {
+    const now = Date.now();
+    this.memorySamples.push({ atMs: now, rssMiB: process.memoryUsage.rss() / MIB });
+    while (this.memorySamples.length > 2 && now - this.memorySamples[0]!.atMs > 60_000) this.memorySamples.shift();
+  }
+
+  /**
+   * Resident memory growth over the last minute of samples, MiB per minute (0 until two samples exist):
+   * the runbook's "Monitor memory growth rate" (Scenario 3) without kubectl.
+   */
+  memoryGrowthMiBPerMinute(): number {
+    const s = this.memorySamples;
+    if (s.length < 2) return 0;
+    const first = s[0]!;
+    const last = s[s.length - 1]!;
+    const minutes = (last.atMs - first.atMs) / 60_000;
+    return minutes <= 0 ? 0 : round2((last.rssMiB - first.rssMiB) / minutes);
   }
 
   /** `/admin/system/resources`: memory in MiB, CPU, event loop, handles. */
@@ -604,6 +718,7 @@ export class TradingService {
         external_mib: round2(mem.external / MIB),
         array_buffers_mib: round2(mem.arrayBuffers / MIB),
         threshold_mib: this.alerts.thresholds.memoryMiB,
+        growth_mib_per_minute: this.memoryGrowthMiBPerMinute(),
       },
       cpu: {
         user_seconds: round2(cpu.user / 1e6),

@@ -3,6 +3,7 @@
  * Field names are the proto contract's. Existence checks (unknown or duplicate ids) stay in the books.
  */
 import type { CancelAllCommand, CancelCommand, NewOrderCommand, ReplaceCommand } from './commands.ts';
+import { fromSteps } from './decimal.ts';
 import type { Instrument } from './instrument.ts';
 import type { Rejection } from './order-book.ts';
 import { RejectCode } from './reasons.ts';
@@ -17,18 +18,19 @@ function isId(n: number): boolean {
 }
 
 function checkQuantity(inst: Instrument, quantity: number): Rejection | undefined {
-  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', 'must be a positive whole number of lots');
-  if (quantity < inst.minQuantityLots)
-    return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${quantity} lots is below the minimum of ${inst.minQuantityLots}`);
-  if (quantity > inst.maxQuantityLots)
-    return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${quantity} lots is above the maximum of ${inst.maxQuantityLots}`);
+  // Messages in the contract's decimals (what the client sent), not internal ticks and lots.
+  const q = (lots: number): string => fromSteps(lots, inst.lot);
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', `must be positive (a multiple of the lot size ${q(1)})`);
+  if (quantity < inst.minQuantityLots) return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${q(quantity)} is below the minimum quantity ${q(inst.minQuantityLots)}`);
+  if (quantity > inst.maxQuantityLots) return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${q(quantity)} is above the maximum quantity ${q(inst.maxQuantityLots)}`);
   return undefined;
 }
 
 function checkLimitPrice(inst: Instrument, price: number): Rejection | undefined {
-  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', 'must be a positive whole number of ticks');
+  const p = (ticks: number): string => fromSteps(ticks, inst.tick);
+  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', `must be positive (a multiple of the tick size ${p(1)})`);
   if (price < inst.minPriceTicks || price > inst.maxPriceTicks)
-    return reject(RejectCode.PriceOutOfBand, 'price', `${price} ticks is outside the band [${inst.minPriceTicks}, ${inst.maxPriceTicks}]`);
+    return reject(RejectCode.PriceOutOfBand, 'price', `${p(price)} is outside the price band [${p(inst.minPriceTicks)}, ${p(inst.maxPriceTicks)}]`);
   return undefined;
 }
 

@@ -126,6 +126,7 @@ export class OrderBookManager implements ServingBook {
   }
 
   apply(cmd: Command, out: EventSink): Outcome {
+    if (this.replayingOneBook && (this.legacy === null) !== (this.adaptive === null)) return this.applyReplayed(cmd, out);
     if (this.startingUp && !this.replayingOneBook) this.endStartup();
     this.reconcile();
     const seq = ++this.commandSeq;
@@ -270,6 +271,7 @@ export class OrderBookManager implements ServingBook {
       this.adaptive = null;
       this.lagging = null;
     }
+    this.reconcile();
   }
 
   endReplay(): void {
@@ -356,6 +358,23 @@ export class OrderBookManager implements ServingBook {
     this.releasePending(0);
     this.lagging = null;
     this.observer.onManagerEvent?.(this.pair, 'legacy-rebuilt', detail);
+  }
+
+  /**
+   * Start-up replay fast path: one book, nothing that only matters live (no latency readings, monitor
+   * records or breaker latency samples; the books were reconciled in beginReplay()). The command is
+   * still counted, so routing after recovery is the same as if it had been applied live.
+   */
+  private applyReplayed(cmd: Command, out: EventSink): Outcome {
+    ++this.commandSeq;
+    const legacy = this.legacy;
+    if (legacy !== null) return legacy.apply(cmd, out);
+    try {
+      return this.adaptive!.apply(cmd, out);
+    } catch (e) {
+      this.o.breaker.trip('adaptive_error', `completed pair: ${String((e as Error)?.message ?? e)}`);
+      throw e;
+    }
   }
 
   private applyAdaptiveAlone(book: OrderBook, cmd: Command, out: EventSink): Outcome {

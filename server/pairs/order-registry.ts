@@ -2,7 +2,9 @@
  * Every order of one pair as the API reports it: status, filled and open quantity, client order id,
  * owner. Fed by the book's events (it never asks the book), it answers GetOrder (open and recently
  * closed orders), ListOpenOrders and client-order-id lookups. Closed orders are kept for a bounded
- * number, oldest evicted first. Pure state; no clock or I/O.
+ * number per account and in total; an account's closed orders are only ever pushed out by its own
+ * (per-account cap) or, at the total cap, by those of the account holding the most — so no flood by
+ * one account evicts another's recent orders. Pure state; no clock or I/O.
  */
 import type { CancelReason } from '../core/reasons.ts';
 import type { AccountId, Lots, OrderId, OrderType, PriceTicks, Side, StpMode, TimeInForce } from '../core/types.ts';
@@ -45,9 +47,22 @@ export interface OrderRegistryOptions {
    * @default 100_000
    */
   maxClosedOrders?: number;
+  /**
+   * Closed orders kept per account and pair; beyond it the account's own oldest closed order is
+   * forgotten (the orders table still answers for its client order id).
+   * @default 10_000
+   */
+  maxClosedOrdersPerAccount?: number;
 }
 
 export const DEFAULT_MAX_CLOSED_ORDERS = 100_000;
+export const DEFAULT_MAX_CLOSED_ORDERS_PER_ACCOUNT = 10_000;
+
+/** One account's retained closed orders, oldest first, as a queue from `head`. */
+interface ClosedQueue {
+  ids: OrderId[];
+  head: number;
+}
 
 export class OrderRegistry {
   private readonly orders = new Map<OrderId, OrderRecord>();
@@ -62,12 +77,28 @@ export class OrderRegistry {
    */
   private closed: OrderId[] = [];
   private closedHead = 0;
+  /** Retained closed orders (entries of `closed` evicted out of order are skipped: no longer in `orders`). */
+  private closedRetained = 0;
+  /** account → its retained closed orders, oldest first. */
+  private readonly closedByAccount = new Map<AccountId, ClosedQueue>();
+  /** Accounts that closed orders since the last trim. */
+  private recentlyClosed: AccountId[] = [];
+  /** The account believed to hold the most closed orders (checked before use). */
+  private largest: AccountId | undefined;
   private readonly maxClosedOrders: number;
+  private readonly maxClosedOrdersPerAccount: number;
+  /** Accounts that had a closed order forgotten (evicted) in this registry's life. */
+  private readonly evictedAccounts = new Set<AccountId>();
+  /** Restored from a snapshot: what was evicted before it is unknown. */
+  private restored = false;
 
   constructor(options: OrderRegistryOptions = {}) {
     const max = options.maxClosedOrders ?? DEFAULT_MAX_CLOSED_ORDERS;
     if (!Number.isSafeInteger(max) || max < 0) throw new Error(`maxClosedOrders must be a non-negative integer, got ${max}`);
     this.maxClosedOrders = max;
+    const perAccount = options.maxClosedOrdersPerAccount ?? Math.min(DEFAULT_MAX_CLOSED_ORDERS_PER_ACCOUNT, max);
+    if (!Number.isSafeInteger(perAccount) || perAccount < 0) throw new Error(`maxClosedOrdersPerAccount must be a non-negative integer, got ${perAccount}`);
+    this.maxClosedOrdersPerAccount = perAccount;
   }
 
   /** The order if it exists (open or retained) and belongs to `account`. */
@@ -99,12 +130,33 @@ export class OrderRegistry {
     return out.sort((a, b) => a.orderId - b.orderId);
   }
 
+  /**
+   * Whether a client order id of `account` could have been used by an order this registry no longer
+   * holds: after a snapshot restore (evictions before it are unknown) or once one of its closed orders
+   * was evicted. False means "not here" is the whole truth (a replay from the start evicts exactly as
+   * the live pair did).
+   */
+  mayHaveForgotten(account: AccountId | undefined): boolean {
+    return this.restored || (account !== undefined && this.evictedAccounts.has(account));
+  }
+
+  /** Open orders of one account (O(1)). */
+  openCountOf(account: AccountId): number {
+    return this.openByAccount.get(account)?.size ?? 0;
+  }
+
   get openCount(): number {
     return this.orders.size - this.closedCount;
   }
 
   get closedCount(): number {
-    return this.closed.length - this.closedHead;
+    return this.closedRetained;
+  }
+
+  /** Retained closed orders of one account. */
+  closedCountOf(account: AccountId): number {
+    const q = this.closedByAccount.get(account);
+    return q === undefined ? 0 : q.ids.length - q.head;
   }
 
   // ---- snapshots ----
@@ -118,7 +170,10 @@ export class OrderRegistry {
     for (const o of this.orders.values()) if (o.status !== 'filled' && o.status !== 'cancelled') open.push(o);
     open.sort((a, b) => a.orderId - b.orderId);
     const closed: OrderRecord[] = [];
-    for (let i = this.closedHead; i < this.closed.length; i++) closed.push(this.orders.get(this.closed[i]!)!);
+    for (let i = this.closedHead; i < this.closed.length; i++) {
+      const o = this.orders.get(this.closed[i]!);
+      if (o !== undefined && (o.status === 'filled' || o.status === 'cancelled')) closed.push(o);
+    }
     return { open, closed };
   }
 
@@ -129,6 +184,11 @@ export class OrderRegistry {
     this.openByAccount.clear();
     this.closed = [];
     this.closedHead = 0;
+    this.closedRetained = 0;
+    this.closedByAccount.clear();
+    this.recentlyClosed = [];
+    this.largest = undefined;
+    this.restored = true;
     const index = (o: OrderRecord): void => {
       if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
       this.orders.set(o.orderId, o);
@@ -145,8 +205,9 @@ export class OrderRegistry {
     }
     for (const o of closed) {
       index(o);
-      this.closed.push(o.orderId);
+      this.pushClosed(o);
     }
+    this.recentlyClosed = [];
   }
 
   // ---- updates, driven by the book's events ----
@@ -230,7 +291,17 @@ export class OrderRegistry {
       open.delete(o.orderId);
       if (open.size === 0) this.openByAccount.delete(o.account);
     }
+    this.pushClosed(o);
+    this.recentlyClosed.push(o.account);
+  }
+
+  private pushClosed(o: OrderRecord): void {
     this.closed.push(o.orderId);
+    this.closedRetained++;
+    let q = this.closedByAccount.get(o.account);
+    if (q === undefined) this.closedByAccount.set(o.account, (q = { ids: [], head: 0 }));
+    q.ids.push(o.orderId);
+    if (this.largest === undefined || this.closedCountOf(o.account) > this.closedCountOf(this.largest)) this.largest = o.account;
   }
 
   /**
@@ -238,15 +309,65 @@ export class OrderRegistry {
    * a command's result can still read every order it closed.
    */
   trimClosed(): void {
-    while (this.closedCount > this.maxClosedOrders) this.evictOldestClosed();
-    if (this.closedHead > 4096 && this.closedHead * 2 > this.closed.length) {
-      this.closed = this.closed.slice(this.closedHead);
+    if (this.recentlyClosed.length > 0) {
+      const accounts = this.recentlyClosed;
+      this.recentlyClosed = [];
+      for (const a of accounts) while (this.closedCountOf(a) > this.maxClosedOrdersPerAccount) this.evictOldestOf(a);
+    }
+    while (this.closedRetained > this.maxClosedOrders) {
+      const victim = this.largestAccount();
+      if (victim === undefined) break;
+      this.evictOldestOf(victim);
+    }
+    // Drop the global queue's evicted prefix (entries no longer retained).
+    while (this.closedHead < this.closed.length && !this.isRetainedClosed(this.closed[this.closedHead]!)) this.closedHead++;
+    // Compact when evicted entries (a prefix, or out of order from the middle) outnumber the retained ones.
+    if (this.closed.length - this.closedHead > 2 * this.closedRetained + 4096) {
+      this.closed = this.closed.slice(this.closedHead).filter((id) => this.isRetainedClosed(id));
       this.closedHead = 0;
     }
   }
 
-  private evictOldestClosed(): void {
-    const id = this.closed[this.closedHead++]!;
+  private isRetainedClosed(id: OrderId): boolean {
+    const o = this.orders.get(id);
+    return o !== undefined && (o.status === 'filled' || o.status === 'cancelled');
+  }
+
+  /**
+   * The account with the most retained closed orders, ties broken by the lowest oldest order id: a pure
+   * function of the retained orders, so a pair restored from a snapshot evicts exactly as the original.
+   * O(1) while one account holds the majority (a flood), else one scan of the accounts.
+   */
+  private largestAccount(): AccountId | undefined {
+    const known = this.largest;
+    if (known !== undefined && this.closedCountOf(known) * 2 > this.closedRetained) return known;
+    let best: AccountId | undefined;
+    let bestCount = 0;
+    let bestOldest = Infinity;
+    for (const [a, q] of this.closedByAccount) {
+      const n = q.ids.length - q.head;
+      const oldest = q.ids[q.head]!;
+      if (n > bestCount || (n === bestCount && oldest < bestOldest)) {
+        best = a;
+        bestCount = n;
+        bestOldest = oldest;
+      }
+    }
+    this.largest = best;
+    return best;
+  }
+
+  private evictOldestOf(account: AccountId): void {
+    const q = this.closedByAccount.get(account);
+    if (q === undefined || q.head >= q.ids.length) return;
+    const id = q.ids[q.head++]!;
+    if (q.head >= q.ids.length) this.closedByAccount.delete(account);
+    else if (q.head > 1024 && q.head * 2 > q.ids.length) {
+      q.ids = q.ids.slice(q.head);
+      q.head = 0;
+    }
+    this.closedRetained--;
+    this.evictedAccounts.add(account);
     const o = this.orders.get(id);
     this.orders.delete(id);
     if (o !== undefined && o.clientOrderId !== '') {

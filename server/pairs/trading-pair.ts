@@ -380,6 +380,16 @@ export class TradingPair {
     return this.registry.openCount;
   }
 
+  /** See OrderRegistry.mayHaveForgotten: whether the orders table must be asked about a client order id. */
+  mayHaveForgottenClientOrders(account: AccountId | undefined): boolean {
+    return this.registry.mayHaveForgotten(account);
+  }
+
+  /** Open orders of one account in this pair (O(1)); the per-account open-order cap reads it. */
+  openOrderCountOf(account: AccountId): number {
+    return this.registry.openCountOf(account);
+  }
+
   /** L2 snapshot; `depth` 0 means every level. */
   snapshot(depth: number): BookSnapshot {
     const n = depth === 0 ? ALL_LEVELS : depth;
@@ -440,10 +450,13 @@ export class TradingPair {
   private begin(nowMs: number): void {
     this.registry.trimClosed();
     this.nowMs = nowMs;
+    this.publicChange = false;
+    // Replay fast path: the sink collects no events, level changes or trades (nothing is published), so
+    // the (empty) scratch arrays are kept.
+    if (this.replaying) return;
     this.commandEvents = [];
     this.levelChanges = [];
     this.trades = [];
-    this.publicChange = false;
     if (this.recording) {
       this.touched = [];
       this.tradeRows = [];
@@ -457,8 +470,11 @@ export class TradingPair {
    */
   private finish(sender: AccountId, cmd: Command, clientOrderId: string, rejected: OrderRecord | undefined): OrderEvent[] {
     this.commandSequence++;
+    if (this.replaying) {
+      if (this.publicChange) ++this.marketDataSequence;
+      return [];
+    }
     const delta: MarketDataDelta | undefined = this.publicChange ? { sequence: ++this.marketDataSequence, levels: this.levelChanges, trades: this.trades } : undefined;
-    if (this.replaying) return [];
     const all = this.commandEvents;
     const mine = ownEvents(all, sender);
     if (this.recorder !== undefined) {
@@ -565,6 +581,7 @@ export class TradingPair {
         if (fields === undefined || fields.orderId !== orderId) return; // only new orders are accepted
         const seq = ++this.eventSequence;
         const o = registry.accepted(fields, seq, this.nowMs);
+        if (this.replaying) return;
         if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'accepted', sequence: seq, orderId, account, clientOrderId: o.clientOrderId, status: o.status, timestampMs: this.nowMs, side, price, quantity });
       },
@@ -577,6 +594,8 @@ export class TradingPair {
         const ts = this.nowMs;
         const maker = registry.filled(makerOrderId, quantity, makerRemaining, seq, ts);
         const taker = registry.filled(takerOrderId, quantity, takerRemaining, seq, ts);
+        this.publicChange = true;
+        if (this.replaying) return;
         this.commandEvents.push(
           { type: 'filled', sequence: seq, orderId: takerOrderId, account: takerAccount, clientOrderId: taker?.clientOrderId ?? '', status: taker?.status ?? 'partially_filled', timestampMs: ts, tradeId, price, quantity, remaining: takerRemaining, liquidity: 'taker' },
           { type: 'filled', sequence: seq, orderId: makerOrderId, account: makerAccount, clientOrderId: maker?.clientOrderId ?? '', status: maker?.status ?? 'partially_filled', timestampMs: ts, tradeId, price, quantity, remaining: makerRemaining, liquidity: 'maker' },
@@ -586,23 +605,25 @@ export class TradingPair {
           this.touched.push(takerOrderId, makerOrderId);
           this.tradeRows.push({ tradeId, makerOrderId, makerAccount: this.accountName(makerAccount), takerOrderId, takerAccount: this.accountName(takerAccount), takerSide, price, quantity, timestampMs: ts });
         }
-        this.publicChange = true;
       },
       cancelled: (orderId, account, _side, _price, quantity, reason) => {
         const seq = ++this.eventSequence;
         const o = registry.cancelled(orderId, quantity, reason, seq, this.nowMs);
+        if (this.replaying) return;
         if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'cancelled', sequence: seq, orderId, account, clientOrderId: o?.clientOrderId ?? '', status: o?.status ?? 'cancelled', timestampMs: this.nowMs, quantity, remaining: o?.remaining ?? 0, reason });
       },
       replaced: (orderId, account, _side, price, quantity, priorityKept) => {
         const seq = ++this.eventSequence;
         const o = registry.replaced(orderId, price, quantity, seq, this.nowMs);
+        if (this.replaying) return;
         if (this.recording) this.touched.push(orderId);
         this.commandEvents.push({ type: 'replaced', sequence: seq, orderId, account, clientOrderId: o?.clientOrderId ?? '', status: o?.status ?? 'new', timestampMs: this.nowMs, price, remaining: quantity, priorityKept });
       },
       level: (side, price, quantity, orderCount) => {
-        this.levelChanges.push({ side, price, quantity, orderCount });
         this.publicChange = true;
+        if (this.replaying) return;
+        this.levelChanges.push({ side, price, quantity, orderCount });
       },
     };
   }

@@ -39,7 +39,7 @@ export type ClientOrderResult = string;
 export interface SessionStore {
   /** Creates an API key for `account`. The secret is returned once and stored only hashed. */
   createApiKey(account: string): Promise<ApiKeyCredentials>;
-  /** Deletes an API key so it can no longer log in; sessions it opened live until they expire or log out. */
+  /** Deletes an API key so it can no longer log in, and ends every session it opened. */
   revokeApiKey(keyId: string): Promise<boolean>;
   /**
    * Exchanges an API key for a session lasting `ttlMs`. Throws InvalidCredentialsError for an unknown key
@@ -79,6 +79,14 @@ export class InvalidCredentialsError extends Error {
   }
 }
 
+/** The store holds as many sessions as it may, none of them the account's own: log in later. RESOURCE_EXHAUSTED. */
+export class SessionLimitError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'SessionLimitError';
+  }
+}
+
 /** Semantics shared by every SessionStore implementation. */
 export interface SessionStoreOptions {
   /**
@@ -96,12 +104,19 @@ export interface SessionStoreOptions {
   rateLimitPerSecond?: number;
   /** Bucket size: commands an idle account may send at once. Also the largest accepted `cost`. @default 2000 */
   rateLimitBurst?: number;
+  /**
+   * SESSIONS_PER_ACCOUNT: most live sessions of one account; a login beyond it ends that account's
+   * oldest session. One API key logging in in a loop can only push out its own sessions.
+   * @default 100
+   */
+  maxSessionsPerAccount?: number;
 }
 
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 86_400_000;
 export const DEFAULT_MAX_SESSION_TTL_MS = 86_400_000;
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 1000;
 export const DEFAULT_RATE_LIMIT_BURST = 2000;
+export const DEFAULT_MAX_SESSIONS_PER_ACCOUNT = 100;
 
 export type CompiledSessionStoreOptions = Readonly<Required<SessionStoreOptions>>;
 
@@ -129,6 +144,7 @@ export function compileSessionStoreOptions(raw: SessionStoreOptions = {}): Compi
     // Upper bounds keep the token bucket's integer millitoken arithmetic exact (see rate-limit notes).
     rateLimitPerSecond: integerOption('rateLimitPerSecond', raw.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, 1, 10_000_000),
     rateLimitBurst: integerOption('rateLimitBurst', raw.rateLimitBurst ?? DEFAULT_RATE_LIMIT_BURST, 1, 1_000_000_000),
+    maxSessionsPerAccount: integerOption('maxSessionsPerAccount', raw.maxSessionsPerAccount ?? DEFAULT_MAX_SESSIONS_PER_ACCOUNT, 1, 100_000_000),
   });
 }
 

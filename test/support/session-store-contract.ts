@@ -92,14 +92,19 @@ export function sessionStoreContract(name: string, factory: ContractStoreFactory
         for (const bad of ['', 'has space', 'x'.repeat(129), 'tab\t']) await expect(store.createApiKey(bad)).rejects.toBeInstanceOf(RangeError);
       });
 
-      it('a revoked key can no longer log in; sessions it opened live on', async () => {
+      it('a revoked key can no longer log in, and the sessions it opened end (issue 7 item 5); other keys of the account keep theirs', async () => {
         const { store } = await open();
         const key = await store.createApiKey('alice');
+        const other = await store.createApiKey('alice');
         const session = await store.login(key.keyId, key.secret, 60_000);
+        const second = await store.login(key.keyId, key.secret, 60_000);
+        const kept = await store.login(other.keyId, other.secret, 60_000);
         expect(await store.revokeApiKey(key.keyId)).toBe(true);
         expect(await store.revokeApiKey(key.keyId)).toBe(false);
         await expect(store.login(key.keyId, key.secret, 60_000)).rejects.toBeInstanceOf(InvalidCredentialsError);
-        expect(await store.resolve(session.token)).toBe('alice');
+        expect(await store.resolve(session.token)).toBeUndefined();
+        expect(await store.resolve(second.token)).toBeUndefined();
+        expect(await store.resolve(kept.token)).toBe('alice');
       });
     });
 

@@ -8,6 +8,7 @@
 import type { Clock } from '../../ports/clock.ts';
 import {
   InvalidCredentialsError,
+  SessionLimitError,
   bucketRefillMs,
   checkAccount,
   checkClientOrderKey,
@@ -42,17 +43,25 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
   /** Wall clock for expiry and the rate limiter. */
   clock: Clock;
   /**
-   * Most live sessions kept; at the cap the oldest session is dropped (its owner must log in again).
-   * Each costs ~200 bytes.
+   * Most live sessions kept in total (~200 bytes each). At the cap a login drops the oldest session of
+   * the same account, never another account's; an account with none is refused (RangeError → the
+   * login fails) until sessions expire or log out.
    * @default 100000
    */
   maxSessions?: number;
   /**
-   * Most remembered client order ids; at the cap the oldest is forgotten (the orders table still knows
-   * it). All share one TTL, so insertion order is expiry order and forgetting the oldest is exact.
-   * @default 100000
+   * Most remembered client order ids in total. At the cap an account's new record replaces its own
+   * oldest one; an account with none is not recorded (the order registry and the orders table still
+   * answer). Records of one account never push out another's.
+   * @default 1000000
    */
   maxClientOrders?: number;
+  /**
+   * Most remembered client order ids of one account; beyond it its own oldest is forgotten (the orders
+   * table still knows it). All share one TTL, so insertion order is expiry order.
+   * @default 100000
+   */
+  maxClientOrdersPerAccount?: number;
   /** Most accounts with a partly drained bucket; at the cap the oldest is forgotten (refilled). @default 100000 */
   maxRateBuckets?: number;
   /** Most API keys. Creation beyond it throws RangeError (keys are created by operators, not clients). @default 100000 */
@@ -63,6 +72,7 @@ export interface MemorySessionStoreOptions extends SessionStoreOptions {
 
 interface MemorySession {
   readonly account: string;
+  readonly keyId: string;
   readonly expiresAtMs: number;
 }
 
@@ -80,14 +90,22 @@ export class MemorySessionStore implements SessionStore {
   private readonly options: CompiledSessionStoreOptions;
   private readonly clock: Clock;
   private readonly maxSessions: number;
+  private readonly maxSessionsPerAccount: number;
   private readonly maxClientOrders: number;
+  private readonly maxClientOrdersPerAccount: number;
   private readonly maxRateBuckets: number;
   private readonly maxApiKeys: number;
   private readonly sweepIntervalMs: number;
   private readonly apiKeys = new Map<string, StoredApiKey>();
   /** By token digest (see session-credentials.ts), in creation order. */
   private readonly sessions = new Map<string, MemorySession>();
-  private readonly orders = new Map<string, RememberedOrder>();
+  /** account → its session digests, oldest first (eviction and revocation without a scan). */
+  private readonly sessionsByAccount = new Map<string, Set<string>>();
+  /** API key id → digests of the sessions it opened (a revoked key's sessions end). */
+  private readonly sessionsByKey = new Map<string, Set<string>>();
+  /** account → its remembered client orders, oldest (= first to expire) first. */
+  private readonly ordersByAccount = new Map<string, Map<string, RememberedOrder>>();
+  private orderCount = 0;
   private readonly buckets = new Map<string, Bucket>();
   private lastSweepMs: number;
 
@@ -95,7 +113,9 @@ export class MemorySessionStore implements SessionStore {
     this.options = compileSessionStoreOptions(raw);
     this.clock = raw.clock;
     this.maxSessions = integerOption('maxSessions', raw.maxSessions ?? 100_000, 1, 100_000_000);
-    this.maxClientOrders = integerOption('maxClientOrders', raw.maxClientOrders ?? 100_000, 1, 100_000_000);
+    this.maxSessionsPerAccount = this.options.maxSessionsPerAccount;
+    this.maxClientOrders = integerOption('maxClientOrders', raw.maxClientOrders ?? 1_000_000, 1, 100_000_000);
+    this.maxClientOrdersPerAccount = integerOption('maxClientOrdersPerAccount', raw.maxClientOrdersPerAccount ?? 100_000, 1, 100_000_000);
     this.maxRateBuckets = integerOption('maxRateBuckets', raw.maxRateBuckets ?? 100_000, 1, 100_000_000);
     this.maxApiKeys = integerOption('maxApiKeys', raw.maxApiKeys ?? 100_000, 1, 100_000_000);
     this.sweepIntervalMs = integerOption('sweepIntervalMs', raw.sweepIntervalMs ?? 10_000, 0, 86_400_000);
@@ -104,7 +124,7 @@ export class MemorySessionStore implements SessionStore {
 
   /** Sizes of the tables, for tests and metrics. */
   sizes(): { apiKeys: number; sessions: number; clientOrders: number; rateBuckets: number } {
-    return { apiKeys: this.apiKeys.size, sessions: this.sessions.size, clientOrders: this.orders.size, rateBuckets: this.buckets.size };
+    return { apiKeys: this.apiKeys.size, sessions: this.sessions.size, clientOrders: this.orderCount, rateBuckets: this.buckets.size };
   }
 
   async createApiKey(account: string): Promise<ApiKeyCredentials> {
@@ -116,21 +136,35 @@ export class MemorySessionStore implements SessionStore {
     return { keyId, secret };
   }
 
+  /** Deletes the key and ends every session it opened. */
   async revokeApiKey(keyId: string): Promise<boolean> {
-    return this.apiKeys.delete(keyId);
+    const removed = this.apiKeys.delete(keyId);
+    for (const digest of [...(this.sessionsByKey.get(keyId) ?? [])]) this.dropSession(digest);
+    this.sessionsByKey.delete(keyId);
+    return removed;
   }
 
   async login(keyId: string, secret: string, ttlMs: number): Promise<Session> {
     checkSessionTtl(ttlMs, this.options);
     const stored = isWellFormedKeyId(keyId) && isWellFormedSecret(secret) ? this.apiKeys.get(keyId) : undefined;
-    if (stored === undefined || !secretMatches(secret, stored)) throw new InvalidCredentialsError();
+    // An unknown key id costs the same hash and compare as a wrong secret (no timing oracle for key ids).
+    if (!secretMatches(secret, stored ?? DUMMY_API_KEY) || stored === undefined) throw new InvalidCredentialsError();
     const now = this.maybeSweep();
-    if (this.sessions.size >= this.maxSessions) this.sweep(now);
-    if (this.sessions.size >= this.maxSessions) this.dropOldest(this.sessions);
+    const account = stored.account;
+    let mine = this.sessionsByAccount.get(account);
+    if (mine !== undefined && mine.size >= this.maxSessionsPerAccount) this.dropSession(mine.values().next().value!);
+    if (this.sessions.size >= this.maxSessions) {
+      mine = this.sessionsByAccount.get(account);
+      if (mine === undefined || mine.size === 0) throw new SessionLimitError(`the session store holds ${this.sessions.size} sessions, its limit (maxSessions); log in again later`);
+      this.dropSession(mine.values().next().value!);
+    }
     const token = newToken();
     const expiresAtMs = now + ttlMs;
-    this.sessions.set(tokenDigest(token), { account: stored.account, expiresAtMs });
-    return { token, account: stored.account, expiresAtMs };
+    const digest = tokenDigest(token);
+    this.sessions.set(digest, { account, keyId, expiresAtMs });
+    addTo(this.sessionsByAccount, account, digest);
+    addTo(this.sessionsByKey, keyId, digest);
+    return { token, account, expiresAtMs };
   }
 
   async resolve(token: string): Promise<string | undefined> {
@@ -144,14 +178,22 @@ export class MemorySessionStore implements SessionStore {
     const session = this.sessions.get(digest);
     if (session === undefined) return undefined;
     if (this.clock.nowMs() >= session.expiresAtMs) {
-      this.sessions.delete(digest);
+      this.dropSession(digest);
       return undefined;
     }
     return session.account;
   }
 
   async logout(token: string): Promise<void> {
-    if (isWellFormedToken(token)) this.sessions.delete(tokenDigest(token));
+    if (isWellFormedToken(token)) this.dropSession(tokenDigest(token));
+  }
+
+  private dropSession(digest: string): void {
+    const s = this.sessions.get(digest);
+    if (s === undefined) return;
+    this.sessions.delete(digest);
+    removeFrom(this.sessionsByAccount, s.account, digest);
+    removeFrom(this.sessionsByKey, s.keyId, digest);
   }
 
   async rememberClientOrder(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): Promise<ClientOrderResult> {
@@ -164,12 +206,23 @@ export class MemorySessionStore implements SessionStore {
     checkClientOrderKey(pair, clientOrderId);
     const key = clientOrderKey(account, pair, clientOrderId);
     const now = this.maybeSweep();
-    const existing = this.orders.get(key);
+    let mine = this.ordersByAccount.get(account);
+    const existing = mine?.get(key);
     if (existing !== undefined && now < existing.expiresAtMs) return existing.result;
+    if (mine === undefined) this.ordersByAccount.set(account, (mine = new Map()));
     // Re-inserting moves the key to the end, keeping insertion order = expiry order.
-    this.orders.delete(key);
-    if (this.orders.size >= this.maxClientOrders) this.dropOldest(this.orders);
-    this.orders.set(key, { result, expiresAtMs: now + this.options.idempotencyTtlMs });
+    if (mine.delete(key)) this.orderCount--;
+    if (mine.size >= this.maxClientOrdersPerAccount || (this.orderCount >= this.maxClientOrders && mine.size > 0)) {
+      this.dropOldest(mine);
+      this.orderCount--;
+    }
+    if (this.orderCount >= this.maxClientOrders) {
+      // Full of other accounts' records, none of them may be pushed out: not kept (the registry and the orders table answer).
+      if (mine.size === 0) this.ordersByAccount.delete(account);
+      return result;
+    }
+    mine.set(key, { result, expiresAtMs: now + this.options.idempotencyTtlMs });
+    this.orderCount++;
     return result;
   }
 
@@ -181,10 +234,13 @@ export class MemorySessionStore implements SessionStore {
     checkAccount(account);
     checkClientOrderKey(pair, clientOrderId);
     const key = clientOrderKey(account, pair, clientOrderId);
-    const found = this.orders.get(key);
+    const mine = this.ordersByAccount.get(account);
+    const found = mine?.get(key);
     if (found === undefined) return undefined;
     if (this.clock.nowMs() >= found.expiresAtMs) {
-      this.orders.delete(key);
+      mine!.delete(key);
+      this.orderCount--;
+      if (mine!.size === 0) this.ordersByAccount.delete(account);
       return undefined;
     }
     return found.result;
@@ -214,7 +270,10 @@ export class MemorySessionStore implements SessionStore {
   async close(): Promise<void> {
     this.apiKeys.clear();
     this.sessions.clear();
-    this.orders.clear();
+    this.sessionsByAccount.clear();
+    this.sessionsByKey.clear();
+    this.ordersByAccount.clear();
+    this.orderCount = 0;
     this.buckets.clear();
   }
 
@@ -227,11 +286,15 @@ export class MemorySessionStore implements SessionStore {
 
   private sweep(now: number): void {
     this.lastSweepMs = now;
-    for (const [k, s] of this.sessions) if (now >= s.expiresAtMs) this.sessions.delete(k);
-    // Insertion order is expiry order: stop at the first live entry.
-    for (const [k, o] of this.orders) {
-      if (now < o.expiresAtMs) break;
-      this.orders.delete(k);
+    for (const [k, s] of this.sessions) if (now >= s.expiresAtMs) this.dropSession(k);
+    // Insertion order is expiry order within an account: stop at its first live entry.
+    for (const [account, mine] of this.ordersByAccount) {
+      for (const [k, o] of mine) {
+        if (now < o.expiresAtMs) break;
+        mine.delete(k);
+        this.orderCount--;
+      }
+      if (mine.size === 0) this.ordersByAccount.delete(account);
     }
     // A bucket idle for a full refill is indistinguishable from a missing (full) one.
     const refillMs = bucketRefillMs(this.options);
@@ -242,4 +305,20 @@ export class MemorySessionStore implements SessionStore {
     const first = map.keys().next();
     if (first.done !== true) map.delete(first.value);
   }
+}
+
+/** Compared against when the key id is unknown, so both failures cost one HMAC and one compare. */
+const DUMMY_API_KEY = storedApiKey('dummy', 'x'.repeat(43), 0);
+
+function addTo(index: Map<string, Set<string>>, key: string, value: string): void {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, value: string): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
 }

@@ -6,6 +6,7 @@
  */
 import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Authenticator } from './auth.ts';
+import type { StreamGovernor } from './stream-limits.ts';
 import { DeadlineExceededError, UnavailableError, isUnexpected, toStatus } from './errors.ts';
 
 /** Structured fields of a log line (pair, account, orderId, clientOrderId, requestId, event, ...). */
@@ -36,6 +37,10 @@ export interface CallContext {
   registerStream(close: (reason: Error) => void): () => void;
   /** A stream whose unsent messages exceed this is ended with RESOURCE_EXHAUSTED (slow reader). */
   readonly maxQueuedMessages: number;
+  /** Stream counts and queued bytes of long-lived streams (stream-limits.ts). */
+  readonly streams: StreamGovernor;
+  /** Most open (resting) orders one account may hold per pair; a GTC order beyond it is refused. */
+  readonly maxOpenOrdersPerAccount: number;
   /**
    * Asked before a new order or a replace is applied (never for cancels or reads); throws
    * UnavailableError while trading is halted or in maintenance.

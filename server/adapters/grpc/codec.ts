@@ -12,6 +12,7 @@ import type { OrderRecord, OrderStatus as PairOrderStatus } from '../../pairs/or
 import type { BookSnapshot, MarketDataDelta, NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ApiRejectCode, NotFoundError, RejectionError } from './errors.ts';
+import { echo } from './echo.ts';
 import type { Instrument as InstrumentMessage } from './generated/trading/v1/instruments.ts';
 import type { MarketDataUpdate, OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
 import type { SubmitOrderRequest } from './generated/trading/v1/orders.ts';
@@ -42,7 +43,7 @@ const ORDER_ID = /^[0-9]{1,16}$/;
 /** The pair named by a request: INVALID_ARGUMENT when malformed, NOT_FOUND when not traded here. */
 export function resolvePair(pairs: TradingPairs, symbol: string): TradingPair {
   if (symbol === '') throw new ValidationError('pair', 'is required');
-  if (!PAIR.test(symbol)) throw new ValidationError('pair', `${JSON.stringify(symbol)} is not a pair symbol (2-20 upper-case letters or digits)`);
+  if (!PAIR.test(symbol)) throw new ValidationError('pair', `${echo(symbol, 24)} is not a pair symbol (2-20 upper-case letters or digits)`);
   const pair = pairs.get(symbol);
   if (pair === undefined) throw new NotFoundError('pair', `unknown pair ${symbol}`, ApiRejectCode.UnknownPair);
   return pair;
@@ -55,17 +56,26 @@ export function parseClientOrderId(text: string): string {
 
 export function parseOrderId(text: string): number {
   const n = ORDER_ID.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ValidationError('order_id', `must be a positive integer below 2^53, got ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ValidationError('order_id', `must be a positive integer below 2^53, got ${echo(text, 24)}`);
   return n;
 }
 
+/** Longest decimal string parsed; beyond it the value is refused before parsing (and echoed cut). */
+const MAX_DECIMAL_LENGTH = 40;
+
+function checkDecimalLength(field: string, text: string): void {
+  if (text.length > MAX_DECIMAL_LENGTH) throw new ValidationError(field, `must be a decimal string of at most ${MAX_DECIMAL_LENGTH} characters, got ${echo(text, 24)}`);
+}
+
 export function parsePrice(inst: Instrument, text: string): number {
+  checkDecimalLength('price', text);
   const r = toSteps(text, inst.tick, 'tick size');
   if (!r.ok) throw new ValidationError('price', r.reason);
   return r.steps;
 }
 
 export function parseQuantity(inst: Instrument, text: string): number {
+  checkDecimalLength('quantity', text);
   const r = toSteps(text, inst.lot, 'lot size');
   if (!r.ok) throw new ValidationError('quantity', r.reason);
   return r.steps;

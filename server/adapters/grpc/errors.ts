@@ -9,8 +9,9 @@ import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode, isInputRejection } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
-import { InvalidCredentialsError } from '../../ports/session-store.ts';
+import { InvalidCredentialsError, SessionLimitError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
+import { boundedMessage } from './echo.ts';
 
 /**
  * Reject reasons raised by this adapter, outside the core's table; the numbers are the proto's
@@ -76,6 +77,17 @@ export class ResourceExhaustedError extends Error {
   }
 }
 
+/** A per-account bound on held state (open orders) refused the command; nothing was applied. FAILED_PRECONDITION. */
+export class LimitReachedError extends Error {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'LimitReachedError';
+  }
+}
+
 /**
  * The account's rate limit (SessionStore.consume) refused the call or flow message; nothing was applied.
  * Carries the store's retry hint as data; it also leaves in the message, because a command's ItemError
@@ -87,8 +99,10 @@ export class RateLimitedError extends Error {
     readonly retryAfterMs: number,
     /** What the refused work cost (1 per command, the item count of a batch). */
     readonly cost: number,
+    /** What was refused and why. @default the account's command rate limit */
+    what = 'rate limit exceeded for this account: nothing was applied',
   ) {
-    super(`rate limit exceeded for this account: nothing was applied; retry after ${retryAfterMs} ms`);
+    super(`${what}; retry after ${retryAfterMs} ms`);
     this.name = 'RateLimitedError';
   }
 }
@@ -143,6 +157,8 @@ export function describeError(err: unknown): ErrorFacts {
   if (err instanceof PortUnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
   if (err instanceof RateLimitedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message, retryAfterMs: err.retryAfterMs };
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, rejectReason: 0, field: '', message: err.message };
+  if (err instanceof SessionLimitError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
+  if (err instanceof LimitReachedError) return { code: status.FAILED_PRECONDITION, rejectReason: 0, field: err.field, message: `${err.field}: ${err.message}` };
   if (err instanceof ResourceExhaustedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };
   return { code: status.INTERNAL, rejectReason: 0, field: '', message: 'internal error' };
 }
@@ -158,11 +174,11 @@ export function toStatus(err: unknown): Partial<StatusObject> {
   if (facts.field !== '') metadata.set('x-field', facts.field);
   if (facts.rejectReason !== 0) metadata.set('x-reject-reason', String(facts.rejectReason));
   if (facts.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_HEADER, String(facts.retryAfterMs));
-  return { code: facts.code, details: facts.message, metadata };
+  return { code: facts.code, details: boundedMessage(facts.message), metadata };
 }
 
 export function toItemError(facts: ErrorFacts): ItemError {
-  return { code: facts.code, rejectReason: facts.rejectReason as RejectReason, field: facts.field, message: facts.message };
+  return { code: facts.code, rejectReason: facts.rejectReason as RejectReason, field: facts.field, message: boundedMessage(facts.message) };
 }
 
 /** True for errors the mapping does not know: bugs, to be logged with their stack. */

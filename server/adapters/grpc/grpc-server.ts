@@ -7,6 +7,7 @@ import { Server, ServerCredentials, type ServerInterceptor, type ServerOptions }
 import { HealthImplementation } from 'grpc-health-check';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
+import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import { headerAuthenticator, type Authenticator } from './auth.ts';
 import type { CallContext, Logger } from './call-context.ts';
 import type { DurabilityGate } from './durability-gate.ts';
@@ -22,6 +23,12 @@ import { createOrdersService } from './orders-service.ts';
 import { createReflectionService } from './reflection.ts';
 import type { SessionAuthenticator } from './session-authenticator.ts';
 import { createSessionService } from './session-service.ts';
+import { withRawResponses } from './raw-responses.ts';
+import { MarketDataLimiter, type MarketDataLimitOptions } from './market-data-limiter.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
+import { refuseDuplicateAuthorization } from './duplicate-headers.ts';
+import { ConnectionGuard, connectionServerOptions, http2ServersOf, type ConnectionLimitOptions } from './connection-guard.ts';
+import { StreamGovernor, type StreamLimitOptions } from './stream-limits.ts';
 
 /** Fully qualified names of the services health reports on ('' is the whole server). */
 export const SERVICE_NAMES = ['trading.v1.OrdersService', 'trading.v1.MarketDataService', 'trading.v1.InstrumentsService'] as const;
@@ -39,12 +46,17 @@ export interface GrpcSessionOptions {
   rateLimitBurst: number;
   /** See SessionHooksOptions.streamRecheckMs. @default 1000 */
   streamRecheckMs?: number;
+  /** Failed-login backoff per key id and per peer (login-throttle.ts). @default its defaults */
+  loginThrottle?: LoginThrottleOptions;
   /**
    * Whether OrdersService asks the store: rate limits and the idempotency fast path. False only where a
    * caller wants the registry alone (some tests). @default true
    */
   orderHooks?: boolean;
 }
+
+/** Default of GrpcServerOptions.maxOpenOrdersPerAccount. */
+export const DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT = 10_000;
 
 /** Unsent messages a stream may queue before it is ended as too slow. */
 export const DEFAULT_MAX_QUEUED_MESSAGES = 10_000;
@@ -70,8 +82,20 @@ export interface GrpcServerOptions {
    * @default 10_000
    */
   maxQueuedMessages?: number;
-  /** Passed to grpc-js. */
+  /** Passed to grpc-js (over the connection defaults of connection-limits.ts). */
   serverOptions?: ServerOptions;
+  /** Bounds on long-lived streams: queued bytes, stream counts (stream-limits.ts). @default DEFAULT_STREAM_LIMITS */
+  streamLimits?: StreamLimitOptions;
+  /**
+   * MAX_OPEN_ORDERS_PER_ACCOUNT: resting orders one account may hold per pair; a GTC limit order
+   * beyond it is refused with FAILED_PRECONDITION (IOC, FOK and market orders never rest and pass).
+   * @default 10000
+   */
+  maxOpenOrdersPerAccount?: number;
+  /** Per-peer budget for market-data reads (market-data-limiter.ts). @default its defaults */
+  marketDataLimits?: MarketDataLimitOptions;
+  /** Bounds on TCP connections: total, per peer, preface and idle timeouts, keepalive (connection-guard.ts). @default DEFAULT_CONNECTION_LIMITS */
+  connectionLimits?: ConnectionLimitOptions;
   /**
    * Admission of new orders and replaces (operator halt, maintenance): throws UnavailableError to refuse.
    * @default always admits
@@ -82,6 +106,11 @@ export interface GrpcServerOptions {
    * until the journal holds what they show. @default none (in-memory: replies at once)
    */
   durability?: DurabilityGate;
+  /**
+   * The durable record of client order ids (the `orders` table), asked when neither the registry nor
+   * the session store knows an id. @default none (in-memory service: the registry and store alone)
+   */
+  clientOrderArchive?: ClientOrderArchive;
 }
 
 export type ShutdownResult = 'graceful' | 'forced';
@@ -95,10 +124,16 @@ export class TradingGrpcServer {
   private shuttingDown = false;
   private shutdownPromise: Promise<ShutdownResult> | undefined;
   private readonly logger: Logger;
+  /** Open long-lived streams and their queued bytes, server-wide. */
+  readonly streamGovernor: StreamGovernor;
+  /** Open TCP connections and the limits on them. */
+  readonly connectionGuard: ConnectionGuard;
 
   constructor(options: GrpcServerOptions) {
-    this.logger = options.logger ?? { info: (m) => console.log(m), error: (m, e) => console.error(m, e) };
+    this.logger = options.logger ?? { info: (m) => console.log('%s', m), error: (m, e) => console.error('%s', m, e) };
     const nowMs = options.nowMs ?? Date.now;
+    this.streamGovernor = new StreamGovernor(options.streamLimits);
+    this.connectionGuard = new ConnectionGuard(options.connectionLimits);
     const ctx: CallContext = {
       authenticator: options.authenticator ?? options.sessions?.authenticator ?? headerAuthenticator,
       logger: this.logger,
@@ -109,17 +144,19 @@ export class TradingGrpcServer {
         return () => this.streams.delete(close);
       },
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+      streams: this.streamGovernor,
+      maxOpenOrdersPerAccount: options.maxOpenOrdersPerAccount ?? DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT,
       checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
     };
-    this.server = new Server({ ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
+    this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
-    this.server.addService(OrdersServiceService, createOrdersService(ctx, options.pairs, hooks, options.durability));
-    this.server.addService(MarketDataServiceService, createMarketDataService(ctx, options.pairs, options.durability));
+    this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
+    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability, new MarketDataLimiter(options.marketDataLimits)));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;
-      this.server.addService(SessionServiceService, createSessionService(ctx, { store: sessions.store, sessionTtlMs: sessions.sessionTtlMs, logout: (md) => auth.logout(md) }));
+      this.server.addService(SessionServiceService, createSessionService(ctx, { store: sessions.store, sessionTtlMs: sessions.sessionTtlMs, logout: (md) => auth.logout(md), throttle: new LoginThrottle(sessions.loginThrottle) }));
     }
     this.serviceNames = sessions !== undefined ? ['', ...SERVICE_NAMES, SESSION_SERVICE_NAME] : ['', ...SERVICE_NAMES];
     this.health = new HealthImplementation(Object.fromEntries(this.serviceNames.map((s) => [s, 'SERVING' as const])));
@@ -131,7 +168,20 @@ export class TradingGrpcServer {
   listen(host: string, port: number): Promise<number> {
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+      const before = new Set(http2ServersOf(this.server));
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const added = http2ServersOf(this.server).filter((h) => !before.has(h));
+        if (added.length === 0) this.logger.error('grpc: cannot find the http2 server inside grpc-js; connection limits and the preface timeout are NOT enforced');
+        for (const h of added) {
+          this.connectionGuard.watch(h);
+          refuseDuplicateAuthorization(h);
+        }
+        resolve(boundPort);
+      });
     });
   }
 

@@ -18,11 +18,13 @@
  * session store after durability, so a restart never finds a record of an order the journal lost.
  */
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { AccountId } from '../../core/types.ts';
+import { OrderType, TimeInForce, type AccountId } from '../../core/types.ts';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
-import type { NewOrderRequest, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
+import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
+import type { OrderRow } from '../../ports/journal.ts';
+import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { checkAdmission, checkDeadline, logIfUnexpected, unaryAsync, type CallContext } from './call-context.ts';
@@ -37,8 +39,10 @@ import {
   resolveOrderRef,
   resolvePair,
 } from './codec.ts';
-import { RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
-import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
+import { LimitReachedError, RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
+import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/orders.ts';
+import { endSlowStream, type StreamTicket } from './stream-limits.ts';
+import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { settleAll, type DurabilityGate } from './durability-gate.ts';
 import type {
@@ -48,7 +52,6 @@ import type {
   OrderCommand,
   OrderFlowMessage,
   OrderFlowRequest,
-  OrderFlowResponse,
   OrdersServiceServer,
   ReplaceOrderRequest,
   SubmitOrderRequest,
@@ -101,6 +104,27 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   }
 }
 
+/** Most orders in one ListOpenOrders response (also what page_size 0 means). */
+export const MAX_PAGE_SIZE = 5000;
+
+function parsePageSize(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PAGE_SIZE) throw new ValidationError('page_size', `must be 0 (meaning ${MAX_PAGE_SIZE}) to ${MAX_PAGE_SIZE}, got ${n}`);
+  return n === 0 ? MAX_PAGE_SIZE : n;
+}
+
+/** A page token is `PAIR:ORDER_ID` of the last order of the previous page (opaque to clients). */
+function parsePageToken(token: string, selected: readonly TradingPair[]): { pair: string; orderId: number } | undefined {
+  if (token === '') return undefined;
+  const m = /^([A-Z0-9]{2,20}):(\d{1,16})$/.exec(token);
+  if (m === null || !selected.some((p) => p.symbol === m[1])) throw new ValidationError('page_token', `is not a next_page_token of this listing, got ${echo(token, 32)}`);
+  return { pair: m[1]!, orderId: Number(m[2]) };
+}
+
+/** An order the `orders` table holds, as the registry would (the event sequence is not kept there: 0). */
+function archivedRecord(account: AccountId, row: OrderRow): OrderRecord {
+  return { ...row, account, cancelReason: row.cancelReason as OrderRecord['cancelReason'], lastSequence: 0 };
+}
+
 function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
   return new RejectionError({
     ok: false,
@@ -117,6 +141,8 @@ interface PreparedSubmit {
   fingerprint: string;
   /** The fast-path record read for its client order id (undefined: none, or no client order id). */
   recorded: OriginalSubmission | undefined;
+  /** The order the `orders` table holds for its client order id (asked only when nothing faster knows it). */
+  archived: OrderRow | undefined;
 }
 
 /** The answer to one submission: what to send, and the record to remember (new orders with a client order id). */
@@ -128,6 +154,20 @@ interface SubmitAnswer {
   remember: OriginalSubmission | undefined;
 }
 
+/**
+ * An account's events reach each of its OrderFlow streams as the same array: encoded once for all of
+ * them (the wire message depends only on the pair and the events).
+ */
+const encodedEventMessages = new WeakMap<readonly PairOrderEvent[], Buffer>();
+function eventMessages(pair: TradingPair, events: readonly PairOrderEvent[]): OrderFlowMessage[] {
+  return events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
+}
+function encodedEvents(pair: TradingPair, events: readonly PairOrderEvent[]): Buffer {
+  let buf = encodedEventMessages.get(events);
+  if (buf === undefined) encodedEventMessages.set(events, (buf = Buffer.from(OrderFlowResponse.encode({ messages: eventMessages(pair, events) }).finish())));
+  return buf;
+}
+
 /** OrderFlow replies waiting for durability per stream before the stream stops reading. */
 const MAX_PENDING_FLOW_REPLIES = 64;
 
@@ -135,7 +175,41 @@ function* itemPairs(items: readonly ({ pair: TradingPair } | undefined)[]): Iter
   for (const i of items) if (i !== undefined) yield i.pair;
 }
 
-export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks?: OrderSessionHooks, durability?: DurabilityGate): OrdersServiceServer {
+export function createOrdersService(
+  ctx: CallContext,
+  pairs: TradingPairs,
+  hooks?: OrderSessionHooks,
+  durability?: DurabilityGate,
+  archive?: ClientOrderArchive,
+): OrdersServiceServer {
+  /**
+   * Phase 2b (async): the `orders` table, for client order ids neither the registry nor the fast path
+   * knows (one query per pair). Throws UnavailableError when the database cannot answer: without it a
+   * retry could not be told from a new order.
+   */
+  const readArchived = async (name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Promise<void> => {
+    if (archive === undefined) return;
+    const account = pairs.accounts.find(name);
+    const byPair = new Map<TradingPair, PreparedSubmit[]>();
+    for (const p of prepared) {
+      if (p === undefined || !('pair' in p)) continue;
+      const cid = p.order.clientOrderId;
+      if (cid === '' || p.recorded !== undefined) continue;
+      if (account !== undefined && p.pair.findByClientOrderId(account, cid) !== undefined) continue;
+      // Nothing of this account was ever forgotten here: the registry's "not found" is the whole truth.
+      if (!p.pair.mayHaveForgottenClientOrders(account)) continue;
+      let list = byPair.get(p.pair);
+      if (list === undefined) byPair.set(p.pair, (list = []));
+      list.push(p);
+    }
+    await Promise.all(
+      [...byPair].map(async ([pair, list]) => {
+        const found = await archive.findByClientOrderIds(pair.symbol, name, list.map((p) => p.order.clientOrderId));
+        for (const p of list) p.archived = found.get(p.order.clientOrderId);
+      }),
+    );
+  };
+
   /** Refuses a command on `pair` now (journal down, pair stopped); nothing has been applied. */
   const writable = (pair: TradingPair): TradingPair => {
     durability?.checkWritable(pair);
@@ -180,7 +254,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
     ctx.checkNewOrders();
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
-    return { pair, order, fingerprint: fingerprint(order), recorded: undefined };
+    return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
   };
 
   /** Phase 2 (async): the fast-path record of the client order id, if any. Failure to read is not fatal. */
@@ -217,6 +291,21 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
         return { pair, response: original.response, rejection: undefined, remember: undefined };
       }
+      // Only the orders table still knows it: its current state, without events.
+      const archived = p.archived;
+      if (archived !== undefined) {
+        if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
+        return { pair, response: { order: orderToWire(pair.instrument, archivedRecord(account, archived)), events: [] }, rejection: undefined, remember: undefined };
+      }
+    }
+    // An order that may rest counts against the account's open-order cap (IOC/FOK/market never rest).
+    if (order.tif === TimeInForce.GTC && order.type === OrderType.Limit) {
+      const open = pair.openOrderCountOf(account);
+      if (open >= ctx.maxOpenOrdersPerAccount)
+        throw new LimitReachedError(
+          'pair',
+          `this account has ${open} open orders in ${pair.symbol}, the most allowed (MAX_OPEN_ORDERS_PER_ACCOUNT ${ctx.maxOpenOrdersPerAccount}); cancel some before placing more resting orders; nothing was applied`,
+        );
     }
     const result = writable(pair).submit(account, order);
     const response: SubmitOrderResponse = {
@@ -294,6 +383,13 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(readRecorded(name, p));
       if (reads.length > 0) await Promise.all(reads);
     }
+    try {
+      await readArchived(name, prepared);
+    } catch (err) {
+      // The database cannot say whether these ids were used: those submissions are refused, nothing applied.
+      const facts = describeError(err);
+      return prepared.map((p) => (p !== undefined && 'pair' in p && p.order.clientOrderId !== '' && p.recorded === undefined && p.archived === undefined ? facts : p));
+    }
     return prepared;
   };
 
@@ -339,6 +435,7 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       await admit(name, 1, call);
       const prepared = parseSubmit(req);
       await readRecorded(name, prepared);
+      await readArchived(name, [prepared]);
       checkDeadline(ctx, call);
       const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
       await settled(answer.pair);
@@ -381,11 +478,27 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       await admit(name, 1, call);
       const account = knownAccountOf(name);
       const selected = req.pair === '' ? pairs.list() : [resolvePair(pairs, req.pair)];
+      const pageSize = parsePageSize(req.page?.pageSize ?? 0);
+      const after = parsePageToken(req.page?.pageToken ?? '', selected);
       for (const pair of selected) durability?.checkReadable(pair);
       const orders: Order[] = [];
-      for (const pair of selected) for (const o of pair.listOpenOrders(account)) orders.push(orderToWire(pair.instrument, o));
+      let nextPageToken = '';
+      let started = after === undefined;
+      outer: for (const pair of selected) {
+        if (!started && pair.symbol !== after!.pair) continue;
+        for (const o of pair.listOpenOrders(account)) {
+          if (!started && o.orderId <= after!.orderId) continue;
+          if (orders.length === pageSize) {
+            const last = orders[orders.length - 1]!;
+            nextPageToken = `${last.pair}:${last.orderId}`;
+            break outer;
+          }
+          orders.push(orderToWire(pair.instrument, o));
+        }
+        started = true;
+      }
       await settleAll(durability, selected);
-      return { orders };
+      return { orders, nextPage: nextPageToken === '' ? undefined : { pageToken: nextPageToken } };
     }),
 
     cancelAllOrders: unaryAsync(ctx, 'CancelAllOrders', async (req, call) => {
@@ -434,10 +547,12 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
     orderFlow: (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>) => {
       let name: string;
       let account: number;
+      let ticket: StreamTicket;
       try {
         checkAdmission(ctx, call);
         name = callerOf(call);
         account = pairs.accounts.intern(name);
+        ticket = ctx.streams.admit('OrderFlow', call.getPeer(), name);
       } catch (err) {
         call.emit('error', toStatus(err));
         return;
@@ -469,13 +584,22 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         else call.resume();
       };
 
-      const write = (response: OrderFlowResponse): void => {
+      const outbox = ctx.streams.outbox(call, (reason) => {
         if (closed) return;
-        if (!call.write(response)) {
+        abandon();
+        endSlowStream(call, () => call.emit('error', toStatus(reason)), ctx.streams.limits.slowConsumerGraceMs);
+      });
+      const writeEncoded = (message: Buffer): void => {
+        if (closed) return;
+        if (!outbox.write(message)) return;
+        if (call.writableNeedDrain) {
           writeBlocked = true; // stop reading commands until the client reads results
           updateFlow();
         }
-        if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('the client reads too slowly; stream ended'));
+        if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('slow consumer: too many messages queued; stream ended'));
+      };
+      const write = (response: OrderFlowResponse): void => {
+        if (!closed) writeEncoded(Buffer.from(OrderFlowResponse.encode(response).finish()));
       };
       call.on('drain', () => {
         writeBlocked = false;
@@ -483,10 +607,10 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
       });
 
       const unsubscribe = pairs.subscribeAccount(account, (pair, events) => {
-        const messages: OrderFlowMessage[] = events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
-        if (batch !== undefined) batch.push(...messages);
-        else if (pendingReplies > 0) heldEvents.push(...messages);
-        else write({ messages });
+        if (closed) return;
+        if (batch !== undefined) batch.push(...eventMessages(pair, events));
+        else if (pendingReplies > 0) heldEvents.push(...eventMessages(pair, events));
+        else writeEncoded(encodedEvents(pair, events));
       });
       const unregister = ctx.registerStream((reason) => close(reason));
 
@@ -496,16 +620,20 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
         inbox.length = 0;
         unsubscribe();
         unregister();
+        outbox.release();
+        ticket.release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
       }
-      const abandon = (): void => {
+      function abandon(): void {
         if (closed) return;
         closed = true;
         inbox.length = 0;
         unsubscribe();
         unregister();
-      };
+        outbox.release();
+        ticket.release();
+      }
 
       /** One flow message: admission, rate limit, records, then every command applied synchronously, then the reply. */
       const handle = async (req: OrderFlowRequest): Promise<void> => {
@@ -555,6 +683,10 @@ export function createOrdersService(ctx: CallContext, pairs: TradingPairs, hooks
           batch = undefined;
         }
         const wait = settleAll(durability, itemPairs(applied));
+        // Awaited only once the replies before it are out: marked handled now, or a journal failure that
+        // rejects it meanwhile is an unhandled rejection that kills the process (found by the chaos drill
+        // postgres-reset-peer). The `await wait` below still sees the rejection.
+        wait?.catch(() => {});
         if (wait === undefined && pendingReplies === 0) {
           write({ messages });
           await rememberAll(name, answers);

@@ -18,6 +18,7 @@ import type { EventLoopMonitor } from '../metrics/event-loop-monitor.ts';
 import type { TradingMetrics } from '../metrics/trading-metrics.ts';
 import { HttpError, type AdminRequest, type Route } from './admin-server.ts';
 import { BusyError, goroutineText, mutexReport, type Profiler } from './profiling.ts';
+import { chaosRoutes, type ChaosSeams } from '../chaos/chaos-routes.ts';
 
 /** What the routes need from the service; built by TradingService. */
 export interface AdminContext {
@@ -30,6 +31,8 @@ export interface AdminContext {
   eventLoop: EventLoopMonitor;
   /** Present only when CHAOS_ENABLED: the fault switch of each pair. */
   faults: ReadonlyMap<string, FaultSwitch> | undefined;
+  /** Present only when CHAOS_ENABLED: memory ballast, event-loop stall, served-path refusals. @default undefined */
+  chaos?: ChaosSeams;
   /** Evaluates the runbook thresholds now. */
   health(): HealthReport;
   resources(): Record<string, unknown>;
@@ -374,6 +377,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       },
     );
   }
+  if (ctx.chaos !== undefined) routes.push(...chaosRoutes(ctx.chaos));
   return routes;
 }
 

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ValidationError } from '../../pairs/errors.ts';
 import type { Logger } from '../grpc/call-context.ts';
+import { boundedMessage, echo, ECHO_MAX } from '../grpc/echo.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -70,11 +71,21 @@ export interface ErrorBody {
   reason: string;
 }
 
-/** THE mapping from thrown values to HTTP: ValidationError → 400 naming the field; unknown → 500, generic. */
+/**
+ * THE mapping from thrown values to HTTP: ValidationError → 400 naming the field; unknown → 500, generic.
+ * Reasons and field names are cut (they may quote what the client sent: a body key, a path).
+ */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
-  if (err instanceof HttpError) return { status: err.status, body: { error: err.error, ...(err.field ? { field: err.field } : {}), reason: err.reason }, unexpected: false };
-  if (err instanceof ValidationError) return { status: 400, body: { error: 'invalid_argument', field: err.field, reason: err.reason }, unexpected: false };
+  const field = (f: string): string => (f.length <= ECHO_MAX ? f : `${f.slice(0, ECHO_MAX)}…`);
+  if (err instanceof HttpError)
+    return { status: err.status, body: { error: err.error, ...(err.field ? { field: field(err.field) } : {}), reason: boundedMessage(err.reason) }, unexpected: false };
+  if (err instanceof ValidationError) return { status: 400, body: { error: 'invalid_argument', field: field(err.field), reason: boundedMessage(err.reason) }, unexpected: false };
   return { status: 500, body: { error: 'internal', reason: 'internal error; see the service log' }, unexpected: true };
+}
+
+/** A client-supplied value for a log line: quoted, cut, and with `%` doubled so no logger reads it as a format. */
+export function logValue(value: string): string {
+  return echo(value).replace(/%/g, '%%');
 }
 
 /** Largest request body accepted; admin bodies are a few fields. */
@@ -96,6 +107,9 @@ export class AdminHttpServer {
   private readonly exact = new Map<string, Map<string, Route>>();
   private readonly prefixes: Route[] = [];
   private readonly tokenDigest: Buffer | undefined;
+  /** Paths answered without the token; every other request is authorized before it is even routed. */
+  private readonly publicExact: Set<string>;
+  private readonly publicPrefixes: string[];
 
   constructor(private readonly options: AdminServerOptions) {
     for (const r of options.routes) {
@@ -107,6 +121,8 @@ export class AdminHttpServer {
       }
     }
     this.tokenDigest = options.token === undefined ? undefined : digest(options.token);
+    this.publicExact = new Set(options.routes.filter((r) => r.public === true && !r.path.endsWith('/')).map((r) => r.path));
+    this.publicPrefixes = options.routes.filter((r) => r.public === true && r.path.endsWith('/')).map((r) => r.path);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         options.logger.error('admin http: request failed outside the handler', err);
@@ -146,17 +162,24 @@ export class AdminHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://admin.invalid');
-    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     const method = req.method ?? 'GET';
     const observe = this.options.observe;
     let routeName = 'unmatched';
     const startedAt = performance.now();
     if (observe !== undefined) res.once('finish', () => observe(method, routeName, res.statusCode, (performance.now() - startedAt) / 1000));
+    let path = '/';
     try {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://admin.invalid');
+      } catch {
+        throw new HttpError(400, 'invalid_path', 'the request target is not a valid URL path');
+      }
+      path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+      // The token first: without it nothing about the routes (404 vs 405, path decoding) is revealed.
+      if (!this.isPublic(path)) this.authorize(req);
       const { route, param } = this.resolve(path, method);
       routeName = route.path.endsWith('/') ? `${route.path}:param${route.suffix ?? ''}` : route.path;
-      if (!route.public) this.authorize(req);
       const body = method === 'POST' ? await readJsonBody(req) : {};
       const out = await route.handle({ method, path, query: url.searchParams, param, body, headers: req.headers });
       const status = out.status ?? 200;
@@ -177,7 +200,7 @@ export class AdminHttpServer {
       }
     } catch (err) {
       const mapped = toHttpError(err);
-      if (mapped.unexpected) this.options.logger.error(`admin http: ${method} ${path} failed`, err);
+      if (mapped.unexpected) this.options.logger.error(`admin http: ${logValue(method)} ${logValue(path)} failed`, err);
       send(res, mapped.status, mapped.body, err instanceof HttpError ? err.headers : {});
       // A body we refused to read must not be parsed as the next request on this connection.
       if (!req.complete) res.once('finish', () => req.destroy());
@@ -201,9 +224,13 @@ export class AdminHttpServer {
     if (matching.length > 0) {
       const route = matching.find((r) => r.method === method);
       if (route === undefined) throw methodNotAllowed(method, path, matching.map((r) => r.method));
-      return { route, param: decodeURIComponent(paramOf(route)!) };
+      return { route, param: decodePathParam(paramOf(route)!) };
     }
-    throw new HttpError(404, 'not_found', `no admin endpoint ${path}`);
+    throw new HttpError(404, 'not_found', `no admin endpoint ${echo(path)}`);
+  }
+
+  private isPublic(path: string): boolean {
+    return this.publicExact.has(path) || this.publicPrefixes.some((p) => path.startsWith(p));
   }
 
   private authorize(req: IncomingMessage): void {
@@ -220,7 +247,16 @@ export class AdminHttpServer {
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string[]): HttpError {
-  return new HttpError(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, undefined, { allow: allowed.join(', ') });
+  return new HttpError(405, 'method_not_allowed', `${echo(method, 16)} is not allowed on ${echo(path)}; use ${allowed.join(' or ')}`, undefined, { allow: allowed.join(', ') });
+}
+
+/** A path parameter, %-decoded; a malformed escape is the client's mistake (400), never a 500. */
+function decodePathParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'invalid_path', `the path parameter ${echo(raw)} has a malformed %-escape`);
+  }
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

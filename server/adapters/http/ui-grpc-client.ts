@@ -124,7 +124,7 @@ export class UiGrpcClient {
 
   listOpen(c: UiCredentials): Promise<ListOpenOrdersResponse> {
     const { orders } = this.clients();
-    return this.call(orders.listOpenOrders.bind(orders), { pair: '' }, metadataOf(c));
+    return this.call(orders.listOpenOrders.bind(orders), { pair: '', page: undefined }, metadataOf(c));
   }
 
   /** An OrderFlow stream that sends nothing: it carries the account's order events (fills by others too). */

@@ -9,6 +9,7 @@ import { PostgresJournal, type PostgresJournalOptions } from './postgres-journal
 import { PostgresPairStateStore } from './postgres-pair-state-store.ts';
 import { compilePostgresOptions, createPostgresPool, type PostgresOptions } from './postgres-pool.ts';
 import { PostgresRecoveryStore } from './postgres-recovery-store.ts';
+import { PostgresClientOrderArchive, readDatabaseId } from './postgres-client-order-archive.ts';
 
 export interface PostgresPersistenceOptions extends PostgresOptions {
   journal?: Omit<PostgresJournalOptions, 'writeTimeoutMs'>;
@@ -20,6 +21,10 @@ export interface PostgresPersistence {
   readonly recovery: PostgresRecoveryStore;
   readonly pairState: PostgresPairStateStore;
   readonly migrations: MigrationResult;
+  /** Client order ids of every order, for idempotency beyond the registry and the session store. */
+  readonly clientOrders: PostgresClientOrderArchive;
+  /** This database's random identity (migration 002); Redis idempotency records are scoped to it. */
+  readonly databaseId: string;
   /** Drains the journal (up to drainTimeoutMs), then ends the pool. Returns entries left unwritten. */
   close(drainTimeoutMs?: number): Promise<number>;
 }
@@ -29,8 +34,10 @@ export async function openPostgresPersistence(options: PostgresPersistenceOption
   const compiled = compilePostgresOptions(options);
   const pool = createPostgresPool(compiled);
   let migrations: MigrationResult;
+  let databaseId: string;
   try {
     migrations = await runMigrations(pool);
+    databaseId = await readDatabaseId(pool);
   } catch (err) {
     await pool.end().catch(() => {});
     throw err;
@@ -42,6 +49,8 @@ export async function openPostgresPersistence(options: PostgresPersistenceOption
     recovery: new PostgresRecoveryStore(pool),
     pairState: new PostgresPairStateStore(pool),
     migrations,
+    clientOrders: new PostgresClientOrderArchive(pool),
+    databaseId,
     async close(drainTimeoutMs = 5000) {
       const left = await journal.close(drainTimeoutMs);
       await pool.end();

@@ -16,6 +16,12 @@ export interface OpenSessionStoreOptions extends SessionStoreOptions {
   redisUrl?: string;
   /** Key prefix in Redis. @default "trading:" */
   redisPrefix?: string;
+  /** See RedisSessionStoreOptions.idempotencyScope (the database id). @default "" */
+  idempotencyScope?: string;
+  /** In-process store only: see MemorySessionStoreOptions.maxClientOrders. @default 1000000 */
+  maxClientOrders?: number;
+  /** In-process store only: see MemorySessionStoreOptions.maxClientOrdersPerAccount. @default 100000 */
+  maxClientOrdersPerAccount?: number;
   /** See ResilientSessionStoreOptions.offlineGraceMs. @default 60000 */
   offlineGraceMs?: number;
   /** Told when Redis becomes unreachable or reachable again (log it; feed health). */
@@ -41,16 +47,16 @@ export interface OpenedSessionStore {
 }
 
 export function openSessionStore(options: OpenSessionStoreOptions): OpenedSessionStore {
-  const { clock, redisUrl, redisPrefix, offlineGraceMs, onStateChange, ...semantics } = options;
+  const { clock, redisUrl, redisPrefix, idempotencyScope, offlineGraceMs, onStateChange, maxClientOrders, maxClientOrdersPerAccount, ...semantics } = options;
   if (redisUrl === undefined) {
     const markers = new Map<string, string>();
     const claimMarker = async (name: string, value: string): Promise<string> => {
       if (!markers.has(name)) markers.set(name, value);
       return markers.get(name)!;
     };
-    return { store: new MemorySessionStore({ ...semantics, clock }), backend: 'memory', isOnline: () => true, ready: async () => {}, claimMarker };
+    return { store: new MemorySessionStore({ ...semantics, clock, maxClientOrders, maxClientOrdersPerAccount }), backend: 'memory', isOnline: () => true, ready: async () => {}, claimMarker };
   }
-  const inner = new RedisSessionStore({ ...semantics, clock, url: redisUrl, prefix: redisPrefix });
+  const inner = new RedisSessionStore({ ...semantics, clock, url: redisUrl, prefix: redisPrefix, idempotencyScope });
   const store = new ResilientSessionStore({ ...semantics, clock, inner, offlineGraceMs, onStateChange });
   // Before the first call has failed, the connection state is the better witness (startup with Redis down).
   return {

@@ -49,6 +49,13 @@ export interface RedisSessionStoreOptions extends SessionStoreOptions {
   /** Prefix of every key, so several services or test runs can share one Redis. @default "trading:" */
   prefix?: string;
   /**
+   * The identity of the database the idempotency records describe (its random id, migration 002):
+   * records live under `<prefix>order:<scope>:…`, so after a database reset (or against another
+   * database) with Redis kept, no record answers for an order the database does not hold.
+   * @default "" (unscoped)
+   */
+  idempotencyScope?: string;
+  /**
    * A command not answered within this fails with UnavailableError. Lower detects a hung Redis (or a
    * black-holed network) sooner; too low fails healthy calls during a slow fsync.
    * @default 500
@@ -108,7 +115,39 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return {allowed, retry}
 `;
 
+/**
+ * Stores a session and indexes it, atomically: KEYS = session, account index (zset by expiry), key
+ * index (set). ARGV: session JSON, ttl ms, digest, expiresAtMs, now, per-account cap, session key
+ * prefix. Expired index entries are dropped; beyond the cap the account's oldest sessions are ended.
+ */
+const LOGIN_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do redis.call('DEL', ARGV[7] .. oldest[i]) end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+local ttl = redis.call('PTTL', KEYS[3])
+if ttl < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+return over
+`;
+
+/** Deletes an API key and every session it opened. KEYS = api key, key index; ARGV: session key prefix. */
+const REVOKE_SCRIPT = `
+local removed = redis.call('DEL', KEYS[1])
+local digests = redis.call('SMEMBERS', KEYS[2])
+for _, d in ipairs(digests) do redis.call('DEL', ARGV[1] .. d) end
+redis.call('DEL', KEYS[2])
+return removed
+`;
+
 interface SessionCommands {
+  storeSession(sessionKey: string, accountIndex: string, keyIndex: string, json: string, ttlMs: number, digest: string, expiresAtMs: number, nowMs: number, cap: number, sessionPrefix: string): Promise<number>;
+  revokeKey(apiKey: string, keyIndex: string, sessionPrefix: string): Promise<number>;
   rememberClientOrder(key: string, value: string, ttlMs: number, nowMs: number): Promise<string>;
   consumeTokens(key: string, capacity: number, rate: number, nowMs: number, need: number, ttlMs: number): Promise<[number, number]>;
 }
@@ -122,6 +161,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly options: CompiledSessionStoreOptions;
   private readonly clock: Clock;
   private readonly prefix: string;
+  private readonly orderKind: string;
   private readonly client: Redis & SessionCommands;
   private readonly bucketTtlMs: number;
   private lastError: Error | undefined;
@@ -132,6 +172,9 @@ export class RedisSessionStore implements SessionStore {
     this.options = compileSessionStoreOptions(raw);
     this.clock = raw.clock;
     this.prefix = raw.prefix ?? DEFAULT_REDIS_PREFIX;
+    const scope = raw.idempotencyScope ?? '';
+    if (!/^[A-Za-z0-9_-]{0,64}$/.test(scope)) throw new SessionStoreOptionError('idempotencyScope', 'must be at most 64 letters, digits, "-" or "_"');
+    this.orderKind = scope === '' ? 'order' : `order:${scope}`;
     if (!/^[\x21-\x7e]{0,64}$/.test(this.prefix)) throw new SessionStoreOptionError('prefix', 'must be at most 64 printable ASCII characters without spaces');
     if (!/^rediss?:\/\//.test(raw.url)) throw new SessionStoreOptionError('url', `must start with redis:// or rediss://, got ${JSON.stringify(raw.url)}`);
     const commandTimeoutMs = integerOption('commandTimeoutMs', raw.commandTimeoutMs ?? 500, 1, 600_000);
@@ -163,6 +206,8 @@ export class RedisSessionStore implements SessionStore {
     });
     client.defineCommand('rememberClientOrder', { numberOfKeys: 1, lua: REMEMBER_SCRIPT });
     client.defineCommand('consumeTokens', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
+    client.defineCommand('storeSession', { numberOfKeys: 3, lua: LOGIN_SCRIPT });
+    client.defineCommand('revokeKey', { numberOfKeys: 2, lua: REVOKE_SCRIPT });
     this.client = client as Redis & SessionCommands;
   }
 
@@ -208,20 +253,35 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeApiKey(keyId: string): Promise<boolean> {
     if (!isWellFormedKeyId(keyId)) return false;
-    const removed = await this.run('revoke an API key', () => this.client.del(this.key('apikey', keyId)));
+    const removed = await this.run('revoke an API key', () => this.client.revokeKey(this.key('apikey', keyId), this.key('keysessions', keyId), this.key('session', '')));
     return removed > 0;
   }
 
   async login(keyId: string, secret: string, ttlMs: number): Promise<Session> {
     checkSessionTtl(ttlMs, this.options);
-    if (!isWellFormedKeyId(keyId) || !isWellFormedSecret(secret)) throw new InvalidCredentialsError();
-    const raw = await this.run('log in', () => this.client.get(this.key('apikey', keyId)));
+    // A malformed or unknown key id costs the same round trip, hash and compare as a wrong secret.
+    const raw = await this.run('log in', () => this.client.get(this.key('apikey', isWellFormedKeyId(keyId) ? keyId : 'ak_malformed')));
     const stored = raw === null ? undefined : (JSON.parse(raw) as StoredApiKey);
-    if (stored === undefined || !secretMatches(secret, stored)) throw new InvalidCredentialsError();
+    if (!secretMatches(secret, stored ?? DUMMY_API_KEY) || stored === undefined || !isWellFormedKeyId(keyId) || !isWellFormedSecret(secret)) throw new InvalidCredentialsError();
     const token = newToken();
-    const expiresAtMs = this.clock.nowMs() + ttlMs;
+    const now = this.clock.nowMs();
+    const expiresAtMs = now + ttlMs;
     const session: StoredSession = { account: stored.account, expiresAtMs };
-    await this.run('log in', () => this.client.set(this.key('session', tokenDigest(token)), JSON.stringify(session), 'PX', ttlMs));
+    const digest = tokenDigest(token);
+    await this.run('log in', () =>
+      this.client.storeSession(
+        this.key('session', digest),
+        this.key('accountsessions', encodeURIComponent(stored.account)),
+        this.key('keysessions', keyId),
+        JSON.stringify(session),
+        ttlMs,
+        digest,
+        expiresAtMs,
+        now,
+        this.options.maxSessionsPerAccount,
+        this.key('session', ''),
+      ),
+    );
     return { token, account: stored.account, expiresAtMs };
   }
 
@@ -252,7 +312,7 @@ export class RedisSessionStore implements SessionStore {
     const ttlMs = this.options.idempotencyTtlMs;
     const value = `${now + ttlMs}:${result}`;
     const onRecord = await this.run('remember a client order id', () =>
-      this.client.rememberClientOrder(this.key('order', clientOrderKey(account, pair, clientOrderId)), value, ttlMs, now),
+      this.client.rememberClientOrder(this.key(this.orderKind, clientOrderKey(account, pair, clientOrderId)), value, ttlMs, now),
     );
     return resultOf(onRecord);
   }
@@ -260,7 +320,7 @@ export class RedisSessionStore implements SessionStore {
   async lookupClientOrder(account: string, pair: string, clientOrderId: string): Promise<ClientOrderResult | undefined> {
     checkAccount(account);
     checkClientOrderKey(pair, clientOrderId);
-    const raw = await this.run('look up a client order id', () => this.client.get(this.key('order', clientOrderKey(account, pair, clientOrderId))));
+    const raw = await this.run('look up a client order id', () => this.client.get(this.key(this.orderKind, clientOrderKey(account, pair, clientOrderId))));
     if (raw === null) return undefined;
     const colon = raw.indexOf(':');
     return this.clock.nowMs() < Number(raw.slice(0, colon)) ? raw.slice(colon + 1) : undefined;
@@ -335,6 +395,9 @@ export class RedisSessionStore implements SessionStore {
     this.client.disconnect(true);
   }
 }
+
+/** Compared against for an unknown key id, so both failures cost one HMAC and one compare. */
+const DUMMY_API_KEY = storedApiKey('dummy', 'x'.repeat(43), 0);
 
 function resultOf(onRecord: string): ClientOrderResult {
   return onRecord.slice(onRecord.indexOf(':') + 1);

@@ -121,10 +121,32 @@ export interface GetOrderResponse {
 export interface ListOpenOrdersRequest {
   /** Optional: empty lists the open orders of every pair. */
   pair: string;
+  /** Optional: which page. Absent (clients written before paging): the first page of 5000 orders. */
+  page: PageRequest | undefined;
+}
+
+export interface PageRequest {
+  /**
+   * Most orders in this response, 1-5000; 0 means 5000. An account holds at most
+   * MAX_OPEN_ORDERS_PER_ACCOUNT open orders per pair.
+   */
+  pageSize: number;
+  /**
+   * next_page.page_token of the previous response, to continue after its last order (with the same
+   * `pair`). Orders opened or closed meanwhile may appear or be missing: each page is the book as it
+   * is when that page is read.
+   */
+  pageToken: string;
 }
 
 export interface ListOpenOrdersResponse {
   orders: Order[];
+  /** Present when more orders follow: pass its page_token in the next request's page. */
+  nextPage: NextPage | undefined;
+}
+
+export interface NextPage {
+  pageToken: string;
 }
 
 export interface CancelAllOrdersRequest {
@@ -1134,13 +1156,16 @@ export const GetOrderResponse: MessageFns<GetOrderResponse> = {
 };
 
 function createBaseListOpenOrdersRequest(): ListOpenOrdersRequest {
-  return { pair: "" };
+  return { pair: "", page: undefined };
 }
 
 export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
   encode(message: ListOpenOrdersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.pair !== "") {
       writer.uint32(10).string(message.pair);
+    }
+    if (message.page !== undefined) {
+      PageRequest.encode(message.page, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1166,6 +1191,14 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
             message.pair = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.page = PageRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1179,13 +1212,19 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
   },
 
   fromJSON(object: any): ListOpenOrdersRequest {
-    return { pair: isSet(object.pair) ? globalThis.String(object.pair) : "" };
+    return {
+      pair: isSet(object.pair) ? globalThis.String(object.pair) : "",
+      page: isSet(object.page) ? PageRequest.fromJSON(object.page) : undefined,
+    };
   },
 
   toJSON(message: ListOpenOrdersRequest): unknown {
     const obj: any = {};
     if (message.pair !== "") {
       obj.pair = message.pair;
+    }
+    if (message.page !== undefined) {
+      obj.page = PageRequest.toJSON(message.page);
     }
     return obj;
   },
@@ -1196,18 +1235,117 @@ export const ListOpenOrdersRequest: MessageFns<ListOpenOrdersRequest> = {
   fromPartial(object: DeepPartial<ListOpenOrdersRequest>): ListOpenOrdersRequest {
     const message = createBaseListOpenOrdersRequest();
     message.pair = object.pair ?? "";
+    message.page = (object.page !== undefined && object.page !== null)
+      ? PageRequest.fromPartial(object.page)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePageRequest(): PageRequest {
+  return { pageSize: 0, pageToken: "" };
+}
+
+export const PageRequest: MessageFns<PageRequest> = {
+  encode(message: PageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PageRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: PageRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PageRequest>): PageRequest {
+    return PageRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PageRequest>): PageRequest {
+    const message = createBasePageRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListOpenOrdersResponse(): ListOpenOrdersResponse {
-  return { orders: [] };
+  return { orders: [], nextPage: undefined };
 }
 
 export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
   encode(message: ListOpenOrdersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.orders) {
       Order.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPage !== undefined) {
+      NextPage.encode(message.nextPage, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1233,6 +1371,14 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
             message.orders.push(Order.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPage = NextPage.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1246,13 +1392,23 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
   },
 
   fromJSON(object: any): ListOpenOrdersResponse {
-    return { orders: globalThis.Array.isArray(object?.orders) ? object.orders.map((e: any) => Order.fromJSON(e)) : [] };
+    return {
+      orders: globalThis.Array.isArray(object?.orders) ? object.orders.map((e: any) => Order.fromJSON(e)) : [],
+      nextPage: isSet(object.nextPage)
+        ? NextPage.fromJSON(object.nextPage)
+        : isSet(object.next_page)
+        ? NextPage.fromJSON(object.next_page)
+        : undefined,
+    };
   },
 
   toJSON(message: ListOpenOrdersResponse): unknown {
     const obj: any = {};
     if (message.orders?.length) {
       obj.orders = message.orders.map((e) => Order.toJSON(e));
+    }
+    if (message.nextPage !== undefined) {
+      obj.nextPage = NextPage.toJSON(message.nextPage);
     }
     return obj;
   },
@@ -1263,6 +1419,82 @@ export const ListOpenOrdersResponse: MessageFns<ListOpenOrdersResponse> = {
   fromPartial(object: DeepPartial<ListOpenOrdersResponse>): ListOpenOrdersResponse {
     const message = createBaseListOpenOrdersResponse();
     message.orders = object.orders?.map((e) => Order.fromPartial(e)) || [];
+    message.nextPage = (object.nextPage !== undefined && object.nextPage !== null)
+      ? NextPage.fromPartial(object.nextPage)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNextPage(): NextPage {
+  return { pageToken: "" };
+}
+
+export const NextPage: MessageFns<NextPage> = {
+  encode(message: NextPage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageToken !== "") {
+      writer.uint32(10).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NextPage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNextPage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NextPage {
+    return {
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: NextPage): unknown {
+    const obj: any = {};
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NextPage>): NextPage {
+    return NextPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NextPage>): NextPage {
+    const message = createBaseNextPage();
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
@@ -2196,6 +2428,12 @@ export const CommandResult: MessageFns<CommandResult> = {
  *   `x-reject-reason` (a RejectReason number) carry the same facts. Nothing was changed.
  * - NOT_FOUND: unknown `pair` (x-reject-reason 2101) or unknown order (2001).
  * - DEADLINE_EXCEEDED: the call's deadline passed before the server applied it; it was not applied.
+ *   The server checks the deadline on arrival and again right before applying (after any wait for the
+ *   session store), and never applies a call past it. One case remains where a client can see
+ *   DEADLINE_EXCEEDED for an applied command: the deadline passes while the reply waits for the
+ *   journal (ack after durable). grpc then ends the call itself; the command is applied and durable
+ *   once PostgreSQL confirms it. Give deadlines longer than a journal write, and after a
+ *   DEADLINE_EXCEEDED resubmit with the same client_order_id (idempotent) or GetOrder by it.
  * - UNAVAILABLE: the server is shutting down (or the pair is halted); nothing was applied. Retry
  *   elsewhere or later. Streams are ended with UNAVAILABLE when the server shuts down. Also when the
  *   session store (Redis) cannot vouch for the token: it is unreachable and this server has not
@@ -2289,8 +2527,9 @@ export const OrdersServiceService = {
     responseDeserialize: (value: Buffer): GetOrderResponse => GetOrderResponse.decode(value),
   },
   /**
-   * This account's open orders, by pair then ascending order id.
-   * Errors: INVALID_ARGUMENT (pair), NOT_FOUND (pair).
+   * This account's open orders, by pair then ascending order id, in pages (PageRequest; at most 5000
+   * orders per response, next_page_token when more follow).
+   * Errors: INVALID_ARGUMENT (pair, page_size, page_token), NOT_FOUND (pair).
    */
   listOpenOrders: {
     path: "/trading.v1.OrdersService/ListOpenOrders" as const,
@@ -2342,8 +2581,16 @@ export const OrdersServiceService = {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries events of this account's orders caused by others (a resting order filled),
-   * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
+   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
+   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
+   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * exactly once (this stream's own commands' events only in their reply). A client that also reads
+   * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
+   * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
+   * A stream that falls behind by more than GRPC_MAX_QUEUED_BYTES_PER_STREAM unsent bytes is ended with
+   * RESOURCE_EXHAUSTED ("slow consumer: …", or the HTTP/2 reset ENHANCE_YOUR_CALM a moment later);
+   * reconnect and reconcile with ListOpenOrders. An account may hold GRPC_MAX_STREAMS_PER_ACCOUNT
+   * streams; one more is refused with RESOURCE_EXHAUSTED. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
    * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
    * earlier replies wait for the journal; replies come in message order, and a response may also carry
@@ -2404,8 +2651,9 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    */
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   /**
-   * This account's open orders, by pair then ascending order id.
-   * Errors: INVALID_ARGUMENT (pair), NOT_FOUND (pair).
+   * This account's open orders, by pair then ascending order id, in pages (PageRequest; at most 5000
+   * orders per response, next_page_token when more follow).
+   * Errors: INVALID_ARGUMENT (pair, page_size, page_token), NOT_FOUND (pair).
    */
   listOpenOrders: handleUnaryCall<ListOpenOrdersRequest, ListOpenOrdersResponse>;
   /**
@@ -2427,8 +2675,16 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries events of this account's orders caused by others (a resting order filled),
-   * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
+   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
+   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
+   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * exactly once (this stream's own commands' events only in their reply). A client that also reads
+   * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
+   * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
+   * A stream that falls behind by more than GRPC_MAX_QUEUED_BYTES_PER_STREAM unsent bytes is ended with
+   * RESOURCE_EXHAUSTED ("slow consumer: …", or the HTTP/2 reset ENHANCE_YOUR_CALM a moment later);
+   * reconnect and reconcile with ListOpenOrders. An account may hold GRPC_MAX_STREAMS_PER_ACCOUNT
+   * streams; one more is refused with RESOURCE_EXHAUSTED. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
    * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
    * earlier replies wait for the journal; replies come in message order, and a response may also carry
@@ -2537,8 +2793,9 @@ export interface OrdersServiceClient extends Client {
     callback: (error: ServiceError | null, response: GetOrderResponse) => void,
   ): ClientUnaryCall;
   /**
-   * This account's open orders, by pair then ascending order id.
-   * Errors: INVALID_ARGUMENT (pair), NOT_FOUND (pair).
+   * This account's open orders, by pair then ascending order id, in pages (PageRequest; at most 5000
+   * orders per response, next_page_token when more follow).
+   * Errors: INVALID_ARGUMENT (pair, page_size, page_token), NOT_FOUND (pair).
    */
   listOpenOrders(
     request: ListOpenOrdersRequest,
@@ -2602,8 +2859,16 @@ export interface OrdersServiceClient extends Client {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries events of this account's orders caused by others (a resting order filled),
-   * in any pair, as their own OrderFlowResponse messages. A command's error is reported in its
+   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
+   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
+   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * exactly once (this stream's own commands' events only in their reply). A client that also reads
+   * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
+   * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
+   * A stream that falls behind by more than GRPC_MAX_QUEUED_BYTES_PER_STREAM unsent bytes is ended with
+   * RESOURCE_EXHAUSTED ("slow consumer: …", or the HTTP/2 reset ENHANCE_YOUR_CALM a moment later);
+   * reconnect and reconcile with ListOpenOrders. An account may hold GRPC_MAX_STREAMS_PER_ACCOUNT
+   * streams; one more is refused with RESOURCE_EXHAUSTED. A command's error is reported in its
    * CommandResult, never by ending the stream (a rate-limited message: RESOURCE_EXHAUSTED in each).
    * Submits are idempotent by client_order_id as in SubmitOrder. Messages are applied in order while
    * earlier replies wait for the journal; replies come in message order, and a response may also carry

@@ -1,0 +1,19 @@
+/**
+ * Drill: PostgreSQL black-holed: connections stay open, nothing is delivered (Toxiproxy `timeout` 0).
+ * Runbook thresholds: "Comprehensive Health Check, steps 1-2: the service health endpoint or the database
+ * connectivity failing → UNHEALTHY (exit 2)"; "Severity Levels → Level 1 (Critical): Complete trading
+ * outage"; "Troubleshooting → Issue 3: Database Connection Issues".
+ * Expected (see postgres-outage.ts): /health 503 UNHEALTHY, dependency_down Level 1 naming postgresql, a new
+ * order UNAVAILABLE naming PostgreSQL, script exit 2; healed, the service resumes by itself, nothing
+ * acknowledged lost.
+ */
+import type { Drill } from '../drill.ts';
+import { outage } from './postgres-outage.ts';
+
+export const drill: Drill = {
+  name: 'postgres-blackhole',
+  threshold: 'runbook "Issue 3: Database Connection Issues: Database unavailability" (a hung server: nothing answers) → UNHEALTHY (exit 2)',
+  mitigation: 'none: the service resumes by itself once PostgreSQL answers',
+  needs: { postgresProxy: true, env: { DATABASE_WRITE_TIMEOUT_MS: '1000' } },
+  run: (ctx) => outage(ctx, { kind: 'timeout', timeoutMs: 0 }, 'connections open, nothing delivered'),
+};

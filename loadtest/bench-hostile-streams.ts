@@ -1,0 +1,142 @@
+/**
+ * Issue 7 item 1, measured: N StreamMarketData streams whose clients never read, while the book gets
+ * D new levels (each a market-data delta); a probe client calls GetOrderBook every 5 ms meanwhile.
+ * Prints RSS and heap growth (after a GC, with --expose-gc), the server's queued-bytes figure when it
+ * has one, and the probe's p50/p99/max, with the load average. Never fails on timing.
+ *
+ *   node --expose-gc --import tsx loadtest/bench-hostile-streams.ts
+ *   BENCH_STREAMS (300)  unread streams      BENCH_DELTAS (20000)  book changes
+ *   BENCH_MAX_QUEUED_BYTES_PER_STREAM (the server default, 4 MiB): a scaled-down limit for short runs
+ *   BENCH_ATTACKER (child): `child` opens the unread streams from a separate process (so their clients'
+ *   work does not share the server's event loop and the probe measures the server); `inline` in this one
+ *   Writes bench-results/hostile-streams-latest.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+import { credentials } from '@grpc/grpc-js';
+import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
+import type { NewOrderRequest } from '../server/pairs/trading-pair.ts';
+import { startHarness } from '../test/grpc-harness.ts';
+
+const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 300);
+const DELTAS = Number(process.env['BENCH_DELTAS'] ?? 20_000);
+const MIB = 1024 * 1024;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Attacker mode (a child process): N paused streams to `target`, one connection each; stays until killed. */
+async function attacker(target: string, n: number): Promise<void> {
+  let statuses = 0;
+  for (let i = 0; i < n; i++) {
+    const c = new MarketDataServiceClient(target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    const s = c.streamMarketData({ pair: 'BTCUSDT', depth: 0 });
+    s.on('error', () => {});
+    s.on('status', () => {
+      statuses++;
+      process.stdout.write(`ended ${statuses}\n`);
+    });
+    s.pause();
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  process.stdout.write('ready\n');
+  await new Promise(() => {});
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'attacker') return attacker(process.argv[3]!, Number(process.argv[4]));
+  const inline = (process.env['BENCH_ATTACKER'] ?? 'child') === 'inline';
+  const perStream = process.env['BENCH_MAX_QUEUED_BYTES_PER_STREAM'];
+  const h = await startHarness(perStream === undefined ? {} : { streamLimits: { maxQueuedBytesPerStream: Number(perStream) } });
+  const pair = h.pairs.get('BTCUSDT')!;
+  gc?.();
+  const base = process.memoryUsage();
+  const clients: MarketDataServiceClient[] = [];
+  let ended = 0;
+  let child: ReturnType<typeof spawn> | undefined;
+  if (!inline) {
+    child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'attacker', h.address, String(STREAMS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => {
+      child!.stdout!.setEncoding('utf8');
+      child!.stdout!.on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          if (line === 'ready') resolve();
+          const m = /^ended (\d+)$/.exec(line);
+          if (m !== null) ended = Number(m[1]);
+        }
+      });
+    });
+  }
+  for (let i = 0; inline && i < STREAMS; i++) {
+    // One connection per client (no shared subchannel), as separate attacking processes would have.
+    const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    clients.push(c);
+    const s = c.streamMarketData({ pair: 'BTCUSDT', depth: 0 });
+    s.on('error', () => {});
+    s.on('status', () => ended++);
+    s.pause();
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const probe = new MarketDataServiceClient(h.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const latencies: number[] = [];
+  let probing = true;
+  const probeLoop = (async () => {
+    while (probing) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => probe.getOrderBook({ pair: 'ETHUSDT', depth: 5 }, () => resolve()));
+      latencies.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  let peakRss = 0;
+  let peakQueued = 0;
+  const started = performance.now();
+  for (let done = 0; done < DELTAS; done += 100) {
+    for (let k = 0; k < 100; k++) {
+      const i = done + k;
+      const buy = i % 2 === 0;
+      pair.submit(1, { clientOrderId: '', side: buy ? 0 : 1, type: 0, tif: 0, postOnly: false, price: buy ? 1_000_000 - i : 2_000_000 + i, quantity: 1, stp: 0 } as NewOrderRequest);
+    }
+    await new Promise((r) => setImmediate(r));
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const gov = (h.server as { streamGovernor?: { queuedBytes: number } }).streamGovernor;
+    if (gov !== undefined) peakQueued = Math.max(peakQueued, gov.queuedBytes);
+  }
+  const attackMs = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 1_000));
+  probing = false;
+  await probeLoop;
+  gc?.();
+  const after = process.memoryUsage();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const result = {
+    attacker: inline ? 'inline' : 'child process',
+    max_queued_bytes_per_stream: perStream === undefined ? 'default' : Number(perStream),
+    streams: STREAMS,
+    deltas: DELTAS,
+    attack_ms: Math.round(attackMs),
+    rss_base_mib: +(base.rss / MIB).toFixed(1),
+    rss_peak_mib: +(peakRss / MIB).toFixed(1),
+    rss_after_gc_mib: +(after.rss / MIB).toFixed(1),
+    heap_after_gc_mib: +(after.heapUsed / MIB).toFixed(1),
+    heap_growth_after_gc_mib: +((after.heapUsed - base.heapUsed) / MIB).toFixed(1),
+    server_peak_queued_mib: +(peakQueued / MIB).toFixed(2),
+    streams_ended_by_server: ended,
+    probe_calls: latencies.length,
+    probe_p50_ms: +q(0.5).toFixed(2),
+    probe_p99_ms: +q(0.99).toFixed(2),
+    probe_max_ms: +(latencies.at(-1) ?? NaN).toFixed(2),
+    loadavg: loadavg().map((x) => +x.toFixed(2)),
+  };
+  console.log(JSON.stringify(result, null, 2));
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync('bench-results/hostile-streams-latest.json', `${JSON.stringify(result, null, 2)}\n`);
+  for (const c of clients) c.close();
+  child?.kill();
+  probe.close();
+  await h.close();
+  process.exit(0);
+}
+
+void main();

@@ -1,0 +1,17 @@
+/**
+ * Lets chosen server-streaming methods write responses that are already encoded: a Buffer given to
+ * `call.write` goes out as is, any other value is encoded by the generated serializer as before. The
+ * streaming handlers encode each message once (market data: once per delta for all subscribers), so
+ * they know its size for the queued-bytes bound (stream-limits.ts). The wire format is unchanged.
+ */
+import type { ServiceDefinition } from '@grpc/grpc-js';
+
+export function withRawResponses<T extends ServiceDefinition>(service: T, methods: readonly (keyof T & string)[]): T {
+  const copy: Record<string, unknown> = { ...service };
+  for (const m of methods) {
+    const def = service[m]!;
+    const serialize = def.responseSerialize as (value: unknown) => Buffer;
+    copy[m] = { ...def, responseSerialize: (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : serialize(value)) };
+  }
+  return copy as T;
+}
