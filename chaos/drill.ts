@@ -51,7 +51,7 @@ export interface DrillNeeds {
 
 export interface Drill {
   name: string;
-  /** Quoted from runbook.md, with the section. */
+  /** Quoted from the operators' runbook (docs/runbook.md follows it), with the section. */
   threshold: string;
   mitigation: string;
   needs: DrillNeeds;

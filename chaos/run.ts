@@ -8,7 +8,7 @@
  * a fresh Redis key prefix (REDIS_URL, default 127.0.0.1:6379), the fault proxies the drill needs, starts
  * server/main.ts with CHAOS_ENABLED on free ports, runs the drill (the simulator's load, the fault, the
  * operator's view, the mitigation, the recovery), stops the load, checks the ledger against the schema's
- * orders/trades tables, stops the process. Writes chaos/results/latest.json and latest.md (a full run) or
+ * orders/trades tables, stops the process. Writes chaos/results/latest.json and chaos/results/latest.md (a full run) or
  * chaos/results/run-<drills>.json/.md (a selection). Exit 0 when every drill passed, 1 when one failed,
  * 2 on bad arguments or a target that refuses.
  */

@@ -8,14 +8,23 @@
  *   BENCH_LEGACY_SHALLOW_COMMANDS, BENCH_LEGACY_DEEP_COMMANDS  # cap the slow legacy book (a prefix of the same stream)
  *   BENCH_REPS (5), BENCH_SEED (1), BENCH_MEMORY_ORDERS (1000000)
  *
+ * Peer mode (only this runs when BENCH_PEERS_DIR is set): the adaptive book against the sorted-array
+ * `naive-book` of the shared bench-peers harness, on its `base` and `deep` workloads, in one process.
+ *   d=$(mktemp -d) && cp -r /work/shared/bench-peers "$d" && (cd "$d/bench-peers" && node gen-workload.mjs --out-dir work)
+ *   BENCH_PEERS_DIR="$d/bench-peers" npm run bench:engine
+ *   BENCH_PEER_PAIRS (5): timed passes of each book, interleaved (ours, naive, naive, ours, ...) after one
+ *   warm-up each; every pair gives a ratio and the report is the median of those ratios, so load that
+ *   drifts during the run hits both books alike. BENCH_PEER_WORKLOADS: comma-separated workload files
+ *   (default work/work-base.txt,work/work-deep.txt inside BENCH_PEERS_DIR).
+ *
  * Prints figures and ratios against the same run's legacy baseline and writes bench-results/engine-latest.json
  * plus one line in bench-results/engine-history.jsonl. It never fails on time; it exits
  * non-zero only if the books disagree on the events they emit, which is a correctness failure.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
 import type { Command } from '../server/core/commands.ts';
 import type { EventSink } from '../server/core/events.ts';
@@ -24,6 +33,7 @@ import type { CancelReason, RejectCode } from '../server/core/reasons.ts';
 import type { AccountId, Lots, OrderId, PriceTicks, Side } from '../server/core/types.ts';
 import { BTCUSDT, deepWorkload, restingOrders, shallowWorkload, type Workload } from '../simulator/workloads.ts';
 import { fullGc, gitCommit } from './bench-support.ts';
+import { runEngineOnce, type PeerRun, type PeerWorkload } from './engine-peer.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
@@ -269,6 +279,136 @@ function table(header: string[], rows: string[][]): string {
 }
 
 
+// --- peer mode -----------------------------------------------------------------------------------------
+
+interface PeerSide {
+  ratesPerSec: number[];
+  medianPerSec: number;
+  fills: number;
+  volume: number;
+  resting: number;
+}
+
+interface PeerResult {
+  workload: string;
+  file: string;
+  commands: number;
+  pairs: number;
+  adaptive: PeerSide;
+  naive: PeerSide;
+  /** adaptive / naive rate of each pair, in run order. */
+  pairRatios: number[];
+  medianRatio: number;
+  expected: { fills: number; volume: number; resting: number } | null;
+  /** Both books reached the generator's expected fills, volume and resting count in every pass. */
+  matchesExpected: boolean;
+  loadAverage: { start: number; end: number };
+}
+
+type PeerRunOnce = (wl: PeerWorkload) => PeerRun;
+
+async function peerMain(dir: string): Promise<void> {
+  const pairs = envInt('BENCH_PEER_PAIRS', 5);
+  const files = (process.env.BENCH_PEER_WORKLOADS ?? 'work/work-base.txt,work/work-deep.txt')
+    .split(',')
+    .filter((f) => f !== '')
+    .map((f) => (isAbsolute(f) ? f : join(dir, f)));
+  const harness = (await import(pathToFileURL(join(dir, 'harness.mjs')).href)) as { loadWorkload: (file: string) => PeerWorkload };
+  const naive = (await import(pathToFileURL(join(dir, 'naive-book.mjs')).href)) as { runOnce: PeerRunOnce };
+  const adaptive: PeerRunOnce = (wl) => runEngineOnce(() => BOOK_IMPLEMENTATIONS.adaptive(BTCUSDT), wl);
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const commit = gitCommit(ROOT, ['server/core', 'loadtest']);
+  console.log(`bench:engine peers  node ${process.version}  ${cpu} ×${cpus().length}  commit ${commit}  peers ${dir}`);
+  console.log(`adaptive vs naive-book, ${pairs} interleaved pairs after one warm-up each; fresh book per pass, loop timed only\n`);
+
+  const results: PeerResult[] = [];
+  for (const file of files) {
+    const wl = harness.loadWorkload(file);
+    const name = (wl.file.match(/work-([a-z]+)\.txt$/) ?? [])[1] ?? wl.file;
+    const loadStart = loadavg()[0]!;
+    const pass = (run: PeerRunOnce): PeerRun & { rate: number } => {
+      fullGc();
+      const r = run(wl);
+      return { ...r, rate: wl.n / (Number(r.ns) / 1e9) };
+    };
+    const a: (PeerRun & { rate: number })[] = [];
+    const b: (PeerRun & { rate: number })[] = [];
+    pass(adaptive);
+    pass(naive.runOnce);
+    for (let i = 0; i < pairs; i++) {
+      // Alternate which book goes first, so a load change inside a pair does not always favour one.
+      if (i % 2 === 0) {
+        a.push(pass(adaptive));
+        b.push(pass(naive.runOnce));
+      } else {
+        b.push(pass(naive.runOnce));
+        a.push(pass(adaptive));
+      }
+      process.stderr.write(`  ${name} pair ${i + 1}/${pairs}: adaptive ${fmtRate(a[i]!.rate)}  naive ${fmtRate(b[i]!.rate)}  ratio ${(a[i]!.rate / b[i]!.rate).toFixed(2)}  (load ${loadavg()[0]!.toFixed(1)})\n`);
+    }
+    const side = (rs: (PeerRun & { rate: number })[]): PeerSide => ({
+      ratesPerSec: rs.map((r) => Math.round(r.rate)),
+      medianPerSec: Math.round(median(rs.map((r) => r.rate))),
+      fills: rs[0]!.fills,
+      volume: rs[0]!.volume,
+      resting: rs[0]!.resting,
+    });
+    const exp = wl.meta?.expected ?? null;
+    const agrees = (r: PeerRun) => exp === null || (r.fills === exp.fills && r.volume === exp.volume && r.resting === exp.resting);
+    const ratios = a.map((r, i) => r.rate / b[i]!.rate);
+    results.push({
+      workload: name,
+      file: wl.file,
+      commands: wl.n,
+      pairs,
+      adaptive: side(a),
+      naive: side(b),
+      pairRatios: ratios.map((x) => Math.round(x * 1000) / 1000),
+      medianRatio: Math.round(median(ratios) * 1000) / 1000,
+      expected: exp ? { fills: exp.fills, volume: exp.volume, resting: exp.resting } : null,
+      matchesExpected: [...a, ...b].every(agrees),
+      loadAverage: { start: loadStart, end: loadavg()[0]! },
+    });
+  }
+
+  console.log(
+    table(
+      ['workload', 'commands', 'adaptive median', 'naive median', 'median pair ratio', 'pair ratios', 'fills', 'volume', 'resting', 'expected', 'load'],
+      results.map((r) => [
+        r.workload,
+        fmtInt(r.commands),
+        fmtInt(r.adaptive.medianPerSec),
+        fmtInt(r.naive.medianPerSec),
+        `${r.medianRatio.toFixed(2)}×`,
+        r.pairRatios.map((x) => x.toFixed(2)).join(' '),
+        fmtInt(r.adaptive.fills),
+        fmtInt(r.adaptive.volume),
+        fmtInt(r.adaptive.resting),
+        r.matchesExpected ? 'match' : 'MISMATCH',
+        `${r.loadAverage.start.toFixed(1)}→${r.loadAverage.end.toFixed(1)}`,
+      ]),
+    ),
+  );
+  const date = new Date().toISOString();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, 'engine-peers-latest.json'), JSON.stringify({ date, commit, node: process.version, cpu, cpus: cpus().length, results }, null, 2) + '\n');
+  const summary: Record<string, unknown> = { date, commit, node: process.version, cpu, mode: 'peers', pairs };
+  for (const r of results) {
+    summary[`adaptive.${r.workload}.medianCmdsPerSec`] = r.adaptive.medianPerSec;
+    summary[`naive.${r.workload}.medianCmdsPerSec`] = r.naive.medianPerSec;
+    summary[`${r.workload}.medianPairRatio`] = r.medianRatio;
+    summary[`${r.workload}.loadAverage`] = [Math.round(r.loadAverage.start * 100) / 100, Math.round(r.loadAverage.end * 100) / 100];
+  }
+  summary.matchesExpected = results.every((r) => r.matchesExpected);
+  appendFileSync(join(RESULTS_DIR, 'engine-history.jsonl'), JSON.stringify(summary) + '\n');
+  console.log('\nwrote bench-results/engine-peers-latest.json and appended to bench-results/engine-history.jsonl');
+  if (!results.every((r) => r.matchesExpected)) {
+    console.error('\nFILLS/VOLUME/RESTING differ from the generator\'s expected totals (a correctness failure, not a timing result)');
+    process.exitCode = 1;
+  }
+}
+
+
 // --- main ----------------------------------------------------------------------------------------------
 
 function main(): void {
@@ -457,4 +597,6 @@ function main(): void {
   }
 }
 
-main();
+const peersDir = process.env.BENCH_PEERS_DIR;
+if (peersDir !== undefined && peersDir !== '') await peerMain(peersDir);
+else main();

@@ -26,7 +26,7 @@ const UI = { 'content-type': 'application/json', 'x-trading-ui': '1' };
 const post = (path: string, body: unknown, headers: Record<string, string> = UI) => fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
 
 beforeAll(async () => {
-  service = new TradingService(loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '10000000' }), { logger });
+  service = new TradingService(loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '10000000', MAX_OPEN_ORDERS_PER_ACCOUNT: '1000000' }), { logger });
   const ports = await service.start();
   base = `http://127.0.0.1:${ports.adminPort}`;
   grpcAddress = `127.0.0.1:${ports.grpcPort}`;

@@ -1,5 +1,5 @@
 // Shared by the Trading UI's browser tests: builds ui/dist when it is missing or older than its sources,
-// and launches Debian's Chromium through playwright-core with the flags STACK.md lists. A missing
+// and launches Debian's Chromium through playwright-core with the flags Chromium needs on a closed network. A missing
 // /usr/bin/chromium FAILS (CI installs it: apt-get install chromium), it never skips.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium floods the closed network (STACK.md). */
+/** Without the background-networking flags Chromium floods the closed network. */
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 export const REPO = fileURLToPath(new URL('..', import.meta.url));

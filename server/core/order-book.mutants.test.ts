@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AdaptiveBook } from './adaptive-book/adaptive-book.ts';
-import { NIL } from './adaptive-book/order-pool.ts';
+import { L_HEAD, L_TAIL } from './adaptive-book/level-pool.ts';
+import { I_LEVEL, I_NEXT, I_PREV, NIL } from './adaptive-book/order-pool.ts';
 import { LegacyBook } from './legacy-book/legacy-book.ts';
 import type { EventSink } from './events.ts';
 import type { Instrument } from './instrument.ts';
@@ -26,16 +27,16 @@ class LifoAdaptiveBook extends AdaptiveBook {
     (this as any).rest = function (this: Internals, o: number, price: number, remaining: number, out: EventSink) {
       adaptiveRest.call(this, o, price, remaining, out);
       const { orders, levels } = this;
-      const lvl = orders.level[o];
-      const head = levels.head[lvl];
+      const lvl = orders.int(o, I_LEVEL);
+      const head = levels.int(lvl, L_HEAD);
       if (head === o) return;
-      const prev = orders.prev[o];
-      orders.next[prev] = NIL;
-      levels.tail[lvl] = prev;
-      orders.prev[o] = NIL;
-      orders.next[o] = head;
-      orders.prev[head] = o;
-      levels.head[lvl] = o;
+      const prev = orders.int(o, I_PREV);
+      orders.setInt(prev, I_NEXT, NIL);
+      levels.setInt(lvl, L_TAIL, prev);
+      orders.setInt(o, I_PREV, NIL);
+      orders.setInt(o, I_NEXT, head);
+      orders.setInt(head, I_PREV, o);
+      levels.setInt(lvl, L_HEAD, o);
     };
   }
 }

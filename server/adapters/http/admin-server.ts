@@ -109,7 +109,7 @@ export class AdminHttpServer {
   private readonly tokenDigest: Buffer | undefined;
   /** Paths answered without the token; every other request is authorized before it is even routed. */
   private readonly publicExact: Set<string>;
-  private readonly publicPrefixes: string[];
+  private readonly publicPrefixes: Route[];
 
   constructor(private readonly options: AdminServerOptions) {
     for (const r of options.routes) {
@@ -122,7 +122,7 @@ export class AdminHttpServer {
     }
     this.tokenDigest = options.token === undefined ? undefined : digest(options.token);
     this.publicExact = new Set(options.routes.filter((r) => r.public === true && !r.path.endsWith('/')).map((r) => r.path));
-    this.publicPrefixes = options.routes.filter((r) => r.public === true && r.path.endsWith('/')).map((r) => r.path);
+    this.publicPrefixes = options.routes.filter((r) => r.public === true && r.path.endsWith('/'));
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         options.logger.error('admin http: request failed outside the handler', err);
@@ -176,6 +176,10 @@ export class AdminHttpServer {
         throw new HttpError(400, 'invalid_path', 'the request target is not a valid URL path');
       }
       path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+      // A browser page of another site must not drive the admin API of a local operator (the runbook's
+      // plain `curl -X POST` carries no token on loopback): a state-changing request that a browser marks
+      // as coming from another origin is refused before anything else. curl and scripts send neither header.
+      if (method !== 'GET') refuseCrossSite(req);
       // The token first: without it nothing about the routes (404 vs 405, path decoding) is revealed.
       if (!this.isPublic(path)) this.authorize(req);
       const { route, param } = this.resolve(path, method);
@@ -214,12 +218,7 @@ export class AdminHttpServer {
       if (route === undefined) throw methodNotAllowed(method, path, [...byMethod.keys()]);
       return { route, param: '' };
     }
-    const paramOf = (r: Route): string | undefined => {
-      const suffix = r.suffix ?? '';
-      if (!path.startsWith(r.path) || !path.endsWith(suffix)) return undefined;
-      const param = path.slice(r.path.length, path.length - suffix.length);
-      return param.length > 0 && !param.includes('/') ? param : undefined;
-    };
+    const paramOf = (r: Route): string | undefined => prefixParam(r, path);
     const matching = this.prefixes.filter((r) => paramOf(r) !== undefined);
     if (matching.length > 0) {
       const route = matching.find((r) => r.method === method);
@@ -229,8 +228,9 @@ export class AdminHttpServer {
     throw new HttpError(404, 'not_found', `no admin endpoint ${echo(path)}`);
   }
 
+  /** Public exactly as resolve() would route it: a prefix route covers one path segment, not a subtree. */
   private isPublic(path: string): boolean {
-    return this.publicExact.has(path) || this.publicPrefixes.some((p) => path.startsWith(p));
+    return this.publicExact.has(path) || this.publicPrefixes.some((r) => prefixParam(r, path) !== undefined);
   }
 
   private authorize(req: IncomingMessage): void {
@@ -244,6 +244,32 @@ export class AdminHttpServer {
       });
     }
   }
+}
+
+/**
+ * 403 for a request a browser sent on behalf of another origin: `Sec-Fetch-Site: cross-site`/`same-site`
+ * (browsers set it on every fetch and form post), or an `Origin` whose host is not the one addressed.
+ */
+function refuseCrossSite(req: IncomingMessage): void {
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  let foreign = site === 'cross-site' || site === 'same-site';
+  if (!foreign && origin !== undefined && origin !== 'null') {
+    try {
+      foreign = new URL(origin).host !== req.headers.host;
+    } catch {
+      foreign = true;
+    }
+  } else if (origin === 'null') foreign = true;
+  if (foreign) throw new HttpError(403, 'cross_origin', 'state-changing admin requests from another origin are refused (send them from the same origin, curl or a script)');
+}
+
+/** The parameter a prefix route (`/admin/x/` + param + suffix) takes from `path`: one non-empty segment, else undefined. */
+function prefixParam(r: Route, path: string): string | undefined {
+  const suffix = r.suffix ?? '';
+  if (!path.startsWith(r.path) || !path.endsWith(suffix)) return undefined;
+  const param = path.slice(r.path.length, path.length - suffix.length);
+  return param.length > 0 && !param.includes('/') ? param : undefined;
 }
 
 function methodNotAllowed(method: string, path: string, allowed: string[]): HttpError {

@@ -3,7 +3,7 @@
  * updated with plain arithmetic: no label hashing, no allocation per observation. They render through
  * prom-client's Registry at scrape time exactly as prom-client's own Counter/Histogram would (prom-client's
  * `Metric` shape: name, help, type, aggregator, get()). For the paths that run per call or per batch
- * (gRPC interceptor, admin HTTP, journal writes, session store); STYLE.md §9 keeps prom-client for the rest.
+ * (gRPC interceptor, admin HTTP, journal writes, session store); prom-client serves the rest.
  */
 import type { Metric, Registry } from 'prom-client';
 

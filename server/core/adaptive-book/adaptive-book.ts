@@ -4,11 +4,15 @@
  * hot path nor import anything outside server/core.
  *
  * Layout (see each module's header):
- * - OrderPool: orders struct-of-arrays in typed arrays, intrusive doubly linked FIFO per level, free list.
- * - OrderIdIndex: open-addressing id → slot table, for O(1) cancel and replace.
+ * - OrderPool: one 64-byte record per order in two typed arrays, intrusive doubly linked FIFO per level, free list.
+ * - OrderIdIndex: chained hash id → slot, for O(1) cancel and replace; a second one maps each account
+ *   with resting orders to the sentinel slot of its ring (orders linked per account through the pool),
+ *   so cancel-all visits that account's orders only, never the whole pool.
  * - LevelPool: price levels (aggregate + FIFO ends), pooled the same way.
  * - PriceIndex (one per side): a bitmap-indexed window of levels around the touch plus a heap-ordered
  *   far tier, with the best level cached.
+ * Hot paths write NIL (-1), record field offsets and enum members as literals (with the name in a
+ * comment): V8 reloads and re-checks a module-level constant or an imported binding at every use.
  * Events leave through the EventSink's primitive-argument methods; no event objects are built.
  */
 import { CommandKind, type CancelAllCommand, type CancelCommand, type Command, type NewOrderCommand, type ReplaceCommand } from '../commands.ts';
@@ -18,7 +22,7 @@ import type { Instrument } from '../instrument.ts';
 import { ACCEPTED, type DepthLevel, type OrderBook, type Outcome, type Rejection, type RestingOrder } from '../order-book.ts';
 import { CancelReason } from '../reasons.ts';
 import { hashBookState } from '../state-hash.ts';
-import { OrderType, Side, StpMode, TimeInForce, type AccountId, type Lots, type OrderId, type PriceTicks } from '../types.ts';
+import { Side, StpMode, type AccountId, type Lots, type OrderId, type PriceTicks } from '../types.ts';
 import {
   DUPLICATE_ORDER,
   POST_ONLY_WOULD_TAKE,
@@ -32,7 +36,14 @@ import {
 } from '../validation.ts';
 import { LevelPool } from './level-pool.ts';
 import { OrderIdIndex } from './order-id-index.ts';
-import { NIL, OrderPool } from './order-pool.ts';
+import {
+  ACCOUNT_SENTINEL,
+  OrderPool,
+  flagPostOnly,
+  flagSide,
+  flagStp,
+  packFlags,
+} from './order-pool.ts';
 import { PriceIndex, defaultWindowSize } from './price-index.ts';
 
 export interface AdaptiveBookOptions {
@@ -57,6 +68,8 @@ export class AdaptiveBook implements OrderBook {
   readonly instrument: Instrument;
   private readonly orders: OrderPool;
   private readonly ids: OrderIdIndex;
+  /** Account → the sentinel slot of its ring of resting orders (only accounts with resting orders). */
+  private readonly accounts: OrderIdIndex;
   private readonly levels: LevelPool;
   private readonly bids: PriceIndex;
   private readonly asks: PriceIndex;
@@ -72,6 +85,7 @@ export class AdaptiveBook implements OrderBook {
     this.instrument = instrument;
     this.orders = new OrderPool(1024);
     this.ids = new OrderIdIndex(1024);
+    this.accounts = new OrderIdIndex(64);
     this.levels = new LevelPool(256);
     this.bids = new PriceIndex(true, instrument.maxPriceTicks, windowSize);
     this.asks = new PriceIndex(false, instrument.maxPriceTicks, windowSize);
@@ -113,44 +127,47 @@ export class AdaptiveBook implements OrderBook {
     if (cmd.postOnly && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
 
     const quantity = cmd.quantity;
-    const isMarket = cmd.type === OrderType.Market;
-    const isBuy = side === Side.Buy;
+    const isMarket = cmd.type === 1 /* OrderType.Market */;
+    const isBuy = side === 0 /* Side.Buy */;
     // Validation guarantees a market order's price is 0, which is also what its own events report.
     out.accepted(orderId, account, side, price, quantity);
     const opposite = isBuy ? this.asks : this.bids;
     let limit = price;
     if (isMarket) {
-      if (opposite.best === NIL) {
-        out.cancelled(orderId, account, side, 0, quantity, CancelReason.MarketNoLiquidity);
+      if (opposite.best === -1) {
+        out.cancelled(orderId, account, side, 0, quantity, 5 /* CancelReason.MarketNoLiquidity */);
         return ACCEPTED;
       }
-      limit = marketLimitPrice(this.instrument, isBuy, this.levels.price[opposite.best]!);
+      limit = marketLimitPrice(this.instrument, isBuy, this.levels.i32[(opposite.best << 3) + 0 /* price */]!);
     }
     const stp = cmd.stp;
     const tif = cmd.tif;
-    if (tif === TimeInForce.FOK && !this.canFillCompletely(opposite, isBuy, limit, quantity, account, stp)) {
-      out.cancelled(orderId, account, side, price, quantity, CancelReason.FokNotFillable);
+    if (tif === 2 /* TimeInForce.FOK */ && !this.canFillCompletely(opposite, isBuy, limit, quantity, account, stp)) {
+      out.cancelled(orderId, account, side, price, quantity, 4 /* CancelReason.FokNotFillable */);
       return ACCEPTED;
     }
-    const remaining = this.match(orderId, account, side, limit, price, quantity, stp, out);
+    // Most limit orders do not cross: skip the matching loop's set-up for them.
+    let remaining = quantity;
+    if (this.crosses(opposite, isBuy, limit)) remaining = this.match(orderId, account, side, limit, price, quantity, stp, out);
+    else this.stoppedBySelfTrade = false;
     if (remaining === 0) return ACCEPTED;
     if (this.stoppedBySelfTrade) {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+      out.cancelled(orderId, account, side, price, remaining, 7 /* CancelReason.SelfTradeTaker */);
     } else if (isMarket) {
-      const reason = opposite.best !== NIL ? CancelReason.MarketProtectionBand : CancelReason.MarketNoLiquidity;
+      const reason = opposite.best !== -1 ? 6 /* CancelReason.MarketProtectionBand */ : 5 /* CancelReason.MarketNoLiquidity */;
       out.cancelled(orderId, account, side, 0, remaining, reason);
-    } else if (tif === TimeInForce.GTC) {
+    } else if (tif === 0 /* TimeInForce.GTC */) {
       const o = this.orders.alloc();
-      const orders = this.orders;
-      orders.id[o] = orderId;
-      orders.account[o] = account;
-      orders.side[o] = side;
-      orders.stp[o] = stp;
-      orders.postOnly[o] = cmd.postOnly ? 1 : 0;
+      const f = this.orders.f64;
+      const fo = o << 2;
+      f[fo + 0 /* id */] = orderId;
+      f[fo + 1 /* account */] = account;
+      this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(side, stp, cmd.postOnly);
       this.ids.set(orderId, o);
-      this.rest(o, price, remaining, out);
+      this.joinAccount(o, account);
+      this.rest(o, side, price, remaining, out);
     } else {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.IocRemainder);
+      out.cancelled(orderId, account, side, price, remaining, 3 /* CancelReason.IocRemainder */);
     }
     return ACCEPTED;
   }
@@ -159,26 +176,28 @@ export class AdaptiveBook implements OrderBook {
     const invalid = validateCancel(cmd);
     if (invalid !== undefined) return this.refuse(cmd.orderId, cmd.account, invalid, out);
     const o = this.ids.get(cmd.orderId);
-    if (o < 0 || this.orders.account[o] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
-    this.cancelResting(o, cmd.orderId, cmd.account, CancelReason.UserRequested, out);
+    if (o < 0 || this.orders.f64[(o << 2) + 1 /* account */] !== cmd.account) return this.refuse(cmd.orderId, cmd.account, UNKNOWN_ORDER(cmd.orderId), out);
+    this.cancelResting(o, cmd.orderId, cmd.account, 1 /* CancelReason.UserRequested */, out);
     return ACCEPTED;
   }
 
   private cancelAll(cmd: CancelAllCommand, out: EventSink): Outcome {
     const invalid = validateCancelAll(cmd);
     if (invalid !== undefined) return this.refuse(0, cmd.account, invalid, out);
-    // A scan of the pool: cancel-all is rare next to new/cancel, and per-account lists would cost two
-    // more links per order and a lookup on every insert.
-    const orders = this.orders;
+    // The account's ring holds exactly its resting orders: the work is proportional to them, not to the pool.
     const account = cmd.account;
+    const sentinel = this.accounts.get(account);
+    if (sentinel < 0) return ACCEPTED;
+    const oi = this.orders.i32;
+    const of = this.orders.f64;
     const side = cmd.side;
     const mine: number[] = [];
-    for (let o = 0; o < orders.highWater; o++) {
-      // Account first: it rules out nearly every slot with one sequential read.
-      if (orders.account[o] === account && orders.level[o]! >= 0 && (side === undefined || orders.side[o] === side)) mine.push(orders.id[o]!);
+    for (let o = oi[(sentinel << 3) + 5 /* accountNext */]!; o !== sentinel; o = oi[(o << 3) + 5 /* accountNext */]!) {
+      if (side === undefined || flagSide(oi[(o << 3) + 6 /* flags */]!) === side) mine.push(of[(o << 2) + 0 /* id */]!);
     }
+    // The ring is in order of first resting; the rule is ascending order id.
     mine.sort((a, b) => a - b);
-    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, CancelReason.CancelAll, out);
+    for (let i = 0; i < mine.length; i++) this.cancelResting(this.ids.get(mine[i]!), mine[i]!, account, 2 /* CancelReason.CancelAll */, out);
     return ACCEPTED;
   }
 
@@ -188,27 +207,31 @@ export class AdaptiveBook implements OrderBook {
     const account = cmd.account;
     if (invalid !== undefined) return this.refuse(orderId, account, invalid, out);
     const o = this.ids.get(orderId);
-    const orders = this.orders;
-    if (o < 0 || orders.account[o] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
+    const fo = o << 2;
+    const io = o << 3;
+    if (o < 0 || of[fo + 1 /* account */] !== account) return this.refuse(orderId, account, UNKNOWN_ORDER(orderId), out);
     const price = cmd.price;
     const quantity = cmd.quantity;
-    const oldPrice = orders.price[o]!;
-    const oldRemaining = orders.remaining[o]!;
-    const side = orders.side[o]! as Side;
-    const lvl = orders.level[o]!;
+    const oldPrice = oi[io + 0 /* price */]!;
+    const oldRemaining = of[fo + 2 /* remaining */]!;
+    const flags = oi[io + 6 /* flags */]!;
+    const side = flagSide(flags) as Side;
+    const lvl = oi[io + 3 /* level */]!;
     const levels = this.levels;
     if (price === oldPrice) {
       if (quantity === oldRemaining) return this.refuse(orderId, account, REPLACE_NO_CHANGE, out);
       if (quantity < oldRemaining) {
         // Reducing in place keeps queue priority.
-        orders.remaining[o] = quantity;
+        of[fo + 2 /* remaining */] = quantity;
         levels.total[lvl] -= oldRemaining - quantity;
         out.replaced(orderId, account, side, price, quantity, true);
-        out.level(side, price, levels.total[lvl]!, levels.count[lvl]!);
+        out.level(side, price, levels.total[lvl]!, levels.i32[(lvl << 3) + 2 /* count */]!);
         return ACCEPTED;
       }
     }
-    if (orders.postOnly[o] === 1 && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
+    if (flagPostOnly(flags) && this.wouldCross(side, price)) return this.refuse(orderId, account, POST_ONLY_WOULD_TAKE, out);
 
     // Losing priority: leave the level, then re-enter as a GTC limit taker. The slot and its id entry are
     // kept while it matches (nothing looks it up meanwhile) and reused if it rests again.
@@ -216,24 +239,32 @@ export class AdaptiveBook implements OrderBook {
     levels.total[lvl] -= oldRemaining;
     out.replaced(orderId, account, side, price, quantity, false);
     this.emitLevelAfterRemoval(side, lvl, out);
-    const remaining = this.match(orderId, account, side, price, price, quantity, orders.stp[o]!, out);
+    const remaining = this.match(orderId, account, side, price, price, quantity, flagStp(flags), out);
     if (remaining === 0) {
       this.forget(o, orderId);
     } else if (this.stoppedBySelfTrade) {
-      out.cancelled(orderId, account, side, price, remaining, CancelReason.SelfTradeTaker);
+      out.cancelled(orderId, account, side, price, remaining, 7 /* CancelReason.SelfTradeTaker */);
       this.forget(o, orderId);
     } else {
-      this.rest(o, price, remaining, out);
+      this.rest(o, side, price, remaining, out);
     }
     return ACCEPTED;
   }
 
+  /** Does a taker with this limit meet the best opposite level? */
+  private crosses(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks): boolean {
+    const best = opposite.best;
+    if (best === -1) return false;
+    const px = this.levels.i32[(best << 3) + 0 /* price */]!;
+    return isBuy ? px <= limit : px >= limit;
+  }
+
   /** Does a limit at `price` on `side` meet the best opposite price? */
   private wouldCross(side: Side, price: PriceTicks): boolean {
-    const best = side === Side.Buy ? this.asks.best : this.bids.best;
-    if (best === NIL) return false;
-    const bestPrice = this.levels.price[best]!;
-    return side === Side.Buy ? price >= bestPrice : price <= bestPrice;
+    const best = side === 0 /* Side.Buy */ ? this.asks.best : this.bids.best;
+    if (best === -1) return false;
+    const bestPrice = this.levels.i32[(best << 3) + 0 /* price */]!;
+    return side === 0 /* Side.Buy */ ? price >= bestPrice : price <= bestPrice;
   }
 
   /**
@@ -241,18 +272,19 @@ export class AdaptiveBook implements OrderBook {
    * the walk unless the taker's mode would cancel that maker and carry on. Changes nothing.
    */
   private canFillCompletely(opposite: PriceIndex, isBuy: boolean, limit: PriceTicks, quantity: Lots, account: AccountId, stp: number): boolean {
-    const orders = this.orders;
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
     const levels = this.levels;
     let needed = quantity;
-    for (let lvl = opposite.best; lvl !== NIL; ) {
-      const px = levels.price[lvl]!;
+    for (let lvl = opposite.best; lvl !== -1; ) {
+      const px = levels.i32[(lvl << 3) + 0 /* price */]!;
       if (isBuy ? px > limit : px < limit) return false;
-      for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
-        if (stp !== StpMode.None && orders.account[o] === account) {
-          if (stp === StpMode.CancelMaker) continue;
+      for (let o = levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = oi[(o << 3) + 2 /* next */]!) {
+        if (stp !== 0 /* StpMode.None */ && of[(o << 2) + 1 /* account */] === account) {
+          if (stp === 2 /* StpMode.CancelMaker */) continue;
           return false;
         }
-        needed -= orders.remaining[o]!;
+        needed -= of[(o << 2) + 2 /* remaining */]!;
         if (needed <= 0) return true;
       }
       lvl = opposite.levelAfter(px);
@@ -275,54 +307,53 @@ export class AdaptiveBook implements OrderBook {
     stp: number,
     out: EventSink,
   ): Lots {
-    const isBuy = side === Side.Buy;
-    const makerSide: Side = isBuy ? Side.Sell : Side.Buy;
+    const isBuy = side === 0 /* Side.Buy */;
+    const makerSide: Side = isBuy ? 1 /* Side.Sell */ : 0 /* Side.Buy */;
     const opposite = isBuy ? this.asks : this.bids;
     // Nothing below allocates a slot or a level, so the pools' arrays cannot be replaced mid-loop.
-    const orders = this.orders;
+    const of = this.orders.f64;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    const oAccount = orders.account;
-    const oRemaining = orders.remaining;
-    const oNext = orders.next;
     const lTotal = levels.total;
     let remaining = quantity;
     let stop = false;
     this.stoppedBySelfTrade = false;
     while (remaining > 0) {
       const lvl = opposite.best;
-      if (lvl === NIL) break;
-      const px = levels.price[lvl]!;
+      if (lvl === -1) break;
+      const px = levels.i32[(lvl << 3) + 0 /* price */]!;
       if (isBuy ? px > limit : px < limit) break;
       let changed = false;
-      let o = levels.head[lvl]!;
-      while (o !== NIL) {
-        const next = oNext[o]!;
-        const makerRemaining = oRemaining[o]!;
-        if (stp !== StpMode.None && oAccount[o] === account) {
-          if (stp === StpMode.CancelTaker) {
+      let o = levels.i32[(lvl << 3) + 3 /* head */]!;
+      while (o !== -1) {
+        const fo = o << 2;
+        const next = oi[(o << 3) + 2 /* next */]!;
+        const makerRemaining = of[fo + 2 /* remaining */]!;
+        if (stp !== 0 /* StpMode.None */ && of[fo + 1 /* account */] === account) {
+          if (stp === 1 /* StpMode.CancelTaker */) {
             stop = true;
             break;
           }
-          const makerId = orders.id[o]!;
-          if (stp === StpMode.DecrementAndCancel) {
+          const makerId = of[fo + 0 /* id */]!;
+          if (stp === 4 /* StpMode.DecrementAndCancel */) {
             const d = makerRemaining < remaining ? makerRemaining : remaining;
             remaining -= d;
             lTotal[lvl] -= d;
             changed = true;
-            out.cancelled(makerId, account, makerSide, px, d, CancelReason.SelfTradeDecrement);
+            out.cancelled(makerId, account, makerSide, px, d, 9 /* CancelReason.SelfTradeDecrement */);
             if (d === makerRemaining) this.removeMaker(o, lvl, makerId);
-            else oRemaining[o] = makerRemaining - d;
-            out.cancelled(takerId, account, side, reportedPrice, d, CancelReason.SelfTradeDecrement);
+            else of[fo + 2 /* remaining */] = makerRemaining - d;
+            out.cancelled(takerId, account, side, reportedPrice, d, 9 /* CancelReason.SelfTradeDecrement */);
             if (remaining === 0) break;
             o = next;
             continue;
           }
           // CancelMaker or CancelBoth: the maker goes whole.
-          out.cancelled(makerId, account, makerSide, px, makerRemaining, CancelReason.SelfTradeMaker);
+          out.cancelled(makerId, account, makerSide, px, makerRemaining, 8 /* CancelReason.SelfTradeMaker */);
           lTotal[lvl] -= makerRemaining;
           this.removeMaker(o, lvl, makerId);
           changed = true;
-          if (stp === StpMode.CancelBoth) {
+          if (stp === 3 /* StpMode.CancelBoth */) {
             stop = true;
             break;
           }
@@ -334,10 +365,10 @@ export class AdaptiveBook implements OrderBook {
         const makerLeft = makerRemaining - q;
         lTotal[lvl] -= q;
         changed = true;
-        const makerId = orders.id[o]!;
-        out.fill(makerId, oAccount[o]!, takerId, account, side, px, q, makerLeft, remaining);
+        const makerId = of[fo + 0 /* id */]!;
+        out.fill(makerId, of[fo + 1 /* account */]!, takerId, account, side, px, q, makerLeft, remaining);
         if (makerLeft === 0) this.removeMaker(o, lvl, makerId);
-        else oRemaining[o] = makerLeft;
+        else of[fo + 2 /* remaining */] = makerLeft;
         if (remaining === 0) break;
         o = next;
       }
@@ -350,30 +381,30 @@ export class AdaptiveBook implements OrderBook {
     return remaining;
   }
 
-  /** Puts slot `o` (id, account, side, stp, postOnly already set) at the back of its level and reports the level. */
-  private rest(o: number, price: PriceTicks, remaining: Lots, out: EventSink): void {
-    const side = this.orders.side[o]! as Side;
-    const index = side === Side.Buy ? this.bids : this.asks;
+  /** Puts slot `o` (id, account, flags already set) at the back of its level and reports the level. */
+  private rest(o: number, side: Side, price: PriceTicks, remaining: Lots, out: EventSink): void {
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     let lvl = index.levelAt(price);
-    if (lvl === NIL) {
+    if (lvl === -1) {
       lvl = this.levels.alloc(side, price);
       index.insert(price, lvl);
     }
-    const orders = this.orders;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    orders.price[o] = price;
-    orders.remaining[o] = remaining;
-    orders.level[o] = lvl;
-    const tail = levels.tail[lvl]!;
-    orders.prev[o] = tail;
-    orders.next[o] = NIL;
-    if (tail === NIL) levels.head[lvl] = o;
-    else orders.next[tail] = o;
-    levels.tail[lvl] = o;
+    const io = o << 3;
+    this.orders.f64[(o << 2) + 2 /* remaining */] = remaining;
+    oi[io + 0 /* price */] = price;
+    oi[io + 3 /* level */] = lvl;
+    const tail = levels.i32[(lvl << 3) + 4 /* tail */]!;
+    oi[io + 1 /* prev */] = tail;
+    oi[io + 2 /* next */] = -1;
+    if (tail === -1) levels.i32[(lvl << 3) + 3 /* head */] = o;
+    else oi[(tail << 3) + 2 /* next */] = o;
+    levels.i32[(lvl << 3) + 4 /* tail */] = o;
     const total = levels.total[lvl]! + remaining;
     levels.total[lvl] = total;
-    const count = levels.count[lvl]! + 1;
-    levels.count[lvl] = count;
+    const count = levels.i32[(lvl << 3) + 2 /* count */]! + 1;
+    levels.i32[(lvl << 3) + 2 /* count */] = count;
     out.level(side, price, total, count);
   }
 
@@ -383,11 +414,11 @@ export class AdaptiveBook implements OrderBook {
    * the order's remaining, level and links instead of every one of its arrays.
    */
   private cancelResting(o: number, orderId: OrderId, account: AccountId, reason: CancelReason, out: EventSink): void {
-    const remaining = this.orders.remaining[o]!;
-    const lvl = this.orders.level[o]!;
+    const remaining = this.orders.f64[(o << 2) + 2 /* remaining */]!;
+    const lvl = this.orders.i32[(o << 3) + 3 /* level */]!;
     const levels = this.levels;
-    const side = levels.side[lvl]! as Side;
-    out.cancelled(orderId, account, side, levels.price[lvl]!, remaining, reason);
+    const side = levels.i32[(lvl << 3) + 1 /* side */]! as Side;
+    out.cancelled(orderId, account, side, levels.i32[(lvl << 3) + 0 /* price */]!, remaining, reason);
     levels.total[lvl] -= remaining;
     this.removeMaker(o, lvl, orderId);
     this.emitLevelAfterRemoval(side, lvl, out);
@@ -401,28 +432,71 @@ export class AdaptiveBook implements OrderBook {
 
   private forget(o: number, orderId: OrderId): void {
     this.ids.delete(orderId);
+    this.leaveAccount(o);
     this.orders.free(o);
   }
 
+  /**
+   * Links slot `o` (its account set) at the back of its account's ring, creating the ring's sentinel
+   * for an account with no resting order yet. May grow the pool (the sentinel is a pool slot).
+   */
+  private joinAccount(o: number, account: AccountId): void {
+    let s = this.accounts.get(account);
+    if (s < 0) {
+      s = this.orders.alloc();
+      const si = s << 3;
+      const oi = this.orders.i32;
+      oi[si + 3 /* level */] = -2; // ACCOUNT_SENTINEL
+      oi[si + 4 /* accountPrev */] = s;
+      oi[si + 5 /* accountNext */] = s;
+      this.orders.f64[(s << 2) + 1 /* account */] = account;
+      this.accounts.set(account, s);
+    }
+    const oi = this.orders.i32;
+    const si = s << 3;
+    const io = o << 3;
+    const tail = oi[si + 4 /* accountPrev */]!;
+    oi[io + 4 /* accountPrev */] = tail;
+    oi[io + 5 /* accountNext */] = s;
+    oi[(tail << 3) + 5 /* accountNext */] = o;
+    oi[si + 4 /* accountPrev */] = o;
+  }
+
+  /** Unlinks slot `o` from its account's ring; the ring's sentinel goes with the account's last order. */
+  private leaveAccount(o: number): void {
+    const oi = this.orders.i32;
+    const io = o << 3;
+    const prev = oi[io + 4 /* accountPrev */]!;
+    const next = oi[io + 5 /* accountNext */]!;
+    oi[(prev << 3) + 5 /* accountNext */] = next;
+    oi[(next << 3) + 4 /* accountPrev */] = prev;
+    if (prev === next) {
+      // Only the sentinel is left.
+      this.accounts.delete(this.orders.f64[(prev << 2) + 1 /* account */]!);
+      this.orders.free(prev);
+    }
+  }
+
   private unlink(o: number, lvl: number): void {
-    const orders = this.orders;
+    const oi = this.orders.i32;
     const levels = this.levels;
-    const prev = orders.prev[o]!;
-    const next = orders.next[o]!;
-    if (prev === NIL) levels.head[lvl] = next;
-    else orders.next[prev] = next;
-    if (next === NIL) levels.tail[lvl] = prev;
-    else orders.prev[next] = prev;
-    levels.count[lvl]!--;
+    const io = o << 3;
+    const prev = oi[io + 1 /* prev */]!;
+    const next = oi[io + 2 /* next */]!;
+    if (prev === -1) levels.i32[(lvl << 3) + 3 /* head */] = next;
+    else oi[(prev << 3) + 2 /* next */] = next;
+    if (next === -1) levels.i32[(lvl << 3) + 4 /* tail */] = prev;
+    else oi[(next << 3) + 1 /* prev */] = prev;
+    levels.i32[(lvl << 3) + 2 /* count */]!--;
   }
 
   /** Reports a level after orders left it, dropping it from the index (and the pool) when it emptied. */
   private emitLevelAfterRemoval(side: Side, lvl: number, out: EventSink): void {
     const levels = this.levels;
-    const price = levels.price[lvl]!;
-    const count = levels.count[lvl]!;
+    const price = levels.i32[(lvl << 3) + 0 /* price */]!;
+    const count = levels.i32[(lvl << 3) + 2 /* count */]!;
     if (count === 0) {
-      (side === Side.Buy ? this.bids : this.asks).remove(price);
+      (side === 0 /* Side.Buy */ ? this.bids : this.asks).remove(price);
       levels.free(lvl);
       out.level(side, price, 0, 0);
     } else {
@@ -432,14 +506,15 @@ export class AdaptiveBook implements OrderBook {
 
   private snapshot(o: number): RestingOrder {
     const orders = this.orders;
+    const flags = orders.int(o, 6 /* flags */);
     return {
-      orderId: orders.id[o]!,
-      account: orders.account[o]!,
-      side: orders.side[o]! as Side,
-      price: orders.price[o]!,
-      remaining: orders.remaining[o]!,
-      stp: orders.stp[o]! as StpMode,
-      postOnly: orders.postOnly[o] === 1,
+      orderId: orders.id(o),
+      account: orders.account(o),
+      side: flagSide(flags) as Side,
+      price: orders.int(o, 0 /* price */),
+      remaining: orders.remaining(o),
+      stp: flagStp(flags) as StpMode,
+      postOnly: flagPostOnly(flags),
     };
   }
 
@@ -449,26 +524,26 @@ export class AdaptiveBook implements OrderBook {
   }
 
   forEachOrder(side: Side, visit: (order: RestingOrder) => void): void {
-    const index = side === Side.Buy ? this.bids : this.asks;
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     for (const lvl of index.levelsInOrder()) {
-      for (let o = this.levels.head[lvl]!; o !== NIL; o = this.orders.next[o]!) visit(this.snapshot(o));
+      for (let o = this.levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = this.orders.int(o, 2 /* next */)) visit(this.snapshot(o));
     }
   }
 
   depth(side: Side, maxLevels: number): DepthLevel[] {
-    const index = side === Side.Buy ? this.bids : this.asks;
+    const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
     const result: DepthLevel[] = [];
     const levels = this.levels;
     const wanted = Math.trunc(maxLevels); // as Array.slice reads it: 2.5 levels is 2, NaN is none
-    for (let lvl = index.best; lvl !== NIL && result.length < wanted; lvl = index.levelAfter(levels.price[lvl]!)) {
-      result.push({ price: levels.price[lvl]!, quantity: levels.total[lvl]!, orderCount: levels.count[lvl]! });
+    for (let lvl = index.best; lvl !== -1 && result.length < wanted; lvl = index.levelAfter(levels.i32[(lvl << 3) + 0 /* price */]!)) {
+      result.push({ price: levels.i32[(lvl << 3) + 0 /* price */]!, quantity: levels.total[lvl]!, orderCount: levels.i32[(lvl << 3) + 2 /* count */]! });
     }
     return result;
   }
 
   bestPrice(side: Side): PriceTicks | undefined {
-    const best = side === Side.Buy ? this.bids.best : this.asks.best;
-    return best === NIL ? undefined : this.levels.price[best];
+    const best = side === 0 /* Side.Buy */ ? this.bids.best : this.asks.best;
+    return best === -1 ? undefined : this.levels.i32[(best << 3) + 0 /* price */];
   }
 
   size(): number {
@@ -479,6 +554,7 @@ export class AdaptiveBook implements OrderBook {
     this.orders.clear();
     this.levels.clear();
     this.ids.clear();
+    this.accounts.clear();
     this.bids.clear();
     this.asks.clear();
     const quiet: EventSink = { accepted() {}, rejected() {}, fill() {}, cancelled() {}, replaced() {}, level() {} };
@@ -490,14 +566,13 @@ export class AdaptiveBook implements OrderBook {
       }
       if (this.ids.get(r.orderId) >= 0) throw new RangeError(`load: order ${r.orderId} appears twice`);
       const o = this.orders.alloc();
-      const orders = this.orders;
-      orders.id[o] = r.orderId;
-      orders.account[o] = r.account;
-      orders.side[o] = r.side;
-      orders.stp[o] = r.stp;
-      orders.postOnly[o] = r.postOnly ? 1 : 0;
+      const f = this.orders.f64;
+      f[(o << 2) + 0 /* id */] = r.orderId;
+      f[(o << 2) + 1 /* account */] = r.account;
+      this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(r.side, r.stp, r.postOnly);
       this.ids.set(r.orderId, o);
-      this.rest(o, r.price, r.remaining, quiet);
+      this.joinAccount(o, r.account);
+      this.rest(o, r.side, r.price, r.remaining, quiet);
     }
   }
 
@@ -512,47 +587,60 @@ export class AdaptiveBook implements OrderBook {
     const orders = this.orders;
     const levels = this.levels;
     let resting = 0;
-    for (const side of [Side.Buy, Side.Sell] as const) {
-      const index = side === Side.Buy ? this.bids : this.asks;
-      const problem = index.audit((l) => levels.price[l]!);
+    for (const side of [0 /* Side.Buy */, 1 /* Side.Sell */] as const) {
+      const index = side === 0 /* Side.Buy */ ? this.bids : this.asks;
+      const problem = index.audit((l) => levels.i32[(l << 3) + 0 /* price */]!);
       if (problem !== undefined) fail('price index consistent', `side ${side}: ${problem}`);
       let prevPrice = -1;
       for (const lvl of index.levelsInOrder()) {
-        const price = levels.price[lvl]!;
-        if (levels.side[lvl] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
-        if (prevPrice >= 0 && (side === Side.Buy ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
+        const price = levels.i32[(lvl << 3) + 0 /* price */]!;
+        if (levels.i32[(lvl << 3) + 1 /* side */] !== side) fail('level on its own side', `level ${lvl} at ${price} filed under side ${side}`);
+        if (prevPrice >= 0 && (side === 0 /* Side.Buy */ ? prevPrice <= price : prevPrice >= price)) fail('levels sorted best first', `side ${side}: ${prevPrice} then ${price}`);
         prevPrice = price;
         let total = 0;
         let count = 0;
-        let prev = NIL;
-        for (let o = levels.head[lvl]!; o !== NIL; o = orders.next[o]!) {
+        let prev = -1;
+        for (let o = levels.i32[(lvl << 3) + 3 /* head */]!; o !== -1; o = orders.int(o, 2 /* next */)) {
           if (count > orders.highWater) fail('FIFO links consistent', `level ${side}@${price} loops`);
-          const id = orders.id[o]!;
-          if (orders.prev[o] !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.prev[o]} expected ${prev}`);
-          if (orders.level[o] !== lvl || orders.price[o] !== price || orders.side[o] !== side) fail('order on its own level', `order ${id}`);
-          if (!(orders.remaining[o]! > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining[o]}`);
+          const id = orders.id(o);
+          if (orders.int(o, 1 /* prev */) !== prev) fail('FIFO links consistent', `order ${id}: prev ${orders.int(o, 1 /* prev */)} expected ${prev}`);
+          if (orders.int(o, 3 /* level */) !== lvl || orders.int(o, 0 /* price */) !== price || flagSide(orders.int(o, 6 /* flags */)) !== side) fail('order on its own level', `order ${id}`);
+          if (!(orders.remaining(o) > 0)) fail('resting quantity positive', `order ${id} has ${orders.remaining(o)}`);
           if (this.ids.get(id) !== o) fail('id index consistent', `order ${id} in slot ${o}, index says ${this.ids.get(id)}`);
-          total += orders.remaining[o]!;
+          total += orders.remaining(o);
           count++;
           prev = o;
         }
-        if (levels.tail[lvl] !== prev) fail('FIFO links consistent', `level ${side}@${price} tail ${levels.tail[lvl]} expected ${prev}`);
+        if (levels.i32[(lvl << 3) + 4 /* tail */] !== prev) fail('FIFO links consistent', `level ${side}@${price} tail ${levels.i32[(lvl << 3) + 4 /* tail */]} expected ${prev}`);
         if (count === 0) fail('no empty levels', `${side}@${price}`);
-        if (count !== levels.count[lvl] || total !== levels.total[lvl]) {
-          fail('level aggregates match orders', `${side}@${price}: ${levels.total[lvl]}/${levels.count[lvl]} vs ${total}/${count}`);
+        if (count !== levels.i32[(lvl << 3) + 2 /* count */] || total !== levels.total[lvl]) {
+          fail('level aggregates match orders', `${side}@${price}: ${levels.total[lvl]}/${levels.i32[(lvl << 3) + 2 /* count */]} vs ${total}/${count}`);
         }
         resting += count;
       }
     }
     if (resting !== this.ids.size) fail('id index consistent', `${resting} resting vs ${this.ids.size} indexed`);
     let live = 0;
-    for (let o = 0; o < orders.highWater; o++) if (orders.level[o]! >= 0) live++;
+    for (let o = 0; o < orders.highWater; o++) if (orders.int(o, 3 /* level */) >= 0) live++;
     if (live !== resting) fail('pool consistent', `${live} live slots vs ${resting} resting`);
     this.ids.forEach((id, o) => {
-      if (!orders.isLive(o) || orders.id[o] !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
+      if (!orders.isLive(o) || orders.id(o) !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
     });
-    const bid = this.bestPrice(Side.Buy);
-    const ask = this.bestPrice(Side.Sell);
+    let inRings = 0;
+    this.accounts.forEach((account, s) => {
+      if (orders.int(s, 3 /* level */) !== ACCOUNT_SENTINEL || orders.account(s) !== account) fail('account rings consistent', `account ${account} points at slot ${s}, not its sentinel`);
+      let n = 0;
+      for (let o = orders.int(s, 5 /* accountNext */); o !== s; o = orders.int(o, 5 /* accountNext */)) {
+        if (n++ > orders.highWater) fail('account rings consistent', `ring of account ${account} loops`);
+        if (!orders.isLive(o) || orders.account(o) !== account) fail('account rings consistent', `slot ${o} in the ring of account ${account}`);
+        if (orders.int(orders.int(o, 5 /* accountNext */), 4 /* accountPrev */) !== o) fail('account rings consistent', `ring of account ${account} broken after slot ${o}`);
+      }
+      if (n === 0) fail('account rings consistent', `account ${account} has an empty ring`);
+      inRings += n;
+    });
+    if (inRings !== resting) fail('account rings consistent', `${inRings} orders in account rings vs ${resting} resting`);
+    const bid = this.bestPrice(0 /* Side.Buy */);
+    const ask = this.bestPrice(1 /* Side.Sell */);
     if (bid !== undefined && ask !== undefined && bid >= ask) fail('book not crossed', `best bid ${bid} >= best ask ${ask}`);
   }
 }

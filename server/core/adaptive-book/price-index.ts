@@ -15,7 +15,6 @@
  * when the side is non-empty, its best level is in the window. When a better price arrives below `base`,
  * or the window empties while far levels remain, the window is re-centred around the new touch.
  */
-import { NIL } from './order-pool.ts';
 
 /**
  * Default window: the whole price range when it is small, else 64 Ki keys (256 KiB of slots plus 8 KiB
@@ -56,7 +55,7 @@ export class PriceIndex {
     if (!(w >= 32 && (w & (w - 1)) === 0)) throw new RangeError(`windowSize ${w} must be a power of two >= 32`);
     this.windowSize = w;
     this.lead = w >>> 2;
-    this.slots = new Int32Array(w).fill(NIL);
+    this.slots = new Int32Array(w).fill(-1);
     this.bits = new Int32Array(w >>> 5);
     this.summary = new Int32Array(Math.max(1, w >>> 10));
     this.far = new Map();
@@ -65,7 +64,7 @@ export class PriceIndex {
     this.heapSize = 0;
     this.keyOffset = isBid ? maxPrice : 0;
     this.keySign = isBid ? -1 : 1;
-    this.best = NIL;
+    this.best = -1;
     this.bestSlot = -1;
     this.base = 0;
     this.windowCount = 0;
@@ -92,8 +91,8 @@ export class PriceIndex {
   levelAt(price: number): number {
     const slot = this.keyOffset + this.keySign * price - this.base;
     if (slot >= 0 && slot < this.windowSize) return this.slots[slot]!;
-    if (this.far.size === 0) return NIL;
-    return this.far.get(this.keyOffset + this.keySign * price) ?? NIL;
+    if (this.far.size === 0) return -1;
+    return this.far.get(this.keyOffset + this.keySign * price) ?? -1;
   }
 
   /** Registers a new level at `price` (which must not have one). */
@@ -121,7 +120,7 @@ export class PriceIndex {
       if (this.heapSize > 2 * this.far.size + 1024) this.rebuildHeap();
       return;
     }
-    this.slots[slot] = NIL;
+    this.slots[slot] = -1;
     const w = slot >>> 5;
     const word = this.bits[w]! & ~(1 << (slot & 31));
     this.bits[w] = word;
@@ -134,7 +133,7 @@ export class PriceIndex {
         this.best = this.slots[n]!;
       } else {
         this.bestSlot = -1;
-        this.best = NIL;
+        this.best = -1;
         if (this.far.size > 0) this.recentreOnFar();
       }
     }
@@ -152,7 +151,7 @@ export class PriceIndex {
       const n = this.nextSlot(slot + 1);
       if (n >= 0) return this.slots[n]!;
     }
-    if (this.far.size === 0) return NIL;
+    if (this.far.size === 0) return -1;
     const sorted = this.sortedFarKeys();
     let lo = 0;
     let hi = sorted.length;
@@ -161,7 +160,7 @@ export class PriceIndex {
       if (sorted[mid]! <= key) lo = mid + 1;
       else hi = mid;
     }
-    return lo < sorted.length ? this.far.get(sorted[lo]!)! : NIL;
+    return lo < sorted.length ? this.far.get(sorted[lo]!)! : -1;
   }
 
   /** Every level in priority order. Allocates: for depth, iteration and audits, not matching. */
@@ -173,13 +172,13 @@ export class PriceIndex {
   }
 
   clear(): void {
-    for (let s = this.nextSlot(0); s >= 0; s = this.nextSlot(s + 1)) this.slots[s] = NIL;
+    for (let s = this.nextSlot(0); s >= 0; s = this.nextSlot(s + 1)) this.slots[s] = -1;
     this.bits.fill(0);
     this.summary.fill(0);
     this.far.clear();
     this.farSorted = undefined;
     this.heapSize = 0;
-    this.best = NIL;
+    this.best = -1;
     this.bestSlot = -1;
     this.windowCount = 0;
     this.base = 0;
@@ -192,8 +191,8 @@ export class PriceIndex {
     for (let s = 0; s < this.windowSize; s++) {
       const l = this.slots[s]!;
       const bit = (this.bits[s >>> 5]! >>> (s & 31)) & 1;
-      if ((l !== NIL) !== (bit === 1)) return `window slot ${s}: level ${l} but bit ${bit}`;
-      if (l === NIL) continue;
+      if ((l !== -1) !== (bit === 1)) return `window slot ${s}: level ${l} but bit ${bit}`;
+      if (l === -1) continue;
       count++;
       if (first < 0) first = s;
       if (this.keyOffset + this.keySign * priceOf(l) !== this.base + s) return `level ${l} at price ${priceOf(l)} sits in slot ${s}`;
@@ -204,7 +203,7 @@ export class PriceIndex {
     }
     if (count !== this.windowCount) return `window holds ${count} levels, count says ${this.windowCount}`;
     if (first !== this.bestSlot) return `best slot cached as ${this.bestSlot}, first occupied is ${first}`;
-    if (this.best !== (first < 0 ? NIL : this.slots[first])) return `best level cached as ${this.best}`;
+    if (this.best !== (first < 0 ? -1 : this.slots[first])) return `best level cached as ${this.best}`;
     if (this.windowCount === 0 && this.far.size > 0) return 'window empty while far levels remain';
     const heapKeys = new Set(this.heap.subarray(0, this.heapSize));
     for (const [k, l] of this.far) {
@@ -263,13 +262,13 @@ export class PriceIndex {
     const moved: number[] = [];
     for (let s = this.nextSlot(0); s >= 0; s = this.nextSlot(s + 1)) {
       moved.push(this.base + s, this.slots[s]!);
-      this.slots[s] = NIL;
+      this.slots[s] = -1;
     }
     this.bits.fill(0);
     this.summary.fill(0);
     this.windowCount = 0;
     this.bestSlot = -1;
-    this.best = NIL;
+    this.best = -1;
     this.base = newBase;
     for (let i = 0; i < moved.length; i += 2) {
       const slot = moved[i]! - newBase;

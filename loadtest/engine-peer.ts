@@ -1,0 +1,101 @@
+/**
+ * The project's matching core as a peer of the shared bench-peers harness (/work/shared/bench-peers,
+ * README there): `runEngineOnce(wl)` has the shape of a peer's `runOnce` — a fresh book, only the
+ * processing loop timed, and `{ ns, fills, volume, resting }` back (fills = maker executions).
+ *
+ * The workload's three operations become core commands: `A` a GTC limit, `M` an IOC market order
+ * (its unfilled rest is cancelled, never rests: the peers' "dropped"), `C` a cancel (an id already gone
+ * is answered with an UNKNOWN_ORDER rejection, changing nothing: the peers' no-op). Accounts are derived
+ * from the order id (`1 + id % ACCOUNTS`) so a cancel names its order's owner; STP is off, as the peers
+ * have none. One mutable command object per kind is refilled from the typed arrays inside the timed loop
+ * (the books copy what they keep, never the command), so the loop measures the book, not a decoder.
+ */
+import { CommandKind, type CancelCommand, type NewOrderCommand } from '../server/core/commands.ts';
+import type { EventSink } from '../server/core/events.ts';
+import type { OrderBook } from '../server/core/order-book.ts';
+import { OrderType, StpMode, TimeInForce, type Lots, type Side } from '../server/core/types.ts';
+
+/** The workload as harness.mjs's loadWorkload() returns it. */
+export interface PeerWorkload {
+  file: string;
+  n: number;
+  op: Uint8Array;
+  id: Int32Array;
+  side: Uint8Array;
+  price: Int32Array;
+  qty: Int32Array;
+  meta: { expected?: { fills: number; volume: number; resting: number } } | null;
+}
+
+export interface PeerRun {
+  ns: bigint;
+  fills: number;
+  volume: number;
+  resting: number;
+}
+
+const OP_ADD = 0;
+const OP_MARKET = 1;
+/** Distinct owners the workload's orders are spread over (cancel-all and per-account paths see several). */
+export const ACCOUNTS = 64;
+
+/** Counts maker executions and traded lots; everything else is dropped. */
+class FillCounter implements EventSink {
+  fills = 0;
+  volume = 0;
+  accepted(): void {}
+  rejected(): void {}
+  fill(_m: number, _ma: number, _t: number, _ta: number, _s: Side, _p: number, quantity: Lots): void {
+    this.fills++;
+    this.volume += quantity;
+  }
+  cancelled(): void {}
+  replaced(): void {}
+  level(): void {}
+}
+
+export function runEngineOnce(makeBook: () => OrderBook, wl: PeerWorkload): PeerRun {
+  const book = makeBook();
+  const sink = new FillCounter();
+  const { n, op, id, side, price, qty } = wl;
+  const order: NewOrderCommand = {
+    kind: CommandKind.NewOrder,
+    orderId: 0,
+    account: 0,
+    side: 0,
+    type: OrderType.Limit,
+    tif: TimeInForce.GTC,
+    postOnly: false,
+    price: 0,
+    quantity: 0,
+    stp: StpMode.None,
+  };
+  const cancel: CancelCommand = { kind: CommandKind.Cancel, orderId: 0, account: 0 };
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const c = op[i]!;
+    const oid = id[i]!;
+    if (c === OP_ADD || c === OP_MARKET) {
+      order.orderId = oid;
+      order.account = 1 + (oid % ACCOUNTS);
+      order.side = side[i]! as Side;
+      order.quantity = qty[i]!;
+      if (c === OP_ADD) {
+        order.type = OrderType.Limit;
+        order.tif = TimeInForce.GTC;
+        order.price = price[i]!;
+      } else {
+        order.type = OrderType.Market;
+        order.tif = TimeInForce.IOC;
+        order.price = 0;
+      }
+      book.apply(order, sink);
+    } else {
+      cancel.orderId = oid;
+      cancel.account = 1 + (oid % ACCOUNTS);
+      book.apply(cancel, sink);
+    }
+  }
+  const t1 = process.hrtime.bigint();
+  return { ns: t1 - t0, fills: sink.fills, volume: sink.volume, resting: book.size() };
+}
