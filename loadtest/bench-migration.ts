@@ -44,6 +44,7 @@ import { FaultSwitch, FaultyBook, type Fault, type FaultKind } from '../server/p
 import { LatencyHistogram } from '../server/pairs/latency-histogram.ts';
 import { MigrationController } from '../server/pairs/migration-controller.ts';
 import { OrderBookManager } from '../server/pairs/order-book-manager.ts';
+import { PairControl } from '../server/pairs/pair-control.ts';
 import type { Clock } from '../server/ports/clock.ts';
 import { deepWorkload, shallowWorkload, type Workload } from '../simulator/workloads.ts';
 import { fullGc, gitCommit } from './bench-support.ts';
@@ -143,7 +144,7 @@ interface Pair {
 
 /**
  * A manager whose books already hold the workload's setup: applied through the manager in legacy_only (one book),
- * then the percentage set and `reconcile()` called, which builds the adaptive book from the legacy resting orders
+ * then the percentage set through the pair's control plane, which builds the adaptive book from the legacy resting orders
  * (as the service does when an operator starts a migration). All untimed.
  * `pct` null keeps the pair legacy_only (the manager serving one book).
  */
@@ -162,10 +163,7 @@ function buildPair(w: Workload, pct: number | null, breakerOptions: CircuitBreak
   });
   const sink = new CountingSink();
   for (const c of w.setup) manager.apply(c, sink);
-  if (pct !== null) {
-    migration.setPercentage(pair, pct, 'bench');
-    manager.reconcile();
-  }
+  if (pct !== null) new PairControl(manager, migration, breaker).setPercentage(pct, 'bench'); // builds the adaptive book
   return { manager, breaker, migration, faults };
 }
 

@@ -1,9 +1,10 @@
 /**
  * The whole service, constructible in-process: instruments → migration controller, circuit breakers,
- * performance monitor, alert tracker, one fault switch and one OrderBookManager per pair (legacy book +
- * FaultyBook(adaptive book): the seam chaos drills use), the trading pairs, the gRPC server, the admin
- * HTTP API, and the timers that drive the ramp, alerts and event-loop sampling (all unref()ed, all
- * cleared on stop). server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
+ * performance monitor, alert tracker, trading gate, the control plane over them (PairControls: one
+ * PairControl per pair owning its OrderBookManager of legacy book + FaultyBook(adaptive book), the seam
+ * chaos drills use), the trading pairs, the gRPC server, the admin HTTP API, and the timers that drive
+ * the ramp, alerts and event-loop sampling (all unref()ed, all cleared on stop). Every operator
+ * operation goes through the control plane; this file only wires it and adds metrics and logs. server/main.ts only reads the config and calls start/stop; tests do the same on port 0.
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,9 @@ import type { BookImplementation, Outcome } from '../core/order-book.ts';
 import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
 import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
 import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
-import { MigrationController, type RampDecision, type RampGates } from '../pairs/migration-controller.ts';
-import { OrderBookManager, type BookObserver, type BookRole } from '../pairs/order-book-manager.ts';
+import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
+import type { BookRole, OrderBookManager } from '../pairs/order-book-manager.ts';
+import { PairControls, type PairControlSink } from '../pairs/pair-controls.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
@@ -53,7 +55,8 @@ import { InstrumentsServiceService } from './grpc/generated/trading/v1/instrumen
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
-import { TradingGate } from './trading-gate.ts';
+import { UnavailableError } from './grpc/errors.ts';
+import { TradingGate } from '../pairs/trading-gate.ts';
 import { CommandRefusals } from './chaos/command-refusals.ts';
 import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
 import { MemoryBallast } from './chaos/memory-ballast.ts';
@@ -155,9 +158,12 @@ export class TradingService {
   readonly monitor: PerformanceMonitor;
   readonly alerts: AlertTracker;
   readonly gate: TradingGate;
+  /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
+  readonly control: PairControls;
   readonly faults = new Map<string, FaultSwitch>();
   /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
   readonly chaos: ChaosSeams | undefined;
+  /** Each pair's order-book manager (owned by its PairControl; read here for status and tests). */
   readonly managers = new Map<string, OrderBookManager>();
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
@@ -216,6 +222,7 @@ export class TradingService {
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock);
     this.gate = new TradingGate(this.clock);
+    this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock });
     this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
@@ -235,45 +242,34 @@ export class TradingService {
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
-      if (event === 'fallback') {
-        const reason = detail.slice(0, Math.max(0, detail.indexOf(':'))) || 'unknown';
-        // An operator opening breakers (activate-all, a drill, a mitigation) is an action, not an error:
-        // it must not raise the error rate the runbook alerts on.
-        if (reason === 'operator') return;
-        this.monitor.recordError(pair, 'breaker_trip', reason);
-        this.metrics.error(pair, 'breaker_trip');
-      }
     };
 
     const createBook = (instrument: Instrument): ServingBook => {
       const pair = instrument.symbol;
       /** Which implementation served the pair's last command (labels `trading_orders_total`). */
       const served: { last: BookImplementation } = { last: 'legacy' };
-      // One observer per pair: per command it records and remembers the served book, without a map lookup.
-      const observer: BookObserver = {
+      // One sink per pair: per command it counts the metrics and remembers the served book, without a map lookup
+      // (the monitor has recorded the command already: PairControls' hooks).
+      const sink: PairControlSink = {
         onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
-          monitor.recordCommand(p, impl, role, latencyNs, ok);
           metrics.observeCommand(p, impl, role, latencyNs);
           if (role === 'served') served.last = impl;
-          if (!ok) {
-            monitor.recordError(p, 'book_error', `${impl}_${role}`);
-            metrics.commandFailed(p, impl, role);
-          }
+          if (!ok) metrics.commandFailed(p, impl, role);
         },
         onManagerEvent,
+        onTripError: (p) => metrics.error(p, 'breaker_trip'),
       };
       const faults = new FaultSwitch();
       this.faults.set(pair, faults);
-      const manager = new OrderBookManager({
-        instrument,
-        legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
-        adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
-        routing: this.migration,
-        breaker: this.breakers.get(pair),
-        clock: this.clock,
-        observer,
-        scheduleShadowDrain: (drain) => setImmediate(drain),
-      });
+      const { manager } = this.control.add(
+        {
+          instrument,
+          legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
+          adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
+          scheduleShadowDrain: (drain) => setImmediate(drain),
+        },
+        sink,
+      );
       this.managers.set(pair, manager);
       // Counts accepted new orders once per order (not per book), labelled with the book that served it.
       const countedApply = (cmd: Command, out: EventSink): Outcome => {
@@ -332,7 +328,7 @@ export class TradingService {
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
       this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
-      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.migration, this.breakers, this.managers, this.logger);
+      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.control, this.logger);
       const durability = this.durability;
       this.journalMetrics = new JournalMetrics(this.metrics.registry, {
         journal: journal as DurableJournal & ObservableJournal,
@@ -399,7 +395,12 @@ export class TradingService {
     this.grpc = new TradingGrpcServer({
       pairs: this.pairs,
       logger: this.logger,
-      newOrderGate: this.gate,
+      newOrderGate: {
+        checkNewOrders: () => {
+          const refusal = this.gate.refusal();
+          if (refusal !== undefined) throw new UnavailableError('trading', refusal);
+        },
+      },
       durability: gate,
       clientOrderArchive: deps.persistence?.clientOrders,
       sessions: {
@@ -438,12 +439,9 @@ export class TradingService {
       authenticator: config.authMode === 'header' ? headerAuthenticator : undefined,
     });
     const ctx: AdminContext = {
-      migration: this.migration,
-      breakers: this.breakers,
-      managers: this.managers,
+      control: this.control,
       monitor: this.monitor,
       alerts: this.alerts,
-      gate: this.gate,
       metrics: this.metrics,
       profiler: this.profiler,
       eventLoop: this.eventLoop,
@@ -610,29 +608,9 @@ export class TradingService {
     return this.stopPromise;
   }
 
-  /** One evaluation of every running ramp against the pair's measured health; reconciles the books. */
+  /** One evaluation of every running ramp against its pair's measured health (PairControls.tickRamps), logged. */
   tickRamps(): RampDecision[] {
-    const rows = this.monitor.perPair();
-    const gates = new Map<string, RampGates>();
-    for (const s of this.migration.status()) {
-      if (!s.ramp.active || s.ramp.frozen) continue;
-      const since = s.ramp.step_started_at;
-      const mismatches = this.breakers
-        .get(s.pair)
-        .history()
-        .filter((e) => e.event === 'open' && e.reason === 'divergence' && (since === null || e.at >= since)).length;
-      const mine = rows.filter((r) => r.pair === s.pair && r.role === 'served');
-      const commands = mine.reduce((a, r) => a + r.commands, 0);
-      const errors = mine.reduce((a, r) => a + r.errors, 0);
-      gates.set(s.pair, {
-        mismatches,
-        p95Ms: mine.find((r) => r.impl === 'adaptive')?.latency_p95_ms ?? 0,
-        errorRate: commands === 0 ? 0 : errors / commands,
-        breakerOpen: this.breakers.get(s.pair).isOpen,
-      });
-    }
-    if (gates.size === 0) return [];
-    const decisions = this.migration.tick(gates);
+    const decisions = this.control.tickRamps();
     for (const d of decisions) {
       if (d.action === 'idle' || d.action === 'holding') continue;
       this.logger.info(`migration ramp ${d.pair}: ${d.action} → ${d.state} ${d.percentage} %${d.reason ? `: ${d.reason}` : ''}`, {
@@ -643,7 +621,6 @@ export class TradingService {
         percentage: d.percentage,
         ...(d.reason ? { reason: d.reason } : {}),
       });
-      this.managers.get(d.pair)?.reconcile();
     }
     return decisions;
   }

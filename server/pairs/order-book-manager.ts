@@ -290,7 +290,11 @@ export class OrderBookManager implements ServingBook {
     return { legacy: this.legacy?.stateHash(), adaptive: this.adaptive?.stateHash() };
   }
 
-  /** Makes the kept books match the migration state and the breaker. Cheap when nothing changed. */
+  /**
+   * Makes the kept books match the migration state and the breaker. Cheap when nothing changed. Only the
+   * control plane (PairControl) calls it, after each operation; `apply` calls it too, for state changed
+   * behind the control plane's back (tests driving the controller directly).
+   */
   reconcile(): void {
     const breakerOpen = this.o.breaker.isOpen;
     const wantAdaptive = this.o.routing.usesAdaptive(this.pair) && !breakerOpen && !(this.replayingOneBook && this.o.routing.usesLegacy(this.pair));
@@ -375,12 +379,13 @@ export class OrderBookManager implements ServingBook {
 
   private applyAdaptiveAlone(book: OrderBook, cmd: Command, out: EventSink): Outcome {
     // Completed migration: no second book to fall back to within the command. A failure here is
-    // reported as a bug; the breaker opens and the legacy book is rebuilt from the adaptive state
-    // before the next command.
+    // reported as a bug; the breaker opens and the legacy book is rebuilt from the adaptive state at
+    // once, so the pair never sits with an open breaker and no legacy book.
     try {
       return this.timed(book, 'served', cmd, out);
     } catch (e) {
       this.o.breaker.trip('adaptive_error', `completed pair: ${String((e as Error)?.message ?? e)}`);
+      this.reconcile();
       throw e;
     }
   }

@@ -4,9 +4,7 @@
  * ramp tick calls saveChanged()). A failed save is logged and retried on the next tick.
  */
 import type { PairStateStore } from '../../ports/pair-state-store.ts';
-import type { CircuitBreakers } from '../../pairs/circuit-breaker.ts';
-import type { MigrationController } from '../../pairs/migration-controller.ts';
-import { pairControlState, restorePairControlState } from '../../pairs/pair-control-state.ts';
+import type { PairControls } from '../../pairs/pair-controls.ts';
 import type { CommandDurabilityLogger } from './command-durability.ts';
 
 export class PairControlPersistence {
@@ -16,9 +14,7 @@ export class PairControlPersistence {
 
   constructor(
     private readonly store: PairStateStore,
-    private readonly migration: MigrationController,
-    private readonly breakers: CircuitBreakers,
-    private readonly managers: ReadonlyMap<string, { reconcile(): void }>,
+    private readonly control: Pick<PairControls, 'has' | 'get' | 'pairs'>,
     private readonly logger: CommandDurabilityLogger,
   ) {}
 
@@ -26,23 +22,23 @@ export class PairControlPersistence {
   async restore(): Promise<void> {
     const docs = await this.store.loadAll();
     for (const [pair, doc] of docs) {
-      if (!this.managers.has(pair)) continue;
+      if (!this.control.has(pair)) continue;
+      const pc = this.control.get(pair);
       try {
-        const what = restorePairControlState(pair, doc, this.migration, this.breakers.get(pair));
-        this.managers.get(pair)!.reconcile();
+        const what = pc.restore(doc); // the pair's books follow the restored state
         if (what !== undefined) this.logger.info(`pair state: ${pair} restored: ${what}`);
       } catch (err) {
         this.logger.error(`pair state: ${pair}: stored state not applied (starting from the configured defaults)`, err);
       }
-      this.saved.set(pair, JSON.stringify(pairControlState(pair, this.migration, this.breakers.get(pair))));
+      this.saved.set(pair, JSON.stringify(pc.state()));
     }
   }
 
   /** Saves every pair whose control state changed since its last save. */
   saveChanged(): void {
-    for (const pair of this.managers.keys()) {
+    for (const pair of this.control.pairs()) {
       if (this.saving.has(pair)) continue;
-      const doc = pairControlState(pair, this.migration, this.breakers.get(pair));
+      const doc = this.control.get(pair).state();
       const text = JSON.stringify(doc);
       if (this.saved.get(pair) === text) continue;
       this.saving.add(pair);

@@ -1,34 +1,31 @@
 /**
  * Every endpoint of the runbook's admin API (docs/runbook.md; docs/operations.md lists them with their JSON).
- * Each handler validates its whole input before it changes anything, calls the owning component, brings
- * the order-book managers in line with the new migration/breaker state, and answers JSON whose fields are
- * the ones the runbook's jq filters read. No business logic here: it belongs to server/pairs.
+ * Each handler validates its whole input before it changes anything, calls one operation of the control
+ * plane (server/pairs/pair-controls.ts: it keeps every pair's books in line with its migration and breaker
+ * state by itself), and answers JSON whose fields are the ones the runbook's jq filters read. No business
+ * logic here: it belongs to server/pairs.
  */
 import type { Logger } from '../grpc/call-context.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import type { HealthReport } from '../../pairs/alerts.ts';
 import type { AlertTracker } from '../../pairs/alerts.ts';
-import type { CircuitBreakers } from '../../pairs/circuit-breaker.ts';
 import type { FaultKind, FaultSwitch } from '../../pairs/faulty-book.ts';
-import { compileRampSteps, type MigrationController } from '../../pairs/migration-controller.ts';
-import type { OrderBookManager } from '../../pairs/order-book-manager.ts';
+import { compileRampSteps } from '../../pairs/migration-controller.ts';
+import type { PairControls } from '../../pairs/pair-controls.ts';
 import type { PerformanceMonitor } from '../../pairs/performance-monitor.ts';
 import { UnavailableError } from '../../ports/errors.ts';
 import type { EventLoopMonitor } from '../metrics/event-loop-monitor.ts';
 import type { TradingMetrics } from '../metrics/trading-metrics.ts';
-import type { TradingGate } from '../trading-gate.ts';
 import { HttpError, type AdminRequest, type Route } from './admin-server.ts';
 import { BusyError, goroutineText, mutexReport, type Profiler } from './profiling.ts';
 import { chaosRoutes, type ChaosSeams } from '../chaos/chaos-routes.ts';
 
 /** What the routes need from the service; built by TradingService. */
 export interface AdminContext {
-  migration: MigrationController;
-  breakers: CircuitBreakers;
-  managers: ReadonlyMap<string, OrderBookManager>;
+  /** Every pair's control plane: migration, breakers, books, trading gate. */
+  control: PairControls;
   monitor: PerformanceMonitor;
   alerts: AlertTracker;
-  gate: TradingGate;
   metrics: TradingMetrics;
   profiler: Profiler;
   eventLoop: EventLoopMonitor;
@@ -88,25 +85,17 @@ function reasonOf(body: Record<string, unknown>, fallback: string): string {
 
 function knownPair(ctx: AdminContext, pair: string, allowAll: boolean): string {
   if (allowAll && pair === 'all') return pair;
-  if (!ctx.managers.has(pair)) throw new ValidationError('pair', `unknown pair "${pair}"; known: ${[...ctx.managers.keys()].join(', ')}${allowAll ? ' or "all"' : ''}`);
+  if (!ctx.control.has(pair)) throw new ValidationError('pair', `unknown pair "${pair}"; known: ${ctx.control.pairs().join(', ')}${allowAll ? ' or "all"' : ''}`);
   return pair;
-}
-
-function reconcileAll(ctx: AdminContext): void {
-  for (const m of ctx.managers.values()) m.reconcile();
-}
-
-function booksOf(ctx: AdminContext): Record<string, { implementation: string; legacy: boolean; adaptive: boolean; pendingShadow: number }> {
-  const out: Record<string, { implementation: string; legacy: boolean; adaptive: boolean; pendingShadow: number }> = {};
-  for (const [pair, m] of ctx.managers) out[pair] = { implementation: m.implementation, ...m.books };
-  return out;
 }
 
 const FAULT_KINDS: readonly FaultKind[] = ['none', 'throw', 'diverge', 'slow'];
 
 export function adminRoutes(ctx: AdminContext): Route[] {
   const json = (value: unknown, status = 200) => ({ status, json: value });
-  const migrationResult = (action: string, changed: string[]) => json({ action, changed, status: ctx.migration.status() });
+  const { control } = ctx;
+  const { migration, breakers, gate } = control; // reads only: every change goes through `control`
+  const migrationResult = (action: string, changed: string[]) => json({ action, changed, status: migration.status() });
 
   const routes: Route[] = [
     // ---- health and metrics (public even with a token: probes and Prometheus) ----
@@ -127,8 +116,8 @@ export function adminRoutes(ctx: AdminContext): Route[] {
     },
 
     // ---- migration ----
-    { method: 'GET', path: '/admin/migration/status', handle: () => json(ctx.migration.status()) },
-    { method: 'GET', path: '/admin/migration/summary', handle: () => json(ctx.migration.summary()) },
+    { method: 'GET', path: '/admin/migration/status', handle: () => json(migration.status()) },
+    { method: 'GET', path: '/admin/migration/summary', handle: () => json(migration.summary()) },
     {
       method: 'POST',
       path: '/admin/migration/percentage',
@@ -138,8 +127,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
         const pct = body['percentage'];
         if (typeof pct !== 'number' || !Number.isInteger(pct) || pct < 0 || pct > 100)
           throw new ValidationError('percentage', `must be a whole number in 0-100, got ${JSON.stringify(pct) ?? 'nothing'}`);
-        const changed = ctx.migration.setPercentage(pair, pct, reasonOf(body, `${ADMIN_ACTOR}: percentage ${pct}`));
-        reconcileAll(ctx);
+        const changed = control.setPercentage(pair, pct, reasonOf(body, `${ADMIN_ACTOR}: percentage ${pct}`));
         ctx.logger.info(`migration: ${pair} set to ${pct} % by ${ADMIN_ACTOR} (changed: ${changed.join(', ') || 'none'})`);
         return migrationResult('percentage', changed);
       },
@@ -151,12 +139,9 @@ export function adminRoutes(ctx: AdminContext): Route[] {
         only(body, ['pair', 'steps', 'reason']);
         const pair = knownPair(ctx, requiredString(body, 'pair'), false);
         const steps = body['steps'] === undefined ? undefined : compileRampSteps(body['steps'], 'steps');
-        const reason = reasonOf(body, `${ADMIN_ACTOR}: ramp started`);
-        if (ctx.migration.stateOf(pair) === 'completed') throw new ValidationError('pair', `${pair} is completed; roll it back before starting a ramp`);
-        const ramp = steps === undefined ? ctx.migration.startRamp(pair, undefined, reason) : ctx.migration.startRamp(pair, steps, reason);
-        reconcileAll(ctx);
+        const ramp = control.startRamp(pair, steps, reasonOf(body, `${ADMIN_ACTOR}: ramp started`));
         ctx.logger.info(`migration: ramp started on ${pair} (${ramp.steps.join(' → ')})`);
-        return json({ action: 'ramp', pair, ramp, status: ctx.migration.statusOf(pair) });
+        return json({ action: 'ramp', pair, ramp, status: control.get(pair).status() });
       },
     },
     {
@@ -165,8 +150,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       handle: ({ body }) => {
         only(body, ['pair', 'reason']);
         const pair = knownPair(ctx, requiredString(body, 'pair'), false);
-        ctx.migration.complete(pair, reasonOf(body, `${ADMIN_ACTOR}: completed`));
-        reconcileAll(ctx);
+        control.complete(pair, reasonOf(body, `${ADMIN_ACTOR}: completed`));
         return migrationResult('complete', [pair]);
       },
     },
@@ -176,8 +160,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       handle: ({ body }) => {
         only(body, ['pair', 'reason']);
         const pair = knownPair(ctx, requiredString(body, 'pair'), true);
-        const changed = ctx.migration.rollback(pair, reasonOf(body, `${ADMIN_ACTOR}: rollback`));
-        reconcileAll(ctx);
+        const changed = control.rollback(pair, reasonOf(body, `${ADMIN_ACTOR}: rollback`));
         return migrationResult('rollback', changed);
       },
     },
@@ -186,7 +169,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/migration/stop-all',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.migration.stopAll(reasonOf(body, `${ADMIN_ACTOR}: stop-all`));
+        const changed = control.stopAll(reasonOf(body, `${ADMIN_ACTOR}: stop-all`));
         ctx.logger.info(`migration: stop-all froze ${changed.length} ramps`);
         return migrationResult('stop-all', changed);
       },
@@ -196,25 +179,23 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/migration/emergency-stop',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.migration.emergencyStop(reasonOf(body, `${ADMIN_ACTOR}: emergency stop`));
-        reconcileAll(ctx);
+        const changed = control.emergencyStop(reasonOf(body, `${ADMIN_ACTOR}: emergency stop`));
         ctx.logger.info(`migration: EMERGENCY STOP: ${changed.length} pairs to 0 %`);
         return migrationResult('emergency-stop', changed);
       },
     },
 
     // ---- circuit breakers ----
-    { method: 'GET', path: '/admin/circuit-breaker/status', handle: () => json(ctx.breakers.status()) },
-    { method: 'GET', path: '/admin/circuit-breaker/history', handle: () => json(ctx.breakers.history()) },
+    { method: 'GET', path: '/admin/circuit-breaker/status', handle: () => json(breakers.status()) },
+    { method: 'GET', path: '/admin/circuit-breaker/history', handle: () => json(breakers.history()) },
     {
       method: 'POST',
       path: '/admin/circuit-breaker/activate-all',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const opened = ctx.breakers.activateAll(reasonOf(body, `activated by ${ADMIN_ACTOR}`));
-        reconcileAll(ctx); // every pair continues on the legacy book alone
+        const opened = control.activateAll(reasonOf(body, `activated by ${ADMIN_ACTOR}`)); // every pair continues on the legacy book alone
         ctx.logger.info(`circuit breakers: activate-all opened ${opened.join(', ') || 'none (all were open)'}`);
-        return json({ action: 'activate-all', opened, status: ctx.breakers.status() });
+        return json({ action: 'activate-all', opened, status: breakers.status() });
       },
     },
     {
@@ -223,11 +204,10 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       handle: ({ param, body }) => {
         only(body, []);
         const pair = knownPair(ctx, param, false);
-        const ok = ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR);
-        if (!ok) throw new HttpError(409, 'reset_refused', `the rebuilt adaptive book of ${pair} does not match the legacy state; the breaker stays open`, 'pair');
-        reconcileAll(ctx);
+        if (!control.reset(pair, ADMIN_ACTOR)) throw new HttpError(409, 'reset_refused', `the rebuilt adaptive book of ${pair} does not match the legacy state; the breaker stays open`, 'pair');
         const armed = armedFault(ctx, pair);
-        return json({ action: 'reset', pair, status: ctx.breakers.get(pair).status(), books: booksOf(ctx)[pair], ...(armed !== undefined ? armedFaultWarning(pair, armed) : {}) });
+        const pc = control.get(pair);
+        return json({ action: 'reset', pair, status: pc.breakerStatus(), books: pc.books(), ...(armed !== undefined ? armedFaultWarning(pair, armed) : {}) });
       },
     },
     {
@@ -235,16 +215,13 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/circuit-breaker/reset-all',
       handle: ({ body }) => {
         only(body, []);
-        const reset: string[] = [];
-        const refused: string[] = [];
-        for (const pair of ctx.breakers.openPairs()) (ctx.managers.get(pair)!.resetBreaker(ADMIN_ACTOR) ? reset : refused).push(pair);
-        reconcileAll(ctx);
+        const { reset, refused } = control.resetAll(ADMIN_ACTOR);
         const armed = reset.flatMap((pair) => {
           const f = armedFault(ctx, pair);
           return f === undefined ? [] : [{ pair, ...f }];
         });
         const warning = armed.length === 0 ? {} : { fault_armed: armed, warning: `chaos fault still armed on ${armed.map((a) => `${a.pair} (${a.kind})`).join(', ')}: their breakers will trip again; clear with POST /admin/chaos/fault {"pair": "<PAIR>", "kind": "none"}` };
-        return json({ action: 'reset-all', reset, refused, status: ctx.breakers.status(), ...warning }, refused.length > 0 ? 409 : 200);
+        return json({ action: 'reset-all', reset, refused, status: breakers.status(), ...warning }, refused.length > 0 ? 409 : 200);
       },
     },
 
@@ -266,10 +243,10 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       method: 'GET',
       path: '/admin/reports/daily',
       handle: () => {
-        const history = ctx.breakers.history();
+        const history = breakers.history();
         return json(
           ctx.monitor.dailyReport({
-            migration_summary: ctx.migration.summary(),
+            migration_summary: migration.summary(),
             circuit_breaker_activations: history.last_24h.filter((e) => e.event === 'open').length,
             circuit_breaker_history: history.last_24h,
             active_alerts: ctx.health().alerts,
@@ -307,15 +284,15 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       },
     },
 
-    { method: 'GET', path: '/admin/trading/status', handle: () => json(ctx.gate.status()) },
+    { method: 'GET', path: '/admin/trading/status', handle: () => json(gate.status()) },
     {
       method: 'POST',
       path: '/admin/trading/halt',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.gate.haltTrading(ADMIN_ACTOR, reasonOf(body, 'emergency stop'));
+        const changed = control.halt(ADMIN_ACTOR, reasonOf(body, 'emergency stop'));
         if (changed) ctx.logger.info('trading: HALTED by operator; new orders and replaces are refused');
-        return json({ action: 'halt', changed, ...ctx.gate.status() });
+        return json({ action: 'halt', changed, ...gate.status() });
       },
     },
     {
@@ -323,9 +300,9 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/trading/resume',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.gate.resumeTrading();
+        const changed = control.resume();
         if (changed) ctx.logger.info('trading: resumed by operator');
-        return json({ action: 'resume', changed, ...ctx.gate.status() });
+        return json({ action: 'resume', changed, ...gate.status() });
       },
     },
     {
@@ -333,9 +310,9 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/maintenance/enable',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.gate.enableMaintenance(ADMIN_ACTOR, reasonOf(body, 'planned maintenance'));
+        const changed = control.enableMaintenance(ADMIN_ACTOR, reasonOf(body, 'planned maintenance'));
         if (changed) ctx.logger.info('trading: maintenance mode on; new orders and replaces are refused');
-        return json({ action: 'maintenance-enable', changed, ...ctx.gate.status() });
+        return json({ action: 'maintenance-enable', changed, ...gate.status() });
       },
     },
     {
@@ -343,9 +320,9 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       path: '/admin/maintenance/disable',
       handle: ({ body }) => {
         only(body, ['reason']);
-        const changed = ctx.gate.disableMaintenance();
+        const changed = control.disableMaintenance();
         if (changed) ctx.logger.info('trading: maintenance mode off');
-        return json({ action: 'maintenance-disable', changed, ...ctx.gate.status() });
+        return json({ action: 'maintenance-disable', changed, ...gate.status() });
       },
     },
 

@@ -17,7 +17,7 @@ import type { CircuitBreakers } from '../../pairs/circuit-breaker.ts';
 import type { MigrationController } from '../../pairs/migration-controller.ts';
 import type { CommandRole, PerformanceMonitor } from '../../pairs/performance-monitor.ts';
 import type { EventLoopMonitor } from './event-loop-monitor.ts';
-import type { TradingGate } from '../trading-gate.ts';
+import type { TradingGate } from '../../pairs/trading-gate.ts';
 
 /** Buckets of `trading_command_duration_seconds`: 10 µs .. 1 s, with 0.02 (the runbook's 20 ms budget) as an edge. */
 export const COMMAND_DURATION_BUCKETS_SECONDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];

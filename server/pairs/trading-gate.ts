@@ -1,11 +1,10 @@
 /**
  * Operator halt and maintenance mode: whether new orders and replaces may enter. Pure state with an
- * injected clock; the gRPC orders service asks `checkNewOrders()` before applying a submit or replace,
- * and the admin API flips it. Cancels, cancel-all and reads never consult it: an operator who halts
- * trading still wants clients to be able to pull their orders.
+ * injected clock, owned by the control plane (PairControls); the gRPC adapter asks `refusal()` before
+ * applying a submit or replace and answers UNAVAILABLE with it. Cancels, cancel-all and reads never
+ * consult it: an operator who halts trading still wants clients to be able to pull their orders.
  */
 import type { Clock } from '../ports/clock.ts';
-import { UnavailableError } from './grpc/errors.ts';
 
 export interface GateMode {
   on: boolean;
@@ -62,10 +61,14 @@ export class TradingGate {
     return true;
   }
 
-  /** Throws UNAVAILABLE (nothing applied) while halted or in maintenance; halt wins when both are on. */
-  checkNewOrders(): void {
-    if (this.halt.on) throw new UnavailableError('trading', `trading halted by operator since ${this.halt.since}; new orders and replaces are refused, cancels still work`);
-    if (this.maint.on) throw new UnavailableError('trading', `maintenance mode since ${this.maint.since}; new orders and replaces are refused, cancels still work`);
+  /**
+   * Why new orders and replaces are refused now (the UNAVAILABLE message), or undefined while they are
+   * accepted; halt wins when both are on.
+   */
+  refusal(): string | undefined {
+    if (this.halt.on) return `trading halted by operator since ${this.halt.since}; new orders and replaces are refused, cancels still work`;
+    if (this.maint.on) return `maintenance mode since ${this.maint.since}; new orders and replaces are refused, cancels still work`;
+    return undefined;
   }
 
   status(): TradingGateStatus {
