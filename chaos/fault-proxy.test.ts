@@ -71,7 +71,8 @@ describe('FaultProxy', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(c.received()).toBe('');
     const want = Array.from({ length: 20 }, (_, i) => `${i},`).join('');
-    await until(() => c.received() === want);
+    // Both directions are delayed (to the echo server and back: 2 × 1000 ± 100 ms): wait up to 10 s.
+    await until(() => c.received() === want, 1000);
   });
 
   it('timeout 0: nothing is delivered while it lasts; removed, every held byte arrives in order', async () => {
