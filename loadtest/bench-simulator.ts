@@ -32,7 +32,7 @@ import { singleBook } from '../server/pairs/serving-book.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { ManualClock } from '../server/ports/clock.ts';
 import { startGrpcSimulation } from '../simulator/grpc-driver.ts';
-import { runInProcessSimulation, type RecordedCommand } from '../simulator/in-process-driver.ts';
+import { runInProcessSimulation, type RecordedCommand, type TraceOp } from '../simulator/in-process-driver.ts';
 import { replayTrace } from '../simulator/trace-replay.ts';
 import { fullGc, gitCommit } from './bench-support.ts';
 
@@ -78,9 +78,44 @@ function replay(recorded: readonly RecordedCommand[]): number {
   return performance.now() - t0;
 }
 
+/**
+ * The trace feed alone: one pass reading the fields of the recorded answers that the agents read (market
+ * view, results, events, trades), with no agents. The generation loop pays this too (the answers come from
+ * a large recorded trace, cold in the caches, where a live driver hands them over hot); printed so the
+ * agents' own share can be told apart. CPU ms.
+ */
+function traceFeedCpuMs(trace: readonly TraceOp[]): number {
+  const c0 = process.cpuUsage();
+  let x = 0;
+  for (const op of trace) {
+    switch (op.op) {
+      case 'turn':
+        x += op.nowMs + op.commands.length;
+        for (const b of op.best) x += b ?? 0;
+        break;
+      case 'result': {
+        const r = op.result;
+        x += op.agent + r.command.clientOrderId.length + r.code.length + (r.order === undefined ? 0 : r.order.remaining + r.order.price + r.order.lastSequence + r.order.status.length);
+        break;
+      }
+      case 'event': {
+        const e = op.event;
+        x += op.agent + e.clientOrderId.length + e.sequence + e.remaining + e.status.length + (e.type === 'fill' ? e.side + e.price + e.quantity : 0);
+        break;
+      }
+      case 'trade':
+        x += op.trade.price + op.trade.quantity + op.trade.takerSide + op.trade.pair.length;
+        break;
+    }
+  }
+  const c = process.cpuUsage(c0);
+  if (x === -1) console.log('unreachable');
+  return (c.user + c.system) / 1000;
+}
+
 function inProcess() {
   const instruments = CONFIG.pairs.map((p) => compileInstrument(DEFAULT_INSTRUMENTS.find((s) => s.symbol === p)!));
-  const runs: { commands: number; driverMs: number; replayMs: number; generationMs: number; mismatches: number; driverPerSec: number; enginePerSec: number; generationPerSec: number; generationCpuMs: number; generationPerCpuSec: number }[] = [];
+  const runs: { commands: number; driverMs: number; replayMs: number; generationMs: number; mismatches: number; driverPerSec: number; enginePerSec: number; generationPerSec: number; generationCpuMs: number; generationPerCpuSec: number; traceFeedCpuMs: number; generationNetOfFeedPerCpuSec: number }[] = [];
   const base = { seed: 7, pairs: CONFIG.pairs, ratePerSecond: CONFIG.rate, durationMs: CONFIG.seconds * 1000, hash: false, ledger: false } as const;
   for (let rep = 0; rep < CONFIG.reps + 1; rep++) {
     fullGc();
@@ -98,6 +133,7 @@ function inProcess() {
     };
     const g = replayTrace({ seed: base.seed, instruments }, traced.trace!, () => performance.now(), cpuNow);
     const generationCpuMs = g.cpuMs;
+    const feedCpuMs = traceFeedCpuMs(traced.trace!);
     const row = {
       commands: r.commands,
       driverMs: Math.round(driverMs),
@@ -110,6 +146,10 @@ function inProcess() {
       generationCpuMs: Math.round(generationCpuMs),
       /** Per second of this process's CPU time: on a shared machine the wall clock also counts other processes' turns. */
       generationPerCpuSec: Math.round((g.commands / generationCpuMs) * 1000),
+      /** CPU ms of a pass reading the recorded answers alone (no agents). */
+      traceFeedCpuMs: Math.round(feedCpuMs),
+      /** An estimate: generation per CPU second once the trace feed's own CPU time is taken out. */
+      generationNetOfFeedPerCpuSec: Math.round((g.commands / Math.max(1, generationCpuMs - feedCpuMs)) * 1000),
     };
     if (g.commands !== r.commands || g.mismatches !== 0) throw new Error(`the trace replay produced ${g.commands} commands with ${g.mismatches} mismatching turns, the run ${r.commands}: the simulator is not deterministic`);
     if (rep === 0) {
@@ -118,7 +158,7 @@ function inProcess() {
     }
     runs.push(row);
     console.log(
-      `in-process rep ${rep}: ${row.commands} commands; generation ${row.generationPerSec.toLocaleString('en')}/s wall, ${row.generationPerCpuSec.toLocaleString('en')}/s per CPU second (agents + scheduler + fair value, fed the traced answers; same commands: ${row.mismatches === 0}); ` +
+      `in-process rep ${rep}: ${row.commands} commands; generation ${row.generationPerSec.toLocaleString('en')}/s wall, ${row.generationPerCpuSec.toLocaleString('en')}/s per CPU second (agents + scheduler + fair value, fed the traced answers; same commands: ${row.mismatches === 0}; reading the trace alone ${row.traceFeedCpuMs} of ${row.generationCpuMs} CPU ms, ~${row.generationNetOfFeedPerCpuSec.toLocaleString('en')}/s per CPU second without it); ` +
         `driver ${row.driverPerSec.toLocaleString('en')}/s (agents + TradingPair + book); engine replay ${row.enginePerSec.toLocaleString('en')}/s; load ${load()}`,
     );
   }
@@ -130,6 +170,7 @@ function inProcess() {
       enginePerSec: median(runs.map((r) => r.enginePerSec)),
       generationPerSec: median(runs.map((r) => r.generationPerSec)),
       generationPerCpuSec: median(runs.map((r) => r.generationPerCpuSec)),
+      generationNetOfFeedPerCpuSec: median(runs.map((r) => r.generationNetOfFeedPerCpuSec)),
       bestGenerationPerSec: Math.max(...runs.map((r) => r.generationPerSec)),
     },
   };
@@ -210,7 +251,7 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, 'simulator-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   appendFileSync(join(RESULTS_DIR, 'simulator-history.jsonl'), `${JSON.stringify(result)}\n`);
-  console.log(`in-process median (load ${load()}): generation ${inProc.median.generationPerSec.toLocaleString('en')}/s wall (best ${inProc.median.bestGenerationPerSec.toLocaleString('en')}/s), ${inProc.median.generationPerCpuSec.toLocaleString('en')}/s per CPU second; driver ${inProc.median.driverPerSec.toLocaleString('en')}/s, engine ${inProc.median.enginePerSec.toLocaleString('en')}/s`);
+  console.log(`in-process median (load ${load()}): generation ${inProc.median.generationPerSec.toLocaleString('en')}/s wall (best ${inProc.median.bestGenerationPerSec.toLocaleString('en')}/s), ${inProc.median.generationPerCpuSec.toLocaleString('en')}/s per CPU second (~${inProc.median.generationNetOfFeedPerCpuSec.toLocaleString('en')}/s without reading the trace); driver ${inProc.median.driverPerSec.toLocaleString('en')}/s, engine ${inProc.median.enginePerSec.toLocaleString('en')}/s`);
   console.log('wrote bench-results/simulator-latest.json');
 }
 

@@ -41,10 +41,13 @@ export function replayTrace(options: { seed: number; instruments: readonly Instr
           states[i]!.bestBid = op.best[2 * i];
           states[i]!.bestAsk = op.best[2 * i + 1];
         }
-        out.length = 0;
+        // Appended, not cleared per turn: `length = 0` drops the array's backing store, so every turn
+        // would allocate a new one.
+        if (out.length > 4096) out.length = 0;
+        const before = out.length;
         population.next(op.nowMs, out);
-        commands += out.length;
-        fingerprints[turn++] = fingerprint(out);
+        commands += out.length - before;
+        fingerprints[turn++] = fingerprint(out, before);
         break;
       }
       case 'result':
@@ -66,10 +69,10 @@ export function replayTrace(options: { seed: number; instruments: readonly Instr
   return { commands, mismatches, ms, cpuMs };
 }
 
-/** FNV-1a over one turn's commands: count, then per command kind, client order id, side, price, quantity. */
-export function fingerprint(cmds: readonly SimCommand[]): number {
-  let h = Math.imul(0x811c9dc5 ^ cmds.length, 0x01000193);
-  for (let i = 0; i < cmds.length; i++) {
+/** FNV-1a over one turn's commands (`cmds` from index `from`): count, then per command kind, client order id, side, price, quantity. */
+export function fingerprint(cmds: readonly SimCommand[], from = 0): number {
+  let h = Math.imul(0x811c9dc5 ^ (cmds.length - from), 0x01000193);
+  for (let i = from; i < cmds.length; i++) {
     const c = cmds[i]!;
     h = Math.imul(h ^ (c.kind === 'submit' ? 1 : c.kind === 'cancel' ? 2 : 3), 0x01000193);
     const id = c.clientOrderId;
