@@ -6,7 +6,10 @@
  *    - engine replay: the recorded command stream alone into fresh pairs (TradingPair + book);
  *    - generation: a fresh population with the same seed fed exactly the answers a traced run gave it
  *      (simulator/trace-replay.ts): the agents, scheduler and fair value alone. It must reproduce the
- *      same commands (checked; a mismatch fails the bench as a determinism bug).
+ *      same commands (checked per turn by a fingerprint of kind, client order id, side, price and quantity;
+ *      a mismatch fails the bench as a determinism bug). Quoted per second of wall time and per second of
+ *      this process's CPU time in the loop (the fair measure on a shared machine), beside the CPU time of
+ *      reading the trace alone (the recorded answers are cold in the caches; a live driver hands them over hot).
  * 2. Over gRPC: the real service (server/main.ts, PERSISTENCE=memory, started here on free ports as its
  *    own process) at a few offered rates; for each, the rate the driver actually offered (sent per
  *    second on schedule), what the service acknowledged per second, and the ack latency from the intended
