@@ -47,6 +47,27 @@ describe('Random (xoshiro128**)', () => {
     expect(() => r.nextInt(1.5)).toThrow();
   });
 
+  it('nextInt (integer-only remainder) draws exactly what the floating-point definition draws', () => {
+    // The definition it replaced: limit = 2^32 - 2^32 % m, redraw while r >= limit, answer r % m (doubles).
+    const reference = (g: Random, m: number): number => {
+      const limit = 2 ** 32 - (2 ** 32 % m);
+      let r = g.nextUint32();
+      while (r >= limit) r = g.nextUint32();
+      return r % m;
+    };
+    const bounds = [1, 2, 3, 7, 10, 100, 1001, 40_000, 2 ** 16 + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 3_000_000_019, 2 ** 32 - 1, 2 ** 32];
+    const pickBounds = new Random(99);
+    for (let i = 0; i < 200; i++) bounds.push(1 + pickBounds.nextInt(2 ** 32 - 1), 1 + pickBounds.nextInt(1000));
+    for (const m of bounds) {
+      const a = new Random(m);
+      const b = new Random(m);
+      for (let i = 0; i < 200; i++) expect(a.nextInt(m)).toBe(reference(b, m));
+    }
+    expect(() => new Random(1).nextInt(-1)).toThrow();
+    expect(() => new Random(1).nextInt(2 ** 32 + 1)).toThrow();
+    expect(() => new Random(1).nextInt(Number.NaN)).toThrow();
+  });
+
   it('nextFloat is in [0, 1) with a mean near 1/2; intBetween and chance behave', () => {
     const r = new Random(99);
     let sum = 0;

@@ -59,14 +59,19 @@ export class Random {
 
   /** A uniform integer in [0, maxExclusive); maxExclusive must be in [1, 2^32]. Unbiased (rejection sampling). */
   nextInt(maxExclusive: number): number {
-    if (!Number.isSafeInteger(maxExclusive) || maxExclusive < 1 || maxExclusive > 2 ** 32) {
+    // Integer arithmetic only: with m and r both uint32, `%` compiles to a machine remainder instead of a
+    // floating-point fmod call (the simulator draws several numbers per command). Same values as
+    // `limit = 2^32 - 2^32 % m; r < limit ? r % m : retry`, since 2^32 % m = (2^32 - m) % m.
+    const m = maxExclusive >>> 0;
+    if (m !== maxExclusive || m === 0) {
+      if (maxExclusive === 2 ** 32) return this.nextUint32();
       throw new Error(`Random.nextInt: maxExclusive must be an integer in [1, 2^32], got ${maxExclusive}`);
     }
-    // Reject the top partial bucket so every residue is equally likely.
-    const limit = 2 ** 32 - (2 ** 32 % maxExclusive);
+    // Reject the top partial bucket (the last 2^32 % m values) so every residue is equally likely.
+    const threshold = 0xffffffff - (((0 - m) >>> 0) % m);
     let r = this.nextUint32();
-    while (r >= limit) r = this.nextUint32();
-    return r % maxExclusive;
+    while (r > threshold) r = this.nextUint32();
+    return r % m;
   }
 
   /** A uniform integer in [min, max] (both inclusive). */
