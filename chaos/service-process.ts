@@ -4,22 +4,12 @@
  * clients reconnect), its output kept for the report, stopped with SIGTERM or killed with SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../server/adapters/free-port.ts';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 
-/** A port the OS says is free right now (bound to 0 and released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok());
-  });
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}
+export { freePort };
 
 export interface ServiceProcessOptions {
   /** Environment on top of the drill defaults (DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, ...). */

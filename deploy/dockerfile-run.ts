@@ -15,11 +15,11 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort } from '../server/adapters/free-port.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DOCKERFILE = join(REPO, 'deploy', 'Dockerfile');
@@ -109,17 +109,6 @@ function copy(stage: Stage, args: string, from: (name: string) => Stage, context
       cpSync(srcPath, target);
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
 }
 
 async function waitForHealth(url: string, child: { exitCode: number | null }): Promise<number> {

@@ -12,12 +12,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readlink, rm } from 'node:fs/promises';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedPostgresServer } from '../../server/adapters/embedded/embedded-postgres.ts';
 import { LOCAL_TEST_DATABASE_URL } from '../../server/adapters/postgres/test-schema.ts';
+import { freePort } from '../../server/adapters/free-port.ts';
 
 const LOCAL_REDIS = { host: '127.0.0.1', port: 6379 };
 
@@ -56,14 +57,6 @@ function which(binary: string): string | undefined {
   }
   for (const p of [`/usr/bin/${binary}`, `/usr/local/bin/${binary}`, `/usr/sbin/${binary}`]) if (existsSync(p)) return p;
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r, j) => server.once('error', j).listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 async function startRedis(binary: string): Promise<{ url: string; child: ChildProcess }> {

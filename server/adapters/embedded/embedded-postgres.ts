@@ -29,11 +29,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { clusterDirFor } from './cluster-location.ts';
 import { binariesFor, packagedBinaries, type PostgresBinaries } from './postgres-binaries.ts';
 import { unprivilegedUser, type RunAsUser } from './run-as-user.ts';
+import { freePort } from '../free-port.ts';
 
 export interface EmbeddedPostgresOptions {
   /**
@@ -57,14 +57,6 @@ export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
 const USER = 'postgres';
 /** Last lines of a child's output kept for the error when it fails. */
 const TAIL_LINES = 8;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r, j) => server.once('error', j).listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 function isAlive(pid: number): boolean {
   try {
