@@ -225,8 +225,11 @@ describe('automatic ramp driven by the service timer and measured gates', () => 
     await submit('ETHUSDT', 'buy', '10.00');
     await eventually(() => service.migration.statusOf('ETHUSDT').current_percentage === 100 || (service.tickRamps(), false), 300);
     expect(service.migration.statusOf('ETHUSDT').state).toBe('full');
-    await post('/admin/migration/ramp', '{"pair": "ETHUSDT", "steps": [50, 100]}'); // ramp again from full: holds at 100
-    await post('/admin/circuit-breaker/activate-all');
+    // Ramp again from full (it holds at 100), open the breakers and judge the gates in one synchronous step:
+    // with RAMP_HOLD_MS=1 the service's own 1 s ramp timer would otherwise end the ramp at 100 in any await
+    // between the two calls, and there would be no running ramp left to roll back.
+    service.control.startRamp('ETHUSDT', [50, 100], 'test: ramp again from full');
+    service.control.activateAll('test: protective activation');
     service.tickRamps();
     expect(service.migration.statusOf('ETHUSDT')).toMatchObject({ state: 'rolled_back', current_percentage: 0 });
     expect(service.migration.statusOf('ETHUSDT').last_reason).toMatch(/gate breaker failed/);
