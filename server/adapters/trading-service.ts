@@ -198,7 +198,10 @@ export class TradingService {
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
-  /** RSS samples (every ALERT_TICK_MS, the last minute) for the memory growth rate ("memory leak detection"). */
+  /**
+   * RSS samples (every ALERT_TICK_MS) for the memory growth rate and the `memory_growth_high` alert ("memory
+   * leak detection"): the last max(1 min, MEMORY_GROWTH_WINDOW_MS) plus one older sample (bounded by the tick).
+   */
   private readonly memorySamples: { atMs: number; rssMiB: number }[] = [];
   private lastCpu = process.cpuUsage();
   private lastCpuAtMs = Date.now();
@@ -220,10 +223,12 @@ export class TradingService {
     });
     this.breakers = new CircuitBreakers(symbols, this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
     this.monitor = new PerformanceMonitor(this.clock);
-    this.alerts = new AlertTracker(this.clock);
+    this.alerts = new AlertTracker(this.clock, {
+      thresholds: { memoryGrowthMiBPerMinute: config.memoryGrowthAlertMiBPerMinute, memoryGrowthWindowMs: config.memoryGrowthWindowMs },
+    });
     this.gate = new TradingGate(this.clock);
     this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock });
-    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
+    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
         alert: a.name,
@@ -654,6 +659,7 @@ export class TradingService {
       dependenciesDown: [...(grpcServing ? [] : ['grpc']), ...(this.durability !== undefined && !this.durability.isAvailable ? ['postgresql'] : [])],
       // Redis down is DEGRADED: validated sessions ride on the local cache for the grace period.
       dependenciesDegraded: this.sessions.isOnline() ? [] : ['redis'],
+      memorySamples: this.memorySamples,
     });
     return {
       ...report,
@@ -676,7 +682,8 @@ export class TradingService {
   private sampleMemory(): void {
     const now = Date.now();
     this.memorySamples.push({ atMs: now, rssMiB: process.memoryUsage.rss() / MIB });
-    while (this.memorySamples.length > 2 && now - this.memorySamples[0]!.atMs > 60_000) this.memorySamples.shift();
+    const keepMs = Math.max(60_000, this.alerts.thresholds.memoryGrowthWindowMs);
+    while (this.memorySamples.length > 2 && now - this.memorySamples[1]!.atMs >= keepMs) this.memorySamples.shift();
   }
 
   /**
@@ -684,7 +691,9 @@ export class TradingService {
    * the runbook's "Monitor memory growth rate" (Scenario 3) without kubectl.
    */
   memoryGrowthMiBPerMinute(): number {
-    const s = this.memorySamples;
+    const all = this.memorySamples;
+    const latest = all[all.length - 1];
+    const s = latest === undefined ? all : all.filter((x) => latest.atMs - x.atMs <= 60_000);
     if (s.length < 2) return 0;
     const first = s[0]!;
     const last = s[s.length - 1]!;
