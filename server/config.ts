@@ -52,7 +52,8 @@ export interface ServiceConfig {
   readonly memoryGrowthAlertMiBPerMinute: number;
   /**
    * MEMORY_GROWTH_WINDOW_MS: how long the growth must last, in every fifth of the window (one minute each by
-   * default), so a single spike or the GC saw-tooth does not fire it.
+   * default), so a single spike or the GC saw-tooth does not fire it. 30000 at least (each fifth must hold a
+   * sample of the 5 s alert tick).
    * @default 300000 (5 min)
    */
   readonly memoryGrowthWindowMs: number;
@@ -381,7 +382,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
     breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
     memoryGrowthAlertMiBPerMinute: integer(env, 'MEMORY_GROWTH_ALERT_MIB_PER_MINUTE', 500, 1, 1_048_576),
-    memoryGrowthWindowMs: integer(env, 'MEMORY_GROWTH_WINDOW_MS', 300_000, 10_000, 24 * 3_600_000),
+    // At least 30 s: each of the window's 5 slots must hold a sample of the 5 s alert tick, else it reads 0 growth.
+    memoryGrowthWindowMs: integer(env, 'MEMORY_GROWTH_WINDOW_MS', 300_000, 30_000, 24 * 3_600_000),
     chaosEnabled: flag(env, 'CHAOS_ENABLED'),
     chaosMaxBallastMiB: integer(env, 'CHAOS_MAX_BALLAST_MIB', 8192, 1, 1_048_576),
     authMode,
