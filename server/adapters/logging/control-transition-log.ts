@@ -15,14 +15,18 @@ import type { Logger } from '../grpc/call-context.ts';
 /** Entries of one pair's history not yet logged: those after the last one logged (kept as JSON). */
 function fresh<T>(entries: readonly T[], last: string | undefined): { added: T[]; last: string | undefined } {
   if (entries.length === 0) return { added: [], last };
-  const texts = entries.map((e) => JSON.stringify(e));
+  const newest = JSON.stringify(entries[entries.length - 1]);
+  if (newest === last) return { added: [], last }; // the usual case: one stringify per pair per look
+  // Search back from the newest; not found: the last one logged aged out of the bounded history, so every
+  // entry now in it is newer.
   let from = 0;
-  if (last !== undefined) {
-    const i = texts.lastIndexOf(last);
-    // Not found: the last one logged aged out of the bounded history, so every entry now in it is newer.
-    from = i >= 0 ? i + 1 : 0;
-  }
-  return { added: entries.slice(from), last: texts[texts.length - 1] };
+  if (last !== undefined)
+    for (let i = entries.length - 2; i >= 0; i--)
+      if (JSON.stringify(entries[i]) === last) {
+        from = i + 1;
+        break;
+      }
+  return { added: entries.slice(from), last: newest };
 }
 
 export class ControlTransitionLog {
