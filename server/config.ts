@@ -43,6 +43,20 @@ export interface ServiceConfig {
   readonly rampHoldMs: number;
   /** BREAKER_LATENCY_BUDGET_MS: the adaptive book's p95 budget before its breaker trips (may be fractional). @default 5 */
   readonly breakerLatencyBudgetMs: number;
+  /**
+   * MEMORY_GROWTH_ALERT_MIB_PER_MINUTE: resident-memory growth that, sustained over MEMORY_GROWTH_WINDOW_MS,
+   * raises the Level 2 `memory_growth_high` alert (runbook "Memory leak detection"); it does not degrade /health.
+   * 500 MiB/min for 5 min (2.5 GiB) would reach the runbook's 6000 MiB from a normal 1–2 GiB in about ten minutes.
+   * @default 500
+   */
+  readonly memoryGrowthAlertMiBPerMinute: number;
+  /**
+   * MEMORY_GROWTH_WINDOW_MS: how long the growth must last, in every fifth of the window (one minute each by
+   * default), so a single spike or the GC saw-tooth does not fire it. 30000 at least (each fifth must hold a
+   * sample of the 5 s alert tick).
+   * @default 300000 (5 min)
+   */
+  readonly memoryGrowthWindowMs: number;
   /** CHAOS_ENABLED: `true`/`1` exposes the fault-injection endpoints. Never in production. @default false */
   readonly chaosEnabled: boolean;
   /**
@@ -367,6 +381,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rampSteps: rampSteps(env),
     rampHoldMs: integer(env, 'RAMP_HOLD_MS', 600_000, 1, 7 * 24 * 3_600_000),
     breakerLatencyBudgetMs: positiveDecimal(env, 'BREAKER_LATENCY_BUDGET_MS', 5, 60_000),
+    memoryGrowthAlertMiBPerMinute: integer(env, 'MEMORY_GROWTH_ALERT_MIB_PER_MINUTE', 500, 1, 1_048_576),
+    // At least 30 s: each of the window's 5 slots must hold a sample of the 5 s alert tick, else it reads 0 growth.
+    memoryGrowthWindowMs: integer(env, 'MEMORY_GROWTH_WINDOW_MS', 300_000, 30_000, 24 * 3_600_000),
     chaosEnabled: flag(env, 'CHAOS_ENABLED'),
     chaosMaxBallastMiB: integer(env, 'CHAOS_MAX_BALLAST_MIB', 8192, 1, 1_048_576),
     authMode,

@@ -18,7 +18,8 @@ import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
 import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
 import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
 import type { BookRole, OrderBookManager } from '../pairs/order-book-manager.ts';
-import { PairControls, type PairControlSink } from '../pairs/pair-controls.ts';
+import type { PairControlSink } from '../pairs/pair-controls.ts';
+import { LoggedPairControls } from './logging/control-transition-log.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
@@ -159,7 +160,7 @@ export class TradingService {
   readonly alerts: AlertTracker;
   readonly gate: TradingGate;
   /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
-  readonly control: PairControls;
+  readonly control: LoggedPairControls;
   readonly faults = new Map<string, FaultSwitch>();
   /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
   readonly chaos: ChaosSeams | undefined;
@@ -198,7 +199,10 @@ export class TradingService {
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
-  /** RSS samples (every ALERT_TICK_MS, the last minute) for the memory growth rate ("memory leak detection"). */
+  /**
+   * RSS samples (every ALERT_TICK_MS) for the memory growth rate and the `memory_growth_high` alert ("memory
+   * leak detection"): the last max(1 min, MEMORY_GROWTH_WINDOW_MS) plus one older sample (bounded by the tick).
+   */
   private readonly memorySamples: { atMs: number; rssMiB: number }[] = [];
   private lastCpu = process.cpuUsage();
   private lastCpuAtMs = Date.now();
@@ -220,10 +224,12 @@ export class TradingService {
     });
     this.breakers = new CircuitBreakers(symbols, this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
     this.monitor = new PerformanceMonitor(this.clock);
-    this.alerts = new AlertTracker(this.clock);
+    this.alerts = new AlertTracker(this.clock, {
+      thresholds: { memoryGrowthMiBPerMinute: config.memoryGrowthAlertMiBPerMinute, memoryGrowthWindowMs: config.memoryGrowthWindowMs },
+    });
     this.gate = new TradingGate(this.clock);
-    this.control = new PairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock });
-    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate });
+    this.control = new LoggedPairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock }, this.logger);
+    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
         alert: a.name,
@@ -242,6 +248,8 @@ export class TradingService {
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
+      // A trip on the hot path surfaces here first (the breaker is open by the time the manager falls back).
+      if (event === 'fallback' || event === 'reset') this.control.transitions.check();
     };
 
     const createBook = (instrument: Instrument): ServingBook => {
@@ -319,6 +327,9 @@ export class TradingService {
       });
       this.unsubscribes.push(unsubscribe);
     }
+
+    // Pair creation is logged by the recovery and manager lines; transitions from here on get their own line.
+    this.control.transitions.prime();
 
     this.persistence = deps.persistence;
     if (deps.persistence !== undefined) {
@@ -529,6 +540,7 @@ export class TradingService {
     try {
       // Migration and breaker state first, so the replay already runs on the books the pair will serve from.
       await this.controlState?.restore();
+      this.control.transitions.prime(); // restored state is logged by the restore itself
       for (const m of this.managers.values()) m.beginReplay();
       try {
         this.recoveryReport = await recoverPairs({ pairs: this.pairs, recovery: p.recovery, journal: p.journal, durability: this.durability, logger: this.logger, nowMs: () => Date.now() });
@@ -654,6 +666,7 @@ export class TradingService {
       dependenciesDown: [...(grpcServing ? [] : ['grpc']), ...(this.durability !== undefined && !this.durability.isAvailable ? ['postgresql'] : [])],
       // Redis down is DEGRADED: validated sessions ride on the local cache for the grace period.
       dependenciesDegraded: this.sessions.isOnline() ? [] : ['redis'],
+      memorySamples: this.memorySamples,
     });
     return {
       ...report,
@@ -676,7 +689,8 @@ export class TradingService {
   private sampleMemory(): void {
     const now = Date.now();
     this.memorySamples.push({ atMs: now, rssMiB: process.memoryUsage.rss() / MIB });
-    while (this.memorySamples.length > 2 && now - this.memorySamples[0]!.atMs > 60_000) this.memorySamples.shift();
+    const keepMs = Math.max(60_000, this.alerts.thresholds.memoryGrowthWindowMs);
+    while (this.memorySamples.length > 2 && now - this.memorySamples[1]!.atMs >= keepMs) this.memorySamples.shift();
   }
 
   /**
@@ -684,7 +698,9 @@ export class TradingService {
    * the runbook's "Monitor memory growth rate" (Scenario 3) without kubectl.
    */
   memoryGrowthMiBPerMinute(): number {
-    const s = this.memorySamples;
+    const all = this.memorySamples;
+    const latest = all[all.length - 1];
+    const s = latest === undefined ? all : all.filter((x) => latest.atMs - x.atMs <= 60_000);
     if (s.length < 2) return 0;
     const first = s[0]!;
     const last = s[s.length - 1]!;

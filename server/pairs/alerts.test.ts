@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../ports/clock.ts';
-import { AlertTracker, compileAlertOptions, evaluateHealth, type AlertChange, type HealthFigures, type SystemState } from './alerts.ts';
+import { AlertTracker, compileAlertOptions, evaluateHealth, memoryGrowth, type AlertChange, type HealthFigures, type SystemState } from './alerts.ts';
 import { ValidationError } from './errors.ts';
 import { PerformanceMonitor } from './performance-monitor.ts';
 
@@ -130,7 +130,7 @@ describe('evaluateHealth: runbook thresholds', () => {
 
 describe('compileAlertOptions', () => {
   it('fills the runbook defaults', () => {
-    expect(compileAlertOptions()).toEqual({ latencyP95Ms: 20, latencyRegressionFactor: 1.5, errorRate: 0.01, memoryMiB: 6000, criticalOpenBreakers: 2 });
+    expect(compileAlertOptions()).toEqual({ latencyP95Ms: 20, latencyRegressionFactor: 1.5, errorRate: 0.01, memoryMiB: 6000, memoryGrowthMiBPerMinute: 500, memoryGrowthWindowMs: 300_000, criticalOpenBreakers: 2 });
   });
 
   it('names the bad field', () => {
@@ -218,5 +218,86 @@ describe('AlertTracker', () => {
   it('refuses a bad option naming it', () => {
     expect(() => new AlertTracker(new ManualClock(), { historyLimit: -1 })).toThrow(/historyLimit/);
     expect(() => new AlertTracker(new ManualClock(), { thresholds: { errorRate: 2 } })).toThrow(/errorRate/);
+  });
+});
+
+describe('memory_growth_high: sustained RSS growth (runbook Level 2 "Memory leak detection")', () => {
+  const TICK_MS = 5_000;
+  /** Feeds one RSS sample per tick from `rssAt(elapsedMs)` into a tracker driven by the injected clock. */
+  function drive(rssAt: (elapsedMs: number) => number, durationMs: number, options: { thresholds?: Record<string, number> } = {}) {
+    const clock = new ManualClock();
+    const t = new AlertTracker(clock, options);
+    const start = clock.nowMs();
+    const samples: { atMs: number; rssMiB: number }[] = [];
+    const reports = [];
+    for (let elapsed = 0; elapsed <= durationMs; elapsed += TICK_MS) {
+      samples.push({ atMs: clock.nowMs(), rssMiB: rssAt(elapsed) });
+      reports.push({ elapsed, report: t.evaluate(calm, { ...ok, memorySamples: samples.slice() }) });
+      clock.advanceMs(TICK_MS);
+    }
+    return { t, clock, start, reports, samples };
+  }
+  const growthAlert = (r: { alerts: { name: string }[] }) => r.alerts.find((a) => a.name === 'memory_growth_high');
+
+  it('fires at Level 2 (high) once growth above 500 MiB/min has lasted the whole 5 min window, without degrading /health', () => {
+    const { reports } = drive((ms) => 1_000 + (600 * ms) / 60_000, 400_000); // 600 MiB/min, stays below 6000 MiB
+    const firstFiring = reports.find((r) => growthAlert(r.report) !== undefined)!;
+    expect(firstFiring.elapsed).toBe(300_000); // not before the window is covered
+    expect(reports.filter((r) => r.elapsed < 300_000).every((r) => growthAlert(r.report) === undefined)).toBe(true);
+    const a = growthAlert(firstFiring.report)!;
+    expect(a).toMatchObject({ name: 'memory_growth_high', level: 2, severity: 'high', threshold: 500 });
+    expect(a).toMatchObject({ value: 600 });
+    expect(firstFiring.report.status).toBe('HEALTHY');
+    expect(firstFiring.report.alerts.map((x) => x.name)).toEqual(['memory_growth_high']);
+  });
+
+  it('stays silent on slow growth just under the rate (490 MiB/min for 10 min)', () => {
+    const { reports } = drive((ms) => 1_000 + (490 * ms) / 60_000, 600_000);
+    expect(reports.every((r) => growthAlert(r.report) === undefined)).toBe(true);
+  });
+
+  it('stays silent on a single spike, however large (3000 MiB at once, then flat)', () => {
+    const { reports } = drive((ms) => (ms >= 120_000 ? 4_000 : 1_000), 600_000);
+    expect(reports.every((r) => growthAlert(r.report) === undefined)).toBe(true);
+  });
+
+  it('stays silent when fast growth fills only part of the window (4 of 5 minutes at 1000 MiB/min)', () => {
+    const { reports } = drive((ms) => 1_000 + (Math.min(ms, 240_000) * 1_000) / 60_000, 600_000);
+    expect(reports.every((r) => growthAlert(r.report) === undefined)).toBe(true);
+  });
+
+  it('resolves when the growth stops, into history with resolved_at from the injected clock', () => {
+    const { t, reports, start } = drive((ms) => 1_000 + (Math.min(ms, 400_000) * 600) / 60_000, 500_000);
+    const firing = reports.filter((r) => growthAlert(r.report) !== undefined).map((r) => r.elapsed);
+    expect(firing[0]).toBe(300_000);
+    // Growth stops at 400 s; the last slot (one minute) sees no growth from 400 s + 60 s on.
+    expect(firing.at(-1)).toBeLessThan(460_000);
+    expect(t.active()).toEqual([]);
+    const resolved = t.history().find((h) => h.name === 'memory_growth_high')!;
+    expect(resolved.since).toBe(new Date(start + 300_000).toISOString());
+    expect(Date.parse(resolved.resolved_at) - start).toBe(firing.at(-1)! + TICK_MS);
+  });
+
+  it('honours configured rate and window', () => {
+    const { reports } = drive((ms) => 1_000 + (200 * ms) / 60_000, 200_000, { thresholds: { memoryGrowthMiBPerMinute: 100, memoryGrowthWindowMs: 120_000 } });
+    expect(reports.find((r) => growthAlert(r.report) !== undefined)!.elapsed).toBe(120_000);
+  });
+
+  it('memoryGrowth: not covered until a sample reaches back over the window; the sustained rate is the slowest slot', () => {
+    expect(memoryGrowth([{ atMs: 0, rssMiB: 1 }], 60_000).covered).toBe(false);
+    expect(memoryGrowth([{ atMs: 10, rssMiB: 1 }, { atMs: 60_000, rssMiB: 900 }], 60_000).covered).toBe(false);
+    const g = memoryGrowth(
+      [0, 1, 2, 3, 4, 5].map((m) => ({ atMs: m * 60_000, rssMiB: m === 5 ? 5_000 : m * 1_000 + (m === 3 ? -500 : 0) })),
+      300_000,
+    );
+    // slots: +1000, +1000, +500, +1500, +1000 MiB per minute
+    expect(g).toEqual({ covered: true, sustainedMiBPerMinute: 500, averageMiBPerMinute: 1_000 });
+  });
+
+  it('refuses bad options and bad samples, naming the field', () => {
+    expect(() => compileAlertOptions({ memoryGrowthMiBPerMinute: 0 })).toThrow(/memoryGrowthMiBPerMinute/);
+    expect(() => compileAlertOptions({ memoryGrowthWindowMs: 999 })).toThrow(/memoryGrowthWindowMs/);
+    expect(() => memoryGrowth([{ atMs: 5, rssMiB: 1 }, { atMs: 1, rssMiB: 1 }], 1_000)).toThrow(/memorySamples\[1\]/);
+    expect(() => memoryGrowth([{ atMs: 0, rssMiB: 1 }, { atMs: 1, rssMiB: Number.NaN }], 1_000)).toThrow(/memorySamples\[1\]/);
   });
 });

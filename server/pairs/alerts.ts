@@ -11,6 +11,7 @@
  * | p95 latency      | > 20 ms                                | DEGRADED  | latency_p95_high 3 medium; 2 high when also > 1.5 × baseline |
  * | error rate       | > 0.01                                 | DEGRADED  | error_rate_high 2 high                      |
  * | memory           | > 6000 MiB                             | DEGRADED  | memory_high 2 high ("memory leak detection") |
+ * | memory growth    | > 500 MiB/min in every fifth of 5 min  | (none)    | memory_growth_high 2 high ("memory leak detection") |
  * | breakers open    | ≥ 1                                    | DEGRADED  | circuit_breaker_open 2 high; 1 critical at ≥ 2 |
  * | trading halted   | halted                                 | DEGRADED  | trading_halted 1 critical                   |
  * | maintenance mode | on                                     | DEGRADED  | maintenance_mode 3 medium                   |
@@ -32,6 +33,7 @@ export type AlertName =
   | 'latency_p95_high'
   | 'error_rate_high'
   | 'memory_high'
+  | 'memory_growth_high'
   | 'circuit_breaker_open'
   | 'trading_halted'
   | 'maintenance_mode'
@@ -59,6 +61,21 @@ export interface AlertOptions {
   memoryMiB?: number;
   /** Open breakers at which the breaker alert becomes Level 1 (runbook: "multiple circuit breakers open"). @default 2 */
   criticalOpenBreakers?: number;
+  /**
+   * Resident-memory growth (MiB per minute) that, sustained over `memoryGrowthWindowMs`, raises the Level 2
+   * `memory_growth_high` alert (runbook Level 2 "Memory leak detection"). It does not change the health status:
+   * the runbook degrades on memory only above `memoryMiB`. 500 MiB/min for 5 min is 2.5 GiB: from a normal
+   * footprint of 1–2 GiB that reaches the 6000 MiB line within about ten minutes, so this warns before it.
+   * @default 500
+   */
+  memoryGrowthMiBPerMinute?: number;
+  /**
+   * The window over which growth must be sustained: it is cut into `MEMORY_GROWTH_SLOTS` equal slots and the
+   * rate must be above `memoryGrowthMiBPerMinute` in every one of them, so one spike (a snapshot load, a burst
+   * of resting orders) or the garbage collector's saw-tooth does not page anyone. Integer >= 1000 ms.
+   * @default 300000
+   */
+  memoryGrowthWindowMs?: number;
 }
 
 export const DEFAULT_LATENCY_P95_MS = 20;
@@ -66,6 +83,10 @@ export const DEFAULT_LATENCY_REGRESSION_FACTOR = 1.5;
 export const DEFAULT_ERROR_RATE = 0.01;
 export const DEFAULT_MEMORY_MIB = 6000;
 export const DEFAULT_CRITICAL_OPEN_BREAKERS = 2;
+export const DEFAULT_MEMORY_GROWTH_MIB_PER_MINUTE = 500;
+export const DEFAULT_MEMORY_GROWTH_WINDOW_MS = 300_000;
+/** Slots of the growth window; growth must exceed the rate in each (one minute each by default). */
+export const MEMORY_GROWTH_SLOTS = 5;
 
 export type CompiledAlertOptions = Readonly<Required<AlertOptions>>;
 
@@ -79,7 +100,7 @@ function numberField(r: Record<string, unknown>, field: string, fallback: number
 /** Validates the thresholds once and names the bad field (ValidationError). Idempotent on its own output. */
 export function compileAlertOptions(raw: AlertOptions = {}): CompiledAlertOptions {
   const r = raw as Record<string, unknown>;
-  const known = new Set(['latencyP95Ms', 'latencyRegressionFactor', 'errorRate', 'memoryMiB', 'criticalOpenBreakers']);
+  const known = new Set(['latencyP95Ms', 'latencyRegressionFactor', 'errorRate', 'memoryMiB', 'criticalOpenBreakers', 'memoryGrowthMiBPerMinute', 'memoryGrowthWindowMs']);
   for (const key of Object.keys(r)) if (!known.has(key)) throw new ValidationError(key, 'is not an alert option');
   return Object.freeze({
     latencyP95Ms: numberField(r, 'latencyP95Ms', DEFAULT_LATENCY_P95_MS, (v) => v > 0, 'a positive number of milliseconds'),
@@ -87,6 +108,8 @@ export function compileAlertOptions(raw: AlertOptions = {}): CompiledAlertOption
     errorRate: numberField(r, 'errorRate', DEFAULT_ERROR_RATE, (v) => v >= 0 && v < 1, 'a fraction in [0, 1)'),
     memoryMiB: numberField(r, 'memoryMiB', DEFAULT_MEMORY_MIB, (v) => v > 0, 'a positive number of MiB'),
     criticalOpenBreakers: numberField(r, 'criticalOpenBreakers', DEFAULT_CRITICAL_OPEN_BREAKERS, (v) => Number.isSafeInteger(v) && v >= 2, 'an integer >= 2'),
+    memoryGrowthMiBPerMinute: numberField(r, 'memoryGrowthMiBPerMinute', DEFAULT_MEMORY_GROWTH_MIB_PER_MINUTE, (v) => v > 0, 'a positive number of MiB per minute'),
+    memoryGrowthWindowMs: numberField(r, 'memoryGrowthWindowMs', DEFAULT_MEMORY_GROWTH_WINDOW_MS, (v) => Number.isSafeInteger(v) && v >= 1000, 'an integer >= 1000 (milliseconds)'),
   });
 }
 
@@ -109,6 +132,55 @@ export interface SystemState {
    * @default []
    */
   dependenciesDegraded?: readonly string[];
+  /**
+   * Resident-memory samples, oldest first (the adapter takes one every alert tick), for the growth alert. Only
+   * the last sample's time matters as "now": the rule is a function of the samples alone.
+   * @default []
+   */
+  memorySamples?: readonly MemorySample[];
+}
+
+export interface MemorySample {
+  atMs: number;
+  rssMiB: number;
+}
+
+export interface MemoryGrowth {
+  /** Whether the samples reach back over the whole window (else nothing can fire). */
+  covered: boolean;
+  /** Lowest growth rate among the window's slots, MiB/min: the rate sustained over the whole window. */
+  sustainedMiBPerMinute: number;
+  /** Growth over the whole window, MiB/min. */
+  averageMiBPerMinute: number;
+}
+
+/**
+ * Growth of resident memory over the `windowMs` ending at the last sample, cut into `slots` equal slots; the
+ * RSS at a slot boundary is that of the latest sample at or before it. Pure. Not covered (all 0) until a sample
+ * at or before the window's start exists.
+ */
+export function memoryGrowth(samples: readonly MemorySample[], windowMs: number, slots: number = MEMORY_GROWTH_SLOTS): MemoryGrowth {
+  const none: MemoryGrowth = { covered: false, sustainedMiBPerMinute: 0, averageMiBPerMinute: 0 };
+  if (samples.length < 2) return none;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (!Number.isFinite(s.atMs) || !Number.isFinite(s.rssMiB) || s.rssMiB < 0) throw new ValidationError(`memorySamples[${i}]`, `must have finite atMs and rssMiB >= 0, got ${String(s.atMs)}, ${String(s.rssMiB)}`);
+    if (i > 0 && s.atMs < samples[i - 1]!.atMs) throw new ValidationError(`memorySamples[${i}]`, 'must not be older than the sample before it');
+  }
+  const nowMs = samples[samples.length - 1]!.atMs;
+  const startMs = nowMs - windowMs;
+  if (samples[0]!.atMs > startMs) return none;
+  let j = 0;
+  const rssAt = (t: number): number => {
+    while (j + 1 < samples.length && samples[j + 1]!.atMs <= t) j++;
+    return samples[j]!.rssMiB;
+  };
+  const slotMinutes = windowMs / slots / 60_000;
+  const boundaries: number[] = [];
+  for (let i = 0; i <= slots; i++) boundaries.push(rssAt(i === slots ? nowMs : startMs + (windowMs * i) / slots));
+  let sustained = Infinity;
+  for (let i = 0; i < slots; i++) sustained = Math.min(sustained, (boundaries[i + 1]! - boundaries[i]!) / slotMinutes);
+  return { covered: true, sustainedMiBPerMinute: sustained, averageMiBPerMinute: (boundaries[slots]! - boundaries[0]!) / (windowMs / 60_000) };
 }
 
 export interface NumericCheck {
@@ -169,8 +241,12 @@ function requireNumber(field: string, v: unknown): number {
   return v;
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 function fmt(x: number): string {
-  return String(Math.round(x * 1000) / 1000);
+  return String(round3(x));
 }
 
 /** Applies the runbook thresholds. Pure: same input, same output. Alerts come most severe first, then by name. */
@@ -214,6 +290,15 @@ export function evaluateHealth(figures: HealthFigures, system: SystemState, opti
   }
   if (!checks.error_rate.ok) add('error_rate_high', 2, `error rate ${fmt(errorRate * 100)} % is above ${fmt(o.errorRate * 100)} %`, errorRate, o.errorRate);
   if (!checks.memory_mib.ok) add('memory_high', 2, `memory ${fmt(memory)} MiB is above ${fmt(o.memoryMiB)} MiB (possible leak)`, memory, o.memoryMiB);
+  const growth = memoryGrowth(system.memorySamples ?? [], o.memoryGrowthWindowMs);
+  if (growth.covered && growth.sustainedMiBPerMinute > o.memoryGrowthMiBPerMinute)
+    add(
+      'memory_growth_high',
+      2,
+      `resident memory grew at least ${fmt(growth.sustainedMiBPerMinute)} MiB/min (average ${fmt(growth.averageMiBPerMinute)}) throughout the last ${fmt(o.memoryGrowthWindowMs / 60_000)} min, above ${fmt(o.memoryGrowthMiBPerMinute)} MiB/min (possible leak)`,
+      round3(growth.sustainedMiBPerMinute),
+      o.memoryGrowthMiBPerMinute,
+    );
   if (breakerPairs.length > 0) {
     const critical = breakerPairs.length >= o.criticalOpenBreakers;
     add(
@@ -232,6 +317,7 @@ export function evaluateHealth(figures: HealthFigures, system: SystemState, opti
   if (depsDown.length > 0) add('dependency_down', 1, `required dependency down: ${depsDown.join(', ')}`, depsDown.length, 0, { dependencies: depsDown });
 
   alerts.sort((a, b) => a.level - b.level || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // memory_growth_high has no check: it warns, the runbook degrades on memory only above memoryMiB.
   const degraded = Object.values(checks).some((c) => !c.ok);
   const status: HealthStatus = depsDown.length > 0 ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY';
   return { status, checks, alerts };

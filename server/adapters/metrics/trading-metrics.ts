@@ -35,6 +35,11 @@ export interface TradingMetricsSources {
   migration: MigrationController;
   eventLoop: EventLoopMonitor;
   gate: TradingGate;
+  /**
+   * Resident-memory growth over the last minute, bytes per second (`trading_memory_growth_bytes_per_second`,
+   * the runbook's "Monitor memory growth rate"). @default always 0
+   */
+  memoryGrowthBytesPerSecond?: () => number;
 }
 
 /** One (pair, implementation, role) series of the duration histogram: per-bucket (not cumulative) counts. */
@@ -252,6 +257,14 @@ export class TradingMetrics {
         this.set({ stat: 'p50' }, w.delay_p50_ms / 1000);
         this.set({ stat: 'p99' }, w.delay_p99_ms / 1000);
         this.set({ stat: 'max' }, w.delay_max_ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'trading_memory_growth_bytes_per_second',
+      help: 'Growth of resident memory over the last minute of samples, bytes per second (negative when it shrinks); sustained above 500 MiB/min it raises memory_growth_high (Level 2, memory leak detection).',
+      registers,
+      collect() {
+        this.set(sources.memoryGrowthBytesPerSecond?.() ?? 0);
       },
     });
     new Gauge({
