@@ -32,7 +32,7 @@ import type { BookImplementation, OrderBook } from '../server/core/order-book.ts
 import type { CancelReason, RejectCode } from '../server/core/reasons.ts';
 import type { AccountId, Lots, OrderId, PriceTicks, Side } from '../server/core/types.ts';
 import { BTCUSDT, deepWorkload, restingOrders, shallowWorkload, type Workload } from '../simulator/workloads.ts';
-import { fullGc, gitCommit } from './bench-support.ts';
+import { fullGc, gitCommit, envInt } from './bench-support.ts';
 import { runEngineOnce, type PeerRun, type PeerWorkload } from './engine-peer.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,13 +40,6 @@ const RESULTS_DIR = join(ROOT, 'bench-results');
 
 // --- configuration (read once, here: this file is an entry point, not core) ---------------------------
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 const both = process.env.BENCH_COMMANDS ? envInt('BENCH_COMMANDS', 1) : undefined;
 const CONFIG = {
   seed: envInt('BENCH_SEED', 1),

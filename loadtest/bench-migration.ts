@@ -47,20 +47,13 @@ import { OrderBookManager } from '../server/pairs/order-book-manager.ts';
 import { PairControl } from '../server/pairs/pair-control.ts';
 import type { Clock } from '../server/ports/clock.ts';
 import { deepWorkload, shallowWorkload, type Workload } from '../simulator/workloads.ts';
-import { fullGc, gitCommit } from './bench-support.ts';
+import { fullGc, gitCommit, envInt } from './bench-support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
 
 // --- configuration (read once, here: this file is an entry point) ----------------------------------------
 
-function envInt(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return n;
-}
 
 const CONFIG = {
   seed: envInt('BENCH_SEED', 1),

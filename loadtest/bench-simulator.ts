@@ -37,26 +37,19 @@ import { ManualClock } from '../server/ports/clock.ts';
 import { startGrpcSimulation } from '../simulator/grpc-driver.ts';
 import { runInProcessSimulation, type RecordedCommand, type TraceOp } from '../simulator/in-process-driver.ts';
 import { replayTrace } from '../simulator/trace-replay.ts';
-import { fullGc, gitCommit } from './bench-support.ts';
+import { fullGc, gitCommit, envInt } from './bench-support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
 
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
 
 const CONFIG = {
-  seconds: envInt('BENCH_SIM_SECONDS', 60),
-  reps: Math.max(1, envInt('BENCH_SIM_REPS', 3)),
+  seconds: envInt('BENCH_SIM_SECONDS', 60, 0),
+  reps: Math.max(1, envInt('BENCH_SIM_REPS', 3, 0)),
   rate: 10_000,
   grpc: process.env.BENCH_SIM_GRPC !== '0',
   grpcRates: (process.env.BENCH_SIM_GRPC_RATES ?? '2000,5000,10000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0),
-  grpcSeconds: Math.max(1, envInt('BENCH_SIM_GRPC_SECONDS', 10)),
+  grpcSeconds: Math.max(1, envInt('BENCH_SIM_GRPC_SECONDS', 10, 0)),
   pairs: ['BTCUSDT', 'ETHUSDT'],
 };
 

@@ -30,3 +30,12 @@ export function fullGc(): void {
   gc();
   gc();
 }
+
+/** An integer setting from the environment (`_` allowed as a digit separator), at least `min`; unset or empty: `fallback`. */
+export function envInt(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}

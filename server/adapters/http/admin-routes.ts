@@ -128,7 +128,6 @@ export function adminRoutes(ctx: AdminContext): Route[] {
         if (typeof pct !== 'number' || !Number.isInteger(pct) || pct < 0 || pct > 100)
           throw new ValidationError('percentage', `must be a whole number in 0-100, got ${JSON.stringify(pct) ?? 'nothing'}`);
         const changed = control.setPercentage(pair, pct, reasonOf(body, `${ADMIN_ACTOR}: percentage ${pct}`));
-        ctx.logger.info(`migration: ${pair} set to ${pct} % by ${ADMIN_ACTOR} (changed: ${changed.join(', ') || 'none'})`);
         return migrationResult('percentage', changed);
       },
     },
@@ -194,7 +193,6 @@ export function adminRoutes(ctx: AdminContext): Route[] {
       handle: ({ body }) => {
         only(body, ['reason']);
         const opened = control.activateAll(reasonOf(body, `activated by ${ADMIN_ACTOR}`)); // every pair continues on the legacy book alone
-        ctx.logger.info(`circuit breakers: activate-all opened ${opened.join(', ') || 'none (all were open)'}`);
         return json({ action: 'activate-all', opened, status: breakers.status() });
       },
     },
