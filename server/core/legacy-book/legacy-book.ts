@@ -1,7 +1,9 @@
 /**
  * The legacy order book: the straightforward reference the service ran first. Each side is an array of
  * levels sorted best-first, each level an array of orders in time order. Every operation is written for
- * obviousness, not speed (linear searches, splices); the adaptive book must match it event for event.
+ * obviousness, not speed (splices, linear walks through a level's orders; a level is found by binary
+ * search, so a deep book's recovery and shadow runs stay usable); the adaptive book must match it event
+ * for event.
  */
 import { CommandKind, type CancelAllCommand, type CancelCommand, type Command, type NewOrderCommand, type ReplaceCommand } from '../commands.ts';
 import { InvariantError } from '../errors.ts';
@@ -48,6 +50,22 @@ interface Taker {
   limit: PriceTicks;
   remaining: Lots;
   stp: Stp;
+}
+
+/**
+ * Where `price` is or would go in `levels` (sorted best-first): the index of the first level that is
+ * not better than it. A binary search over the sorted array — the one place this book does not scan.
+ */
+function levelPosition(levels: readonly Level[], side: Side, price: PriceTicks): number {
+  let lo = 0;
+  let hi = levels.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = levels[mid]!.price;
+    if (side === Side.Buy ? p > price : p < price) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export class LegacyBook implements OrderBook {
@@ -276,9 +294,7 @@ export class LegacyBook implements OrderBook {
 
   private rest(order: Order, out: EventSink): void {
     const levels = this.sides[order.side];
-    const better = (a: PriceTicks, b: PriceTicks) => (order.side === Side.Buy ? a > b : a < b);
-    let i = 0;
-    while (i < levels.length && better(levels[i]!.price, order.price)) i++;
+    const i = levelPosition(levels, order.side, order.price);
     if (i < levels.length && levels[i]!.price === order.price) {
       levels[i]!.orders.push(order);
     } else {
@@ -290,7 +306,7 @@ export class LegacyBook implements OrderBook {
 
   private remove(order: Order): void {
     const levels = this.sides[order.side];
-    const li = levels.findIndex((l) => l.price === order.price);
+    const li = levelPosition(levels, order.side, order.price);
     const level = levels[li]!;
     level.orders.splice(level.orders.indexOf(order), 1);
     if (level.orders.length === 0) levels.splice(li, 1);
@@ -298,8 +314,9 @@ export class LegacyBook implements OrderBook {
   }
 
   private emitLevel(side: Side, price: PriceTicks, out: EventSink): void {
-    const level = this.sides[side].find((l) => l.price === price);
-    if (level === undefined) {
+    const levels = this.sides[side];
+    const level = levels[levelPosition(levels, side, price)];
+    if (level === undefined || level.price !== price) {
       out.level(side, price, 0, 0);
     } else {
       out.level(side, price, level.orders.reduce((sum, o) => sum + o.remaining, 0), level.orders.length);

@@ -1,0 +1,201 @@
+/**
+ * Recovery benchmark (`npm run bench:recovery`): how long the real service process takes to recover
+ * 1,000,000 journaled commands from the journal alone (no snapshot), as production runs it — the
+ * compiled build (`dist/`, what `npm start` runs) — and, alternating with it in the same run, from the
+ * TypeScript sources through tsx (how the other in-process benchmarks and the tests run the code: tsx's
+ * esbuild transform keeps function names with a helper call per closure creation, which costs hot paths).
+ *
+ * The journal is filled once (loadtest/journal-fill.ts: a seeded mix on BTCUSDT growing to
+ * BENCH_RECOVERY_RESTING resting orders), then each run starts `dist/server/main.js` (or
+ * `server/main.ts` under tsx) on it with snapshots off, reads the `recovery_done` log record (the
+ * recovery's own duration) and the time from spawn to "listening", checks the recovered book against
+ * the generating pair (the full-depth GetOrderBook and the command sequence), and kills the process
+ * with SIGKILL (a graceful stop would store a snapshot and the next run would not replay).
+ *
+ *   DATABASE_URL (postgres://postgres@127.0.0.1:5432/test)  a fresh schema is created and dropped
+ *   BENCH_RECOVERY_COMMANDS (1000000)  BENCH_RECOVERY_RESTING (20000)  BENCH_RECOVERY_SPREAD (2000)
+ *   BENCH_RECOVERY_CANCEL_PCT (25)     BENCH_RECOVERY_RUNS (3: pairs of dist and tsx runs, alternating)
+ *   MIGRATION_INITIAL_STATE (shadow)
+ *   BENCH_RECOVERY_PROFILE_DIR  profile one dist recovery instead (node --cpu-prof into that folder; the
+ *                               process is stopped gracefully so the profile is written)
+ *
+ * Writes bench-results/recovery-latest.json and appends to recovery-history.jsonl. Target: < 5 s per
+ * million commands (dist). Never fails on timing; exits non-zero when the database or a server fails
+ * or a recovered book differs.
+ */
+import { credentials } from '@grpc/grpc-js';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MarketDataServiceClient, type GetOrderBookResponse } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
+import { createTestSchema, LOCAL_TEST_DATABASE_URL } from '../server/adapters/postgres/test-schema.ts';
+import { fromSteps } from '../server/core/decimal.ts';
+import type { DepthLevel } from '../server/core/order-book.ts';
+import { envInt, gitCommit } from './bench-support.ts';
+import { fillJournal } from './journal-fill.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_DIR = join(ROOT, 'bench-results');
+const DATABASE_URL = process.env['DATABASE_URL'] || LOCAL_TEST_DATABASE_URL;
+const COMMANDS = envInt('BENCH_RECOVERY_COMMANDS', 1_000_000);
+const RESTING = envInt('BENCH_RECOVERY_RESTING', 20_000);
+const SPREAD = envInt('BENCH_RECOVERY_SPREAD', 2_000);
+const CANCEL_PCT = Math.min(100, envInt('BENCH_RECOVERY_CANCEL_PCT', 25, 0));
+const RUNS = envInt('BENCH_RECOVERY_RUNS', 3);
+const MIGRATION = process.env['MIGRATION_INITIAL_STATE'] || 'shadow';
+const TARGET_S_PER_MILLION = 5;
+const PROFILE_DIR = process.env['BENCH_RECOVERY_PROFILE_DIR'] || undefined;
+
+type Build = 'dist' | 'tsx';
+
+interface RecoveryRun {
+  build: Build;
+  /** The service's own recovery duration (recovery_done.duration_ms). */
+  recoveryMs: number;
+  /** Spawn → "listening" (process start, module loading, migrations, recovery, listeners). */
+  startMs: number;
+  /** CPU of the server process until it listened (user + system, from /proc). */
+  cpuMs: number;
+  replayed: number;
+  matches: boolean;
+  load1: number;
+}
+
+/** user + system CPU time of a process in ms (Linux /proc/<pid>/stat fields 14 and 15, in clock ticks). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' });
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Math.round((ticks * 1000) / 100);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const levelsText = (levels: readonly DepthLevel[], tick: Parameters<typeof fromSteps>[1], lot: Parameters<typeof fromSteps>[1]): string =>
+  levels.map((l) => `${fromSteps(l.price, tick)}x${fromSteps(l.quantity, lot)}/${l.orderCount}`).join(' ');
+
+async function recoverOnce(build: Build, schemaName: string, expected: { bids: string; asks: string; sequence: number }): Promise<RecoveryRun> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    GRPC_HOST: '127.0.0.1',
+    GRPC_PORT: '0',
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
+    LOG_FORMAT: 'json',
+    PERSISTENCE: 'postgres',
+    DATABASE_URL,
+    DATABASE_SCHEMA: schemaName,
+    MIGRATION_INITIAL_STATE: MIGRATION,
+    SNAPSHOT_EVERY_COMMANDS: '0',
+    SNAPSHOT_INTERVAL_MS: '0',
+  };
+  const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  const args = build === 'dist' ? [...profile, '--enable-source-maps', 'dist/server/main.js'] : [...profile, '--import', 'tsx', 'server/main.ts'];
+  const load1 = loadavg()[0]!;
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  try {
+    const { recoveryMs, replayed, address } = await new Promise<{ recoveryMs: number; replayed: number; address: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${build} server did not start in 10 minutes:\n${text.slice(-4000)}`)), 600_000);
+      let recovery: { ms: number; replayed: number } | undefined;
+      child.stdout!.on('data', (c: Buffer) => {
+        text += c.toString();
+        for (const line of text.split('\n')) {
+          if (recovery === undefined && line.includes('"recovery_done"')) {
+            const r = JSON.parse(line) as { duration_ms: number; replayed: number };
+            recovery = { ms: r.duration_ms, replayed: r.replayed };
+          }
+          const m = /listening for gRPC on (127\.0\.0\.1:\d+)/.exec(line);
+          if (m && recovery !== undefined) {
+            clearTimeout(timer);
+            resolve({ recoveryMs: recovery.ms, replayed: recovery.replayed, address: m[1]! });
+          }
+        }
+      });
+      child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
+      child.on('exit', (code) => reject(new Error(`${build} server exited (${code}):\n${text.slice(-4000)}`)));
+    });
+    const startMs = Math.round(performance.now() - started);
+    const cpuMs = processCpuMs(child.pid!);
+    const client = new MarketDataServiceClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    const book = await new Promise<GetOrderBookResponse>((resolve, reject) => client.getOrderBook({ pair: 'BTCUSDT', depth: 0 }, (err, res) => (err ? reject(err) : resolve(res))));
+    client.close();
+    const text2 = (levels: { price: string; quantity: string; orderCount: number }[]) => levels.map((l) => `${l.price}x${l.quantity}/${l.orderCount}`).join(' ');
+    const matches = text2(book.book!.bids) === expected.bids && text2(book.book!.asks) === expected.asks && Number(book.book!.sequence) === expected.sequence;
+    return { build, recoveryMs, startMs, cpuMs, replayed, matches, load1: Math.round(load1 * 100) / 100 };
+  } finally {
+    child.kill(PROFILE_DIR === undefined ? 'SIGKILL' : 'SIGTERM');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+  }
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function main(): Promise<void> {
+  console.log(`bench:recovery: ${COMMANDS} commands, resting up to ${RESTING}, spread ${SPREAD}, cancels ${CANCEL_PCT} %, ${RUNS} pairs of runs (dist, tsx), migration ${MIGRATION}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('  building dist/ (npm run build:server) ...');
+  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(join(ROOT, 'dist/server/main.js'))) throw new Error('dist/server/main.js missing after the build');
+  const schema = await createTestSchema(DATABASE_URL, 'bench_recovery');
+  try {
+    const filled = await fillJournal({ databaseUrl: DATABASE_URL, schemaOptions: schema.options, commands: COMMANDS, resting: RESTING, spread: SPREAD, cancelPct: CANCEL_PCT });
+    const inst = filled.pair.instrument;
+    const book = filled.pair.snapshot(0);
+    const expected = { bids: levelsText(book.bids, inst.tick, inst.lot), asks: levelsText(book.asks, inst.tick, inst.lot), sequence: book.sequence };
+    console.log(`  journal filled in ${filled.seconds.toFixed(1)} s: ${COMMANDS} commands, ${filled.restingOrders} resting orders, ${book.bids.length + book.asks.length} levels`);
+    const runs: RecoveryRun[] = [];
+    if (PROFILE_DIR !== undefined) {
+      const r = await recoverOnce('dist', schema.name, expected);
+      console.log(`  profiled dist recovery: ${r.recoveryMs} ms, server CPU ${r.cpuMs} ms, book ${r.matches ? 'matches' : 'DIFFERS'}; profile in ${PROFILE_DIR}`);
+      return;
+    }
+    for (let i = 0; i < RUNS; i++) {
+      for (const build of (i % 2 === 0 ? ['dist', 'tsx'] : ['tsx', 'dist']) as Build[]) {
+        const r = await recoverOnce(build, schema.name, expected);
+        runs.push(r);
+        console.log(`  ${build.padEnd(4)} recovery ${r.recoveryMs} ms (${round((r.recoveryMs / r.replayed) * 1000, 2)} s per million), start→listening ${r.startMs} ms, server CPU ${r.cpuMs} ms, book ${r.matches ? 'matches' : 'DIFFERS'}, load ${r.load1}`);
+        if (!r.matches) throw new Error(`the ${build} recovery does not reproduce the journaled book`);
+      }
+    }
+    const of = (b: Build) => runs.filter((r) => r.build === b);
+    const perMillion = (r: RecoveryRun) => (r.recoveryMs / r.replayed) * 1000;
+    const ratios = of('dist').map((d, i) => d.recoveryMs / of('tsx')[i]!.recoveryMs);
+    const summary = {
+      benchmark: 'recovery',
+      at: new Date().toISOString(),
+      commit: gitCommit(ROOT, ['server', 'loadtest']),
+      settings: { commands: COMMANDS, resting: RESTING, spread: SPREAD, cancelPct: CANCEL_PCT, runs: RUNS, migration: MIGRATION },
+      restingOrders: filled.restingOrders,
+      fillSeconds: round(filled.seconds, 1),
+      runs,
+      distSecondsPerMillion: round(median(of('dist').map(perMillion))),
+      tsxSecondsPerMillion: round(median(of('tsx').map(perMillion))),
+      distOverTsxMedianOfPairs: round(median(ratios), 3),
+      targetSecondsPerMillion: TARGET_S_PER_MILLION,
+      met: median(of('dist').map(perMillion)) < TARGET_S_PER_MILLION,
+      loadavg: loadavg().map((l) => round(l)),
+    };
+    console.log(
+      `  recovery from the journal alone: ${summary.distSecondsPerMillion} s per million (dist, median of ${RUNS}); tsx ${summary.tsxSecondsPerMillion} s; dist/tsx median of pairs ${summary.distOverTsxMedianOfPairs}; target < ${TARGET_S_PER_MILLION} s: ${summary.met ? 'met' : 'NOT met'}`,
+    );
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, 'recovery-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    appendFileSync(join(RESULTS_DIR, 'recovery-history.jsonl'), `${JSON.stringify({ at: summary.at, commit: summary.commit, settings: summary.settings, distSecondsPerMillion: summary.distSecondsPerMillion, tsxSecondsPerMillion: summary.tsxSecondsPerMillion, distOverTsx: summary.distOverTsxMedianOfPairs, loadavg: summary.loadavg })}\n`);
+  } finally {
+    await schema.drop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('bench:recovery failed:', err);
+  process.exit(1);
+});
