@@ -56,7 +56,7 @@ import { InstrumentsServiceService } from './grpc/generated/trading/v1/instrumen
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
-import { UnavailableError } from './grpc/errors.ts';
+import { UnavailableError } from '../ports/errors.ts';
 import { TradingGate } from '../pairs/trading-gate.ts';
 import { CommandRefusals } from './chaos/command-refusals.ts';
 import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';

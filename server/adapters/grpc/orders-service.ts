@@ -27,6 +27,7 @@ import type { OrderRow } from '../../ports/journal.ts';
 import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import { checkAdmission, checkDeadline, logIfUnexpected, unaryAsync, type CallContext } from './call-context.ts';
 import {
   MAX_BATCH_ITEMS,
@@ -39,7 +40,7 @@ import {
   resolveOrderRef,
   resolvePair,
 } from './codec.ts';
-import { LimitReachedError, RejectionError, ResourceExhaustedError, UnavailableError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
+import { LimitReachedError, RejectionError, ResourceExhaustedError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
 import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/orders.ts';
 import { endSlowStream, type StreamTicket } from './stream-limits.ts';
 import { echo } from './echo.ts';
@@ -637,7 +638,7 @@ export function createOrdersService(
 
       /** One flow message: admission, rate limit, records, then every command applied synchronously, then the reply. */
       const handle = async (req: OrderFlowRequest): Promise<void> => {
-        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'server is shutting down; commands not applied');
+        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
         checkDeadline(ctx, call);
         if (req.commands.length > MAX_BATCH_ITEMS) throw new ValidationError('commands', `must hold at most ${MAX_BATCH_ITEMS} commands, got ${req.commands.length}`);
         const commands = req.commands;
@@ -664,7 +665,7 @@ export function createOrdersService(
         const anySubmit = commands.some((c) => c.command?.$case === 'submit');
         if (anySubmit) prepared = await prepareSubmits(name, 'OrderFlow command', commands.map((c) => (c.command?.$case === 'submit' ? c.command.value : undefined)));
         if (closed) return;
-        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'server is shutting down; commands not applied');
+        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
         checkDeadline(ctx, call);
         const earlier = new Map<string, OriginalSubmission>();
         const answers: (SubmitAnswer | undefined)[] = [];
