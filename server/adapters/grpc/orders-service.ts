@@ -21,6 +21,7 @@ import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { OrderType, TimeInForce, type AccountId } from '../../core/types.ts';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
+import { validateCancelAll, validateOrderTerms } from '../../core/validation.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import type { OrderRow } from '../../ports/journal.ts';
@@ -255,6 +256,9 @@ export function createOrdersService(
     ctx.checkNewOrders();
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
+    // Refused before the pair numbers the order: a bad enum or price rule consumes nothing.
+    const invalid = validateOrderTerms(order);
+    if (invalid !== undefined) throw new RejectionError(invalid);
     return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
   };
 
@@ -508,6 +512,8 @@ export function createOrdersService(
       const account = pairs.accounts.intern(name);
       const pair = writable(resolvePair(pairs, req.pair));
       const side = parseOptionalSide(req.side);
+      const invalid = validateCancelAll({ side });
+      if (invalid !== undefined) throw new RejectionError(invalid);
       const r = pair.cancelAll(account, side);
       await settled(pair);
       if (!r.outcome.ok) throw new RejectionError(r.outcome);
