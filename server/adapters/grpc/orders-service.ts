@@ -7,7 +7,7 @@
  * With session hooks (order-session-hooks.ts) every call, batch and flow message first takes its cost
  * from the account's rate limit, and new orders with a client_order_id are idempotent: an identical
  * resubmission is answered with the original result and never creates a second order (see
- * "Idempotency" below and the proto comments). All awaiting happens before or after a command is
+ * order-idempotency.ts and the proto comments). All awaiting happens before or after a command is
  * applied, never during: applying stays synchronous, so the pair stays single-writer.
  *
  * With a DurabilityGate (PostgreSQL journal) a pair refuses commands while the journal is unavailable
@@ -19,13 +19,10 @@
  */
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { OrderType, TimeInForce, type AccountId } from '../../core/types.ts';
-import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import { validateCancelAll, validateOrderTerms } from '../../core/validation.ts';
-import type { OrderRecord } from '../../pairs/order-registry.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
-import type { OrderRow } from '../../ports/journal.ts';
-import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
+import type { OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError } from '../../ports/errors.ts';
@@ -46,6 +43,7 @@ import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/o
 import { endSlowStream, type StreamTicket } from './stream-limits.ts';
 import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
+import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
 import { settleAll, type DurabilityGate } from './durability-gate.ts';
 import type {
   BatchItemResult,
@@ -65,47 +63,6 @@ interface Applied {
   result: PairCommandResult;
 }
 
-// ---- Idempotency ----
-//
-// A new order with a client_order_id is looked for first in the pair's order registry (open and
-// retained closed orders; after a restart it holds what recovery replayed from the journal), then in
-// the first answers on record: earlier in the same call (batch, flow message) and in the session
-// store's fast path (kept IDEMPOTENCY_TTL_MS, also for orders the registry no longer retains). Found
-// with the same fields, the original result is the answer (the first response byte for byte when on
-// record; from the registry alone, the order's current state without events) and nothing is applied. Found with
-// different fields: ALREADY_EXISTS. A submission the engine rejected created no order, so a retry of it
-// is a new attempt. Every read is repeated synchronously right before applying, so two resubmissions
-// racing each other still make one order.
-
-/** The request fields that must match for a resubmission to count as the same order. */
-function fingerprint(o: Pick<NewOrderRequest, 'side' | 'type' | 'tif' | 'postOnly' | 'price' | 'quantity' | 'stp'>): string {
-  return `${o.side}.${o.type}.${o.tif}.${o.postOnly ? 1 : 0}.${o.price}.${o.quantity}.${o.stp}`;
-}
-
-/** Version tag of the fast-path record: `o1|<fingerprint>|<SubmitOrderResponse, base64>`. */
-const RECORD_TAG = 'o1';
-
-interface OriginalSubmission {
-  fingerprint: string;
-  response: SubmitOrderResponse;
-}
-
-function encodeOriginal(original: OriginalSubmission): string {
-  return `${RECORD_TAG}|${original.fingerprint}|${Buffer.from(SubmitOrderResponse.encode(original.response).finish()).toString('base64')}`;
-}
-
-/** undefined for a record this version cannot read (treated as absent: the registry still answers). */
-function decodeOriginal(record: string): OriginalSubmission | undefined {
-  const first = record.indexOf('|');
-  const second = record.indexOf('|', first + 1);
-  if (first < 0 || second < 0 || record.slice(0, first) !== RECORD_TAG) return undefined;
-  try {
-    return { fingerprint: record.slice(first + 1, second), response: SubmitOrderResponse.decode(Buffer.from(record.slice(second + 1), 'base64')) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Most orders in one ListOpenOrders response (also what page_size 0 means). */
 export const MAX_PAGE_SIZE = 5000;
 
@@ -120,40 +77,6 @@ function parsePageToken(token: string, selected: readonly TradingPair[]): { pair
   const m = /^([A-Z0-9]{2,20}):(\d{1,16})$/.exec(token);
   if (m === null || !selected.some((p) => p.symbol === m[1])) throw new ValidationError('page_token', `is not a next_page_token of this listing, got ${echo(token, 32)}`);
   return { pair: m[1]!, orderId: Number(m[2]) };
-}
-
-/** An order the `orders` table holds, as the registry would (the event sequence is not kept there: 0). */
-function archivedRecord(account: AccountId, row: OrderRow): OrderRecord {
-  return { ...row, account, cancelReason: row.cancelReason as OrderRecord['cancelReason'], lastSequence: 0 };
-}
-
-function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
-  return new RejectionError({
-    ok: false,
-    code: RejectCode.DuplicateOrderId,
-    field: 'client_order_id',
-    reason: `client order id ${JSON.stringify(clientOrderId)} is already used by order ${orderId} with different fields; use a new client order id (or GetOrder to see that order)`,
-  });
-}
-
-/** A submission parsed and checked for idempotency, before it is applied. */
-interface PreparedSubmit {
-  pair: TradingPair;
-  order: NewOrderRequest;
-  fingerprint: string;
-  /** The fast-path record read for its client order id (undefined: none, or no client order id). */
-  recorded: OriginalSubmission | undefined;
-  /** The order the `orders` table holds for its client order id (asked only when nothing faster knows it). */
-  archived: OrderRow | undefined;
-}
-
-/** The answer to one submission: what to send, and the record to remember (new orders with a client order id). */
-interface SubmitAnswer {
-  pair: TradingPair;
-  response: SubmitOrderResponse;
-  /** Set when the engine refused the order: a unary call fails with it, an item reports it. */
-  rejection: Rejection | undefined;
-  remember: OriginalSubmission | undefined;
 }
 
 /**
@@ -184,33 +107,7 @@ export function createOrdersService(
   durability?: DurabilityGate,
   archive?: ClientOrderArchive,
 ): OrdersServiceServer {
-  /**
-   * Phase 2b (async): the `orders` table, for client order ids neither the registry nor the fast path
-   * knows (one query per pair). Throws UnavailableError when the database cannot answer: without it a
-   * retry could not be told from a new order.
-   */
-  const readArchived = async (name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Promise<void> => {
-    if (archive === undefined) return;
-    const account = pairs.accounts.find(name);
-    const byPair = new Map<TradingPair, PreparedSubmit[]>();
-    for (const p of prepared) {
-      if (p === undefined || !('pair' in p)) continue;
-      const cid = p.order.clientOrderId;
-      if (cid === '' || p.recorded !== undefined) continue;
-      if (account !== undefined && p.pair.findByClientOrderId(account, cid) !== undefined) continue;
-      // Nothing of this account was ever forgotten here: the registry's "not found" is the whole truth.
-      if (!p.pair.mayHaveForgottenClientOrders(account)) continue;
-      let list = byPair.get(p.pair);
-      if (list === undefined) byPair.set(p.pair, (list = []));
-      list.push(p);
-    }
-    await Promise.all(
-      [...byPair].map(async ([pair, list]) => {
-        const found = await archive.findByClientOrderIds(pair.symbol, name, list.map((p) => p.order.clientOrderId));
-        for (const p of list) p.archived = found.get(p.order.clientOrderId);
-      }),
-    );
-  };
+  const idempotency = new OrderIdempotency({ pairs, logger: ctx.logger, hooks, archive });
 
   /** Refuses a command on `pair` now (journal down, pair stopped); nothing has been applied. */
   const writable = (pair: TradingPair): TradingPair => {
@@ -259,50 +156,17 @@ export function createOrdersService(
     // Refused before the pair numbers the order: a bad enum or price rule consumes nothing.
     const invalid = validateOrderTerms(order);
     if (invalid !== undefined) throw new RejectionError(invalid);
-    return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
-  };
-
-  /** Phase 2 (async): the fast-path record of the client order id, if any. Failure to read is not fatal. */
-  const readRecorded = async (name: string, p: PreparedSubmit): Promise<void> => {
-    if (hooks === undefined || p.order.clientOrderId === '') return;
-    try {
-      const raw = await hooks.lookupClientOrder(name, p.pair.symbol, p.order.clientOrderId);
-      p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
-    } catch (err) {
-      // Redis down beyond what the resilient store absorbs: the registry still guards against a second order.
-      ctx.logger.error(`client order id lookup failed for ${p.pair.symbol}; the order registry alone decides`, err);
-    }
+    return idempotency.prepare(pair, order);
   };
 
   /**
    * Phase 3 (sync): the idempotency decision against everything known now, then the submit. `earlier`
    * holds this call's own new orders by pair and client order id.
    */
-  const applySubmit = (account: AccountId, p: PreparedSubmit, earlier: Map<string, OriginalSubmission>): SubmitAnswer => {
+  const applySubmit = (account: AccountId, p: PreparedSubmit, earlier: CallAnswers): SubmitAnswer => {
+    const known = idempotency.original(account, p, earlier);
+    if (known !== undefined) return known;
     const { pair, order } = p;
-    const cid = order.clientOrderId;
-    if (cid !== '') {
-      // The first answer as sent, when this call or the session store still has it (with the fields it had).
-      const original = earlier.get(`${pair.symbol}\n${cid}`) ?? p.recorded;
-      // The registry first: it is the pair's own truth (after a restart, what recovery replayed).
-      const existing: OrderRecord | undefined = pair.findByClientOrderId(account, cid);
-      if (existing !== undefined) {
-        // Compared with the submitted fields when on record: a replace since then changed price/quantity.
-        if ((original?.fingerprint ?? fingerprint(existing)) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
-        return { pair, response: original?.response ?? { order: orderToWire(pair.instrument, existing), events: [] }, rejection: undefined, remember: undefined };
-      }
-      // Not retained by the registry any more (closed and evicted), but still within the idempotency TTL.
-      if (original !== undefined) {
-        if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
-        return { pair, response: original.response, rejection: undefined, remember: undefined };
-      }
-      // Only the orders table still knows it: its current state, without events.
-      const archived = p.archived;
-      if (archived !== undefined) {
-        if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
-        return { pair, response: { order: orderToWire(pair.instrument, archivedRecord(account, archived)), events: [] }, rejection: undefined, remember: undefined };
-      }
-    }
     // An order that may rest counts against the account's open-order cap (IOC/FOK/market never rest).
     if (order.tif === TimeInForce.GTC && order.type === OrderType.Limit) {
       const open = pair.openOrderCountOf(account);
@@ -318,26 +182,7 @@ export function createOrdersService(
       events: result.events.map((e) => orderEventToWire(pair.instrument, e)),
     };
     if (!result.outcome.ok) return { pair, response, rejection: result.outcome, remember: undefined };
-    const remember = cid === '' ? undefined : { fingerprint: p.fingerprint, response };
-    if (remember !== undefined) earlier.set(`${pair.symbol}\n${cid}`, remember);
-    return { pair, response, rejection: undefined, remember };
-  };
-
-  /** Phase 4 (async): records first results in the fast path. A failure is logged; the registry still guards. */
-  const rememberAll = async (name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void> => {
-    if (hooks === undefined) return;
-    const writes: Promise<unknown>[] = [];
-    for (const a of answers) {
-      if (a?.remember === undefined) continue;
-      const cid = a.response.order?.clientOrderId ?? '';
-      if (cid === '') continue;
-      writes.push(
-        hooks.rememberClientOrder(name, a.pair.symbol, cid, encodeOriginal(a.remember)).catch((err: unknown) => {
-          ctx.logger.error(`could not record client order id for ${a.pair.symbol} in the session store`, err);
-        }),
-      );
-    }
-    if (writes.length > 0) await Promise.all(writes);
+    return { pair, response, rejection: undefined, remember: idempotency.first(p, response, earlier) };
   };
 
   const cancel = (account: number, req: CancelOrderRequest): Applied => {
@@ -383,23 +228,11 @@ export function createOrdersService(
         return describeError(err);
       }
     });
-    if (hooks !== undefined) {
-      const reads: Promise<void>[] = [];
-      for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(readRecorded(name, p));
-      if (reads.length > 0) await Promise.all(reads);
-    }
-    try {
-      await readArchived(name, prepared);
-    } catch (err) {
-      // The database cannot say whether these ids were used: those submissions are refused, nothing applied.
-      const facts = describeError(err);
-      return prepared.map((p) => (p !== undefined && 'pair' in p && p.order.clientOrderId !== '' && p.recorded === undefined && p.archived === undefined ? facts : p));
-    }
-    return prepared;
+    return idempotency.lookUpAll(name, prepared);
   };
 
   /** Phase 3 for one prepared item: the answer, or the error as data. */
-  const applyItem = (what: string, account: AccountId, p: PreparedSubmit | ErrorFacts, earlier: Map<string, OriginalSubmission>): { error: ErrorFacts | undefined; answer: SubmitAnswer | undefined } => {
+  const applyItem = (what: string, account: AccountId, p: PreparedSubmit | ErrorFacts, earlier: CallAnswers): { error: ErrorFacts | undefined; answer: SubmitAnswer | undefined } => {
     if (!('pair' in p)) return { error: p, answer: undefined };
     try {
       const answer = applySubmit(account, p, earlier);
@@ -414,7 +247,7 @@ export function createOrdersService(
     account: number,
     cmd: OrderCommand,
     prepared: PreparedSubmit | ErrorFacts | undefined,
-    earlier: Map<string, OriginalSubmission>,
+    earlier: CallAnswers,
   ): { result: CommandResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined } => {
     if (cmd.command?.$case === 'submit' && prepared !== undefined) {
       const { error, answer } = applyItem('OrderFlow command', account, prepared, earlier);
@@ -439,13 +272,12 @@ export function createOrdersService(
       const name = callerOf(call);
       await admit(name, 1, call);
       const prepared = parseSubmit(req);
-      await readRecorded(name, prepared);
-      await readArchived(name, [prepared]);
+      await idempotency.lookUp(name, prepared);
       checkDeadline(ctx, call);
       const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
       await settled(answer.pair);
       if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
-      await rememberAll(name, [answer]);
+      await idempotency.rememberAll(name, [answer]);
       return answer.response;
     }),
 
@@ -527,7 +359,7 @@ export function createOrdersService(
       const prepared = await prepareSubmits(name, 'SubmitOrderBatch item', req.orders);
       checkDeadline(ctx, call);
       const account = pairs.accounts.intern(name);
-      const earlier = new Map<string, OriginalSubmission>();
+      const earlier: CallAnswers = new Map();
       const answers: (SubmitAnswer | undefined)[] = [];
       /** Per item: its pair and that pair's last command sequence right after the item (durability check). */
       const applied: ({ pair: TradingPair; sequence: number } | undefined)[] = [];
@@ -547,7 +379,7 @@ export function createOrdersService(
           answers[i] = undefined;
         }
       }
-      await rememberAll(name, answers);
+      await idempotency.rememberAll(name, answers);
       return { results };
     }),
 
@@ -673,7 +505,7 @@ export function createOrdersService(
         if (closed) return;
         if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
         checkDeadline(ctx, call);
-        const earlier = new Map<string, OriginalSubmission>();
+        const earlier: CallAnswers = new Map();
         const answers: (SubmitAnswer | undefined)[] = [];
         const applied: ({ pair: TradingPair; sequence: number; result: CommandResult } | undefined)[] = [];
         batch = [];
@@ -696,7 +528,7 @@ export function createOrdersService(
         wait?.catch(() => {});
         if (wait === undefined && pendingReplies === 0) {
           write({ messages });
-          await rememberAll(name, answers);
+          await idempotency.rememberAll(name, answers);
           return;
         }
         pendingReplies++;
@@ -721,7 +553,7 @@ export function createOrdersService(
           heldEvents = [];
           write({ messages: out });
           updateFlow();
-          await rememberAll(name, answers);
+          await idempotency.rememberAll(name, answers);
         }).catch((err: unknown) => {
           logIfUnexpected(ctx, 'OrderFlow reply', err);
           close(err instanceof Error ? err : new Error(String(err)));
