@@ -2,7 +2,8 @@
  * trading.v1.OrdersService: order entry for one authenticated account. Parses requests (codec.ts),
  * applies them to the pair, and renders results; business outcomes (IOC remainder, FOK not fillable)
  * are OK responses, core rejections leave through errors.ts. Unary, batch and stream share one path
- * per command kind so they cannot disagree.
+ * per command kind so they cannot disagree; the OrderFlow stream's state machine (reading, pipelining,
+ * replies in order) is order-flow-stream.ts, driving these paths.
  *
  * With session hooks (order-session-hooks.ts) every call, batch and flow message first takes its cost
  * from the account's rate limit, and new orders with a client_order_id are idempotent: an identical
@@ -17,16 +18,15 @@
  * its fate later by client_order_id. Reads reply only with durable state. Idempotency records go to the
  * session store after durability, so a restart never finds a record of an order the journal lost.
  */
-import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { OrderType, TimeInForce, type AccountId } from '../../core/types.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import { validateCancelAll, validateOrderTerms } from '../../core/validation.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
-import type { OrderEvent as PairOrderEvent, TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
+import type { TradingPair, CommandResult as PairCommandResult } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
-import { UnavailableError } from '../../ports/errors.ts';
-import { checkAdmission, checkDeadline, logIfUnexpected, unaryAsync, type CallContext } from './call-context.ts';
+import { checkDeadline, logIfUnexpected, unaryAsync, type CallContext } from './call-context.ts';
 import {
   MAX_BATCH_ITEMS,
   orderEventToWire,
@@ -38,23 +38,21 @@ import {
   resolveOrderRef,
   resolvePair,
 } from './codec.ts';
-import { LimitReachedError, RejectionError, ResourceExhaustedError, describeError, describeRejection, toItemError, toStatus, type ErrorFacts } from './errors.ts';
-import { OrderFlowResponse, SubmitOrderResponse } from './generated/trading/v1/orders.ts';
-import { endSlowStream, type StreamTicket } from './stream-limits.ts';
+import { LimitReachedError, RejectionError, describeError, describeRejection, toItemError, type ErrorFacts } from './errors.ts';
 import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
-import { settleAll, type DurabilityGate } from './durability-gate.ts';
+import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
+import { createOrderFlow } from './order-flow-stream.ts';
 import type {
   BatchItemResult,
   CancelOrderRequest,
   CommandResult,
   OrderCommand,
-  OrderFlowMessage,
-  OrderFlowRequest,
   OrdersServiceServer,
   ReplaceOrderRequest,
   SubmitOrderRequest,
+  SubmitOrderResponse,
 } from './generated/trading/v1/orders.ts';
 import type { Order, OrderEvent } from './generated/trading/v1/types.ts';
 
@@ -77,27 +75,6 @@ function parsePageToken(token: string, selected: readonly TradingPair[]): { pair
   const m = /^([A-Z0-9]{2,20}):(\d{1,16})$/.exec(token);
   if (m === null || !selected.some((p) => p.symbol === m[1])) throw new ValidationError('page_token', `is not a next_page_token of this listing, got ${echo(token, 32)}`);
   return { pair: m[1]!, orderId: Number(m[2]) };
-}
-
-/**
- * An account's events reach each of its OrderFlow streams as the same array: encoded once for all of
- * them (the wire message depends only on the pair and the events).
- */
-const encodedEventMessages = new WeakMap<readonly PairOrderEvent[], Buffer>();
-function eventMessages(pair: TradingPair, events: readonly PairOrderEvent[]): OrderFlowMessage[] {
-  return events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
-}
-function encodedEvents(pair: TradingPair, events: readonly PairOrderEvent[]): Buffer {
-  let buf = encodedEventMessages.get(events);
-  if (buf === undefined) encodedEventMessages.set(events, (buf = Buffer.from(OrderFlowResponse.encode({ messages: eventMessages(pair, events) }).finish())));
-  return buf;
-}
-
-/** OrderFlow replies waiting for durability per stream before the stream stops reading. */
-const MAX_PENDING_FLOW_REPLIES = 64;
-
-function* itemPairs(items: readonly ({ pair: TradingPair } | undefined)[]): Iterable<TradingPair> {
-  for (const i of items) if (i !== undefined) yield i.pair;
 }
 
 export function createOrdersService(
@@ -383,220 +360,6 @@ export function createOrdersService(
       return { results };
     }),
 
-    orderFlow: (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>) => {
-      let name: string;
-      let account: number;
-      let ticket: StreamTicket;
-      try {
-        checkAdmission(ctx, call);
-        name = callerOf(call);
-        account = pairs.accounts.intern(name);
-        ticket = ctx.streams.admit('OrderFlow', call.getPeer(), name);
-      } catch (err) {
-        call.emit('error', toStatus(err));
-        return;
-      }
-      let closed = false;
-      /** When the stream's session was last known live (the interceptor checked it as the stream opened). */
-      let sessionCheckedAtMs = ctx.nowMs();
-      /** Messages of the batch being applied; events land here so they precede their command's result. */
-      let batch: OrderFlowMessage[] | undefined;
-      /** Requests received but not yet applied: applied strictly in order, one at a time. */
-      const inbox: OrderFlowRequest[] = [];
-      let working = false;
-      let writeBlocked = false;
-      /** Messages read ahead while one is being applied; beyond this, reading pauses. */
-      const MAX_READ_AHEAD = 8;
-
-      /**
-       * With a journal, a message's reply waits for durability while the next messages are applied
-       * (pipelined); replies leave in order through `replyTail`. Order events published meanwhile are
-       * buffered and sent ahead of the next reply, so a command's events still precede its result.
-       */
-      let replyTail: Promise<void> = Promise.resolve();
-      let pendingReplies = 0;
-      let heldEvents: OrderFlowMessage[] = [];
-
-      const updateFlow = (): void => {
-        if (closed) return;
-        if (writeBlocked || inbox.length >= MAX_READ_AHEAD || pendingReplies >= MAX_PENDING_FLOW_REPLIES) call.pause();
-        else call.resume();
-      };
-
-      const outbox = ctx.streams.outbox(call, (reason) => {
-        if (closed) return;
-        abandon();
-        endSlowStream(call, () => call.emit('error', toStatus(reason)), ctx.streams.limits.slowConsumerGraceMs);
-      });
-      const writeEncoded = (message: Buffer): void => {
-        if (closed) return;
-        if (!outbox.write(message)) return;
-        if (call.writableNeedDrain) {
-          writeBlocked = true; // stop reading commands until the client reads results
-          updateFlow();
-        }
-        if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('slow consumer: too many messages queued; stream ended'));
-      };
-      const write = (response: OrderFlowResponse): void => {
-        if (!closed) writeEncoded(Buffer.from(OrderFlowResponse.encode(response).finish()));
-      };
-      call.on('drain', () => {
-        writeBlocked = false;
-        updateFlow();
-      });
-
-      const unsubscribe = pairs.subscribeAccount(account, (pair, events) => {
-        if (closed) return;
-        if (batch !== undefined) batch.push(...eventMessages(pair, events));
-        else if (pendingReplies > 0) heldEvents.push(...eventMessages(pair, events));
-        else writeEncoded(encodedEvents(pair, events));
-      });
-      const unregister = ctx.registerStream((reason) => close(reason));
-
-      function close(reason?: Error): void {
-        if (closed) return;
-        closed = true;
-        inbox.length = 0;
-        unsubscribe();
-        unregister();
-        outbox.release();
-        ticket.release();
-        if (reason === undefined) call.end();
-        else call.emit('error', toStatus(reason));
-      }
-      function abandon(): void {
-        if (closed) return;
-        closed = true;
-        inbox.length = 0;
-        unsubscribe();
-        unregister();
-        outbox.release();
-        ticket.release();
-      }
-
-      /** One flow message: admission, rate limit, records, then every command applied synchronously, then the reply. */
-      const handle = async (req: OrderFlowRequest): Promise<void> => {
-        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
-        checkDeadline(ctx, call);
-        if (req.commands.length > MAX_BATCH_ITEMS) throw new ValidationError('commands', `must hold at most ${MAX_BATCH_ITEMS} commands, got ${req.commands.length}`);
-        const commands = req.commands;
-        let prepared: (PreparedSubmit | ErrorFacts | undefined)[] = [];
-        if (hooks !== undefined) {
-          try {
-            // A stream outlives logouts and expiry: its session is checked again when due. Gone →
-            // UnauthenticatedError, which ends the stream (below, by rethrowing).
-            if (hooks.revalidate !== undefined && ctx.nowMs() - sessionCheckedAtMs >= hooks.streamRecheckMs) {
-              await hooks.revalidate(call.metadata);
-              sessionCheckedAtMs = ctx.nowMs();
-            }
-            await admit(name, commands.length, call);
-          } catch (err) {
-            // A refused message is answered, not fatal: every command reports the refusal (with the retry
-            // hint in its message), or that the session store could not be asked. Nothing was applied.
-            if (closed) return;
-            const facts = describeError(err);
-            if (facts.code !== status.RESOURCE_EXHAUSTED && facts.code !== status.UNAVAILABLE) throw err;
-            write({ messages: commands.map((c) => ({ message: { $case: 'result', value: { correlationId: c.correlationId, error: toItemError(facts), order: undefined } } })) });
-            return;
-          }
-        }
-        const anySubmit = commands.some((c) => c.command?.$case === 'submit');
-        if (anySubmit) prepared = await prepareSubmits(name, 'OrderFlow command', commands.map((c) => (c.command?.$case === 'submit' ? c.command.value : undefined)));
-        if (closed) return;
-        if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
-        checkDeadline(ctx, call);
-        const earlier: CallAnswers = new Map();
-        const answers: (SubmitAnswer | undefined)[] = [];
-        const applied: ({ pair: TradingPair; sequence: number; result: CommandResult } | undefined)[] = [];
-        batch = [];
-        let messages: OrderFlowMessage[];
-        try {
-          for (let i = 0; i < commands.length; i++) {
-            const { result, answer, pair } = runFlowCommand(account, commands[i]!, prepared[i], earlier);
-            answers.push(answer);
-            applied.push(pair && { pair, sequence: pair.lastCommandSequence, result });
-            batch.push({ message: { $case: 'result', value: result } });
-          }
-        } finally {
-          messages = batch;
-          batch = undefined;
-        }
-        const wait = settleAll(durability, itemPairs(applied));
-        // Awaited only once the replies before it are out: marked handled now, or a journal failure that
-        // rejects it meanwhile is an unhandled rejection that kills the process (found by the chaos drill
-        // postgres-reset-peer). The `await wait` below still sees the rejection.
-        wait?.catch(() => {});
-        if (wait === undefined && pendingReplies === 0) {
-          write({ messages });
-          await idempotency.rememberAll(name, answers);
-          return;
-        }
-        pendingReplies++;
-        replyTail = replyTail.then(async () => {
-          let failure: ErrorFacts | undefined;
-          try {
-            await wait;
-          } catch (err) {
-            failure = describeError(err);
-          }
-          if (failure !== undefined) {
-            // Applied, not yet durable: those results carry UNAVAILABLE and are not remembered.
-            for (let i = 0; i < applied.length; i++) {
-              const a = applied[i];
-              if (a === undefined || durability!.isDurable(a.pair, a.sequence)) continue;
-              a.result.error = toItemError(failure);
-              answers[i] = undefined;
-            }
-          }
-          pendingReplies--;
-          const out = heldEvents.length > 0 ? [...heldEvents, ...messages] : messages;
-          heldEvents = [];
-          write({ messages: out });
-          updateFlow();
-          await idempotency.rememberAll(name, answers);
-        }).catch((err: unknown) => {
-          logIfUnexpected(ctx, 'OrderFlow reply', err);
-          close(err instanceof Error ? err : new Error(String(err)));
-        });
-      };
-
-      /** The client half-closed: the stream ends once what it sent is applied and answered. */
-      let ended = false;
-      const pump = (): void => {
-        if (working || closed) return;
-        const req = inbox.shift();
-        if (req === undefined) {
-          if (ended) void replyTail.then(() => close());
-          return;
-        }
-        working = true;
-        updateFlow();
-        handle(req).then(
-          () => {
-            working = false;
-            pump();
-          },
-          (err: unknown) => {
-            working = false;
-            logIfUnexpected(ctx, 'OrderFlow message', err);
-            close(err instanceof Error ? err : new Error(String(err)));
-          },
-        );
-      };
-
-      call.on('data', (req: OrderFlowRequest) => {
-        if (closed) return;
-        inbox.push(req);
-        updateFlow();
-        pump();
-      });
-      call.on('end', () => {
-        // Commands already received are still applied and answered before the stream ends.
-        ended = true;
-        pump();
-      });
-      call.on('cancelled', abandon);
-      call.on('error', abandon);
-    },
+    orderFlow: createOrderFlow(ctx, pairs, { callerOf, admit, prepareSubmits, run: runFlowCommand, rememberAll: (name, answers) => idempotency.rememberAll(name, answers) }, hooks, durability),
   };
 }
