@@ -1,7 +1,7 @@
 /**
  * One trading pair's control: numbers orders, applies commands to the book (through ServingBook),
- * stamps per-pair sequences on order events and market-data deltas, keeps the order registry, and fans
- * events out to subscribers. Logic only: integers in, integers out; time comes from the injected Clock.
+ * stamps per-pair sequences on order events and market-data deltas, keeps the order registry, and hands
+ * each command's publication to its subscribers (pair-subscribers.ts). Logic only: integers in, integers out; time comes from the injected Clock.
  * Single-writer: every method runs to completion before the next starts.
  *
  * Durability hooks (the adapter does the I/O): with a CommandRecorder set, every command that reached
@@ -22,6 +22,7 @@ import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
 import { OrderRegistry, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
 import type { ServingBook, ServingBookFactory } from './serving-book.ts';
+import { PairSubscribers, type AccountListener, type MarketDataListener } from './pair-subscribers.ts';
 
 /** Fields common to every order event. */
 interface OrderEventBase {
@@ -126,10 +127,6 @@ export class ReplayError extends Error {
   }
 }
 
-export type MarketDataListener = (delta: MarketDataDelta) => void;
-/** Receives, after each command, the events of one account's orders that the command caused. */
-export type AccountListener = (events: OrderEvent[]) => void;
-
 export interface TradingPairOptions extends OrderRegistryOptions {
   instrument: Instrument;
   createBook: ServingBookFactory;
@@ -149,7 +146,6 @@ export class TradingPair {
   private readonly book: ServingBook;
   private readonly registry: OrderRegistry;
   private readonly clock: Clock;
-  private readonly onSubscriberError: (error: unknown) => void;
 
   private lastOrderId = 0;
   private eventSequence = 0;
@@ -163,8 +159,7 @@ export class TradingPair {
   private recording = false;
   private readonly accountName: (account: AccountId) => string;
 
-  private readonly marketDataListeners = new Set<MarketDataListener>();
-  private readonly accountListeners = new Map<AccountId, Set<AccountListener>>();
+  private readonly subscribers: PairSubscribers;
 
   // Per-command scratch state, reset by begin().
   private nowMs = 0;
@@ -184,7 +179,7 @@ export class TradingPair {
     this.book = options.createBook(options.instrument);
     this.registry = new OrderRegistry(options);
     this.clock = options.clock;
-    this.onSubscriberError = options.onSubscriberError ?? (() => {});
+    this.subscribers = new PairSubscribers(options.onSubscriberError ?? (() => {}));
     this.accountName = options.accountName ?? ((account) => String(account));
     this.sink = this.createSink();
   }
@@ -264,7 +259,7 @@ export class TradingPair {
 
   /** Fans a recorded command's publication out to subscribers (the recorder calls it once durable). */
   publish(publication: Publication): void {
-    this.fanOut(publication.sender, publication.delta, publication.events, ownEvents(publication.events, publication.sender));
+    this.subscribers.fanOut(publication.sender, publication.delta, publication.events, ownEvents(publication.events, publication.sender));
   }
 
   /**
@@ -407,28 +402,15 @@ export class TradingPair {
     const snapshot = this.snapshot(depth);
     // With a recorder, deltas are published once durable, so some already in the snapshot may still
     // arrive: skip them, the first one delivered is snapshot.sequence + 1.
-    const from = snapshot.sequence;
-    const filtered: MarketDataListener = (delta) => {
-      if (delta.sequence > from) listener(delta);
-    };
-    this.marketDataListeners.add(filtered);
-    return { snapshot, unsubscribe: () => this.marketDataListeners.delete(filtered) };
+    return { snapshot, unsubscribe: this.subscribers.subscribeMarketData(snapshot.sequence, listener) };
   }
 
   subscribeAccount(account: AccountId, listener: AccountListener): () => void {
-    let set = this.accountListeners.get(account);
-    if (set === undefined) this.accountListeners.set(account, (set = new Set()));
-    set.add(listener);
-    return () => {
-      const s = this.accountListeners.get(account);
-      if (s === undefined) return;
-      s.delete(listener);
-      if (s.size === 0) this.accountListeners.delete(account);
-    };
+    return this.subscribers.subscribeAccount(account, listener);
   }
 
   get marketDataSubscriberCount(): number {
-    return this.marketDataListeners.size;
+    return this.subscribers.marketDataCount;
   }
 
   // ---- internals ----
@@ -481,7 +463,7 @@ export class TradingPair {
       this.recorder.record(this, this.journalEntry(sender, cmd, clientOrderId, rejected), { sender, delta, events: all });
       return mine;
     }
-    this.fanOut(sender, delta, all, mine);
+    this.subscribers.fanOut(sender, delta, all, mine);
     return mine;
   }
 
@@ -533,44 +515,6 @@ export class TradingPair {
 
   private snapshotOrder(o: OrderRecord): SnapshotOrder {
     return { ...this.orderRow(o), lastSequence: o.lastSequence };
-  }
-
-  private fanOut(sender: AccountId, delta: MarketDataDelta | undefined, all: OrderEvent[], mine: OrderEvent[]): void {
-    if (delta !== undefined) {
-      for (const listener of this.marketDataListeners) {
-        try {
-          listener(delta);
-        } catch (err) {
-          this.marketDataListeners.delete(listener);
-          this.onSubscriberError(err);
-        }
-      }
-    }
-    if (this.accountListeners.size === 0) return;
-    let others: Map<AccountId, OrderEvent[]> | undefined;
-    for (const e of all) {
-      if (e.account !== sender && this.accountListeners.has(e.account)) {
-        others ??= new Map();
-        let list = others.get(e.account);
-        if (list === undefined) others.set(e.account, (list = []));
-        list.push(e);
-      }
-    }
-    if (mine.length > 0) this.notifyAccount(sender, mine);
-    if (others !== undefined) for (const [account, events] of others) this.notifyAccount(account, events);
-  }
-
-  private notifyAccount(account: AccountId, events: OrderEvent[]): void {
-    const set = this.accountListeners.get(account);
-    if (set === undefined) return;
-    for (const listener of set) {
-      try {
-        listener(events);
-      } catch (err) {
-        set.delete(listener);
-        this.onSubscriberError(err);
-      }
-    }
   }
 
   private createSink(): EventSink {
