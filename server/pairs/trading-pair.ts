@@ -6,7 +6,7 @@
  *
  * Durability hooks (the adapter does the I/O): with a CommandRecorder set, every command that reached
  * the book gets the next command sequence and a journal entry (command, account name, clock reading,
- * order/trade projection rows), and its publication (market data, order events) is handed to the
+ * order/trade projection rows, pair-projection.ts), and its publication (market data, order events) is handed to the
  * recorder instead of being fanned out, to be released by `publish()` once durable. `replay()` applies
  * a journaled command with its recorded order id and timestamp and publishes nothing; `exportSnapshot()`
  * / `restoreSnapshot()` move the whole pair state to and from the PairSnapshot shape.
@@ -16,12 +16,13 @@ import type { EventSink } from '../core/events.ts';
 import type { Instrument } from '../core/instrument.ts';
 import type { DepthLevel, Outcome, Rejection } from '../core/order-book.ts';
 import { RejectCode, type CancelReason } from '../core/reasons.ts';
-import type { JournalEntry, OrderRow, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
+import type { JournalEntry, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
 import { Side, type AccountId, type Lots, type OrderId, type OrderType, type PriceTicks, type StpMode, type TimeInForce } from '../core/types.ts';
 import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
 import { OrderRegistry, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
 import type { ServingBook, ServingBookFactory } from './serving-book.ts';
+import { recordOfSnapshotOrder, snapshotOrder, touchedOrderRows, tradeRow } from './pair-projection.ts';
 import { PairSubscribers, type AccountListener, type MarketDataListener } from './pair-subscribers.ts';
 
 /** Fields common to every order event. */
@@ -295,7 +296,7 @@ export class TradingPair {
     const orders = resting.map((r) => {
       const o = this.registry.find(r.orderId);
       if (o === undefined || o.remaining !== r.remaining || o.price !== r.price) throw new Error(`${this.symbol}: resting order ${r.orderId} does not match the registry`);
-      return this.snapshotOrder(o);
+      return snapshotOrder(o, this.accountName);
     });
     return {
       pair: this.symbol,
@@ -305,7 +306,7 @@ export class TradingPair {
       eventSequence: this.eventSequence,
       marketDataSequence: this.marketDataSequence,
       orders,
-      closedOrders: closed.map((o) => this.snapshotOrder(o)),
+      closedOrders: closed.map((o) => snapshotOrder(o, this.accountName)),
       takenAtMs,
     };
   }
@@ -314,25 +315,7 @@ export class TradingPair {
   restoreSnapshot(snapshot: PairSnapshot, intern: (name: string) => AccountId): void {
     if (this.commandSequence !== 0 || this.lastOrderId !== 0) throw new Error(`${this.symbol}: a snapshot restores only into a fresh pair`);
     if (snapshot.pair !== this.symbol) throw new Error(`snapshot of ${snapshot.pair} cannot restore ${this.symbol}`);
-    const toRecord = (o: SnapshotOrder): OrderRecord => ({
-      orderId: o.orderId,
-      account: intern(o.account),
-      clientOrderId: o.clientOrderId,
-      side: o.side,
-      type: o.type,
-      tif: o.tif,
-      postOnly: o.postOnly,
-      stp: o.stp,
-      price: o.price,
-      quantity: o.quantity,
-      filled: o.filled,
-      remaining: o.remaining,
-      status: o.status,
-      cancelReason: o.cancelReason as CancelReason | 0,
-      createdAtMs: o.createdAtMs,
-      updatedAtMs: o.updatedAtMs,
-      lastSequence: o.lastSequence,
-    });
+    const toRecord = (o: SnapshotOrder): OrderRecord => recordOfSnapshotOrder(o, intern);
     const open = snapshot.orders.map(toRecord);
     const closed = (snapshot.closedOrders ?? []).map(toRecord);
     this.book.load(open.map((o) => ({ orderId: o.orderId, account: o.account, side: o.side, price: o.price, remaining: o.remaining, stp: o.stp, postOnly: o.postOnly })));
@@ -468,18 +451,6 @@ export class TradingPair {
   }
 
   private journalEntry(sender: AccountId, cmd: Command, clientOrderId: string, rejected: OrderRecord | undefined): JournalEntry {
-    const orders: OrderRow[] = [];
-    if (rejected !== undefined) orders.push(this.orderRow(rejected));
-    const touched = this.touched;
-    const seen = touched.length > 1 ? new Set<OrderId>() : undefined;
-    for (const id of touched) {
-      if (seen !== undefined) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
-      const o = this.registry.find(id);
-      if (o !== undefined) orders.push(this.orderRow(o));
-    }
     return {
       pair: this.symbol,
       sequence: this.commandSequence,
@@ -487,34 +458,9 @@ export class TradingPair {
       account: this.accountName(sender),
       clientOrderId: cmd.kind === CommandKind.NewOrder ? clientOrderId : '',
       timestampMs: this.nowMs,
-      orders,
+      orders: touchedOrderRows(this.registry, this.touched, rejected, this.accountName),
       trades: this.tradeRows,
     };
-  }
-
-  private orderRow(o: OrderRecord): OrderRow {
-    return {
-      orderId: o.orderId,
-      account: this.accountName(o.account),
-      clientOrderId: o.clientOrderId,
-      side: o.side,
-      type: o.type,
-      tif: o.tif,
-      postOnly: o.postOnly,
-      stp: o.stp,
-      price: o.price,
-      quantity: o.quantity,
-      filled: o.filled,
-      remaining: o.remaining,
-      status: o.status,
-      cancelReason: o.cancelReason,
-      createdAtMs: o.createdAtMs,
-      updatedAtMs: o.updatedAtMs,
-    };
-  }
-
-  private snapshotOrder(o: OrderRecord): SnapshotOrder {
-    return { ...this.orderRow(o), lastSequence: o.lastSequence };
   }
 
   private createSink(): EventSink {
@@ -547,7 +493,7 @@ export class TradingPair {
         this.trades.push({ tradeId, price, quantity, takerSide, timestampMs: ts });
         if (this.recording) {
           this.touched.push(takerOrderId, makerOrderId);
-          this.tradeRows.push({ tradeId, makerOrderId, makerAccount: this.accountName(makerAccount), takerOrderId, takerAccount: this.accountName(takerAccount), takerSide, price, quantity, timestampMs: ts });
+          this.tradeRows.push(tradeRow(tradeId, makerOrderId, makerAccount, takerOrderId, takerAccount, takerSide, price, quantity, ts, this.accountName));
         }
       },
       cancelled: (orderId, account, _side, _price, quantity, reason) => {
