@@ -71,11 +71,14 @@ export function snapshotOrder(o: OrderRecord, accountName: AccountName): Snapsho
   return { ...orderRow(o, accountName), lastSequence: o.lastSequence };
 }
 
-/** A snapshot's order as a registry record, its account interned here (`intern`). */
-export function recordOfSnapshotOrder(o: SnapshotOrder, intern: (name: string) => AccountId): OrderRecord {
+/**
+ * An order row back as a registry record: `account` is the row's account interned here, `lastSequence`
+ * the snapshot's (0 for a row of the `orders` table, which does not keep it).
+ */
+export function recordOfRow(o: OrderRow, account: AccountId, lastSequence: number): OrderRecord {
   return {
     orderId: o.orderId,
-    account: intern(o.account),
+    account,
     clientOrderId: o.clientOrderId,
     side: o.side,
     type: o.type,
@@ -90,6 +93,6 @@ export function recordOfSnapshotOrder(o: SnapshotOrder, intern: (name: string) =
     cancelReason: o.cancelReason as CancelReason | 0,
     createdAtMs: o.createdAtMs,
     updatedAtMs: o.updatedAtMs,
-    lastSequence: o.lastSequence,
+    lastSequence,
   };
 }

@@ -20,9 +20,9 @@ import type { JournalEntry, PairSnapshot, SnapshotOrder, TradeRow } from '../por
 import { Side, type AccountId, type Lots, type OrderId, type OrderType, type PriceTicks, type StpMode, type TimeInForce } from '../core/types.ts';
 import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
-import { OrderRegistry, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
+import { OrderRegistry, newOrderFields, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
 import type { ServingBook, ServingBookFactory } from './serving-book.ts';
-import { recordOfSnapshotOrder, snapshotOrder, touchedOrderRows, tradeRow } from './pair-projection.ts';
+import { recordOfRow, snapshotOrder, touchedOrderRows, tradeRow } from './pair-projection.ts';
 import { PairSubscribers, type AccountListener, type MarketDataListener } from './pair-subscribers.ts';
 
 /** Fields common to every order event. */
@@ -197,10 +197,10 @@ export class TradingPair {
       return { outcome: r, order: undefined, events: [] };
     }
     const orderId = ++this.lastOrderId;
-    const fields: NewOrderFields = { orderId, account, ...req };
+    const cmd: NewOrderCommand = { kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp };
+    const fields = newOrderFields(cmd, req.clientOrderId);
     this.begin(this.clock.nowMs());
     this.pendingNew = fields;
-    const cmd: NewOrderCommand = { kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp };
     const outcome = this.applyToBook(cmd);
     if (!outcome.ok) {
       // A refused new order still consumed its order id: it is journaled (with this row) so replay numbers the same.
@@ -278,7 +278,7 @@ export class TradingPair {
       this.begin(timestampMs);
       if (cmd.kind === CommandKind.NewOrder) {
         this.lastOrderId = cmd.orderId;
-        this.pendingNew = { orderId: cmd.orderId, account: cmd.account, clientOrderId, side: cmd.side, type: cmd.type, tif: cmd.tif, postOnly: cmd.postOnly, price: cmd.price, quantity: cmd.quantity, stp: cmd.stp };
+        this.pendingNew = newOrderFields(cmd, clientOrderId);
       }
       this.applyToBook(cmd);
       this.finish(cmd.account, cmd, clientOrderId, undefined);
@@ -315,7 +315,7 @@ export class TradingPair {
   restoreSnapshot(snapshot: PairSnapshot, intern: (name: string) => AccountId): void {
     if (this.commandSequence !== 0 || this.lastOrderId !== 0) throw new Error(`${this.symbol}: a snapshot restores only into a fresh pair`);
     if (snapshot.pair !== this.symbol) throw new Error(`snapshot of ${snapshot.pair} cannot restore ${this.symbol}`);
-    const toRecord = (o: SnapshotOrder): OrderRecord => recordOfSnapshotOrder(o, intern);
+    const toRecord = (o: SnapshotOrder): OrderRecord => recordOfRow(o, intern(o.account), o.lastSequence);
     const open = snapshot.orders.map(toRecord);
     const closed = (snapshot.closedOrders ?? []).map(toRecord);
     this.book.load(open.map((o) => ({ orderId: o.orderId, account: o.account, side: o.side, price: o.price, remaining: o.remaining, stp: o.stp, postOnly: o.postOnly })));

@@ -18,6 +18,7 @@ import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode } from '../../core/reasons.ts';
 import type { AccountId } from '../../core/types.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
+import { recordOfRow } from '../../pairs/pair-projection.ts';
 import type { NewOrderRequest, TradingPair } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
@@ -56,11 +57,6 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** An order the `orders` table holds, as the registry would (the event sequence is not kept there: 0). */
-function archivedRecord(account: AccountId, row: OrderRow): OrderRecord {
-  return { ...row, account, cancelReason: row.cancelReason as OrderRecord['cancelReason'], lastSequence: 0 };
 }
 
 function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
@@ -177,7 +173,7 @@ export class OrderIdempotency {
     const archived = p.archived;
     if (archived !== undefined) {
       if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
-      return { pair, response: { order: orderToWire(pair.instrument, archivedRecord(account, archived)), events: [] }, rejection: undefined, remember: undefined };
+      return { pair, response: { order: orderToWire(pair.instrument, recordOfRow(archived, account, 0)), events: [] }, rejection: undefined, remember: undefined };
     }
     return undefined;
   }
