@@ -76,23 +76,5 @@ export function snapshotOrder(o: OrderRecord, accountName: AccountName): Snapsho
  * the snapshot's (0 for a row of the `orders` table, which does not keep it).
  */
 export function recordOfRow(o: OrderRow, account: AccountId, lastSequence: number): OrderRecord {
-  return {
-    orderId: o.orderId,
-    account,
-    clientOrderId: o.clientOrderId,
-    side: o.side,
-    type: o.type,
-    tif: o.tif,
-    postOnly: o.postOnly,
-    stp: o.stp,
-    price: o.price,
-    quantity: o.quantity,
-    filled: o.filled,
-    remaining: o.remaining,
-    status: o.status,
-    cancelReason: o.cancelReason as CancelReason | 0,
-    createdAtMs: o.createdAtMs,
-    updatedAtMs: o.updatedAtMs,
-    lastSequence,
-  };
+  return { ...o, account, cancelReason: o.cancelReason as CancelReason | 0, lastSequence };
 }

@@ -129,17 +129,14 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
     });
     const unregister = ctx.registerStream((reason) => close(reason));
 
+    /** Ends the stream: OK without a reason, else that error's status. */
     function close(reason?: Error): void {
       if (closed) return;
-      closed = true;
-      inbox.length = 0;
-      unsubscribe();
-      unregister();
-      outbox.release();
-      ticket.release();
+      abandon();
       if (reason === undefined) call.end();
       else call.emit('error', toStatus(reason));
     }
+    /** Lets go of everything the stream holds, writing nothing (the client went away, or close() ends it). */
     function abandon(): void {
       if (closed) return;
       closed = true;
