@@ -56,7 +56,7 @@ import { InstrumentsServiceService } from './grpc/generated/trading/v1/instrumen
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
-import { UnavailableError } from './grpc/errors.ts';
+import { UnavailableError } from '../ports/errors.ts';
 import { TradingGate } from '../pairs/trading-gate.ts';
 import { CommandRefusals } from './chaos/command-refusals.ts';
 import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
@@ -244,7 +244,6 @@ export class TradingService {
       if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`, { event: 'health_changed', from: c.previousStatus, to: c.status });
     });
 
-    const monitor = this.monitor;
     const metrics = this.metrics;
     const onManagerEvent = (pair: string, event: string, detail: string): void => {
       this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
@@ -254,14 +253,11 @@ export class TradingService {
 
     const createBook = (instrument: Instrument): ServingBook => {
       const pair = instrument.symbol;
-      /** Which implementation served the pair's last command (labels `trading_orders_total`). */
-      const served: { last: BookImplementation } = { last: 'legacy' };
-      // One sink per pair: per command it counts the metrics and remembers the served book, without a map lookup
-      // (the monitor has recorded the command already: PairControls' hooks).
+      // One sink per pair: the metrics of each book command (the monitor has recorded it already: PairControls' hooks).
       const sink: PairControlSink = {
-        onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
+        onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean) => {
           metrics.observeCommand(p, impl, role, latencyNs);
-          if (role === 'served') served.last = impl;
+          if (accepted) metrics.orderAccepted(p, impl);
           if (!ok) metrics.commandFailed(p, impl, role);
         },
         onManagerEvent,
@@ -279,29 +275,18 @@ export class TradingService {
         sink,
       );
       this.managers.set(pair, manager);
-      // Counts accepted new orders once per order (not per book), labelled with the book that served it.
-      const countedApply = (cmd: Command, out: EventSink): Outcome => {
-        const outcome = manager.apply(cmd, out);
-        if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
-          monitor.recordOrders(pair);
-          metrics.orderAccepted(pair, served.last);
-        }
-        return outcome;
-      };
+      if (!tracing.enabled) return manager;
       return {
         get implementation() {
           return manager.implementation;
         },
         apply(cmd: Command, out: EventSink): Outcome {
-          if (tracing.enabled) {
-            const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
-            try {
-              return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => countedApply(cmd, out));
-            } finally {
-              span.end();
-            }
+          const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
+          try {
+            return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => manager.apply(cmd, out));
+          } finally {
+            span.end();
           }
-          return countedApply(cmd, out);
         },
         depth: (side, maxLevels) => manager.depth(side, maxLevels),
         restingOrders: () => manager.restingOrders(),

@@ -1,13 +1,17 @@
 /**
- * Range checks shared by both books, so they reject the same commands with the same code and field.
- * Field names are the proto contract's. Existence checks (unknown or duplicate ids) stay in the books.
+ * THE business rules on a command's fields, shared by both books (so they reject the same commands with
+ * the same code and field) and by the gRPC adapter, which checks an order's terms before the pair numbers
+ * it (validateOrderTerms). The adapter's codec only parses the wire (presence, decimal syntax, enum
+ * numbers); whether the values make a valid order is decided here, in one wording. Field names and enum
+ * names in the reasons are the proto contract's, as the client wrote them. Existence checks (unknown or
+ * duplicate ids) stay in the books.
  */
 import type { CancelAllCommand, CancelCommand, NewOrderCommand, ReplaceCommand } from './commands.ts';
 import { fromSteps } from './decimal.ts';
 import type { Instrument } from './instrument.ts';
 import type { Rejection } from './order-book.ts';
 import { RejectCode } from './reasons.ts';
-import { OrderType, TimeInForce } from './types.ts';
+import { OrderType, Side, TimeInForce } from './types.ts';
 
 export function reject(code: RejectCode, field: string, reason: string): Rejection {
   return { ok: false, code, field, reason };
@@ -34,13 +38,33 @@ function checkLimitPrice(inst: Instrument, price: number): Rejection | undefined
   return undefined;
 }
 
+function isSide(side: number): boolean {
+  return side === Side.Buy || side === Side.Sell;
+}
+
+/** The terms of an order that need neither the book nor the instrument: its enums, and price given exactly for limit orders. */
+export type OrderTerms = Pick<NewOrderCommand, 'side' | 'type' | 'tif' | 'stp' | 'price'>;
+
+/**
+ * An order's terms: every enum a known value, a limit order with a price, a market order without one
+ * (price 0 means none). Checked by the adapter before the pair numbers the order, so a refusal here
+ * consumes nothing, and again by each book as the first part of validateNewOrder.
+ */
+export function validateOrderTerms(o: OrderTerms): Rejection | undefined {
+  if (!isSide(o.side)) return reject(RejectCode.InvalidSide, 'side', 'must be SIDE_BUY or SIDE_SELL');
+  if (o.type !== OrderType.Limit && o.type !== OrderType.Market) return reject(RejectCode.InvalidOrderType, 'type', 'must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET');
+  if (o.tif !== TimeInForce.GTC && o.tif !== TimeInForce.IOC && o.tif !== TimeInForce.FOK)
+    return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'must be TIME_IN_FORCE_GTC, _IOC or _FOK');
+  if (!(Number.isInteger(o.stp) && o.stp >= 0 && o.stp <= 4)) return reject(RejectCode.InvalidStpMode, 'stp_mode', 'unknown self-trade prevention mode');
+  if (o.type === OrderType.Limit && o.price === 0) return reject(RejectCode.InvalidPrice, 'price', 'is required for LIMIT orders');
+  if (o.type === OrderType.Market && o.price !== 0) return reject(RejectCode.InvalidPrice, 'price', 'must be empty for MARKET orders');
+  return undefined;
+}
+
 export function validateNewOrder(inst: Instrument, cmd: NewOrderCommand): Rejection | undefined {
   if (!isId(cmd.orderId)) return reject(RejectCode.InvalidOrderId, 'order_id', 'must be a positive safe integer');
-  if (cmd.side !== 0 && cmd.side !== 1) return reject(RejectCode.InvalidSide, 'side', 'must be BUY or SELL');
-  if (cmd.type !== OrderType.Limit && cmd.type !== OrderType.Market) return reject(RejectCode.InvalidOrderType, 'type', 'must be LIMIT or MARKET');
-  if (cmd.tif !== TimeInForce.GTC && cmd.tif !== TimeInForce.IOC && cmd.tif !== TimeInForce.FOK)
-    return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'must be GTC, IOC or FOK');
-  if (!(Number.isInteger(cmd.stp) && cmd.stp >= 0 && cmd.stp <= 4)) return reject(RejectCode.InvalidStpMode, 'stp_mode', 'unknown self-trade prevention mode');
+  const terms = validateOrderTerms(cmd);
+  if (terms !== undefined) return terms;
   const q = checkQuantity(inst, cmd.quantity);
   if (q !== undefined) return q;
   if (cmd.type === OrderType.Limit) {
@@ -48,7 +72,6 @@ export function validateNewOrder(inst: Instrument, cmd: NewOrderCommand): Reject
     if (p !== undefined) return p;
     if (cmd.postOnly && cmd.tif !== TimeInForce.GTC) return reject(RejectCode.InvalidPostOnly, 'post_only', 'post-only orders must be GTC');
   } else {
-    if (cmd.price !== 0) return reject(RejectCode.InvalidPrice, 'price', 'must be empty for market orders');
     if (cmd.tif === TimeInForce.GTC) return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'market orders never rest: use IOC or FOK');
     if (cmd.postOnly) return reject(RejectCode.InvalidPostOnly, 'post_only', 'market orders cannot be post-only');
   }
@@ -65,8 +88,9 @@ export function validateReplace(inst: Instrument, cmd: ReplaceCommand): Rejectio
   return checkQuantity(inst, cmd.quantity) ?? checkLimitPrice(inst, cmd.price);
 }
 
-export function validateCancelAll(cmd: CancelAllCommand): Rejection | undefined {
-  if (cmd.side !== undefined && cmd.side !== 0 && cmd.side !== 1) return reject(RejectCode.InvalidSide, 'side', 'must be BUY, SELL or unset');
+/** Checked by the adapter before the command reaches the pair, and again by each book. */
+export function validateCancelAll(cmd: Pick<CancelAllCommand, 'side'>): Rejection | undefined {
+  if (cmd.side !== undefined && !isSide(cmd.side)) return reject(RejectCode.InvalidSide, 'side', 'must be SIDE_BUY, SIDE_SELL or SIDE_UNSPECIFIED (both sides)');
   return undefined;
 }
 

@@ -23,7 +23,7 @@
  */
 import type { Clock } from '../ports/clock.ts';
 import { ValidationError } from './errors.ts';
-import type { CurrentFigures } from './performance-monitor.ts';
+import type { CurrentFigures } from './monitor-reports.ts';
 
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
 export type AlertSeverity = 'critical' | 'high' | 'medium';

@@ -15,7 +15,7 @@
  *   and checks the state hashes before closing the breaker.
  * Logic only: time from the injected Clock, no timers; the adapter schedules `drainShadow()`.
  */
-import type { Command } from '../core/commands.ts';
+import { CommandKind, type Command } from '../core/commands.ts';
 import { EventRecorder } from '../core/event-recorder.ts';
 import type { EventSink } from '../core/events.ts';
 import type { Instrument } from '../core/instrument.ts';
@@ -37,9 +37,13 @@ export interface MigrationRouting {
 
 export type BookRole = 'served' | 'shadow';
 
-/** Where latencies and failures go (the Performance Monitor, through the adapter). */
+/** Where latencies, failures and accepted orders go (the Performance Monitor and metrics, through the control plane). */
 export interface BookObserver {
-  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean): void;
+  /**
+   * One book applied one command (`ok`: it did not throw). `accepted`: this was the served book and the
+   * command a new order it accepted — so an order counts once, however many books applied it.
+   */
+  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void;
   /** A trip, fallback or rebuild, with what was done, for logs. */
   onManagerEvent?(pair: string, event: string, detail: string): void;
 }
@@ -151,14 +155,14 @@ export class OrderBookManager implements ServingBook {
     try {
       outcome = primary.apply(cmd, served);
     } catch (e) {
-      this.recordLatency(primary.implementation, 'served', start, false);
+      this.recordLatency(primary.implementation, 'served', start, false, false);
       this.recorderPool.push(served);
       // Only the adaptive book is allowed to fail here: fall back and serve this command from legacy.
       if (!adaptivePrimary) throw e;
       this.fallBack('adaptive_error', `${String((e as Error)?.message ?? e)} on command ${seq}`, { adaptiveTrusted: false });
       return this.apply(cmd, out);
     }
-    this.recordLatency(primary.implementation, 'served', start, true);
+    this.recordLatency(primary.implementation, 'served', start, true, isAcceptedOrder(cmd, outcome));
     served.replay(out);
     if (this.pending.length === 0) this.o.scheduleShadowDrain?.(this.drainBound);
     this.pending.push({ cmd, served });
@@ -187,14 +191,14 @@ export class OrderBookManager implements ServingBook {
       try {
         shadow.apply(p.cmd, rec);
       } catch (e) {
-        this.recordLatency(shadow.implementation, 'shadow', start, false);
+        this.recordLatency(shadow.implementation, 'shadow', start, false, false);
         this.releasePending(i);
         // The served (primary) results stand; the failing shadow is dropped or rebuilt.
         if (shadowIsAdaptive) this.fallBack('adaptive_error', `shadow threw: ${String((e as Error)?.message ?? e)}`, { adaptiveTrusted: false });
         else this.rebuildLegacyFromAdaptive(`legacy shadow threw: ${String((e as Error)?.message ?? e)}`);
         return;
       }
-      this.recordLatency(shadow.implementation, 'shadow', start, true);
+      this.recordLatency(shadow.implementation, 'shadow', start, true, false);
       if (!rec.sameAs(p.served)) {
         const detail = `${shadow.implementation} shadow events differ from the served ${shadowIsAdaptive ? 'legacy' : 'adaptive'} events at command kind ${p.cmd.kind} (position ${rec.firstDifference(p.served)})`;
         this.releasePending(i);
@@ -394,17 +398,17 @@ export class OrderBookManager implements ServingBook {
     const start = this.o.clock.monotonicNs();
     try {
       const outcome = book.apply(cmd, out);
-      this.recordLatency(book.implementation, role, start, true);
+      this.recordLatency(book.implementation, role, start, true, role === 'served' && isAcceptedOrder(cmd, outcome));
       return outcome;
     } catch (e) {
-      this.recordLatency(book.implementation, role, start, false);
+      this.recordLatency(book.implementation, role, start, false, false);
       throw e;
     }
   }
 
-  private recordLatency(implementation: BookImplementation, role: BookRole, start: bigint, ok: boolean): void {
+  private recordLatency(implementation: BookImplementation, role: BookRole, start: bigint, ok: boolean, accepted: boolean): void {
     const ns = Number(this.o.clock.monotonicNs() - start);
-    this.observer.onBookCommand(this.pair, implementation, role, ns, ok);
+    this.observer.onBookCommand(this.pair, implementation, role, ns, ok, accepted);
     if (implementation === 'adaptive' && ok) this.o.breaker.recordAdaptiveLatency(ns);
   }
 
@@ -429,6 +433,10 @@ export class OrderBookManager implements ServingBook {
     if (this.lagging === 'adaptive') return this.legacy!;
     return (this.legacy ?? this.adaptive)!;
   }
+}
+
+function isAcceptedOrder(cmd: Command, outcome: Outcome): boolean {
+  return cmd.kind === CommandKind.NewOrder && outcome.ok;
 }
 
 function restingOrders(book: OrderBook): RestingOrder[] {

@@ -6,10 +6,13 @@
  * (per-account cap) or, at the total cap, by those of the account holding the most — so no flood by
  * one account evicts another's recent orders. Pure state; no clock or I/O.
  */
+import type { NewOrderCommand } from '../core/commands.ts';
+import type { JournalOrderStatus } from '../ports/journal.ts';
 import type { CancelReason } from '../core/reasons.ts';
 import type { AccountId, Lots, OrderId, OrderType, PriceTicks, Side, StpMode, TimeInForce } from '../core/types.ts';
 
-export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
+/** An order's status: the journal's vocabulary (ports/journal.ts defines it, since ports cannot import pairs). */
+export type OrderStatus = JournalOrderStatus;
 
 export interface OrderRecord {
   orderId: OrderId;
@@ -39,6 +42,11 @@ export interface OrderRecord {
 
 /** Fields an order has before the book numbers its fills; what `accepted` needs besides the event. */
 export type NewOrderFields = Pick<OrderRecord, 'orderId' | 'account' | 'clientOrderId' | 'side' | 'type' | 'tif' | 'postOnly' | 'stp' | 'price' | 'quantity'>;
+
+/** The registry fields of a new-order command (live and replayed alike); the core command has no client order id. */
+export function newOrderFields(cmd: NewOrderCommand, clientOrderId: string): NewOrderFields {
+  return { orderId: cmd.orderId, account: cmd.account, clientOrderId, side: cmd.side, type: cmd.type, tif: cmd.tif, postOnly: cmd.postOnly, stp: cmd.stp, price: cmd.price, quantity: cmd.quantity };
+}
 
 export interface OrderRegistryOptions {
   /**

@@ -11,7 +11,7 @@ import type { BreakerStatus, CircuitBreaker, TripReason } from './circuit-breake
 import type { MigrationController, PairMigrationStatus, RampGates, RampStatus } from './migration-controller.ts';
 import type { OrderBookManager } from './order-book-manager.ts';
 import { pairControlState, restorePairControlState } from './pair-control-state.ts';
-import type { PairLatencyRow } from './performance-monitor.ts';
+import type { PairLatencyRow } from './monitor-reports.ts';
 
 /** The books a pair keeps now (the `books` field of `POST /admin/circuit-breaker/reset/PAIR`). */
 export interface PairBooks {

@@ -23,7 +23,7 @@ export interface PairControlsOptions {
    * The Performance Monitor: every pair's book commands and errors are recorded in it (the hooks of
    * `add`), and the ramp gates read its `perPair()` rows.
    */
-  monitor: Pick<PerformanceMonitor, 'perPair' | 'recordCommand' | 'recordError'>;
+  monitor: Pick<PerformanceMonitor, 'perPair' | 'recordCommand' | 'recordOrders' | 'recordError'>;
   /** Time for the managers' latencies (monotonic) and the breakers. */
   clock: Clock;
 }
@@ -33,8 +33,8 @@ export type PairBooksOptions = Omit<OrderBookManagerOptions, 'routing' | 'breake
 
 /** What the adapter adds to a pair's monitor hooks (metrics, logs); called after the monitor has recorded. */
 export interface PairControlSink {
-  /** One book applied one command (hot path: keep it O(1)). */
-  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean): void;
+  /** One book applied one command; `accepted`: the served book accepted a new order (see BookObserver). Hot path: keep it O(1). */
+  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void;
   /** A trip, fallback, rebuild or reset of the pair's books, with what was done. */
   onManagerEvent(pair: string, event: string, detail: string): void;
   /** A breaker trip that counts as an error (every reason but `operator`), with its reason. */
@@ -80,18 +80,19 @@ export class PairControls {
   }
 
   /**
-   * The monitor hooks of a pair's manager: every book command into the monitor (a failed one also as a
-   * `book_error`), every trip but an operator's as a `breaker_trip` error (an operator opening breakers —
+   * The monitor hooks of a pair's manager, the one place a command's figures are recorded: every book
+   * command into the monitor (a failed one also as a `book_error`, an accepted new order as an order), every trip but an operator's as a `breaker_trip` error (an operator opening breakers —
    * activate-all, a drill, a mitigation — is an action, not an error: it must not raise the error rate the
    * runbook alerts on); then the sink.
    */
   private hooks(sink: PairControlSink): BookObserver {
     const monitor = this.monitor;
     return {
-      onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean): void {
+      onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void {
         monitor.recordCommand(p, impl, role, latencyNs, ok);
+        if (accepted) monitor.recordOrders(p);
         if (!ok) monitor.recordError(p, 'book_error', `${impl}_${role}`);
-        sink.onBookCommand(p, impl, role, latencyNs, ok);
+        sink.onBookCommand(p, impl, role, latencyNs, ok, accepted);
       },
       onManagerEvent(p: string, event: string, detail: string): void {
         sink.onManagerEvent(p, event, detail);

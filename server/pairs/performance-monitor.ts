@@ -24,25 +24,36 @@
  * Memory is bounded: ring buffers per series, per-second histograms allocated once per slot and reused
  * (≈ 16 KB each with the default precision, so ≈ 1 MB per (pair, impl, role) that sees traffic every second).
  * Wall-clock time is never allowed to run backwards inside the monitor (an NTP step back holds the last time).
+ *
+ * This module records and answers; the ring buffers and series are monitor-series.ts, the report shapes
+ * (the JSON contract) monitor-reports.ts.
  */
 import type { BookImplementation } from '../core/order-book.ts';
 import type { Clock } from '../ports/clock.ts';
 import { ValidationError } from './errors.ts';
 import { DEFAULT_HIGHEST_NS, DEFAULT_SUB_BUCKET_BITS, LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.ts';
+import type {
+  BaselineSource,
+  CommandRole,
+  CurrentFigures,
+  DailyReport,
+  ErrorCounts,
+  ErrorsSummary,
+  PairFlowFigures,
+  PairLatencyRow,
+  PairSummary,
+  PeakThroughput,
+  SummaryFigures,
+  ThroughputFigures,
+  WindowThroughput,
+} from './monitor-reports.ts';
+import { CommandSeries, CounterRing, DAY_SECONDS, FlowCounters, MINUTE_MS, MINUTES_PER_DAY, SECOND_MS, SECONDS_PER_MINUTE, emptySeries, type SeriesByImpl, type SlotTime } from './monitor-series.ts';
 
-/** Which book's result was returned to the client (`served`) or only compared (`shadow`). */
-export type CommandRole = 'served' | 'shadow';
 /** The error kinds (validation, not_found, conflict, dependency down, internal) plus whatever an adapter classifies further (`timeout`, `divergence`, ...). */
 export type ErrorKind = 'rejection' | 'validation' | 'unavailable' | 'invariant' | (string & {});
 
 export const IMPLEMENTATIONS: readonly BookImplementation[] = ['legacy', 'adaptive'];
 export const ROLES: readonly CommandRole[] = ['served', 'shadow'];
-
-const SECOND_MS = 1_000;
-const MINUTE_MS = 60_000;
-const SECONDS_PER_MINUTE = 60;
-const MINUTES_PER_DAY = 1_440;
-const DAY_SECONDS = 86_400;
 
 export const DEFAULT_BASELINE_MIN_MINUTES = 30;
 export const DEFAULT_BASELINE_MIN_COMMANDS_PER_MINUTE = 20;
@@ -135,240 +146,6 @@ export function compilePerformanceMonitorOptions(raw: PerformanceMonitorOptions 
   });
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Ring buffers
-
-/**
- * A count per time slot over a fixed number of slots. A slot is stamped with its absolute slot number, so a
- * stale slot is recognised and cleared on reuse, and an idle period needs no sweeping.
- */
-class CounterRing {
-  private readonly stamps: Float64Array;
-  private readonly values: Float64Array;
-
-  constructor(
-    private readonly slots: number,
-    private readonly slotMs: number,
-  ) {
-    this.stamps = new Float64Array(slots).fill(-1);
-    this.values = new Float64Array(slots);
-  }
-
-  /** Adds n to the slot of nowMs; returns the slot's new value. */
-  add(nowMs: number, n: number): number {
-    const i = this.slotFor(nowMs);
-    return (this.values[i]! += n);
-  }
-
-  /** Keeps the largest value seen in the slot of nowMs. */
-  raise(nowMs: number, v: number): void {
-    const i = this.slotFor(nowMs);
-    if (v > this.values[i]!) this.values[i] = v;
-  }
-
-  sum(nowMs: number): number {
-    const cur = Math.floor(nowMs / this.slotMs);
-    let total = 0;
-    for (let i = 0; i < this.slots; i++) if (this.isLive(this.stamps[i]!, cur)) total += this.values[i]!;
-    return total;
-  }
-
-  /** The largest live slot (earliest on a tie); value 0 and slot -1 when none. */
-  peak(nowMs: number): { value: number; slot: number } {
-    const cur = Math.floor(nowMs / this.slotMs);
-    let value = 0;
-    let slot = -1;
-    for (let i = 0; i < this.slots; i++) {
-      const s = this.stamps[i]!;
-      const v = this.values[i]!;
-      if (this.isLive(s, cur) && (v > value || (v === value && v > 0 && s < slot))) {
-        value = v;
-        slot = s;
-      }
-    }
-    return { value, slot };
-  }
-
-  /** Value of one absolute slot if it is still held, else 0. */
-  valueAt(slot: number): number {
-    const i = slot % this.slots;
-    return this.stamps[i] === slot ? this.values[i]! : 0;
-  }
-
-  private isLive(stamp: number, cur: number): boolean {
-    return stamp > cur - this.slots && stamp <= cur;
-  }
-
-  private slotFor(nowMs: number): number {
-    const s = Math.floor(nowMs / this.slotMs);
-    const i = s % this.slots;
-    if (this.stamps[i] !== s) {
-      this.stamps[i] = s;
-      this.values[i] = 0;
-    }
-    return i;
-  }
-}
-
-/** A time as slot numbers (absolute second and minute) and ring positions; reused, never reallocated. */
-interface SlotTime {
-  ms: number;
-  sec: number;
-  minute: number;
-  si: number;
-  mi: number;
-}
-
-/** One minute of a command series, as the 24 h window keeps it. */
-interface MinuteFigures {
-  minute: number; // absolute minute number (epoch ms / 60 000)
-  commands: number;
-  errors: number;
-  p95Ms: number;
-}
-
-/**
- * Commands of one (pair or all pairs) × impl × role: per-second counts and histograms for the last minute,
- * per-minute counts and percentiles for the last 24 h. A minute's percentiles are computed once, from its 60
- * second-histograms, when the first command of a later minute arrives (before any of them is overwritten);
- * until then queries compute them live.
- */
-class CommandSeries {
-  private readonly secStamp = new Float64Array(SECONDS_PER_MINUTE).fill(-1);
-  private readonly secCommands = new Float64Array(SECONDS_PER_MINUTE);
-  private readonly secErrors = new Float64Array(SECONDS_PER_MINUTE);
-  private readonly secHist: (LatencyHistogram | undefined)[] = new Array<LatencyHistogram | undefined>(SECONDS_PER_MINUTE).fill(undefined);
-  private readonly minStamp = new Float64Array(MINUTES_PER_DAY).fill(-1);
-  private readonly minCommands = new Float64Array(MINUTES_PER_DAY);
-  private readonly minErrors = new Float64Array(MINUTES_PER_DAY);
-  private readonly minP95Ms = new Float64Array(MINUTES_PER_DAY);
-  /** The minute whose percentiles still live only in the second slots; -1 when none. */
-  private openMinute = -1;
-
-  constructor(
-    private readonly histogramOptions: Readonly<Required<LatencyHistogramOptions>>,
-    /** Shared work histogram, owned by the monitor; single-threaded, so never in use twice at once. */
-    private readonly scratch: LatencyHistogram,
-  ) {}
-
-  /** `at` is computed once per command by the monitor and shared by the (up to three) series it updates. */
-  record(at: SlotTime, latencyNs: number, ok: boolean): void {
-    const { sec, minute, si, mi } = at;
-    if (minute !== this.openMinute) {
-      if (this.openMinute >= 0) this.closeMinute(this.openMinute);
-      this.openMinute = minute;
-    }
-    let h = this.secHist[si];
-    if (this.secStamp[si] !== sec) {
-      this.secStamp[si] = sec;
-      this.secCommands[si] = 0;
-      this.secErrors[si] = 0;
-      h?.reset();
-    }
-    if (h === undefined) h = this.secHist[si] = new LatencyHistogram(this.histogramOptions); // once per slot, then reused
-    this.secCommands[si]! += 1;
-    if (!ok) this.secErrors[si]! += 1;
-    h.record(latencyNs);
-    if (this.minStamp[mi] !== minute) {
-      this.minStamp[mi] = minute;
-      this.minCommands[mi] = 0;
-      this.minErrors[mi] = 0;
-      this.minP95Ms[mi] = 0;
-    }
-    this.minCommands[mi]! += 1;
-    if (!ok) this.minErrors[mi]! += 1;
-  }
-
-  /** Command and error counts of the last minute; also merges its histograms into `into` when given (not reset here). */
-  lastMinute(nowMs: number, into?: LatencyHistogram): { commands: number; errors: number } {
-    const cur = Math.floor(nowMs / SECOND_MS);
-    let commands = 0;
-    let errors = 0;
-    for (let i = 0; i < SECONDS_PER_MINUTE; i++) {
-      const s = this.secStamp[i]!;
-      if (s > cur - SECONDS_PER_MINUTE && s <= cur) {
-        commands += this.secCommands[i]!;
-        errors += this.secErrors[i]!;
-        const h = this.secHist[i];
-        if (into !== undefined && h !== undefined) into.merge(h);
-      }
-    }
-    return { commands, errors };
-  }
-
-  /** Command and error counts of the last 24 h (no percentiles computed). */
-  last24h(nowMs: number): { commands: number; errors: number } {
-    const cur = Math.floor(nowMs / MINUTE_MS);
-    let commands = 0;
-    let errors = 0;
-    for (let i = 0; i < MINUTES_PER_DAY; i++) {
-      const m = this.minStamp[i]!;
-      if (m > cur - MINUTES_PER_DAY && m <= cur) {
-        commands += this.minCommands[i]!;
-        errors += this.minErrors[i]!;
-      }
-    }
-    return { commands, errors };
-  }
-
-  /** The minutes of the last 24 h that had commands, oldest first, with their p95. */
-  minutes(nowMs: number): MinuteFigures[] {
-    const cur = Math.floor(nowMs / MINUTE_MS);
-    const out: MinuteFigures[] = [];
-    for (let i = 0; i < MINUTES_PER_DAY; i++) {
-      const m = this.minStamp[i]!;
-      if (m > cur - MINUTES_PER_DAY && m <= cur && this.minCommands[i]! > 0) {
-        const p95Ms = m === this.openMinute ? this.openMinuteP95Ms() : this.minP95Ms[i]!;
-        out.push({ minute: m, commands: this.minCommands[i]!, errors: this.minErrors[i]!, p95Ms });
-      }
-    }
-    return out.sort((a, b) => a.minute - b.minute);
-  }
-
-  private mergeMinute(minute: number): void {
-    this.scratch.reset();
-    for (let i = 0; i < SECONDS_PER_MINUTE; i++) {
-      const h = this.secHist[i];
-      if (h !== undefined && Math.floor(this.secStamp[i]! / SECONDS_PER_MINUTE) === minute) this.scratch.merge(h);
-    }
-  }
-
-  private openMinuteP95Ms(): number {
-    this.mergeMinute(this.openMinute);
-    return this.scratch.percentileMs(95);
-  }
-
-  private closeMinute(minute: number): void {
-    const mi = minute % MINUTES_PER_DAY;
-    if (this.minStamp[mi] !== minute) return;
-    this.mergeMinute(minute);
-    this.minP95Ms[mi] = this.scratch.percentileMs(95);
-  }
-}
-
-type SeriesByImpl = Record<BookImplementation, Record<CommandRole, CommandSeries | undefined>>;
-
-/** Orders and trades of one pair (or all pairs): per second for the last minute, per minute for 24 h. */
-class FlowCounters {
-  readonly ordersBySecond = new CounterRing(SECONDS_PER_MINUTE, SECOND_MS);
-  readonly ordersByMinute = new CounterRing(MINUTES_PER_DAY, MINUTE_MS);
-  /** Per minute, the most orders seen in any one of its seconds (peak burst, kept for 24 h). */
-  readonly busiestSecondByMinute = new CounterRing(MINUTES_PER_DAY, MINUTE_MS);
-  readonly tradesBySecond = new CounterRing(SECONDS_PER_MINUTE, SECOND_MS);
-  readonly tradesByMinute = new CounterRing(MINUTES_PER_DAY, MINUTE_MS);
-
-  addOrders(nowMs: number, n: number): void {
-    const inSecond = this.ordersBySecond.add(nowMs, n);
-    this.ordersByMinute.add(nowMs, n);
-    this.busiestSecondByMinute.raise(nowMs, inSecond);
-  }
-
-  addTrades(nowMs: number, n: number): void {
-    this.tradesBySecond.add(nowMs, n);
-    this.tradesByMinute.add(nowMs, n);
-  }
-}
-
 interface PairState {
   readonly series: SeriesByImpl;
   readonly flow: FlowCounters;
@@ -380,152 +157,6 @@ interface ErrorEntry {
   readonly code: string;
   readonly bySecond: CounterRing;
   readonly byMinute: CounterRing;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Snapshot shapes (the JSON contract; field names are the runbook's)
-
-export type BaselineSource = 'configured' | 'learned' | 'none';
-
-/** `/admin/metrics/current`: the last minute of served commands. Every number is 0 when there is no data. */
-export interface CurrentFigures {
-  at: string;
-  window_seconds: number;
-  latency_p50_ms: number;
-  latency_p95_ms: number;
-  latency_p99_ms: number;
-  latency_max_ms: number;
-  latency_mean_ms: number;
-  commands: number;
-  errors: number;
-  /** errors / commands, 0..1. */
-  error_rate: number;
-  /** Orders per second over the minute. */
-  throughput_per_sec: number;
-  commands_per_sec: number;
-  orders_last_minute: number;
-  trades_last_minute: number;
-  /** The p95 (ms) considered normal; 0 when `baseline_source` is 'none'. */
-  baseline_p95_ms: number;
-  baseline_source: BaselineSource;
-  /** Samples refused as invalid (negative/NaN latency, bad counts) since start: a bug upstream if not 0. */
-  invalid_samples: number;
-}
-
-export interface PairFlowFigures {
-  orders: number;
-  orders_per_sec: number;
-  trades: number;
-  commands: number;
-  errors: number;
-}
-
-export interface WindowThroughput {
-  window_seconds: number;
-  orders: number;
-  orders_per_sec: number;
-  commands: number;
-  commands_per_sec: number;
-  trades: number;
-  trades_per_sec: number;
-  errors: number;
-  per_pair: Record<string, PairFlowFigures>;
-}
-
-export interface PeakThroughput {
-  /** Highest one-minute average of orders per second in the last 24 h. */
-  orders_per_sec: number;
-  /** Start of that minute (ISO), null when no orders. */
-  minute: string | null;
-  /** Most orders in a single second in the last 24 h (the burst a one-minute average hides). */
-  busiest_second_orders: number;
-}
-
-/** `/admin/metrics/throughput`. */
-export interface ThroughputFigures {
-  at: string;
-  last_minute: WindowThroughput;
-  last_24h: WindowThroughput;
-  peak_24h: PeakThroughput;
-}
-
-export interface Last24hFigures {
-  orders: number;
-  trades: number;
-  commands: number;
-  errors: number;
-  error_rate: number;
-  /** Mean of the per-minute served p95s over the minutes that had commands (ms). */
-  avg_latency_p95_ms: number;
-  max_latency_p95_ms: number;
-  minutes_with_commands: number;
-  peak_throughput_per_sec: number;
-}
-
-export interface PairSummary {
-  orders_24h: number;
-  trades_24h: number;
-  commands_24h: number;
-  errors_24h: number;
-  error_rate_24h: number;
-  /** Per implementation, mean of the per-minute served p95s (ms); 0 for an implementation that served nothing. */
-  avg_latency_p95_ms: Record<BookImplementation, number>;
-}
-
-/** `/admin/metrics/summary`. */
-export interface SummaryFigures {
-  at: string;
-  avg_latency_p95: number;
-  total_orders_24h: number;
-  total_trades_24h: number;
-  total_commands_24h: number;
-  error_rate_24h: number;
-  peak_throughput_24h: number;
-  baseline_p95_ms: number;
-  baseline_source: BaselineSource;
-  last_24h: Last24hFigures;
-  last_minute: CurrentFigures;
-  per_pair: Record<string, PairSummary>;
-}
-
-/** One row per (pair, impl, role) that has recorded commands: the `trading_latency_p95` gauge's source. */
-export interface PairLatencyRow {
-  pair: string;
-  impl: BookImplementation;
-  role: CommandRole;
-  latency_p50_ms: number;
-  latency_p95_ms: number;
-  latency_p99_ms: number;
-  commands: number;
-  errors: number;
-  error_rate: number;
-}
-
-export interface ErrorCounts {
-  total: number;
-  by_kind: Record<string, number>;
-  by_code: Record<string, number>;
-  by_pair: Record<string, number>;
-}
-
-/** `/admin/errors/summary`. */
-export interface ErrorsSummary {
-  at: string;
-  last_minute: ErrorCounts;
-  last_24h: ErrorCounts;
-  /** Every (pair, kind, code) seen in the last 24 h, most frequent first. */
-  entries: { pair: string; kind: string; code: string; last_minute: number; last_24h: number }[];
-}
-
-/** `/admin/reports/daily`: the fields of the runbook's generate_performance_report.sh, plus detail. */
-export interface DailyReport {
-  /** UTC calendar date of the report's end (the runbook's `date +%Y-%m-%d`, in UTC). */
-  date: string;
-  generated_at: string;
-  period: { from: string; to: string };
-  summary: { avg_latency_p95: number; total_orders: number; total_trades: number; error_rate: number; peak_throughput: number };
-  per_pair: Record<string, PairSummary>;
-  errors_24h: ErrorCounts;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -549,10 +180,6 @@ function median(sorted: readonly number[]): number {
 
 function isCount(n: number): boolean {
   return Number.isSafeInteger(n) && n >= 0;
-}
-
-function emptySeries(): SeriesByImpl {
-  return { legacy: { served: undefined, shadow: undefined }, adaptive: { served: undefined, shadow: undefined } };
 }
 
 function bump(rec: Record<string, number>, key: string, n: number): void {

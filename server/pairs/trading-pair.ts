@@ -1,12 +1,12 @@
 /**
  * One trading pair's control: numbers orders, applies commands to the book (through ServingBook),
- * stamps per-pair sequences on order events and market-data deltas, keeps the order registry, and fans
- * events out to subscribers. Logic only: integers in, integers out; time comes from the injected Clock.
+ * stamps per-pair sequences on order events and market-data deltas, keeps the order registry, and hands
+ * each command's publication to its subscribers (pair-subscribers.ts). Logic only: integers in, integers out; time comes from the injected Clock.
  * Single-writer: every method runs to completion before the next starts.
  *
  * Durability hooks (the adapter does the I/O): with a CommandRecorder set, every command that reached
  * the book gets the next command sequence and a journal entry (command, account name, clock reading,
- * order/trade projection rows), and its publication (market data, order events) is handed to the
+ * order/trade projection rows, pair-projection.ts), and its publication (market data, order events) is handed to the
  * recorder instead of being fanned out, to be released by `publish()` once durable. `replay()` applies
  * a journaled command with its recorded order id and timestamp and publishes nothing; `exportSnapshot()`
  * / `restoreSnapshot()` move the whole pair state to and from the PairSnapshot shape.
@@ -16,12 +16,14 @@ import type { EventSink } from '../core/events.ts';
 import type { Instrument } from '../core/instrument.ts';
 import type { DepthLevel, Outcome, Rejection } from '../core/order-book.ts';
 import { RejectCode, type CancelReason } from '../core/reasons.ts';
-import type { JournalEntry, OrderRow, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
+import type { JournalEntry, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
 import { Side, type AccountId, type Lots, type OrderId, type OrderType, type PriceTicks, type StpMode, type TimeInForce } from '../core/types.ts';
 import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
-import { OrderRegistry, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
+import { OrderRegistry, newOrderFields, type NewOrderFields, type OrderRecord, type OrderRegistryOptions, type OrderStatus } from './order-registry.ts';
 import type { ServingBook, ServingBookFactory } from './serving-book.ts';
+import { recordOfRow, snapshotOrder, touchedOrderRows, tradeRow } from './pair-projection.ts';
+import { PairSubscribers, type AccountListener, type MarketDataListener } from './pair-subscribers.ts';
 
 /** Fields common to every order event. */
 interface OrderEventBase {
@@ -126,10 +128,6 @@ export class ReplayError extends Error {
   }
 }
 
-export type MarketDataListener = (delta: MarketDataDelta) => void;
-/** Receives, after each command, the events of one account's orders that the command caused. */
-export type AccountListener = (events: OrderEvent[]) => void;
-
 export interface TradingPairOptions extends OrderRegistryOptions {
   instrument: Instrument;
   createBook: ServingBookFactory;
@@ -149,7 +147,6 @@ export class TradingPair {
   private readonly book: ServingBook;
   private readonly registry: OrderRegistry;
   private readonly clock: Clock;
-  private readonly onSubscriberError: (error: unknown) => void;
 
   private lastOrderId = 0;
   private eventSequence = 0;
@@ -163,8 +160,7 @@ export class TradingPair {
   private recording = false;
   private readonly accountName: (account: AccountId) => string;
 
-  private readonly marketDataListeners = new Set<MarketDataListener>();
-  private readonly accountListeners = new Map<AccountId, Set<AccountListener>>();
+  private readonly subscribers: PairSubscribers;
 
   // Per-command scratch state, reset by begin().
   private nowMs = 0;
@@ -184,7 +180,7 @@ export class TradingPair {
     this.book = options.createBook(options.instrument);
     this.registry = new OrderRegistry(options);
     this.clock = options.clock;
-    this.onSubscriberError = options.onSubscriberError ?? (() => {});
+    this.subscribers = new PairSubscribers(options.onSubscriberError ?? (() => {}));
     this.accountName = options.accountName ?? ((account) => String(account));
     this.sink = this.createSink();
   }
@@ -201,10 +197,10 @@ export class TradingPair {
       return { outcome: r, order: undefined, events: [] };
     }
     const orderId = ++this.lastOrderId;
-    const fields: NewOrderFields = { orderId, account, ...req };
+    const cmd: NewOrderCommand = { kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp };
+    const fields = newOrderFields(cmd, req.clientOrderId);
     this.begin(this.clock.nowMs());
     this.pendingNew = fields;
-    const cmd: NewOrderCommand = { kind: CommandKind.NewOrder, orderId, account, side: req.side, type: req.type, tif: req.tif, postOnly: req.postOnly, price: req.price, quantity: req.quantity, stp: req.stp };
     const outcome = this.applyToBook(cmd);
     if (!outcome.ok) {
       // A refused new order still consumed its order id: it is journaled (with this row) so replay numbers the same.
@@ -264,7 +260,7 @@ export class TradingPair {
 
   /** Fans a recorded command's publication out to subscribers (the recorder calls it once durable). */
   publish(publication: Publication): void {
-    this.fanOut(publication.sender, publication.delta, publication.events, ownEvents(publication.events, publication.sender));
+    this.subscribers.fanOut(publication.sender, publication.delta, publication.events, ownEvents(publication.events, publication.sender));
   }
 
   /**
@@ -282,7 +278,7 @@ export class TradingPair {
       this.begin(timestampMs);
       if (cmd.kind === CommandKind.NewOrder) {
         this.lastOrderId = cmd.orderId;
-        this.pendingNew = { orderId: cmd.orderId, account: cmd.account, clientOrderId, side: cmd.side, type: cmd.type, tif: cmd.tif, postOnly: cmd.postOnly, price: cmd.price, quantity: cmd.quantity, stp: cmd.stp };
+        this.pendingNew = newOrderFields(cmd, clientOrderId);
       }
       this.applyToBook(cmd);
       this.finish(cmd.account, cmd, clientOrderId, undefined);
@@ -300,7 +296,7 @@ export class TradingPair {
     const orders = resting.map((r) => {
       const o = this.registry.find(r.orderId);
       if (o === undefined || o.remaining !== r.remaining || o.price !== r.price) throw new Error(`${this.symbol}: resting order ${r.orderId} does not match the registry`);
-      return this.snapshotOrder(o);
+      return snapshotOrder(o, this.accountName);
     });
     return {
       pair: this.symbol,
@@ -310,7 +306,7 @@ export class TradingPair {
       eventSequence: this.eventSequence,
       marketDataSequence: this.marketDataSequence,
       orders,
-      closedOrders: closed.map((o) => this.snapshotOrder(o)),
+      closedOrders: closed.map((o) => snapshotOrder(o, this.accountName)),
       takenAtMs,
     };
   }
@@ -319,25 +315,7 @@ export class TradingPair {
   restoreSnapshot(snapshot: PairSnapshot, intern: (name: string) => AccountId): void {
     if (this.commandSequence !== 0 || this.lastOrderId !== 0) throw new Error(`${this.symbol}: a snapshot restores only into a fresh pair`);
     if (snapshot.pair !== this.symbol) throw new Error(`snapshot of ${snapshot.pair} cannot restore ${this.symbol}`);
-    const toRecord = (o: SnapshotOrder): OrderRecord => ({
-      orderId: o.orderId,
-      account: intern(o.account),
-      clientOrderId: o.clientOrderId,
-      side: o.side,
-      type: o.type,
-      tif: o.tif,
-      postOnly: o.postOnly,
-      stp: o.stp,
-      price: o.price,
-      quantity: o.quantity,
-      filled: o.filled,
-      remaining: o.remaining,
-      status: o.status,
-      cancelReason: o.cancelReason as CancelReason | 0,
-      createdAtMs: o.createdAtMs,
-      updatedAtMs: o.updatedAtMs,
-      lastSequence: o.lastSequence,
-    });
+    const toRecord = (o: SnapshotOrder): OrderRecord => recordOfRow(o, intern(o.account), o.lastSequence);
     const open = snapshot.orders.map(toRecord);
     const closed = (snapshot.closedOrders ?? []).map(toRecord);
     this.book.load(open.map((o) => ({ orderId: o.orderId, account: o.account, side: o.side, price: o.price, remaining: o.remaining, stp: o.stp, postOnly: o.postOnly })));
@@ -407,28 +385,15 @@ export class TradingPair {
     const snapshot = this.snapshot(depth);
     // With a recorder, deltas are published once durable, so some already in the snapshot may still
     // arrive: skip them, the first one delivered is snapshot.sequence + 1.
-    const from = snapshot.sequence;
-    const filtered: MarketDataListener = (delta) => {
-      if (delta.sequence > from) listener(delta);
-    };
-    this.marketDataListeners.add(filtered);
-    return { snapshot, unsubscribe: () => this.marketDataListeners.delete(filtered) };
+    return { snapshot, unsubscribe: this.subscribers.subscribeMarketData(snapshot.sequence, listener) };
   }
 
   subscribeAccount(account: AccountId, listener: AccountListener): () => void {
-    let set = this.accountListeners.get(account);
-    if (set === undefined) this.accountListeners.set(account, (set = new Set()));
-    set.add(listener);
-    return () => {
-      const s = this.accountListeners.get(account);
-      if (s === undefined) return;
-      s.delete(listener);
-      if (s.size === 0) this.accountListeners.delete(account);
-    };
+    return this.subscribers.subscribeAccount(account, listener);
   }
 
   get marketDataSubscriberCount(): number {
-    return this.marketDataListeners.size;
+    return this.subscribers.marketDataCount;
   }
 
   // ---- internals ----
@@ -481,23 +446,11 @@ export class TradingPair {
       this.recorder.record(this, this.journalEntry(sender, cmd, clientOrderId, rejected), { sender, delta, events: all });
       return mine;
     }
-    this.fanOut(sender, delta, all, mine);
+    this.subscribers.fanOut(sender, delta, all, mine);
     return mine;
   }
 
   private journalEntry(sender: AccountId, cmd: Command, clientOrderId: string, rejected: OrderRecord | undefined): JournalEntry {
-    const orders: OrderRow[] = [];
-    if (rejected !== undefined) orders.push(this.orderRow(rejected));
-    const touched = this.touched;
-    const seen = touched.length > 1 ? new Set<OrderId>() : undefined;
-    for (const id of touched) {
-      if (seen !== undefined) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
-      const o = this.registry.find(id);
-      if (o !== undefined) orders.push(this.orderRow(o));
-    }
     return {
       pair: this.symbol,
       sequence: this.commandSequence,
@@ -505,72 +458,9 @@ export class TradingPair {
       account: this.accountName(sender),
       clientOrderId: cmd.kind === CommandKind.NewOrder ? clientOrderId : '',
       timestampMs: this.nowMs,
-      orders,
+      orders: touchedOrderRows(this.registry, this.touched, rejected, this.accountName),
       trades: this.tradeRows,
     };
-  }
-
-  private orderRow(o: OrderRecord): OrderRow {
-    return {
-      orderId: o.orderId,
-      account: this.accountName(o.account),
-      clientOrderId: o.clientOrderId,
-      side: o.side,
-      type: o.type,
-      tif: o.tif,
-      postOnly: o.postOnly,
-      stp: o.stp,
-      price: o.price,
-      quantity: o.quantity,
-      filled: o.filled,
-      remaining: o.remaining,
-      status: o.status,
-      cancelReason: o.cancelReason,
-      createdAtMs: o.createdAtMs,
-      updatedAtMs: o.updatedAtMs,
-    };
-  }
-
-  private snapshotOrder(o: OrderRecord): SnapshotOrder {
-    return { ...this.orderRow(o), lastSequence: o.lastSequence };
-  }
-
-  private fanOut(sender: AccountId, delta: MarketDataDelta | undefined, all: OrderEvent[], mine: OrderEvent[]): void {
-    if (delta !== undefined) {
-      for (const listener of this.marketDataListeners) {
-        try {
-          listener(delta);
-        } catch (err) {
-          this.marketDataListeners.delete(listener);
-          this.onSubscriberError(err);
-        }
-      }
-    }
-    if (this.accountListeners.size === 0) return;
-    let others: Map<AccountId, OrderEvent[]> | undefined;
-    for (const e of all) {
-      if (e.account !== sender && this.accountListeners.has(e.account)) {
-        others ??= new Map();
-        let list = others.get(e.account);
-        if (list === undefined) others.set(e.account, (list = []));
-        list.push(e);
-      }
-    }
-    if (mine.length > 0) this.notifyAccount(sender, mine);
-    if (others !== undefined) for (const [account, events] of others) this.notifyAccount(account, events);
-  }
-
-  private notifyAccount(account: AccountId, events: OrderEvent[]): void {
-    const set = this.accountListeners.get(account);
-    if (set === undefined) return;
-    for (const listener of set) {
-      try {
-        listener(events);
-      } catch (err) {
-        set.delete(listener);
-        this.onSubscriberError(err);
-      }
-    }
   }
 
   private createSink(): EventSink {
@@ -603,7 +493,7 @@ export class TradingPair {
         this.trades.push({ tradeId, price, quantity, takerSide, timestampMs: ts });
         if (this.recording) {
           this.touched.push(takerOrderId, makerOrderId);
-          this.tradeRows.push({ tradeId, makerOrderId, makerAccount: this.accountName(makerAccount), takerOrderId, takerAccount: this.accountName(takerAccount), takerSide, price, quantity, timestampMs: ts });
+          this.tradeRows.push(tradeRow(tradeId, makerOrderId, makerAccount, takerOrderId, takerAccount, takerSide, price, quantity, ts, this.accountName));
         }
       },
       cancelled: (orderId, account, _side, _price, quantity, reason) => {

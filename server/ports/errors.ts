@@ -4,9 +4,10 @@
  */
 
 /**
- * A dependency (PostgreSQL, Redis, the server itself) cannot take the work now. Leaves as gRPC
- * UNAVAILABLE with a clear message; the work already handed over is kept (see each port for what
- * "kept" means) and the caller may retry later.
+ * A dependency (PostgreSQL, Redis, the server itself, the trading gate) cannot take the work now. The
+ * one such error: adapters and the gRPC edge throw this class, the gRPC mapping sends it as UNAVAILABLE
+ * (the admin API as 503) with the message as is, always `<dependency> unavailable: <detail>`. The work
+ * already handed over is kept (see each port for what "kept" means) and the caller may retry later.
  */
 export class UnavailableError extends Error {
   constructor(

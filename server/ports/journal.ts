@@ -20,7 +20,7 @@ export type JournaledCommand =
   | Omit<ReplaceCommand, 'account'>
   | Omit<CancelAllCommand, 'account'>;
 
-/** Mirrors pairs/order-registry.ts `OrderStatus` (ports must not import pairs). */
+/** An order's status; the order registry (pairs/order-registry.ts `OrderStatus`) uses this one. */
 export type JournalOrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
 
 /** The state of one order after a command, as the `orders` table keeps it (an upsert by pair + order id). */
@@ -129,24 +129,8 @@ export interface Journal {
   onStatusChange(listener: (status: JournalStatus) => void): () => void;
 }
 
-/** One resting order in a snapshot: the book's view plus the registry fields, account by name. */
-export interface SnapshotOrder {
-  orderId: OrderId;
-  account: string;
-  clientOrderId: string;
-  side: Side;
-  type: OrderType;
-  tif: TimeInForce;
-  postOnly: boolean;
-  stp: StpMode;
-  price: PriceTicks;
-  quantity: Lots;
-  filled: Lots;
-  remaining: Lots;
-  status: JournalOrderStatus;
-  cancelReason: number;
-  createdAtMs: number;
-  updatedAtMs: number;
+/** One order in a snapshot: its row as the `orders` table keeps it (account by name), plus what the registry needs besides. */
+export interface SnapshotOrder extends OrderRow {
   /** Pair event sequence of the last event that changed the order. */
   lastSequence: number;
 }

@@ -7,7 +7,8 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Authenticator } from './auth.ts';
 import type { StreamGovernor } from './stream-limits.ts';
-import { DeadlineExceededError, UnavailableError, isUnexpected, toStatus } from './errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
+import { DeadlineExceededError, isUnexpected, toStatus } from './errors.ts';
 
 /** Structured fields of a log line (pair, account, orderId, clientOrderId, requestId, event, ...). */
 export type LogFields = Readonly<Record<string, unknown>>;
@@ -54,7 +55,7 @@ interface HasDeadline {
 }
 
 export function checkAdmission(ctx: CallContext, call: HasDeadline): void {
-  if (ctx.isShuttingDown()) throw new UnavailableError('server', 'server is shutting down; retry on another instance');
+  if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; retry on another instance');
   checkDeadline(ctx, call);
 }
 

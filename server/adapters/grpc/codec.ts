@@ -1,7 +1,9 @@
 /**
  * Wire ⇄ pair layer: parses generated request messages into integer commands (decimal strings to ticks
- * and lots with decimal.ts, enums to core enums), throwing ValidationError naming the proto field, and
- * renders pair-layer records and events back into messages. No state, no I/O.
+ * and lots with decimal.ts, enums to core enums), throwing ValidationError naming the proto field for
+ * what cannot be parsed, and renders pair-layer records and events back into messages. Business rules
+ * (valid enums, market orders without a price, post-only only GTC, ranges) are core/validation.ts's. No
+ * state, no I/O.
  */
 import { StepFormatter, toSteps } from '../../core/decimal.ts';
 import type { Instrument } from '../../core/instrument.ts';
@@ -81,37 +83,27 @@ export function parseQuantity(inst: Instrument, text: string): number {
   return r.steps;
 }
 
-export function parseSide(side: Side, field = 'side'): CoreSide {
-  if (side === Side.SIDE_BUY) return CoreSide.Buy;
-  if (side === Side.SIDE_SELL) return CoreSide.Sell;
-  throw new ValidationError(field, 'must be SIDE_BUY or SIDE_SELL');
-}
+/**
+ * What a wire enum number outside its table decodes to: no core value, so core/validation.ts refuses it
+ * naming the field (the codec decodes, the core decides what is valid).
+ */
+const NOT_A_VALUE = -1;
 
-/** SIDE_UNSPECIFIED means "both sides" where a side is optional. */
-export function parseOptionalSide(side: Side): CoreSide | undefined {
-  return side === Side.SIDE_UNSPECIFIED ? undefined : parseSide(side);
-}
+const SIDE_FROM_WIRE = new Map<number, CoreSide>([
+  [Side.SIDE_BUY, CoreSide.Buy],
+  [Side.SIDE_SELL, CoreSide.Sell],
+]);
 
-function parseOrderType(type: OrderType): CoreOrderType {
-  if (type === OrderType.ORDER_TYPE_LIMIT) return CoreOrderType.Limit;
-  if (type === OrderType.ORDER_TYPE_MARKET) return CoreOrderType.Market;
-  throw new ValidationError('type', 'must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET');
-}
+const TYPE_FROM_WIRE = new Map<number, CoreOrderType>([
+  [OrderType.ORDER_TYPE_LIMIT, CoreOrderType.Limit],
+  [OrderType.ORDER_TYPE_MARKET, CoreOrderType.Market],
+]);
 
-function parseTimeInForce(tif: TimeInForce, type: CoreOrderType): CoreTif {
-  switch (tif) {
-    case TimeInForce.TIME_IN_FORCE_UNSPECIFIED:
-      return type === CoreOrderType.Market ? CoreTif.IOC : CoreTif.GTC;
-    case TimeInForce.TIME_IN_FORCE_GTC:
-      return CoreTif.GTC;
-    case TimeInForce.TIME_IN_FORCE_IOC:
-      return CoreTif.IOC;
-    case TimeInForce.TIME_IN_FORCE_FOK:
-      return CoreTif.FOK;
-    default:
-      throw new ValidationError('time_in_force', 'must be TIME_IN_FORCE_GTC, _IOC or _FOK');
-  }
-}
+const TIF_FROM_WIRE = new Map<number, CoreTif>([
+  [TimeInForce.TIME_IN_FORCE_GTC, CoreTif.GTC],
+  [TimeInForce.TIME_IN_FORCE_IOC, CoreTif.IOC],
+  [TimeInForce.TIME_IN_FORCE_FOK, CoreTif.FOK],
+]);
 
 const STP_FROM_WIRE = new Map<number, CoreStp>([
   [StpMode.STP_MODE_UNSPECIFIED, CoreStp.CancelTaker],
@@ -122,21 +114,28 @@ const STP_FROM_WIRE = new Map<number, CoreStp>([
   [StpMode.STP_MODE_DECREMENT_AND_CANCEL, CoreStp.DecrementAndCancel],
 ]);
 
-/** A SubmitOrderRequest as the pair's NewOrderRequest (range checks beyond the step are the book's). */
+function decode<T extends number>(table: ReadonlyMap<number, T>, wire: number): T {
+  return table.get(wire) ?? (NOT_A_VALUE as T);
+}
+
+/** SIDE_UNSPECIFIED means "both sides" where a side is optional (cancel all); validateCancelAll checks the rest. */
+export function parseOptionalSide(side: Side): CoreSide | undefined {
+  return side === Side.SIDE_UNSPECIFIED ? undefined : decode(SIDE_FROM_WIRE, side);
+}
+
+/**
+ * A SubmitOrderRequest as the pair's NewOrderRequest: presence and syntax only (client order id,
+ * quantity given, decimals to ticks and lots, enums decoded, an empty price as 0). Whether the terms make
+ * an order is core/validation.ts's (validateOrderTerms, then the book's ranges).
+ */
 export function parseNewOrder(inst: Instrument, req: SubmitOrderRequest): NewOrderRequest {
   const clientOrderId = parseClientOrderId(req.clientOrderId);
-  const side = parseSide(req.side);
-  const type = parseOrderType(req.type);
-  const tif = parseTimeInForce(req.timeInForce, type);
-  const stp = STP_FROM_WIRE.get(req.stpMode);
-  if (stp === undefined) throw new ValidationError('stp_mode', 'unknown self-trade prevention mode');
-  let price = 0;
-  if (type === CoreOrderType.Limit) {
-    if (req.price === '') throw new ValidationError('price', 'is required for LIMIT orders');
-    price = parsePrice(inst, req.price);
-  } else if (req.price !== '') {
-    throw new ValidationError('price', 'must be empty for MARKET orders');
-  }
+  const side = decode(SIDE_FROM_WIRE, req.side);
+  const type = decode(TYPE_FROM_WIRE, req.type);
+  // An unset time in force is the type's usual one: a market order never rests.
+  const tif = req.timeInForce === TimeInForce.TIME_IN_FORCE_UNSPECIFIED ? (type === CoreOrderType.Market ? CoreTif.IOC : CoreTif.GTC) : decode(TIF_FROM_WIRE, req.timeInForce);
+  const stp = decode(STP_FROM_WIRE, req.stpMode);
+  const price = req.price === '' ? 0 : parsePrice(inst, req.price);
   if (req.quantity === '') throw new ValidationError('quantity', 'is required');
   const quantity = parseQuantity(inst, req.quantity);
   return { clientOrderId, side, type, tif, postOnly: req.postOnly, price, quantity, stp };

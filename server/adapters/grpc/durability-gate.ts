@@ -30,3 +30,8 @@ export function settleAll(gate: DurabilityGate | undefined, pairs: Iterable<Trad
   if (pending === undefined) return undefined;
   return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
 }
+
+/** The pairs of applied items (undefined: not applied), for settleAll. */
+export function* itemPairs(items: readonly ({ pair: TradingPair } | undefined)[]): Iterable<TradingPair> {
+  for (const i of items) if (i !== undefined) yield i.pair;
+}

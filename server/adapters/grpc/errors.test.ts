@@ -4,8 +4,8 @@ import { CancelReason as CoreCancelReason, RejectCode } from '../../core/reasons
 import { ValidationError } from '../../pairs/errors.ts';
 import { CancelReason, RejectReason } from './generated/trading/v1/types.ts';
 import { InvalidCredentialsError } from '../../ports/session-store.ts';
-import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
-import { NotFoundError, RateLimitedError, RejectionError, UnauthenticatedError, UnavailableError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
+import { NotFoundError, RateLimitedError, RejectionError, UnauthenticatedError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
 
 const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -52,7 +52,7 @@ describe('describeError, the one mapping to gRPC status', () => {
 
   it('maps session errors: bad credentials are UNAUTHENTICATED, a down store UNAVAILABLE', () => {
     expect(describeError(new InvalidCredentialsError())).toMatchObject({ code: status.UNAUTHENTICATED, message: 'unknown API key id or wrong secret' });
-    expect(describeError(new PortUnavailableError('redis', 'connection refused'))).toMatchObject({ code: status.UNAVAILABLE, message: 'redis unavailable: connection refused' });
+    expect(describeError(new UnavailableError('redis', 'connection refused'))).toMatchObject({ code: status.UNAVAILABLE, message: 'redis unavailable: connection refused' });
   });
 
   it('answers a rate refusal with RESOURCE_EXHAUSTED and the retry hint in the message and in x-retry-after-ms', () => {

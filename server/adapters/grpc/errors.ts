@@ -8,7 +8,7 @@ import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode, isInputRejection } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
-import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import { InvalidCredentialsError, SessionLimitError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
 import { boundedMessage } from './echo.ts';
@@ -48,17 +48,6 @@ export class UnauthenticatedError extends Error {
   constructor(reason: string) {
     super(reason);
     this.name = 'UnauthenticatedError';
-  }
-}
-
-/** The service (or a dependency) cannot take the call now; nothing was applied. */
-export class UnavailableError extends Error {
-  constructor(
-    readonly dependency: string,
-    detail: string,
-  ) {
-    super(detail);
-    this.name = 'UnavailableError';
   }
 }
 
@@ -152,9 +141,8 @@ export function describeError(err: unknown): ErrorFacts {
   if (err instanceof UnauthenticatedError) return { code: status.UNAUTHENTICATED, rejectReason: 0, field: '', message: err.message };
   // One message for an unknown key id and a wrong secret, so callers cannot probe for key ids.
   if (err instanceof InvalidCredentialsError) return { code: status.UNAUTHENTICATED, rejectReason: 0, field: '', message: err.message };
+  // The one class of server/ports/errors.ts ("<dependency> unavailable: <detail>"), whoever throws it.
   if (err instanceof UnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
-  // The shared class of server/ports/errors.ts (thrown by the session store and the journal).
-  if (err instanceof PortUnavailableError) return { code: status.UNAVAILABLE, rejectReason: 0, field: '', message: err.message };
   if (err instanceof RateLimitedError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message, retryAfterMs: err.retryAfterMs };
   if (err instanceof DeadlineExceededError) return { code: status.DEADLINE_EXCEEDED, rejectReason: 0, field: '', message: err.message };
   if (err instanceof SessionLimitError) return { code: status.RESOURCE_EXHAUSTED, rejectReason: 0, field: '', message: err.message };

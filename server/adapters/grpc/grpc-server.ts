@@ -11,7 +11,7 @@ import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import { headerAuthenticator, type Authenticator } from './auth.ts';
 import type { CallContext, Logger } from './call-context.ts';
 import type { DurabilityGate } from './durability-gate.ts';
-import { UnavailableError } from './errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import { InstrumentsServiceService } from './generated/trading/v1/instruments.ts';
 import { MarketDataServiceService } from './generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './generated/trading/v1/orders.ts';
@@ -203,7 +203,7 @@ export class TradingGrpcServer {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     this.shuttingDown = true;
     for (const name of this.serviceNames) this.health.setStatus(name, 'NOT_SERVING');
-    const reason = new UnavailableError('server', 'server is shutting down; reconnect to another instance');
+    const reason = new UnavailableError('server', 'shutting down; reconnect to another instance');
     for (const close of [...this.streams]) close(reason);
     this.shutdownPromise = new Promise((resolve) => {
       const timer = setTimeout(() => {

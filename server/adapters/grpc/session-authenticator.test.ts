@@ -7,9 +7,9 @@ import { Metadata, Server, ServerCredentials, credentials, makeGenericClientCons
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../embedded/memory-session-store.ts';
 import { ManualClock } from '../../ports/clock.ts';
-import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
-import { describeError, toStatus, UnauthenticatedError, UnavailableError } from './errors.ts';
+import { describeError, toStatus, UnauthenticatedError } from './errors.ts';
 import { MALFORMED_TOKEN, MISSING_TOKEN, SessionAuthenticator, UNKNOWN_TOKEN } from './session-authenticator.ts';
 
 const clock = new ManualClock();
@@ -69,11 +69,11 @@ describe('SessionAuthenticator.authenticateAsync (bearer token → account)', ()
   });
 
   it('UNAVAILABLE (not UNAUTHENTICATED) when the session store cannot be asked', async () => {
-    const down = { resolve: async () => Promise.reject(new PortUnavailableError('redis', 'connection refused')) } as unknown as SessionStore;
+    const down = { resolve: async () => Promise.reject(new UnavailableError('redis', 'connection refused')) } as unknown as SessionStore;
     const err = await rejection(new SessionAuthenticator(down).authenticateAsync(withAuthorization(`Bearer ${'A'.repeat(43)}`)));
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as UnavailableError).dependency).toBe('redis');
-    expect(describeError(err)).toMatchObject({ code: status.UNAVAILABLE, message: 'cannot check the session token: redis unavailable: connection refused' });
+    expect(describeError(err)).toMatchObject({ code: status.UNAVAILABLE, message: 'redis unavailable: cannot check the session token: connection refused' });
   });
 
   it('the synchronous authenticate answers "missing" itself, and refuses a token nobody checked as a wiring bug', async () => {

@@ -8,10 +8,10 @@
  * Must not decide which methods need an account: handlers still call `authenticate` as before.
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-import { UnavailableError as PortUnavailableError } from '../../ports/errors.ts';
+import { UnavailableError } from '../../ports/errors.ts';
 import type { SessionStore } from '../../ports/session-store.ts';
 import type { Authenticator } from './auth.ts';
-import { UnauthenticatedError, UnavailableError } from './errors.ts';
+import { UnauthenticatedError } from './errors.ts';
 
 export const AUTHORIZATION_HEADER = 'authorization';
 const BEARER = /^Bearer +([A-Za-z0-9_-]{1,512})$/i;
@@ -90,8 +90,8 @@ export class SessionAuthenticator implements Authenticator {
     try {
       account = await this.store.resolve(token);
     } catch (err) {
-      // The gRPC mapping knows its own UnavailableError; carry the store's dependency and detail over.
-      if (err instanceof PortUnavailableError) throw new UnavailableError(err.dependency, `cannot check the session token: ${err.message}`);
+      // Say what could not be done, keeping the store's dependency and detail.
+      if (err instanceof UnavailableError) throw new UnavailableError(err.dependency, `cannot check the session token: ${err.detail}`, { cause: err });
       throw err;
     }
     if (account === undefined) throw new UnauthenticatedError(UNKNOWN_TOKEN);

@@ -15,7 +15,8 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { BookImplementation } from '../../core/order-book.ts';
 import type { CircuitBreakers } from '../../pairs/circuit-breaker.ts';
 import type { MigrationController } from '../../pairs/migration-controller.ts';
-import type { CommandRole, PerformanceMonitor } from '../../pairs/performance-monitor.ts';
+import type { CommandRole } from '../../pairs/monitor-reports.ts';
+import type { PerformanceMonitor } from '../../pairs/performance-monitor.ts';
 import type { EventLoopMonitor } from './event-loop-monitor.ts';
 import type { TradingGate } from '../../pairs/trading-gate.ts';
 

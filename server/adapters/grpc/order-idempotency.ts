@@ -1,0 +1,248 @@
+/**
+ * Idempotency of new orders by client_order_id, for OrdersService: looking a client order id up
+ * (registry, this call's own answers, the session store's fast path, the `orders` table), answering a
+ * resubmission with the original result, and recording first results. No applying here: the handlers
+ * (orders-service.ts) ask `original()` right before they submit, synchronously.
+ *
+ * A new order with a client_order_id is looked for first in the pair's order registry (open and
+ * retained closed orders; after a restart it holds what recovery replayed from the journal), then in
+ * the first answers on record: earlier in the same call (batch, flow message) and in the session
+ * store's fast path (kept IDEMPOTENCY_TTL_MS, also for orders the registry no longer retains). Found
+ * with the same fields, the original result is the answer (the first response byte for byte when on
+ * record; from the registry alone, the order's current state without events) and nothing is applied. Found with
+ * different fields: ALREADY_EXISTS. A submission the engine rejected created no order, so a retry of it
+ * is a new attempt. Every read is repeated synchronously right before applying, so two resubmissions
+ * racing each other still make one order.
+ */
+import type { Rejection } from '../../core/order-book.ts';
+import { RejectCode } from '../../core/reasons.ts';
+import type { AccountId } from '../../core/types.ts';
+import type { OrderRecord } from '../../pairs/order-registry.ts';
+import { recordOfRow } from '../../pairs/pair-projection.ts';
+import type { NewOrderRequest, TradingPair } from '../../pairs/trading-pair.ts';
+import type { TradingPairs } from '../../pairs/trading-pairs.ts';
+import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
+import type { OrderRow } from '../../ports/journal.ts';
+import type { Logger } from './call-context.ts';
+import { orderToWire } from './codec.ts';
+import { RejectionError, describeError, type ErrorFacts } from './errors.ts';
+import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
+import type { OrderSessionHooks } from './order-session-hooks.ts';
+
+/** The request fields that must match for a resubmission to count as the same order. */
+export function fingerprint(o: Pick<NewOrderRequest, 'side' | 'type' | 'tif' | 'postOnly' | 'price' | 'quantity' | 'stp'>): string {
+  return `${o.side}.${o.type}.${o.tif}.${o.postOnly ? 1 : 0}.${o.price}.${o.quantity}.${o.stp}`;
+}
+
+/** Version tag of the fast-path record: `o1|<fingerprint>|<SubmitOrderResponse, base64>`. */
+const RECORD_TAG = 'o1';
+
+/** A first answer as sent, with the fields it was for. */
+export interface OriginalSubmission {
+  fingerprint: string;
+  response: SubmitOrderResponse;
+}
+
+function encodeOriginal(original: OriginalSubmission): string {
+  return `${RECORD_TAG}|${original.fingerprint}|${Buffer.from(SubmitOrderResponse.encode(original.response).finish()).toString('base64')}`;
+}
+
+/** undefined for a record this version cannot read (treated as absent: the registry still answers). */
+function decodeOriginal(record: string): OriginalSubmission | undefined {
+  const first = record.indexOf('|');
+  const second = record.indexOf('|', first + 1);
+  if (first < 0 || second < 0 || record.slice(0, first) !== RECORD_TAG) return undefined;
+  try {
+    return { fingerprint: record.slice(first + 1, second), response: SubmitOrderResponse.decode(Buffer.from(record.slice(second + 1), 'base64')) };
+  } catch {
+    return undefined;
+  }
+}
+
+function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
+  return new RejectionError({
+    ok: false,
+    code: RejectCode.DuplicateOrderId,
+    field: 'client_order_id',
+    reason: `client order id ${JSON.stringify(clientOrderId)} is already used by order ${orderId} with different fields; use a new client order id (or GetOrder to see that order)`,
+  });
+}
+
+/** A submission parsed and checked for idempotency, before it is applied. */
+export interface PreparedSubmit {
+  pair: TradingPair;
+  order: NewOrderRequest;
+  fingerprint: string;
+  /** The fast-path record read for its client order id (undefined: none, or no client order id). */
+  recorded: OriginalSubmission | undefined;
+  /** The order the `orders` table holds for its client order id (asked only when nothing faster knows it). */
+  archived: OrderRow | undefined;
+}
+
+/** The answer to one submission: what to send, and the record to remember (new orders with a client order id). */
+export interface SubmitAnswer {
+  pair: TradingPair;
+  response: SubmitOrderResponse;
+  /** Set when the engine refused the order: a unary call fails with it, an item reports it. */
+  rejection: Rejection | undefined;
+  remember: OriginalSubmission | undefined;
+}
+
+/** The first answers of one call (batch, flow message), by pair and client order id. */
+export type CallAnswers = Map<string, OriginalSubmission>;
+
+const answerKey = (pair: TradingPair, clientOrderId: string): string => `${pair.symbol}\n${clientOrderId}`;
+
+export interface OrderIdempotencyOptions {
+  pairs: TradingPairs;
+  logger: Logger;
+  /** The session store's fast path. @default none: the registry (and archive) alone decide */
+  hooks?: OrderSessionHooks;
+  /** The `orders` table, for client order ids the registry forgot. @default none */
+  archive?: ClientOrderArchive;
+}
+
+export class OrderIdempotency {
+  private readonly pairs: TradingPairs;
+  private readonly logger: Logger;
+  private readonly hooks: OrderSessionHooks | undefined;
+  private readonly archive: ClientOrderArchive | undefined;
+
+  constructor(o: OrderIdempotencyOptions) {
+    this.pairs = o.pairs;
+    this.logger = o.logger;
+    this.hooks = o.hooks;
+    this.archive = o.archive;
+  }
+
+  /** A parsed submission, not yet looked up. */
+  prepare(pair: TradingPair, order: NewOrderRequest): PreparedSubmit {
+    return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
+  }
+
+  /** Phase 2 for one submission (unary): fast path, then the archive; throws UnavailableError when the archive cannot answer. */
+  async lookUp(name: string, p: PreparedSubmit): Promise<void> {
+    await this.readRecorded(name, p);
+    await this.readArchived(name, [p]);
+  }
+
+  /**
+   * Phase 2 for many submissions at once (batch, flow message): their records read in parallel. When the
+   * archive cannot answer, the submissions it had to answer become that error (refused, nothing applied).
+   */
+  async lookUpAll(name: string, prepared: (PreparedSubmit | ErrorFacts | undefined)[]): Promise<(PreparedSubmit | ErrorFacts | undefined)[]> {
+    if (this.hooks !== undefined) {
+      const reads: Promise<void>[] = [];
+      for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(this.readRecorded(name, p));
+      if (reads.length > 0) await Promise.all(reads);
+    }
+    try {
+      await this.readArchived(name, prepared);
+    } catch (err) {
+      // The database cannot say whether these ids were used: those submissions are refused, nothing applied.
+      const facts = describeError(err);
+      return prepared.map((p) => (p !== undefined && 'pair' in p && p.order.clientOrderId !== '' && p.recorded === undefined && p.archived === undefined ? facts : p));
+    }
+    return prepared;
+  }
+
+  /**
+   * Phase 3 (sync, right before applying): the original answer when this client order id was already
+   * used with the same fields; throws RejectionError (ALREADY_EXISTS) when used with other fields;
+   * undefined for a new order.
+   */
+  original(account: AccountId, p: PreparedSubmit, earlier: CallAnswers): SubmitAnswer | undefined {
+    const { pair } = p;
+    const cid = p.order.clientOrderId;
+    if (cid === '') return undefined;
+    // The first answer as sent, when this call or the session store still has it (with the fields it had).
+    const original = earlier.get(answerKey(pair, cid)) ?? p.recorded;
+    // The registry first: it is the pair's own truth (after a restart, what recovery replayed).
+    const existing: OrderRecord | undefined = pair.findByClientOrderId(account, cid);
+    if (existing !== undefined) {
+      // Compared with the submitted fields when on record: a replace since then changed price/quantity.
+      if ((original?.fingerprint ?? fingerprint(existing)) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
+      return { pair, response: original?.response ?? { order: orderToWire(pair.instrument, existing), events: [] }, rejection: undefined, remember: undefined };
+    }
+    // Not retained by the registry any more (closed and evicted), but still within the idempotency TTL.
+    if (original !== undefined) {
+      if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
+      return { pair, response: original.response, rejection: undefined, remember: undefined };
+    }
+    // Only the orders table still knows it: its current state, without events.
+    const archived = p.archived;
+    if (archived !== undefined) {
+      if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
+      return { pair, response: { order: orderToWire(pair.instrument, recordOfRow(archived, account, 0)), events: [] }, rejection: undefined, remember: undefined };
+    }
+    return undefined;
+  }
+
+  /** The record to remember for a new order's first answer (and this call's later items see it); undefined without a client order id. */
+  first(p: PreparedSubmit, response: SubmitOrderResponse, earlier: CallAnswers): OriginalSubmission | undefined {
+    const cid = p.order.clientOrderId;
+    if (cid === '') return undefined;
+    const remember = { fingerprint: p.fingerprint, response };
+    earlier.set(answerKey(p.pair, cid), remember);
+    return remember;
+  }
+
+  /** Phase 4 (async): records first results in the fast path. A failure is logged; the registry still guards. */
+  async rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void> {
+    const hooks = this.hooks;
+    if (hooks === undefined) return;
+    const writes: Promise<unknown>[] = [];
+    for (const a of answers) {
+      if (a?.remember === undefined) continue;
+      const cid = a.response.order?.clientOrderId ?? '';
+      if (cid === '') continue;
+      writes.push(
+        hooks.rememberClientOrder(name, a.pair.symbol, cid, encodeOriginal(a.remember)).catch((err: unknown) => {
+          this.logger.error(`could not record client order id for ${a.pair.symbol} in the session store`, err);
+        }),
+      );
+    }
+    if (writes.length > 0) await Promise.all(writes);
+  }
+
+  /** The fast-path record of the client order id, if any. Failure to read is not fatal. */
+  private async readRecorded(name: string, p: PreparedSubmit): Promise<void> {
+    if (this.hooks === undefined || p.order.clientOrderId === '') return;
+    try {
+      const raw = await this.hooks.lookupClientOrder(name, p.pair.symbol, p.order.clientOrderId);
+      p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
+    } catch (err) {
+      // Redis down beyond what the resilient store absorbs: the registry still guards against a second order.
+      this.logger.error(`client order id lookup failed for ${p.pair.symbol}; the order registry alone decides`, err);
+    }
+  }
+
+  /**
+   * The `orders` table, for client order ids neither the registry nor the fast path knows (one query
+   * per pair). Throws UnavailableError when the database cannot answer: without it a retry could not be
+   * told from a new order.
+   */
+  private async readArchived(name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Promise<void> {
+    const archive = this.archive;
+    if (archive === undefined) return;
+    const account = this.pairs.accounts.find(name);
+    const byPair = new Map<TradingPair, PreparedSubmit[]>();
+    for (const p of prepared) {
+      if (p === undefined || !('pair' in p)) continue;
+      const cid = p.order.clientOrderId;
+      if (cid === '' || p.recorded !== undefined) continue;
+      if (account !== undefined && p.pair.findByClientOrderId(account, cid) !== undefined) continue;
+      // Nothing of this account was ever forgotten here: the registry's "not found" is the whole truth.
+      if (!p.pair.mayHaveForgottenClientOrders(account)) continue;
+      let list = byPair.get(p.pair);
+      if (list === undefined) byPair.set(p.pair, (list = []));
+      list.push(p);
+    }
+    await Promise.all(
+      [...byPair].map(async ([pair, list]) => {
+        const found = await archive.findByClientOrderIds(pair.symbol, name, list.map((p) => p.order.clientOrderId));
+        for (const p of list) p.archived = found.get(p.order.clientOrderId);
+      }),
+    );
+  }
+}
