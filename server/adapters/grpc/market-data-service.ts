@@ -68,6 +68,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       const close = (reason?: Error): void => {
         if (closed) return;
         closed = true;
+        outbox?.flush(); // what the stream was sent so far goes out before its status
         release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
@@ -93,7 +94,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         const inst = pair.instrument;
         limiter.take(peerAddress(call.getPeer()), 1, ctx.nowMs());
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
-        const box = ctx.streams.outbox(call, slow);
+        const box = ctx.streams.outbox(call, slow, { paced: true });
         outbox = box;
         const subscription = pair.subscribeMarketData(depth, (delta) => {
           if (closed) return;
