@@ -19,10 +19,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { credentials } from '@grpc/grpc-js';
 import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import type { NewOrderRequest } from '../server/pairs/trading-pair.ts';
+import { DEFAULT_STREAM_LIMITS } from '../server/adapters/grpc/stream-limits.ts';
 import { startHarness } from '../test/grpc-harness.ts';
+import { envInt } from './bench-support.ts';
 
-const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 300);
-const DELTAS = Number(process.env['BENCH_DELTAS'] ?? 20_000);
+const STREAMS = envInt('BENCH_STREAMS', 300, 0);
+const DELTAS = envInt('BENCH_DELTAS', 20_000);
 const MIB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -47,9 +49,12 @@ async function attacker(target: string, n: number): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv[2] === 'attacker') return attacker(process.argv[3]!, Number(process.argv[4]));
   const inline = (process.env['BENCH_ATTACKER'] ?? 'child') === 'inline';
-  const perStream = process.env['BENCH_MAX_QUEUED_BYTES_PER_STREAM'];
-  const total = process.env['BENCH_MAX_QUEUED_BYTES_TOTAL'];
-  const h = await startHarness({ streamLimits: { maxQueuedBytesPerStream: perStream === undefined ? undefined : Number(perStream), maxQueuedBytesTotal: total === undefined ? undefined : Number(total) } });
+  const h = await startHarness({
+    streamLimits: {
+      maxQueuedBytesPerStream: envInt('BENCH_MAX_QUEUED_BYTES_PER_STREAM', DEFAULT_STREAM_LIMITS.maxQueuedBytesPerStream),
+      maxQueuedBytesTotal: envInt('BENCH_MAX_QUEUED_BYTES_TOTAL', DEFAULT_STREAM_LIMITS.maxQueuedBytesTotal),
+    },
+  });
   const pair = h.pairs.get('BTCUSDT')!;
   gc?.();
   const base = process.memoryUsage();
@@ -78,9 +83,13 @@ async function main(): Promise<void> {
     s.on('status', () => ended++);
     s.pause();
   }
+  // Every stream open (or its connection refused by GRPC_MAX_CONNECTIONS_PER_PEER) before the attack starts.
+  for (let i = 0; i < 400 && h.server.streamGovernor.openStreams + h.server.connectionGuard.refused < STREAMS; i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
   const opened = h.server.streamGovernor.openStreams;
   const probe = new MarketDataServiceClient(h.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  // One call first: the probe's connection is set up before the attack (its first call is not timed).
+  await new Promise<void>((resolve) => probe.getOrderBook({ pair: 'ETHUSDT', depth: 5 }, () => resolve()));
   const latencies: number[] = [];
   /** Probe calls over 50 ms: when (ms since the attack began), how long, and the server's stream state then. */
   const slowCalls: { at_ms: number; ms: number; open_streams: number; queued_mib: number }[] = [];
@@ -126,6 +135,7 @@ async function main(): Promise<void> {
     max_queued_bytes_total: h.server.streamGovernor.limits.maxQueuedBytesTotal,
     streams: STREAMS,
     streams_open_at_start: opened,
+    connections_refused: h.server.connectionGuard.refused,
     deltas: DELTAS,
     attack_ms: Math.round(attackMs),
     rss_base_mib: +(base.rss / MIB).toFixed(1),

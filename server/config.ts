@@ -180,7 +180,7 @@ function logConfig(env: NodeJS.ProcessEnv): { logLevel: LogLevelName; logFormat:
 export interface ClientLimits {
   /** GRPC_MAX_QUEUED_BYTES_PER_STREAM: unsent bytes one stream may hold before it is ended as a slow consumer. @default 4194304 (4 MiB) */
   readonly maxQueuedBytesPerStream: number;
-  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 268435456 (256 MiB) */
+  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 67108864 (64 MiB) */
   readonly maxQueuedBytesTotal: number;
   /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
   readonly maxStreams: number;
@@ -233,7 +233,7 @@ export interface ClientLimits {
 function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
   return Object.freeze({
     maxQueuedBytesPerStream: integer(env, 'GRPC_MAX_QUEUED_BYTES_PER_STREAM', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
-    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 64 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
     maxStreams: integer(env, 'GRPC_MAX_STREAMS', 10_000, 1, 1_000_000),
     maxStreamsPerAccount: integer(env, 'GRPC_MAX_STREAMS_PER_ACCOUNT', 16, 1, 100_000),
     maxStreamsPerPeer: integer(env, 'GRPC_MAX_STREAMS_PER_PEER', 1_000, 1, 1_000_000),

@@ -30,7 +30,7 @@ export interface StreamLimitOptions {
   /**
    * GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it every stream that is
    * behind is ended when next written to. The stream part of the server's memory bound.
-   * @default 268435456 (256 MiB)
+   * @default 67108864 (64 MiB)
    */
   maxQueuedBytesTotal?: number;
   /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
@@ -49,7 +49,7 @@ export interface StreamLimitOptions {
 
 export const DEFAULT_STREAM_LIMITS: Readonly<Required<StreamLimitOptions>> = Object.freeze({
   maxQueuedBytesPerStream: 4 * 1024 * 1024,
-  maxQueuedBytesTotal: 256 * 1024 * 1024,
+  maxQueuedBytesTotal: 64 * 1024 * 1024,
   maxStreams: 10_000,
   maxStreamsPerAccount: 16,
   maxStreamsPerPeer: 1_000,
