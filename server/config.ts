@@ -220,6 +220,8 @@ export interface ClientLimits {
   readonly marketDataCallsPerSecondPerPeer: number;
   /** MARKET_DATA_BURST_PER_PEER: market-data cost one IP may spend at once. @default 400 */
   readonly marketDataBurstPerPeer: number;
+  /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP may have unsent or unread at once; beyond it RESOURCE_EXHAUSTED. @default 32 */
+  readonly marketDataMaxInFlightPerPeer: number;
   /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
   readonly loginFreeFailuresPerKey: number;
   /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
@@ -253,6 +255,7 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
     marketDataCallsPerSecondPerPeer: integer(env, 'MARKET_DATA_CALLS_PER_SECOND_PER_PEER', 200, 1, 10_000_000),
     marketDataBurstPerPeer: integer(env, 'MARKET_DATA_BURST_PER_PEER', 400, 1, 10_000_000),
+    marketDataMaxInFlightPerPeer: integer(env, 'MARKET_DATA_MAX_IN_FLIGHT_PER_PEER', 32, 1, 100_000),
     loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
     loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
     loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),

@@ -3,10 +3,15 @@
  * book and a budget of 20 at once, 5 per second; a full-depth snapshot costs 1 + 1 per 1000 levels.
  * 60 pipelined depth-0 calls: the first few are answered, the rest refused with RESOURCE_EXHAUSTED and
  * a retry hint, without walking the book; the full-depth snapshot is cached per book state and a
- * change is seen by the next call.
+ * change is seen by the next call. And answers in flight: a raw HTTP/2 client that pipelines depth-0
+ * calls and grants no window (its answers can never be sent) holds at most
+ * MARKET_DATA_MAX_IN_FLIGHT_PER_PEER of them; beyond it calls from that address are refused at once,
+ * and once it goes away they are answered again.
  */
+import { connect as http2Connect, type IncomingHttpHeaders } from 'node:http2';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetOrderBookRequest } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import type { NewOrderRequest } from '../server/pairs/trading-pair.ts';
 import { startHarness, unary, type Harness } from './grpc-harness.ts';
 
@@ -47,5 +52,55 @@ describe('market data per peer', () => {
     expect(Number(after.book!.sequence)).toBeGreaterThan(Number(before.book!.sequence));
     // Small depths cost 1 each.
     for (let i = 0; i < 5; i++) await unary(h.marketData.getOrderBook.bind(h.marketData), { pair: 'ETHUSDT', depth: 10 });
+  });
+});
+
+describe('market data answers in flight per peer', () => {
+  it('10 pipelined full-depth calls whose answers are never read: 4 held (the limit), 6 refused naming MARKET_DATA_MAX_IN_FLIGHT_PER_PEER; answered again once the reader goes', async () => {
+    const own = await startHarness({ marketDataLimits: { maxInFlightPerPeer: 4 } });
+    try {
+      const pair = own.pairs.get('BTCUSDT')!;
+      for (let i = 0; i < 2000; i++) pair.submit(1, { clientOrderId: '', side: i % 2, type: 0, tif: 0, postOnly: false, price: i % 2 === 0 ? 1_000_000 - i : 2_000_000 + i, quantity: 1, stp: 0 } as NewOrderRequest);
+      // Window 0: the server may send headers but no answer bytes, as a client that never reads.
+      const session = http2Connect(`http://${own.address}`, { settings: { initialWindowSize: 0 } });
+      try {
+        const message = GetOrderBookRequest.encode({ pair: 'BTCUSDT', depth: 0 }).finish();
+        const body = Buffer.alloc(5 + message.length);
+        body.writeUInt32BE(message.length, 1);
+        body.set(message, 5);
+        const refusals: Promise<IncomingHttpHeaders>[] = [];
+        for (let i = 0; i < 10; i++) {
+          const s = session.request({ ':method': 'POST', ':path': '/trading.v1.MarketDataService/GetOrderBook', 'content-type': 'application/grpc', te: 'trailers' });
+          s.on('error', () => {});
+          // A refused call is answered trailers-only (a HEADERS frame, not flow-controlled).
+          refusals.push(new Promise((resolve) => s.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers))));
+          s.end(body);
+        }
+        const settled = await Promise.all(refusals.map((r) => Promise.race([r, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_500))])));
+        const refused = settled.filter((x): x is IncomingHttpHeaders => x !== undefined);
+        expect(refused).toHaveLength(6);
+        for (const r of refused) {
+          expect(Number(r['grpc-status'])).toBe(status.RESOURCE_EXHAUSTED);
+          expect(decodeURIComponent(String(r['grpc-message']))).toMatch(/^too many market data answers in flight to this address \(4, limit 4: MARKET_DATA_MAX_IN_FLIGHT_PER_PEER\)/);
+        }
+        // The same address through grpc-js: refused too (the count is per address, not per connection).
+        const err = await unary(own.marketData.getOrderBook.bind(own.marketData), { pair: 'ETHUSDT', depth: 5 }).catch((e: ServiceError) => e);
+        expect((err as ServiceError).code).toBe(status.RESOURCE_EXHAUSTED);
+      } finally {
+        session.destroy();
+      }
+      // The held answers' streams are gone with the connection: calls are answered again.
+      for (let i = 0; ; i++) {
+        const res = await unary(own.marketData.getOrderBook.bind(own.marketData), { pair: 'BTCUSDT', depth: 0 }).catch((e: ServiceError) => e);
+        if (!(res instanceof Error)) {
+          expect(res.book!.bids.length + res.book!.asks.length).toBe(2000);
+          break;
+        }
+        if (i === 200) throw res;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await own.close();
+    }
   });
 });

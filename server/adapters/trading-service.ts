@@ -428,7 +428,11 @@ export class TradingService {
       },
       interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
       maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
-      marketDataLimits: { callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer, burstPerPeer: config.limits.marketDataBurstPerPeer },
+      marketDataLimits: {
+        callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer,
+        burstPerPeer: config.limits.marketDataBurstPerPeer,
+        maxInFlightPerPeer: config.limits.marketDataMaxInFlightPerPeer,
+      },
       streamLimits: {
         maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
         maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,

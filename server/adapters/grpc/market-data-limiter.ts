@@ -1,11 +1,15 @@
 /**
- * Unauthenticated market-data reads, bounded per peer address: a token bucket (calls per second and a
- * burst) where a call costs 1 plus 1 per MARKET_DATA_LEVELS_PER_TOKEN levels it returns, so pipelined
- * full-depth snapshots of a deep book run out of budget fast. Refused → RESOURCE_EXHAUSTED with a retry
- * hint. In-process, bounded table (oldest peer forgotten at the cap); whole milliseconds, no floats for
- * anything but the refill arithmetic of a rate (never money).
+ * Unauthenticated market-data reads, bounded per peer address:
+ * - a token bucket (calls per second and a burst) where a call costs 1 plus 1 per
+ *   MARKET_DATA_LEVELS_PER_TOKEN levels it returns, so pipelined full-depth snapshots of a deep book run
+ *   out of budget fast. Refused → RESOURCE_EXHAUSTED with a retry hint. In-process, bounded table
+ *   (oldest peer forgotten at the cap); whole milliseconds, no floats for anything but the refill
+ *   arithmetic of a rate (never money);
+ * - answers in flight: a GetOrderBook answer counts from the call until its HTTP/2 stream closes (sent
+ *   and read, or reset), so a client that pipelines calls and never reads the answers holds at most
+ *   `maxInFlightPerPeer` of them (each up to a full-depth snapshot) however long it waits.
  */
-import { RateLimitedError } from './errors.ts';
+import { RateLimitedError, ResourceExhaustedError } from './errors.ts';
 
 export interface MarketDataLimitOptions {
   /** MARKET_DATA_CALLS_PER_SECOND_PER_PEER: sustained cost per second per IP address. @default 200 */
@@ -14,6 +18,8 @@ export interface MarketDataLimitOptions {
   burstPerPeer?: number;
   /** Most peers tracked; the oldest is forgotten (refilled) at the cap. @default 100000 */
   maxPeers?: number;
+  /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP address may have unsent or unread at once. @default 32 */
+  maxInFlightPerPeer?: number;
 }
 
 /** A snapshot costs one extra token per this many levels (both sides together). */
@@ -28,14 +34,40 @@ export class MarketDataLimiter {
   private readonly rate: number;
   private readonly burst: number;
   private readonly maxPeers: number;
+  private readonly maxInFlight: number;
   private readonly buckets = new Map<string, Bucket>();
+  /** Answers in flight per peer (only peers with at least one: bounded by the open connections). */
+  private readonly inFlight = new Map<string, number>();
   refused = 0;
 
   constructor(options: MarketDataLimitOptions = {}) {
     this.rate = options.callsPerSecondPerPeer ?? 200;
     this.burst = options.burstPerPeer ?? 400;
     this.maxPeers = options.maxPeers ?? 100_000;
-    for (const [k, v] of Object.entries({ rate: this.rate, burst: this.burst, maxPeers: this.maxPeers })) if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`market data limit ${k} must be a positive integer, got ${v}`);
+    this.maxInFlight = options.maxInFlightPerPeer ?? 32;
+    for (const [k, v] of Object.entries({ rate: this.rate, burst: this.burst, maxPeers: this.maxPeers, maxInFlightPerPeer: this.maxInFlight }))
+      if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`market data limit ${k} must be a positive integer, got ${v}`);
+  }
+
+  /**
+   * Counts one answer in flight to `peer` until the returned function is called (once is enough; more
+   * calls change nothing); at the cap throws ResourceExhaustedError and counts nothing.
+   */
+  enter(peer: string): () => void {
+    const n = this.inFlight.get(peer) ?? 0;
+    if (n >= this.maxInFlight) {
+      this.refused++;
+      throw new ResourceExhaustedError(`too many market data answers in flight to this address (${n}, limit ${this.maxInFlight}: MARKET_DATA_MAX_IN_FLIGHT_PER_PEER); read them before asking again`);
+    }
+    this.inFlight.set(peer, n + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const m = (this.inFlight.get(peer) ?? 1) - 1;
+      if (m <= 0) this.inFlight.delete(peer);
+      else this.inFlight.set(peer, m);
+    };
   }
 
   /** Takes `cost` from the peer's bucket or throws RateLimitedError (nothing is read). */

@@ -5,14 +5,14 @@
  * command is durable (the snapshot shows the applied book); a pair whose recovery failed answers
  * UNAVAILABLE instead of a partial book.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
 import type { DurabilityGate } from './durability-gate.ts';
 import { toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
-import { endSlowStream, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
 import type { OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
@@ -32,6 +32,17 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * unchanged book reuse one snapshot instead of walking every level each time.
    */
   const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
+  /**
+   * The rate limit takes `cost`; then the answer counts as in flight for the peer until its HTTP/2
+   * stream closes (refusals — small trailers-only answers — never hold a slot).
+   */
+  const admitAnswer = (call: ServerUnaryCall<unknown, unknown>, peer: string, cost: number): void => {
+    limiter.take(peer, cost, ctx.nowMs());
+    const leave = limiter.enter(peer);
+    const stream = http2StreamOf(call);
+    if (stream === undefined || stream.closed) leave();
+    else stream.once('close', leave);
+  };
   return {
     getOrderBook: unary(ctx, 'GetOrderBook', (req, call) => {
       const pair = resolvePair(pairs, req.pair);
@@ -46,10 +57,10 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
           cached = { sequence: seq, book: snapshotToWire(pair.instrument, snap), levels: snap.bids.length + snap.asks.length };
           fullDepth.set(pair.symbol, cached);
         }
-        limiter.take(peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
+        admitAnswer(call, peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN));
         return { book: cached.book };
       }
-      limiter.take(peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
+      admitAnswer(call, peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN));
       return { book: snapshotToWire(pair.instrument, pair.snapshot(depth)) };
     }),
 
