@@ -222,6 +222,10 @@ export interface ClientLimits {
   readonly marketDataBurstPerPeer: number;
   /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP may have unsent or unread at once; beyond it RESOURCE_EXHAUSTED. @default 32 */
   readonly marketDataMaxInFlightPerPeer: number;
+  /** MARKET_DATA_FLOOD_REFUSALS: market-data calls refused in a row after which the address's connection is cut. @default 1000 */
+  readonly marketDataFloodRefusals: number;
+  /** GRPC_ABUSE_PENALTY_MS: after a connection is cut for abuse, new connections from its address are closed at once for this long. @default 10000 */
+  readonly abusePenaltyMs: number;
   /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
   readonly loginFreeFailuresPerKey: number;
   /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
@@ -256,6 +260,8 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     marketDataCallsPerSecondPerPeer: integer(env, 'MARKET_DATA_CALLS_PER_SECOND_PER_PEER', 200, 1, 10_000_000),
     marketDataBurstPerPeer: integer(env, 'MARKET_DATA_BURST_PER_PEER', 400, 1, 10_000_000),
     marketDataMaxInFlightPerPeer: integer(env, 'MARKET_DATA_MAX_IN_FLIGHT_PER_PEER', 32, 1, 100_000),
+    marketDataFloodRefusals: integer(env, 'MARKET_DATA_FLOOD_REFUSALS', 1000, 1, 100_000_000),
+    abusePenaltyMs: integer(env, 'GRPC_ABUSE_PENALTY_MS', 10_000, 1, 86_400_000),
     loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
     loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
     loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),

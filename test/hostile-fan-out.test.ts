@@ -37,6 +37,26 @@ describe('fan-out in slices', () => {
     expect(pacer.slicesYielded).toBeGreaterThanOrEqual(1);
   });
 
+  it('a source whose pass throws is dropped; the others still get their turns', async () => {
+    let now = 0;
+    const pacer = new StreamPacer(4, () => now);
+    let good = 0;
+    pacer.wake({
+      pass: () => {
+        throw new Error('write after end');
+      },
+    });
+    pacer.wake({
+      pass: () => {
+        good++;
+        now += 1;
+        return good < 10;
+      },
+    });
+    while (good < 10) await new Promise((r) => setImmediate(r));
+    expect(pacer.sourcesFailed).toBe(1);
+  });
+
   it('a forgotten source gets no more turns', async () => {
     let now = 0;
     const pacer = new StreamPacer(4, () => now);

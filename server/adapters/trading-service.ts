@@ -432,6 +432,7 @@ export class TradingService {
         callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer,
         burstPerPeer: config.limits.marketDataBurstPerPeer,
         maxInFlightPerPeer: config.limits.marketDataMaxInFlightPerPeer,
+        floodRefusals: config.limits.marketDataFloodRefusals,
       },
       streamLimits: {
         maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
@@ -444,6 +445,7 @@ export class TradingService {
         maxConnections: config.limits.maxConnections,
         maxConnectionsPerPeer: config.limits.maxConnectionsPerPeer,
         prefaceTimeoutMs: config.limits.prefaceTimeoutMs,
+        abusePenaltyMs: config.limits.abusePenaltyMs,
         maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
         keepaliveTimeMs: config.limits.keepaliveTimeMs,
         keepaliveTimeoutMs: config.limits.keepaliveTimeoutMs,

@@ -7,7 +7,10 @@
  *   arithmetic of a rate (never money);
  * - answers in flight: a GetOrderBook answer counts from the call until its HTTP/2 stream closes (sent
  *   and read, or reset), so a client that pipelines calls and never reads the answers holds at most
- *   `maxInFlightPerPeer` of them (each up to a full-depth snapshot) however long it waits.
+ *   `maxInFlightPerPeer` of them (each up to a full-depth snapshot) however long it waits;
+ * - floods: refusals are cheap but not free (each is a grpc-js call), and a client pipelining calls as
+ *   fast as they are refused can keep the event loop busy by itself; after `floodRefusals` in a row
+ *   the address is flooding (isFlooding) and the service cuts its connection.
  */
 import { RateLimitedError, ResourceExhaustedError } from './errors.ts';
 
@@ -20,6 +23,12 @@ export interface MarketDataLimitOptions {
   maxPeers?: number;
   /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP address may have unsent or unread at once. @default 32 */
   maxInFlightPerPeer?: number;
+  /**
+   * MARKET_DATA_FLOOD_REFUSALS: calls refused in a row (none admitted between) after which an address
+   * is flooding — it ignores the retry hints — and its connection is cut (see GRPC_ABUSE_PENALTY_MS).
+   * @default 1000
+   */
+  floodRefusals?: number;
 }
 
 /** A snapshot costs one extra token per this many levels (both sides together). */
@@ -28,6 +37,8 @@ export const MARKET_DATA_LEVELS_PER_TOKEN = 1000;
 interface Bucket {
   tokens: number;
   atMs: number;
+  /** Calls refused since the last one admitted. */
+  refusedInARow: number;
 }
 
 export class MarketDataLimiter {
@@ -35,6 +46,7 @@ export class MarketDataLimiter {
   private readonly burst: number;
   private readonly maxPeers: number;
   private readonly maxInFlight: number;
+  private readonly floodRefusals: number;
   private readonly buckets = new Map<string, Bucket>();
   /** Answers in flight per peer (only peers with at least one: bounded by the open connections). */
   private readonly inFlight = new Map<string, number>();
@@ -45,8 +57,14 @@ export class MarketDataLimiter {
     this.burst = options.burstPerPeer ?? 400;
     this.maxPeers = options.maxPeers ?? 100_000;
     this.maxInFlight = options.maxInFlightPerPeer ?? 32;
-    for (const [k, v] of Object.entries({ rate: this.rate, burst: this.burst, maxPeers: this.maxPeers, maxInFlightPerPeer: this.maxInFlight }))
+    this.floodRefusals = options.floodRefusals ?? 1000;
+    for (const [k, v] of Object.entries({ rate: this.rate, burst: this.burst, maxPeers: this.maxPeers, maxInFlightPerPeer: this.maxInFlight, floodRefusals: this.floodRefusals }))
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`market data limit ${k} must be a positive integer, got ${v}`);
+  }
+
+  /** True once `peer` had MARKET_DATA_FLOOD_REFUSALS calls refused in a row (until one is admitted). */
+  isFlooding(peer: string): boolean {
+    return (this.buckets.get(peer)?.refusedInARow ?? 0) >= this.floodRefusals;
   }
 
   /**
@@ -75,7 +93,7 @@ export class MarketDataLimiter {
     let b = this.buckets.get(peer);
     if (b === undefined) {
       if (this.buckets.size >= this.maxPeers) this.buckets.delete(this.buckets.keys().next().value!);
-      b = { tokens: this.burst, atMs: nowMs };
+      b = { tokens: this.burst, atMs: nowMs, refusedInARow: 0 };
       this.buckets.set(peer, b);
     }
     if (nowMs > b.atMs) {
@@ -85,9 +103,11 @@ export class MarketDataLimiter {
     const need = Math.min(cost, this.burst);
     if (b.tokens >= need) {
       b.tokens -= need;
+      b.refusedInARow = 0;
       return;
     }
     this.refused++;
+    b.refusedInARow++;
     throw new RateLimitedError(Math.ceil(((need - b.tokens) * 1000) / this.rate), cost, 'market data rate limit exceeded for this address');
   }
 }

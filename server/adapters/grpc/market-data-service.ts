@@ -5,7 +5,9 @@
  * command is durable (the snapshot shows the applied book); a pair whose recovery failed answers
  * UNAVAILABLE instead of a partial book.
  */
+import type { ServerHttp2Session } from 'node:http2';
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { ConnectionGuard } from './connection-guard.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
@@ -26,18 +28,28 @@ function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
   return buf;
 }
 
-export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter()): MarketDataServiceServer {
+export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter(), connections?: ConnectionGuard): MarketDataServiceServer {
   /**
    * The last full-depth snapshot per pair, by market-data sequence: pipelined depth-0 calls on an
    * unchanged book reuse one snapshot instead of walking every level each time.
    */
   const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
+  /** The rate limit takes `cost`; a refusal to a flooding address also cuts the caller's connection. */
+  const take = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, cost: number): void => {
+    try {
+      limiter.take(peer, cost, ctx.nowMs());
+    } catch (err) {
+      const stream = http2StreamOf(call);
+      if (limiter.isFlooding(peer) && connections !== undefined && stream?.session !== undefined) connections.cut(stream.session as ServerHttp2Session, stream.id ?? 0);
+      throw err;
+    }
+  };
   /**
    * The rate limit takes `cost`; then the answer counts as in flight for the peer until its HTTP/2
    * stream closes (refusals — small trailers-only answers — never hold a slot).
    */
   const admitAnswer = (call: ServerUnaryCall<unknown, unknown>, peer: string, cost: number): void => {
-    limiter.take(peer, cost, ctx.nowMs());
+    take(call, peer, cost);
     const leave = limiter.enter(peer);
     const stream = http2StreamOf(call);
     if (stream === undefined || stream.closed) leave();
@@ -103,7 +115,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
-        limiter.take(peerAddress(call.getPeer()), 1, ctx.nowMs());
+        take(call, peerAddress(call.getPeer()), 1);
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
         const box = ctx.streams.outbox(call, slow, { paced: true });
         outbox = box;

@@ -24,6 +24,8 @@ export class StreamPacer {
   private scheduled = false;
   /** Turns that ran out of time with streams still waiting (for tests and metrics). */
   slicesYielded = 0;
+  /** Sources dropped because `pass` threw. */
+  sourcesFailed = 0;
 
   constructor(
     private readonly sliceMs = FAN_OUT_SLICE_MS,
@@ -52,7 +54,15 @@ export class StreamPacer {
     while (this.head < this.ready.length) {
       const source = this.ready[this.head++]!;
       if (!this.queued.has(source)) continue;
-      if (source.pass(QUANTUM)) this.ready.push(source);
+      let more: boolean;
+      try {
+        more = source.pass(QUANTUM);
+      } catch {
+        // A stream whose write throws gets no more turns (its byte bound still ends it); the others go on.
+        this.sourcesFailed++;
+        more = false;
+      }
+      if (more) this.ready.push(source);
       else this.queued.delete(source);
       if (this.now() >= until) break;
     }
