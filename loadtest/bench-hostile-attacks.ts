@@ -8,8 +8,8 @@
  *   BENCH_ATTACK: order-flow       8 accounts × 16 OrderFlow streams that never read, while each account
  *                                  sends a 500-order SubmitOrderBatch every 500 ms (each event → 16 streams)
  *                 order-book       8 raw HTTP/2 connections granting no window pipeline full-depth
- *                                  GetOrderBook calls on a 20,000-level book (answers never read), refilled
- *                                  as they are refused
+ *                                  GetOrderBook calls on a 20,000-level book (answers never read), 100 at a
+ *                                  time, each refused one asked again at once; a lost connection is reopened
  *                 idle-connections TCP connections from 127.0.0.2…21 that never send the HTTP/2 preface,
  *                                  reopened as the server closes them
  *                 login-flood      4 loops of Login with unknown key ids and wrong secrets, as fast as answered
@@ -69,11 +69,15 @@ async function attacker(attack: Attack, target: string, tokens: string[]): Promi
     const body = Buffer.alloc(5 + message.length);
     body.writeUInt32BE(message.length, 1);
     body.set(message, 5);
-    for (let c = 0; c < 8; c++) {
+    const connection = (): void => {
       const session = http2Connect(`http://${target}`, { settings: { initialWindowSize: 0 }, createConnection: () => connect({ host, port, localAddress: ATTACKER_ADDRESS }) });
       session.on('error', () => {});
+      session.once('close', () => {
+        count('connections_lost');
+        setTimeout(connection, 10); // cut or refused: come back
+      });
       const call = (): void => {
-        if (session.destroyed) return;
+        if (session.destroyed || session.closed) return;
         const s = session.request({ ':method': 'POST', ':path': '/trading.v1.MarketDataService/GetOrderBook', 'content-type': 'application/grpc', te: 'trailers' });
         s.on('error', () => {});
         count('calls');
@@ -86,7 +90,8 @@ async function attacker(attack: Attack, target: string, tokens: string[]): Promi
       };
       // As many as the connection allows at once (GRPC_MAX_CONCURRENT_STREAMS, 100).
       for (let i = 0; i < 100; i++) call();
-    }
+    };
+    for (let c = 0; c < 8; c++) connection();
   } else if (attack === 'idle-connections') {
     const open = (localAddress: string): void => {
       const s = connect({ host, port, localAddress });
