@@ -16,7 +16,7 @@ import { toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
 import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
-import type { OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
+import { GetOrderBookResponse } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
 import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
 
@@ -30,10 +30,10 @@ function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
 
 export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter(), connections?: ConnectionGuard): MarketDataServiceServer {
   /**
-   * The last full-depth snapshot per pair, by market-data sequence: pipelined depth-0 calls on an
-   * unchanged book reuse one snapshot instead of walking every level each time.
+   * The last full-depth answer per pair, encoded, by market-data sequence: pipelined depth-0 calls on
+   * an unchanged book reuse its bytes instead of walking and encoding every level each time.
    */
-  const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
+  const fullDepth = new Map<string, { sequence: number; answer: GetOrderBookResponse; levels: number }>();
   /** The rate limit takes `cost`; a refusal to a flooding address also cuts the caller's connection. */
   const take = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, cost: number): void => {
     try {
@@ -66,11 +66,14 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         let cached = fullDepth.get(pair.symbol);
         if (cached === undefined || cached.sequence !== seq) {
           const snap = pair.snapshot(0);
-          cached = { sequence: seq, book: snapshotToWire(pair.instrument, snap), levels: snap.bids.length + snap.asks.length };
+          // Encoded once per book state (a raw response, see raw-responses.ts): a 40,000-level answer
+          // costs tens of ms to encode, and a burst of calls must not pay it each time.
+          const bytes = Buffer.from(GetOrderBookResponse.encode({ book: snapshotToWire(pair.instrument, snap) }).finish());
+          cached = { sequence: seq, answer: bytes as unknown as GetOrderBookResponse, levels: snap.bids.length + snap.asks.length };
           fullDepth.set(pair.symbol, cached);
         }
         admitAnswer(call, peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN));
-        return { book: cached.book };
+        return cached.answer;
       }
       admitAnswer(call, peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN));
       return { book: snapshotToWire(pair.instrument, pair.snapshot(depth)) };
