@@ -222,7 +222,7 @@ export interface ClientLimits {
   readonly marketDataBurstPerPeer: number;
   /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP may have unsent or unread at once; beyond it RESOURCE_EXHAUSTED. @default 32 */
   readonly marketDataMaxInFlightPerPeer: number;
-  /** MARKET_DATA_FLOOD_REFUSALS: market-data calls refused in a row after which the address's connection is cut. @default 1000 */
+  /** MARKET_DATA_FLOOD_REFUSALS: market-data calls of one IP refused within a second after which its connection is cut. @default 1000 */
   readonly marketDataFloodRefusals: number;
   /** GRPC_ABUSE_PENALTY_MS: after a connection is cut for abuse, new connections from its address are closed at once for this long. @default 10000 */
   readonly abusePenaltyMs: number;

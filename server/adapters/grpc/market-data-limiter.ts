@@ -24,9 +24,9 @@ export interface MarketDataLimitOptions {
   /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP address may have unsent or unread at once. @default 32 */
   maxInFlightPerPeer?: number;
   /**
-   * MARKET_DATA_FLOOD_REFUSALS: calls refused in a row (none admitted between) after which an address
-   * is flooding — it ignores the retry hints — and its connection is cut (see GRPC_ABUSE_PENALTY_MS).
-   * @default 1000
+   * MARKET_DATA_FLOOD_REFUSALS: calls from one address refused (rate limit or answers in flight) within
+   * one second after which it is flooding — it ignores the retry hints — and its connection is cut
+   * (see GRPC_ABUSE_PENALTY_MS). @default 1000
    */
   floodRefusals?: number;
 }
@@ -37,8 +37,9 @@ export const MARKET_DATA_LEVELS_PER_TOKEN = 1000;
 interface Bucket {
   tokens: number;
   atMs: number;
-  /** Calls refused since the last one admitted. */
-  refusedInARow: number;
+  /** Calls refused since `windowMs` (a one-second window). */
+  refusedInWindow: number;
+  windowMs: number;
 }
 
 export class MarketDataLimiter {
@@ -62,19 +63,22 @@ export class MarketDataLimiter {
       if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`market data limit ${k} must be a positive integer, got ${v}`);
   }
 
-  /** True once `peer` had MARKET_DATA_FLOOD_REFUSALS calls refused in a row (until one is admitted). */
-  isFlooding(peer: string): boolean {
-    return (this.buckets.get(peer)?.refusedInARow ?? 0) >= this.floodRefusals;
+  /** True while `peer` has had MARKET_DATA_FLOOD_REFUSALS calls refused within the current second. */
+  isFlooding(peer: string, nowMs: number): boolean {
+    const b = this.buckets.get(peer);
+    return b !== undefined && nowMs - b.windowMs < 1000 && b.refusedInWindow >= this.floodRefusals;
   }
 
   /**
    * Counts one answer in flight to `peer` until the returned function is called (once is enough; more
    * calls change nothing); at the cap throws ResourceExhaustedError and counts nothing.
    */
-  enter(peer: string): () => void {
+  enter(peer: string, nowMs: number): () => void {
     const n = this.inFlight.get(peer) ?? 0;
     if (n >= this.maxInFlight) {
       this.refused++;
+      const b = this.buckets.get(peer);
+      if (b !== undefined) countRefusal(b, nowMs);
       throw new ResourceExhaustedError(`too many market data answers in flight to this address (${n}, limit ${this.maxInFlight}: MARKET_DATA_MAX_IN_FLIGHT_PER_PEER); read them before asking again`);
     }
     this.inFlight.set(peer, n + 1);
@@ -93,7 +97,7 @@ export class MarketDataLimiter {
     let b = this.buckets.get(peer);
     if (b === undefined) {
       if (this.buckets.size >= this.maxPeers) this.buckets.delete(this.buckets.keys().next().value!);
-      b = { tokens: this.burst, atMs: nowMs, refusedInARow: 0 };
+      b = { tokens: this.burst, atMs: nowMs, refusedInWindow: 0, windowMs: nowMs };
       this.buckets.set(peer, b);
     }
     if (nowMs > b.atMs) {
@@ -103,11 +107,18 @@ export class MarketDataLimiter {
     const need = Math.min(cost, this.burst);
     if (b.tokens >= need) {
       b.tokens -= need;
-      b.refusedInARow = 0;
       return;
     }
     this.refused++;
-    b.refusedInARow++;
+    countRefusal(b, nowMs);
     throw new RateLimitedError(Math.ceil(((need - b.tokens) * 1000) / this.rate), cost, 'market data rate limit exceeded for this address');
   }
+}
+
+function countRefusal(b: Bucket, nowMs: number): void {
+  if (nowMs - b.windowMs >= 1000) {
+    b.windowMs = nowMs;
+    b.refusedInWindow = 0;
+  }
+  b.refusedInWindow++;
 }

@@ -34,13 +34,13 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * an unchanged book reuse its bytes instead of walking and encoding every level each time.
    */
   const fullDepth = new Map<string, { sequence: number; answer: GetOrderBookResponse; levels: number }>();
-  /** The rate limit takes `cost`; a refusal to a flooding address also cuts the caller's connection. */
-  const take = (call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, cost: number): void => {
+  /** Runs `admit`; when it refuses the call and the address is flooding, the caller's connection is cut too. */
+  const guarded = <T>(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, admit: () => T): T => {
     try {
-      limiter.take(peer, cost, ctx.nowMs());
+      return admit();
     } catch (err) {
       const stream = http2StreamOf(call);
-      if (limiter.isFlooding(peer) && connections !== undefined && stream?.session !== undefined) connections.cut(stream.session as ServerHttp2Session, stream.id ?? 0);
+      if (connections !== undefined && stream?.session !== undefined && limiter.isFlooding(peer, ctx.nowMs())) connections.cut(stream.session as ServerHttp2Session, stream.id ?? 0);
       throw err;
     }
   };
@@ -49,8 +49,10 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * stream closes (refusals — small trailers-only answers — never hold a slot).
    */
   const admitAnswer = (call: ServerUnaryCall<unknown, unknown>, peer: string, cost: number): void => {
-    take(call, peer, cost);
-    const leave = limiter.enter(peer);
+    const leave = guarded(call, peer, () => {
+      limiter.take(peer, cost, ctx.nowMs());
+      return limiter.enter(peer, ctx.nowMs());
+    });
     const stream = http2StreamOf(call);
     if (stream === undefined || stream.closed) leave();
     else stream.once('close', leave);
@@ -118,7 +120,8 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
-        take(call, peerAddress(call.getPeer()), 1);
+        const peer = peerAddress(call.getPeer());
+        guarded(call, peer, () => limiter.take(peer, 1, ctx.nowMs()));
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
         const box = ctx.streams.outbox(call, slow, { paced: true });
         outbox = box;
