@@ -6,7 +6,7 @@
  *
  *   node --expose-gc --import tsx loadtest/bench-hostile-streams.ts
  *   BENCH_STREAMS (300)  unread streams      BENCH_DELTAS (20000)  book changes
- *   BENCH_MAX_QUEUED_BYTES_PER_STREAM (the server default, 4 MiB): a scaled-down limit for short runs
+ *   BENCH_MAX_QUEUED_BYTES_PER_STREAM / BENCH_MAX_QUEUED_BYTES_TOTAL (the server defaults): other limits
  *   BENCH_ATTACKER (child): `child` opens the unread streams from a separate process (so their clients'
  *   work does not share the server's event loop and the probe measures the server); `inline` in this one
  *   Writes bench-results/hostile-streams-latest.json.
@@ -15,13 +15,16 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { credentials } from '@grpc/grpc-js';
 import { MarketDataServiceClient } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import type { NewOrderRequest } from '../server/pairs/trading-pair.ts';
+import { DEFAULT_STREAM_LIMITS } from '../server/adapters/grpc/stream-limits.ts';
 import { startHarness } from '../test/grpc-harness.ts';
+import { envInt } from './bench-support.ts';
 
-const STREAMS = Number(process.env['BENCH_STREAMS'] ?? 300);
-const DELTAS = Number(process.env['BENCH_DELTAS'] ?? 20_000);
+const STREAMS = envInt('BENCH_STREAMS', 300, 0);
+const DELTAS = envInt('BENCH_DELTAS', 20_000);
 const MIB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -46,8 +49,12 @@ async function attacker(target: string, n: number): Promise<void> {
 async function main(): Promise<void> {
   if (process.argv[2] === 'attacker') return attacker(process.argv[3]!, Number(process.argv[4]));
   const inline = (process.env['BENCH_ATTACKER'] ?? 'child') === 'inline';
-  const perStream = process.env['BENCH_MAX_QUEUED_BYTES_PER_STREAM'];
-  const h = await startHarness(perStream === undefined ? {} : { streamLimits: { maxQueuedBytesPerStream: Number(perStream) } });
+  const h = await startHarness({
+    streamLimits: {
+      maxQueuedBytesPerStream: envInt('BENCH_MAX_QUEUED_BYTES_PER_STREAM', DEFAULT_STREAM_LIMITS.maxQueuedBytesPerStream),
+      maxQueuedBytesTotal: envInt('BENCH_MAX_QUEUED_BYTES_TOTAL', DEFAULT_STREAM_LIMITS.maxQueuedBytesTotal),
+    },
+  });
   const pair = h.pairs.get('BTCUSDT')!;
   gc?.();
   const base = process.memoryUsage();
@@ -76,21 +83,33 @@ async function main(): Promise<void> {
     s.on('status', () => ended++);
     s.pause();
   }
+  // Every stream open (or its connection refused by GRPC_MAX_CONNECTIONS_PER_PEER) before the attack starts.
+  for (let i = 0; i < 400 && h.server.streamGovernor.openStreams + h.server.connectionGuard.refused < STREAMS; i++) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
+  const opened = h.server.streamGovernor.openStreams;
   const probe = new MarketDataServiceClient(h.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  // One call first: the probe's connection is set up before the attack (its first call is not timed).
+  await new Promise<void>((resolve) => probe.getOrderBook({ pair: 'ETHUSDT', depth: 5 }, () => resolve()));
   const latencies: number[] = [];
+  /** Probe calls over 50 ms: when (ms since the attack began), how long, and the server's stream state then. */
+  const slowCalls: { at_ms: number; ms: number; open_streams: number; queued_mib: number }[] = [];
+  let started = performance.now();
   let probing = true;
   const probeLoop = (async () => {
     while (probing) {
       const t0 = performance.now();
       await new Promise<void>((resolve) => probe.getOrderBook({ pair: 'ETHUSDT', depth: 5 }, () => resolve()));
-      latencies.push(performance.now() - t0);
+      const ms = performance.now() - t0;
+      latencies.push(ms);
+      if (ms > 50) slowCalls.push({ at_ms: Math.round(t0 - started), ms: Math.round(ms), open_streams: h.server.streamGovernor.openStreams, queued_mib: Math.round(h.server.streamGovernor.queuedBytes / MIB) });
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
   let peakRss = 0;
   let peakQueued = 0;
-  const started = performance.now();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  started = performance.now();
   for (let done = 0; done < DELTAS; done += 100) {
     for (let k = 0; k < 100; k++) {
       const i = done + k;
@@ -99,10 +118,10 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setImmediate(r));
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const gov = (h.server as { streamGovernor?: { queuedBytes: number } }).streamGovernor;
-    if (gov !== undefined) peakQueued = Math.max(peakQueued, gov.queuedBytes);
+    peakQueued = Math.max(peakQueued, h.server.streamGovernor.queuedBytes);
   }
   const attackMs = performance.now() - started;
+  loopDelay.disable();
   await new Promise((r) => setTimeout(r, 1_000));
   probing = false;
   await probeLoop;
@@ -112,8 +131,11 @@ async function main(): Promise<void> {
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   const result = {
     attacker: inline ? 'inline' : 'child process',
-    max_queued_bytes_per_stream: perStream === undefined ? 'default' : Number(perStream),
+    max_queued_bytes_per_stream: h.server.streamGovernor.limits.maxQueuedBytesPerStream,
+    max_queued_bytes_total: h.server.streamGovernor.limits.maxQueuedBytesTotal,
     streams: STREAMS,
+    streams_open_at_start: opened,
+    connections_refused: h.server.connectionGuard.refused,
     deltas: DELTAS,
     attack_ms: Math.round(attackMs),
     rss_base_mib: +(base.rss / MIB).toFixed(1),
@@ -127,6 +149,9 @@ async function main(): Promise<void> {
     probe_p50_ms: +q(0.5).toFixed(2),
     probe_p99_ms: +q(0.99).toFixed(2),
     probe_max_ms: +(latencies.at(-1) ?? NaN).toFixed(2),
+    probe_calls_over_50ms: slowCalls,
+    event_loop_delay_p99_ms: +(loopDelay.percentile(99) / 1e6).toFixed(1),
+    event_loop_delay_max_ms: +(loopDelay.max / 1e6).toFixed(1),
     loadavg: loadavg().map((x) => +x.toFixed(2)),
   };
   console.log(JSON.stringify(result, null, 2));

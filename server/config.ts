@@ -180,7 +180,7 @@ function logConfig(env: NodeJS.ProcessEnv): { logLevel: LogLevelName; logFormat:
 export interface ClientLimits {
   /** GRPC_MAX_QUEUED_BYTES_PER_STREAM: unsent bytes one stream may hold before it is ended as a slow consumer. @default 4194304 (4 MiB) */
   readonly maxQueuedBytesPerStream: number;
-  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 268435456 (256 MiB) */
+  /** GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it streams that are behind are ended. @default 67108864 (64 MiB) */
   readonly maxQueuedBytesTotal: number;
   /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
   readonly maxStreams: number;
@@ -220,6 +220,12 @@ export interface ClientLimits {
   readonly marketDataCallsPerSecondPerPeer: number;
   /** MARKET_DATA_BURST_PER_PEER: market-data cost one IP may spend at once. @default 400 */
   readonly marketDataBurstPerPeer: number;
+  /** MARKET_DATA_MAX_IN_FLIGHT_PER_PEER: GetOrderBook answers one IP may have unsent or unread at once; beyond it RESOURCE_EXHAUSTED. @default 32 */
+  readonly marketDataMaxInFlightPerPeer: number;
+  /** MARKET_DATA_FLOOD_REFUSALS: market-data calls of one IP refused within a second after which its connection is cut. @default 1000 */
+  readonly marketDataFloodRefusals: number;
+  /** GRPC_ABUSE_PENALTY_MS: after a connection is cut for abuse, new connections from its address are closed at once for this long. @default 10000 */
+  readonly abusePenaltyMs: number;
   /** LOGIN_FREE_FAILURES_PER_KEY: failed logins of one API key id before backoff starts. @default 5 */
   readonly loginFreeFailuresPerKey: number;
   /** LOGIN_FREE_FAILURES_PER_PEER: failed logins from one IP address before backoff starts. @default 20 */
@@ -233,7 +239,7 @@ export interface ClientLimits {
 function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
   return Object.freeze({
     maxQueuedBytesPerStream: integer(env, 'GRPC_MAX_QUEUED_BYTES_PER_STREAM', 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
-    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 256 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    maxQueuedBytesTotal: integer(env, 'GRPC_MAX_QUEUED_BYTES_TOTAL', 64 * 1024 * 1024, 1024 * 1024, 64 * 1024 * 1024 * 1024),
     maxStreams: integer(env, 'GRPC_MAX_STREAMS', 10_000, 1, 1_000_000),
     maxStreamsPerAccount: integer(env, 'GRPC_MAX_STREAMS_PER_ACCOUNT', 16, 1, 100_000),
     maxStreamsPerPeer: integer(env, 'GRPC_MAX_STREAMS_PER_PEER', 1_000, 1, 1_000_000),
@@ -253,6 +259,9 @@ function clientLimits(env: NodeJS.ProcessEnv): ClientLimits {
     maxOpenOrdersPerAccount: integer(env, 'MAX_OPEN_ORDERS_PER_ACCOUNT', 10_000, 1, 10_000_000),
     marketDataCallsPerSecondPerPeer: integer(env, 'MARKET_DATA_CALLS_PER_SECOND_PER_PEER', 200, 1, 10_000_000),
     marketDataBurstPerPeer: integer(env, 'MARKET_DATA_BURST_PER_PEER', 400, 1, 10_000_000),
+    marketDataMaxInFlightPerPeer: integer(env, 'MARKET_DATA_MAX_IN_FLIGHT_PER_PEER', 32, 1, 100_000),
+    marketDataFloodRefusals: integer(env, 'MARKET_DATA_FLOOD_REFUSALS', 1000, 1, 100_000_000),
+    abusePenaltyMs: integer(env, 'GRPC_ABUSE_PENALTY_MS', 10_000, 1, 86_400_000),
     loginFreeFailuresPerKey: integer(env, 'LOGIN_FREE_FAILURES_PER_KEY', 5, 1, 1_000_000),
     loginFreeFailuresPerPeer: integer(env, 'LOGIN_FREE_FAILURES_PER_PEER', 20, 1, 1_000_000),
     loginBackoffBaseMs: integer(env, 'LOGIN_BACKOFF_BASE_MS', 1_000, 1, 3_600_000),

@@ -2,11 +2,15 @@
  * Issue 7 item 3: TCP connections to the gRPC port that never speak HTTP/2 cannot pile up. Real
  * sockets from other loopback addresses (127.0.0.2, 127.0.0.3) open and stay silent: they are closed
  * after the (scaled down) preface timeout, refused beyond the per-peer and total limits, and a real
- * grpc-js client from 127.0.0.1 keeps getting answers meanwhile.
+ * grpc-js client from 127.0.0.1 keeps getting answers meanwhile. And one connection carries at most
+ * GRPC_MAX_CONCURRENT_STREAMS calls at once (HTTP/2 SETTINGS): a raw HTTP/2 client asking for more gets
+ * no more on the server until one ends.
  */
+import { connect as http2Connect, type ClientHttp2Stream } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionGuard } from '../server/adapters/grpc/connection-guard.ts';
+import { StreamMarketDataRequest } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
 import { startHarness, unary, type Harness } from './grpc-harness.ts';
 
 let h: Harness | undefined;
@@ -90,3 +94,44 @@ async function until(cond: () => boolean): Promise<void> {
   }
   throw new Error('condition not reached within 20 s');
 }
+
+/** A gRPC request body: the 5-byte frame header and the message. */
+function grpcFrame(message: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
+
+describe('calls per connection are bounded (GRPC_MAX_CONCURRENT_STREAMS)', () => {
+  it('the server announces the limit; 6 streams asked on one connection: 3 are open on the server, the next opens when one ends', async () => {
+    h = await startHarness({ connectionLimits: { maxConcurrentStreams: 3 } });
+    await probe(h);
+    const connectionsBefore = h.server.connectionGuard.openConnections;
+    const session = http2Connect(`http://${h.address}`);
+    try {
+      const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) => session.once('remoteSettings', resolve));
+      expect(settings.maxConcurrentStreams).toBe(3);
+      const body = grpcFrame(StreamMarketDataRequest.encode({ pair: 'BTCUSDT', depth: 1 }).finish());
+      const streams: ClientHttp2Stream[] = [];
+      for (let i = 0; i < 6; i++) {
+        const s = session.request({ ':method': 'POST', ':path': '/trading.v1.MarketDataService/StreamMarketData', 'content-type': 'application/grpc', te: 'trailers' });
+        s.on('error', () => {});
+        s.on('data', () => {});
+        s.end(body);
+        streams.push(s);
+      }
+      await until(() => h!.server.streamGovernor.openStreams === 3);
+      // The other three wait on the client's side of the connection (nothing of theirs reached the server).
+      await probe(h);
+      expect(h.server.streamGovernor.openStreams).toBe(3);
+      expect(h.server.connectionGuard.openConnections).toBe(connectionsBefore + 1);
+      streams[0]!.close();
+      await until(() => streams[3]!.id !== undefined && h!.server.streamGovernor.openStreams === 3 && streams[0]!.closed);
+      for (const s of streams) s.close();
+      await until(() => h!.server.streamGovernor.openStreams === 0);
+    } finally {
+      session.destroy();
+    }
+  });
+});

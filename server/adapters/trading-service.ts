@@ -413,7 +413,12 @@ export class TradingService {
       },
       interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
       maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
-      marketDataLimits: { callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer, burstPerPeer: config.limits.marketDataBurstPerPeer },
+      marketDataLimits: {
+        callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer,
+        burstPerPeer: config.limits.marketDataBurstPerPeer,
+        maxInFlightPerPeer: config.limits.marketDataMaxInFlightPerPeer,
+        floodRefusals: config.limits.marketDataFloodRefusals,
+      },
       streamLimits: {
         maxQueuedBytesPerStream: config.limits.maxQueuedBytesPerStream,
         maxQueuedBytesTotal: config.limits.maxQueuedBytesTotal,
@@ -425,6 +430,7 @@ export class TradingService {
         maxConnections: config.limits.maxConnections,
         maxConnectionsPerPeer: config.limits.maxConnectionsPerPeer,
         prefaceTimeoutMs: config.limits.prefaceTimeoutMs,
+        abusePenaltyMs: config.limits.abusePenaltyMs,
         maxConnectionIdleMs: config.limits.maxConnectionIdleMs,
         keepaliveTimeMs: config.limits.keepaliveTimeMs,
         keepaliveTimeoutMs: config.limits.keepaliveTimeoutMs,

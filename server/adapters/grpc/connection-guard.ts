@@ -8,13 +8,15 @@
  *   `prefaceTimeoutMs`;
  * - refuses (closes at once) connections beyond `maxConnections` in total or `maxConnectionsPerPeer`
  *   from one IP address;
+ * - cuts a connection the service found abusive (cut(): a market-data flood) and, for
+ *   `abusePenaltyMs`, closes new connections from that address at once;
  * - keeps `reservedDescriptors` of the process's open-file limit free for PostgreSQL, Redis and files
  *   (the total limit is lowered to fit, at start).
  * Idle connections that did send the preface are closed by grpc-js's own `grpc.max_connection_idle_ms`
  * (see connectionServerOptions).
  */
 import { readFileSync } from 'node:fs';
-import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import { constants as http2constants, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { ServerOptions } from '@grpc/grpc-js';
 
 export interface ConnectionLimitOptions {
@@ -33,6 +35,11 @@ export interface ConnectionLimitOptions {
   /** GRPC_MAX_CONCURRENT_STREAMS: concurrent calls on one connection (HTTP/2 SETTINGS). @default 100 */
   maxConcurrentStreams?: number;
   /**
+   * GRPC_ABUSE_PENALTY_MS: after the service cut a connection for abuse (a market-data flood), new
+   * connections from that IP address are closed at once for this long. @default 10000
+   */
+  abusePenaltyMs?: number;
+  /**
    * GRPC_RESERVED_DESCRIPTORS: file descriptors kept free for the journal (PostgreSQL pool), Redis and
    * files; maxConnections is lowered at start when the open-file limit leaves less. @default 256
    */
@@ -47,8 +54,14 @@ export const DEFAULT_CONNECTION_LIMITS: Readonly<Required<ConnectionLimitOptions
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: 100,
+  abusePenaltyMs: 10_000,
   reservedDescriptors: 256,
 });
+
+/** How long a connection cut for abuse may take to finish the calls it had before it is destroyed. */
+const ABUSE_CLOSE_GRACE_MS = 1000;
+/** Most addresses held in the penalty box; the oldest entry is dropped beyond it. */
+const MAX_PENALIZED_PEERS = 100_000;
 
 export function compileConnectionLimits(options: ConnectionLimitOptions = {}): Readonly<Required<ConnectionLimitOptions>> {
   const out = { ...DEFAULT_CONNECTION_LIMITS } as Required<ConnectionLimitOptions>;
@@ -88,10 +101,18 @@ export class ConnectionGuard {
   private readonly byPeer = new Map<string, number>();
   /** Connections closed for not sending the preface in time. */
   prefaceTimeouts = 0;
-  /** Connections refused by the total or per-peer limit. */
+  /** Connections refused by the total or per-peer limit, or for a penalized address. */
   refused = 0;
+  /** Connections cut for abuse (cut()). */
+  cutForAbuse = 0;
+  /** Penalized addresses → until when (ms, `now()`), oldest first. */
+  private readonly penalized = new Map<string, number>();
 
-  constructor(options: ConnectionLimitOptions = {}, fileLimit: number | undefined = openFileLimit()) {
+  constructor(
+    options: ConnectionLimitOptions = {},
+    fileLimit: number | undefined = openFileLimit(),
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.limits = compileConnectionLimits(options);
     const room = fileLimit === undefined ? Infinity : fileLimit - this.limits.reservedDescriptors;
     this.maxConnections = Math.max(1, Math.min(this.limits.maxConnections, room));
@@ -106,11 +127,36 @@ export class ConnectionGuard {
     server.on('session', (session: ServerHttp2Session) => this.onSession(session));
   }
 
+  /**
+   * Cuts the connection `session` for abuse: GOAWAY ENHANCE_YOUR_CALM naming `lastStreamId` (the calls
+   * up to it get their answers, later ones are not processed), closed once those are done or after
+   * ABUSE_CLOSE_GRACE_MS; new connections from its address are closed at once for `abusePenaltyMs`.
+   */
+  cut(session: ServerHttp2Session, lastStreamId: number): void {
+    const peer = session.socket?.remoteAddress ?? 'unknown';
+    this.penalized.delete(peer);
+    this.penalized.set(peer, this.now() + this.limits.abusePenaltyMs);
+    if (this.penalized.size > MAX_PENALIZED_PEERS) this.penalized.delete(this.penalized.keys().next().value!);
+    if (session.destroyed || session.closed) return;
+    this.cutForAbuse++;
+    session.goaway(http2constants.NGHTTP2_ENHANCE_YOUR_CALM, lastStreamId);
+    session.close();
+    setTimeout(() => session.destroy(), ABUSE_CLOSE_GRACE_MS).unref();
+  }
+
+  private isPenalized(peer: string): boolean {
+    const until = this.penalized.get(peer);
+    if (until === undefined) return false;
+    if (this.now() < until) return true;
+    this.penalized.delete(peer);
+    return false;
+  }
+
   private onSession(session: ServerHttp2Session): void {
     const socket = session.socket;
     const peer = socket?.remoteAddress ?? 'unknown';
     const peerCount = this.byPeer.get(peer) ?? 0;
-    if (this.open >= this.maxConnections || peerCount >= this.limits.maxConnectionsPerPeer) {
+    if (this.open >= this.maxConnections || peerCount >= this.limits.maxConnectionsPerPeer || this.isPenalized(peer)) {
       this.refused++;
       session.destroy();
       return;

@@ -152,7 +152,7 @@ export class TradingGrpcServer {
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
     this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
-    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData']), createMarketDataService(ctx, options.pairs, options.durability, new MarketDataLimiter(options.marketDataLimits)));
+    this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData', 'getOrderBook']), createMarketDataService(ctx, options.pairs, options.durability, new MarketDataLimiter(options.marketDataLimits), this.connectionGuard));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {
       const auth = sessions.authenticator;

@@ -5,16 +5,18 @@
  * command is durable (the snapshot shows the applied book); a pair whose recovery failed answers
  * UNAVAILABLE instead of a partial book.
  */
-import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { ServerHttp2Session } from 'node:http2';
+import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import type { ConnectionGuard } from './connection-guard.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
 import type { DurabilityGate } from './durability-gate.ts';
 import { toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
-import { endSlowStream, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
-import type { OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
+import { GetOrderBookResponse } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
 import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
 
@@ -26,12 +28,35 @@ function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
   return buf;
 }
 
-export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter()): MarketDataServiceServer {
+export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter(), connections?: ConnectionGuard): MarketDataServiceServer {
   /**
-   * The last full-depth snapshot per pair, by market-data sequence: pipelined depth-0 calls on an
-   * unchanged book reuse one snapshot instead of walking every level each time.
+   * The last full-depth answer per pair, encoded, by market-data sequence: pipelined depth-0 calls on
+   * an unchanged book reuse its bytes instead of walking and encoding every level each time.
    */
-  const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
+  const fullDepth = new Map<string, { sequence: number; answer: GetOrderBookResponse; levels: number }>();
+  /** Runs `admit`; when it refuses the call and the address is flooding, the caller's connection is cut too. */
+  const guarded = <T>(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, admit: () => T): T => {
+    try {
+      return admit();
+    } catch (err) {
+      const stream = http2StreamOf(call);
+      if (connections !== undefined && stream?.session !== undefined && limiter.isFlooding(peer, ctx.nowMs())) connections.cut(stream.session as ServerHttp2Session, stream.id ?? 0);
+      throw err;
+    }
+  };
+  /**
+   * The rate limit takes `cost`; then the answer counts as in flight for the peer until its HTTP/2
+   * stream closes (refusals — small trailers-only answers — never hold a slot).
+   */
+  const admitAnswer = (call: ServerUnaryCall<unknown, unknown>, peer: string, cost: number): void => {
+    const leave = guarded(call, peer, () => {
+      limiter.take(peer, cost, ctx.nowMs());
+      return limiter.enter(peer, ctx.nowMs());
+    });
+    const stream = http2StreamOf(call);
+    if (stream === undefined || stream.closed) leave();
+    else stream.once('close', leave);
+  };
   return {
     getOrderBook: unary(ctx, 'GetOrderBook', (req, call) => {
       const pair = resolvePair(pairs, req.pair);
@@ -43,13 +68,16 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         let cached = fullDepth.get(pair.symbol);
         if (cached === undefined || cached.sequence !== seq) {
           const snap = pair.snapshot(0);
-          cached = { sequence: seq, book: snapshotToWire(pair.instrument, snap), levels: snap.bids.length + snap.asks.length };
+          // Encoded once per book state (a raw response, see raw-responses.ts): a 40,000-level answer
+          // costs tens of ms to encode, and a burst of calls must not pay it each time.
+          const bytes = Buffer.from(GetOrderBookResponse.encode({ book: snapshotToWire(pair.instrument, snap) }).finish());
+          cached = { sequence: seq, answer: bytes as unknown as GetOrderBookResponse, levels: snap.bids.length + snap.asks.length };
           fullDepth.set(pair.symbol, cached);
         }
-        limiter.take(peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
-        return { book: cached.book };
+        admitAnswer(call, peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN));
+        return cached.answer;
       }
-      limiter.take(peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
+      admitAnswer(call, peer, 1 + Math.floor((2 * depth) / MARKET_DATA_LEVELS_PER_TOKEN));
       return { book: snapshotToWire(pair.instrument, pair.snapshot(depth)) };
     }),
 
@@ -68,6 +96,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       const close = (reason?: Error): void => {
         if (closed) return;
         closed = true;
+        outbox?.flush(); // what the stream was sent so far goes out before its status
         release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
@@ -91,9 +120,10 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         durability?.checkReadable(pair);
         const depth = parseDepth(call.request.depth);
         const inst = pair.instrument;
-        limiter.take(peerAddress(call.getPeer()), 1, ctx.nowMs());
+        const peer = peerAddress(call.getPeer());
+        guarded(call, peer, () => limiter.take(peer, 1, ctx.nowMs()));
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
-        const box = ctx.streams.outbox(call, slow);
+        const box = ctx.streams.outbox(call, slow, { paced: true });
         outbox = box;
         const subscription = pair.subscribeMarketData(depth, (delta) => {
           if (closed) return;

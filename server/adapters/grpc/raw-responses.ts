@@ -1,8 +1,9 @@
 /**
- * Lets chosen server-streaming methods write responses that are already encoded: a Buffer given to
- * `call.write` goes out as is, any other value is encoded by the generated serializer as before. The
- * streaming handlers encode each message once (market data: once per delta for all subscribers), so
- * they know its size for the queued-bytes bound (stream-limits.ts). The wire format is unchanged.
+ * Lets chosen methods send responses that are already encoded: a Buffer given to `call.write` (or to
+ * a unary callback) goes out as is, any other value is encoded by the generated serializer as before.
+ * The streaming handlers encode each message once (market data: once per delta for all subscribers),
+ * so they know its size for the queued-bytes bound (stream-limits.ts); GetOrderBook encodes a
+ * full-depth answer once per book state. The wire format is unchanged.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 

@@ -17,6 +17,7 @@
 import { constants as http2constants } from 'node:http2';
 import type { Http2Stream } from 'node:http2';
 import { ResourceExhaustedError } from './errors.ts';
+import { StreamPacer, type PacedSource } from './stream-pacer.ts';
 
 export interface StreamLimitOptions {
   /**
@@ -29,7 +30,7 @@ export interface StreamLimitOptions {
   /**
    * GRPC_MAX_QUEUED_BYTES_TOTAL: unsent bytes of all streams together; past it every stream that is
    * behind is ended when next written to. The stream part of the server's memory bound.
-   * @default 268435456 (256 MiB)
+   * @default 67108864 (64 MiB)
    */
   maxQueuedBytesTotal?: number;
   /** GRPC_MAX_STREAMS: open OrderFlow + StreamMarketData streams in total. @default 10000 */
@@ -48,7 +49,7 @@ export interface StreamLimitOptions {
 
 export const DEFAULT_STREAM_LIMITS: Readonly<Required<StreamLimitOptions>> = Object.freeze({
   maxQueuedBytesPerStream: 4 * 1024 * 1024,
-  maxQueuedBytesTotal: 256 * 1024 * 1024,
+  maxQueuedBytesTotal: 64 * 1024 * 1024,
   maxStreams: 10_000,
   maxStreamsPerAccount: 16,
   maxStreamsPerPeer: 1_000,
@@ -82,6 +83,20 @@ export interface StreamTicket {
 
 interface Writable {
   write(chunk: unknown, cb?: (err?: Error | null) => void): boolean;
+  on(event: 'drain', listener: () => void): unknown;
+}
+
+/** How a StreamOutbox passes messages to grpc-js. */
+export interface OutboxOptions {
+  /**
+   * Queue each message here (a reference to a Buffer that may be shared by every subscriber) and let
+   * the server's StreamPacer hand it to grpc-js in time slices, and only while grpc-js's own buffer has
+   * room (`write` returned true; else until 'drain'). An unread stream then costs one array slot per
+   * message instead of grpc-js's framed copy, write request and callback, and a fan-out to many streams
+   * cannot hold the event loop. The owner must call `flush()` before ending the stream normally.
+   * @default false (every message goes to grpc-js at once; the owner watches `writableNeedDrain`)
+   */
+  paced?: boolean;
 }
 
 /** The server-wide accounting of long-lived streams. */
@@ -91,6 +106,8 @@ export class StreamGovernor {
   private readonly byAccount = new Map<string, number>();
   private readonly byPeer = new Map<string, number>();
   private queued = 0;
+  /** Passes paced outboxes' messages to grpc-js in slices. */
+  readonly pacer = new StreamPacer();
   /** Streams ended as slow consumers since start (for metrics and tests). */
   slowConsumersEnded = 0;
   /** Opens refused by a stream-count limit since start. */
@@ -149,8 +166,8 @@ export class StreamGovernor {
   }
 
   /** The byte-bounded outbox of one stream. `onSlow` ends the stream (called at most once). */
-  outbox(call: Writable, onSlow: (reason: ResourceExhaustedError) => void): StreamOutbox {
-    return new StreamOutbox(this, call, onSlow);
+  outbox(call: Writable, onSlow: (reason: ResourceExhaustedError) => void, options: OutboxOptions = {}): StreamOutbox {
+    return new StreamOutbox(this, call, onSlow, options.paced === true ? this.pacer : undefined);
   }
 
   /** @internal */
@@ -161,18 +178,31 @@ export class StreamGovernor {
 
 /**
  * Writes pre-encoded messages to one stream, counting their bytes until grpc-js has handed them to
- * HTTP/2 (the write callback). Over a limit it calls `onSlow` once and writes nothing more.
+ * HTTP/2 (the write callback). A message that would take the stream past a limit is not written:
+ * `onSlow` is called once and nothing more is written.
  */
-export class StreamOutbox {
+export class StreamOutbox implements PacedSource {
   private queued = 0;
   private over = false;
   private released = false;
+  /** Paced: messages not yet given to grpc-js, `held[head…]`, oldest first. */
+  private held: Buffer[] = [];
+  private head = 0;
+  /** Paced: grpc-js's buffer is full; wait for 'drain'. */
+  private blocked = false;
 
   constructor(
     private readonly governor: StreamGovernor,
     private readonly call: Writable,
     private readonly onSlow: (reason: ResourceExhaustedError) => void,
-  ) {}
+    private readonly pacer: StreamPacer | undefined,
+  ) {
+    if (pacer !== undefined)
+      call.on('drain', () => {
+        this.blocked = false;
+        if (!this.released && this.head < this.held.length) pacer.wake(this);
+      });
+  }
 
   /** Unsent bytes of this stream. */
   get queuedBytes(): number {
@@ -183,33 +213,68 @@ export class StreamOutbox {
   write(message: Buffer): boolean {
     if (this.over || this.released) return false;
     const n = message.length + MESSAGE_OVERHEAD_BYTES;
-    this.queued += n;
-    this.governor.addQueued(n);
-    this.call.write(message, () => {
-      if (this.released) return;
-      this.queued -= n;
-      this.governor.addQueued(-n);
-    });
     const l = this.governor.limits;
-    if (this.queued > l.maxQueuedBytesPerStream) {
-      this.slow(`slow consumer: ${this.queued} bytes queued for this stream (limit ${l.maxQueuedBytesPerStream}: GRPC_MAX_QUEUED_BYTES_PER_STREAM); stream ended, read faster or resubscribe`);
+    if (this.queued + n > l.maxQueuedBytesPerStream) {
+      this.slow(`slow consumer: ${this.queued + n} bytes queued for this stream (limit ${l.maxQueuedBytesPerStream}: GRPC_MAX_QUEUED_BYTES_PER_STREAM); stream ended, read faster or resubscribe`);
       return false;
     }
-    if (this.governor.queuedBytes > l.maxQueuedBytesTotal && this.queued >= TOTAL_LIMIT_MIN_BEHIND) {
+    if (this.governor.queuedBytes + n > l.maxQueuedBytesTotal && this.queued >= TOTAL_LIMIT_MIN_BEHIND) {
       this.slow(
-        `slow consumer: ${this.queued} bytes queued for this stream while all streams hold ${this.governor.queuedBytes} (limit ${l.maxQueuedBytesTotal}: GRPC_MAX_QUEUED_BYTES_TOTAL); stream ended, read faster or resubscribe`,
+        `slow consumer: ${this.queued + n} bytes queued for this stream while all streams hold ${this.governor.queuedBytes + n} (limit ${l.maxQueuedBytesTotal}: GRPC_MAX_QUEUED_BYTES_TOTAL); stream ended, read faster or resubscribe`,
       );
       return false;
     }
+    this.queued += n;
+    this.governor.addQueued(n);
+    if (this.pacer === undefined) this.handOver(message);
+    else {
+      this.held.push(message);
+      if (!this.blocked) this.pacer.wake(this);
+    }
     return true;
+  }
+
+  /** Paced: hands up to `max` held messages to grpc-js while it has room; true when more could go now. */
+  pass(max: number): boolean {
+    for (let i = 0; i < max && !this.blocked && !this.released && this.head < this.held.length; i++) this.handOver(this.held[this.head++]!);
+    if (this.head === this.held.length) {
+      this.held = [];
+      this.head = 0;
+      return false;
+    }
+    if (this.head >= 1024) {
+      this.held = this.held.slice(this.head);
+      this.head = 0;
+    }
+    return !this.blocked && !this.released;
+  }
+
+  /** Paced: hands every held message to grpc-js now (whatever its buffer holds), before ending the stream normally. */
+  flush(): void {
+    while (!this.released && this.head < this.held.length) this.handOver(this.held[this.head++]!);
+    this.held = [];
+    this.head = 0;
   }
 
   /** The stream ended: its unsent bytes no longer count (grpc-js drops them with the stream). */
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.pacer?.forget(this);
     this.governor.addQueued(-this.queued);
     this.queued = 0;
+    this.held = [];
+    this.head = 0;
+  }
+
+  private handOver(message: Buffer): void {
+    const n = message.length + MESSAGE_OVERHEAD_BYTES;
+    const more = this.call.write(message, () => {
+      if (this.released) return;
+      this.queued -= n;
+      this.governor.addQueued(-n);
+    });
+    if (!more && this.pacer !== undefined) this.blocked = true;
   }
 
   private slow(detail: string): void {
