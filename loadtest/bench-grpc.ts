@@ -37,15 +37,14 @@
  *
  * Never fails on timing; exits non-zero only when a server or a client process cannot run.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { measureWindow, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
-import type { BenchMode, ClientJob, ClientResult } from './grpc-bench-client.ts';
-import { BENCH_ACCOUNTS, loginBenchAccounts, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
+import type { BenchMode } from './grpc-bench-client.ts';
+import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
 import type { LoadArgs } from './load-args.ts';
 import type { LoadResult } from './load-run.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
@@ -87,134 +86,11 @@ const LABEL: Record<BenchMode, string> = {
   unary: `unary SubmitOrder/CancelOrder, ${CONFIG.concurrency} in flight`,
 };
 
-// ---- server processes -------------------------------------------------------------------------------------
-
-type Target = 'service' | 'noop';
-
-interface ServerProcess {
-  target: Target;
-  child: ChildProcess;
-  address: string;
-  admin: string | undefined;
-}
-
-async function startServer(target: Target, shape: ResponseShape | undefined, profileDir?: string): Promise<ServerProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0' };
-  // The service as configured by default, except where the bench must: no journal, its own ports, the
-  // per-account rate raised for the load; the in-process session store (REDIS_URL unset).
-  for (const k of ['AUTH_MODE', 'REDIS_URL', 'RATE_LIMIT_BURST', 'IDEMPOTENCY_TTL_MS', 'ADMIN_TOKEN', 'DATABASE_URL']) delete env[k];
-  Object.assign(env, { PERSISTENCE: 'memory', MIGRATION_INITIAL_STATE: CONFIG.migration, RATE_LIMIT_PER_SECOND: String(CONFIG.rateLimit), LOG_FORMAT: 'json' });
-  if (shape !== undefined) env.NOOP_RESPONSE_SHAPE = JSON.stringify(shape);
-  const script = target === 'service' ? 'server/main.ts' : 'loadtest/noop-grpc-server.ts';
-  const args = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), script];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${target}] ${d.toString()}`));
-  return new Promise<ServerProcess>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${target} server did not report its port within 60 s`)), 60_000);
-    child.once('exit', (code) => reject(new Error(`${target} server exited with ${code} before listening`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /listening (?:for gRPC )?on (127\.0\.0\.1:\d+)(?:; admin HTTP on (http:\/\/127\.0\.0\.1:\d+))?/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ target, child, address: m[1]!, admin: m[2] });
-      }
-    });
-  });
-}
-
-async function stopServer(p: ServerProcess): Promise<void> {
-  if (p.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const CLK_TCK = 100; // USER_HZ: 100 on every Linux the service targets
-
-/** CPU time (user + system) of a process, in ms, from /proc; NaN where /proc is missing. */
-function processCpuMs(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-// ---- client processes -------------------------------------------------------------------------------------
-
-interface Client {
-  child: ChildProcess;
-  next(): Promise<{ type: 'ready' } | { type: 'result'; result: ClientResult }>;
-}
-
-function startClient(job: ClientJob): Client {
-  const child = fork(join(ROOT, 'loadtest/grpc-bench-client.ts'), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const inbox: unknown[] = [];
-  const waiting: ((m: unknown) => void)[] = [];
-  let failure: Error | undefined;
-  const fail = (err: Error): void => {
-    failure = err;
-    for (const w of waiting.splice(0)) w(undefined);
-  };
-  child.on('message', (m) => {
-    const w = waiting.shift();
-    if (w) w(m);
-    else inbox.push(m);
-  });
-  child.on('exit', (code) => code !== 0 && fail(new Error(`client process exited with ${code}`)));
-  child.send({ type: 'job', job });
-  return {
-    child,
-    next: () =>
-      new Promise((resolve, reject) => {
-        if (inbox.length > 0) return resolve(inbox.shift() as never);
-        if (failure) return reject(failure);
-        waiting.push((m) => (m === undefined ? reject(failure) : resolve(m as never)));
-      }),
-  };
-}
-
-interface Window<T> {
-  results: T[];
-  serverCpuMs: number;
-  clientCpuUs: number;
-  wallMs: number;
-  loadStart: number;
-  loadEnd: number;
-}
-
-/** Starts the jobs, waits until every client has warmed up, then measures all at once. */
-async function measureWindow(server: ServerProcess, jobs: ClientJob[]): Promise<Window<ClientResult>> {
-  const clients = jobs.map(startClient);
-  try {
-    for (const c of clients) if ((await c.next()).type !== 'ready') throw new Error('client did not get ready');
-    const loadStart = loadavg()[0]!;
-    const s0 = processCpuMs(server.child.pid);
-    const t0 = performance.now();
-    for (const c of clients) c.child.send({ type: 'go' });
-    const results: ClientResult[] = [];
-    for (const c of clients) {
-      const m = await c.next();
-      if (m.type !== 'result') throw new Error('client answered without a result');
-      results.push(m.result);
-    }
-    const wallMs = performance.now() - t0;
-    const serverCpuMs = processCpuMs(server.child.pid) - s0;
-    return { results, serverCpuMs, wallMs, clientCpuUs: results.reduce((a, r) => a + r.cpuUs, 0), loadStart, loadEnd: loadavg()[0]! };
-  } finally {
-    for (const c of clients) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-  }
-}
-
-/** Session tokens for the service; placeholders of the same length for the no-op (same metadata size). */
-async function tokensFor(server: ServerProcess): Promise<string[]> {
-  if (server.target === 'noop') return BENCH_ACCOUNTS.map((_, i) => `noop-placeholder-token-${i}`.padEnd(43, 'x'));
-  return loginBenchAccounts(server.address, server.admin!, undefined);
-}
+/**
+ * The service as configured by default, except where the bench must: no journal (bench:durability
+ * measures it), the per-account rate raised for the load. Sessions in the in-process store.
+ */
+const serviceEnv = (): Record<string, string> => ({ PERSISTENCE: 'memory', MIGRATION_INITIAL_STATE: CONFIG.migration, RATE_LIMIT_PER_SECOND: String(CONFIG.rateLimit) });
 
 // ---- throughput ---------------------------------------------------------------------------------------------
 
@@ -236,27 +112,12 @@ interface Run {
   eventsPerOrder: number;
 }
 
-function jobsFor(mode: BenchMode, address: string, tokens: string[], tag: string): ClientJob[] {
-  const share = (total: number, i: number): number => Math.max(1, Math.floor(total / CONFIG.clients) + (i < total % CONFIG.clients ? 1 : 0));
-  return Array.from({ length: CONFIG.clients }, (_, i) => ({
-    kind: 'throughput' as const,
-    mode,
-    address,
-    tokens,
-    accounts: BENCH_ACCOUNTS.map((_, a) => a).filter((a) => a % CONFIG.clients === i),
-    seconds: CONFIG.seconds,
-    warmupSeconds: CONFIG.warmupSeconds,
-    seed: CONFIG.seed + i,
-    tag: `${tag}c${i}`,
-    inFlight: mode === 'unary' ? share(CONFIG.concurrency, i) : mode === 'batch' ? share(CONFIG.batchConcurrency, i) : CONFIG.streamWindow,
-    batch: CONFIG.batch,
-  }));
-}
-
 async function throughputRun(mode: BenchMode, target: Target, pair: number, shape: ResponseShape | undefined, profileDir?: string): Promise<Run> {
-  const server = await startServer(target, target === 'noop' ? shape : undefined, profileDir);
+  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, profileDir });
   try {
-    const w = await measureWindow(server, jobsFor(mode, server.address, await tokensFor(server), `${mode}${pair}`));
+    const inFlight = mode === 'unary' ? CONFIG.concurrency : mode === 'batch' ? CONFIG.batchConcurrency : CONFIG.streamWindow;
+    const plan = { mode, clients: CONFIG.clients, seconds: CONFIG.seconds, warmupSeconds: CONFIG.warmupSeconds, seed: CONFIG.seed, tag: `${mode}${pair}`, inFlight, batch: CONFIG.batch };
+    const w = await measureWindow(server, throughputJobs(plan, server.address, await tokensFor(server)));
     const counts = sumCounts(w.results.map((r) => r.throughput!.counts));
     const orders = w.results.reduce((a, r) => a + r.throughput!.orders, 0);
     const events = Object.values(counts.events).reduce((a, b) => a + b, 0);
@@ -294,7 +155,7 @@ interface LatencyRun {
 }
 
 async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, shape: ResponseShape | undefined): Promise<LatencyRun> {
-  const server = await startServer(target, target === 'noop' ? shape : undefined);
+  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined });
   try {
     const args: LoadArgs = {
       rate: Math.max(1, Math.round(ratePerSec)),
