@@ -20,6 +20,7 @@
  *   BENCH_REPEATS (3)              throughput pairs (memory, postgres) measured (0: recovery only)
  *   BENCH_RATE_LIMIT (10000)       RATE_LIMIT_PER_SECOND per account (the default's 1000 would cap the load; burst stays default)
  *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable median closed-loop maximum (0: skip)
+ *   BENCH_SERVICE_RUNTIME (dist)   dist: `npm run build:server`, then node dist/server/main.js (as npm start); tsx: the sources
  *   BENCH_RESULTS_DIR (bench-results)
  *   BENCH_RECOVERY_COMMANDS (1000000)  0 skips the recovery part
  *   BENCH_RECOVERY_RESTING (1600)  resting orders the journal's book grows to (8 accounts, each capped
@@ -57,7 +58,7 @@ import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { ManualClock } from '../server/ports/clock.ts';
 import type { JournalEntry } from '../server/ports/journal.ts';
 import { Random } from '../simulator/random.ts';
-import { measureWindow, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
+import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
 import { gitCommit } from './bench-support.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
 import type { LoadArgs } from './load-args.ts';
@@ -81,6 +82,7 @@ const BATCH = envNumber('BENCH_BATCH', 100);
 const CLIENTS = Math.min(BENCH_ACCOUNTS.length, Math.max(1, envNumber('BENCH_CLIENTS', 2)));
 const RATE_LIMIT = envNumber('BENCH_RATE_LIMIT', 10_000);
 const RESULTS = process.env['BENCH_RESULTS_DIR'] || RESULTS_DIR;
+const RUNTIME = serviceRuntime();
 const WINDOW = envNumber('BENCH_WINDOW', 8);
 const REPEATS = envNumber('BENCH_REPEATS', 3);
 const LATENCY_LOAD = envNumber('BENCH_LATENCY_LOAD', 50);
@@ -115,7 +117,7 @@ async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise
   const env: Record<string, string> = { PERSISTENCE: mode, MIGRATION_INITIAL_STATE: MIGRATION, RATE_LIMIT_PER_SECOND: String(RATE_LIMIT) };
   if (schema) Object.assign(env, { DATABASE_URL, DATABASE_SCHEMA: schema.name });
   try {
-    const server = await startServer({ target: 'service', env });
+    const server = await startServer({ target: 'service', env, runtime: RUNTIME });
     try {
       return await use(server);
     } finally {
@@ -352,6 +354,7 @@ async function main(): Promise<void> {
     `bench:durability on ${cpus().length} CPUs, load ${loadStart.join(' ')}; PostgreSQL ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (a fresh schema per durable run); migration ${MIGRATION}; ` +
       `${REPEATS} pairs of ${SECONDS} s after ${WARMUP} s warm-up, ${CLIENTS} client processes, 8 streams × ${WINDOW} messages of ${BATCH} in flight; sessions (Login), RATE_LIMIT_PER_SECOND ${RATE_LIMIT}`,
   );
+  if (RUNTIME === 'dist' && REPEATS > 0) buildService();
   {
     const pairs: { memory: ThroughputRun; postgres: ThroughputRun; ratio: number }[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -433,7 +436,7 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       commit: gitCommit(ROOT, ['server', 'loadtest']),
       machine: { cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg().map((x) => round(x, 2)), node: process.version },
-      settings: { seconds: SECONDS, warmupSeconds: WARMUP, batch: BATCH, clients: CLIENTS, streams: BENCH_ACCOUNTS.length, window: WINDOW, repeats: REPEATS, migration: MIGRATION, latencyLoadPercent: LATENCY_LOAD, rateLimitPerSecond: RATE_LIMIT, auth: 'sessions' },
+      settings: { seconds: SECONDS, warmupSeconds: WARMUP, batch: BATCH, clients: CLIENTS, streams: BENCH_ACCOUNTS.length, window: WINDOW, repeats: REPEATS, migration: MIGRATION, latencyLoadPercent: LATENCY_LOAD, rateLimitPerSecond: RATE_LIMIT, auth: 'sessions', serviceRuntime: RUNTIME },
       throughput: {
         pairs: pairs.map((p) => ({ ratio: round(p.ratio, 3), memory: runJson(p.memory), postgres: runJson(p.postgres) })),
         ratios: ratios.map((r) => round(r, 3)),

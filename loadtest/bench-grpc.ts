@@ -6,7 +6,8 @@
  * What makes the comparison honest (issue 9, "Speed"):
  * - a fresh server process for every measurement: no idempotency records, closed orders or book carried
  *   over from an earlier mode;
- * - the service as deployed: PERSISTENCE=memory (bench:durability measures the journal), AUTH_MODE
+ * - the service as deployed: built and started as `npm start` does (BENCH_SERVICE_RUNTIME=tsx: from the
+ *   sources), PERSISTENCE=memory (bench:durability measures the journal), AUTH_MODE
  *   sessions (API keys through the admin API, SessionService.Login, every call with its bearer token),
  *   a client order id on every order (idempotency on), the default `shadow` migration (both books run),
  *   rate limits at their defaults except RATE_LIMIT_PER_SECOND, raised to BENCH_RATE_LIMIT (see below);
@@ -32,6 +33,7 @@
  *                                      account reaches here (RATE_LIMIT_BURST stays at its default)
  *   BENCH_LATENCY_LOAD (50)            open-loop rate, % of the service's median closed-loop maximum (0: none)
  *   BENCH_PROFILE (0)                  1: one more OrderFlow service run under --cpu-prof, summarized
+ *   BENCH_SERVICE_RUNTIME (dist)       dist: `npm run build:server`, then node dist/server/main.js; tsx: server/main.ts from the sources
  *   BENCH_RESULTS_DIR (bench-results)  where grpc-<date>.json, grpc-latest.json and grpc-history.jsonl go
  *   MIGRATION_INITIAL_STATE (shadow)
  *
@@ -41,7 +43,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFil
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureWindow, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
+import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
@@ -69,6 +71,7 @@ const CONFIG = {
   profile: process.env.BENCH_PROFILE === '1',
   resultsDir: process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench-results'),
   migration: process.env.MIGRATION_INITIAL_STATE || 'shadow',
+  runtime: serviceRuntime(),
 };
 for (const m of CONFIG.modes) if (!MODE_KEYS.includes(m)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(m)} (modes: ${MODE_KEYS.join(', ')})`);
 
@@ -113,7 +116,7 @@ interface Run {
 }
 
 async function throughputRun(mode: BenchMode, target: Target, pair: number, shape: ResponseShape | undefined, profileDir?: string): Promise<Run> {
-  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, profileDir });
+  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, profileDir, runtime: CONFIG.runtime });
   try {
     const inFlight = mode === 'unary' ? CONFIG.concurrency : mode === 'batch' ? CONFIG.batchConcurrency : CONFIG.streamWindow;
     const plan = { mode, clients: CONFIG.clients, seconds: CONFIG.seconds, warmupSeconds: CONFIG.warmupSeconds, seed: CONFIG.seed, tag: `${mode}${pair}`, inFlight, batch: CONFIG.batch };
@@ -155,7 +158,7 @@ interface LatencyRun {
 }
 
 async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, shape: ResponseShape | undefined): Promise<LatencyRun> {
-  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined });
+  const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, runtime: CONFIG.runtime });
   try {
     const args: LoadArgs = {
       rate: Math.max(1, Math.round(ratePerSec)),
@@ -217,7 +220,7 @@ function runJson(r: Run): object {
 }
 
 function printProfile(p: ProfileSummary): void {
-  console.log(`\nService CPU profile under OrderFlow ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy, idle excluded, whole process life)`);
+  console.log(`\nService CPU profile under OrderFlow ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
   const show = (title: string, rows: { name: string; share: number }[]) => {
     console.log(`\n${title}:`);
     for (const e of rows) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
@@ -239,9 +242,10 @@ async function main(): Promise<void> {
   console.log(`load average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs${loadStart[0]! > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}`);
   console.log(
     `${CONFIG.seconds} s per run after ${CONFIG.warmupSeconds} s warm-up, a fresh server per run, ${CONFIG.pairs} pairs per mode (order alternating), ${CONFIG.clients} client processes; ` +
-      `service: server/main.ts, PERSISTENCE=memory, sessions (Login, bearer tokens), client order ids, RATE_LIMIT_PER_SECOND ${CONFIG.rateLimit}\n`,
+      `service: server/main.ts (${CONFIG.runtime === 'dist' ? 'the tsc build, as npm start runs it' : 'sources under tsx'}), PERSISTENCE=memory, sessions (Login, bearer tokens), client order ids, RATE_LIMIT_PER_SECOND ${CONFIG.rateLimit}\n`,
   );
 
+  if (CONFIG.runtime === 'dist') buildService();
   const runs: Run[] = [];
   const shapes: Partial<Record<BenchMode, ResponseShape>> = {};
   for (const mode of CONFIG.modes) {

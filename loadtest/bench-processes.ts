@@ -1,10 +1,10 @@
 /**
  * The processes of the service benchmarks (`bench:grpc`, `bench:durability`): a fresh server process per
- * measurement (the real service, server/main.ts, or the no-op grpc-js server), load-client child
+ * measurement (the real service, server/main.ts built or from the sources, or the no-op grpc-js server), load-client child
  * processes (loadtest/grpc-bench-client.ts) that warm up, start together and report what they counted,
  * and the server's CPU time over the measured window (/proc/<pid>/stat) beside the clients' own.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +37,26 @@ export interface ServerOptions {
   shape?: ResponseShape;
   /** Run under `--cpu-prof`, writing the profile here. */
   profileDir?: string;
+  /**
+   * How the service runs: `dist`, as `npm start` runs it (the tsc build, `node --enable-source-maps
+   * dist/server/main.js`; call buildService first), or `tsx`, from the sources (tsx wraps every nested
+   * function in a naming helper, a per-call cost the build does not have). The no-op always runs with tsx.
+   */
+  runtime: ServiceRuntime;
+}
+
+export type ServiceRuntime = 'dist' | 'tsx';
+
+/** BENCH_SERVICE_RUNTIME: `dist` (default) or `tsx`. */
+export function serviceRuntime(): ServiceRuntime {
+  const v = process.env.BENCH_SERVICE_RUNTIME || 'dist';
+  if (v !== 'dist' && v !== 'tsx') throw new Error(`BENCH_SERVICE_RUNTIME must be "dist" or "tsx", got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured. */
+export function buildService(): void {
+  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 export async function startServer(o: ServerOptions): Promise<ServerProcess> {
@@ -44,8 +64,11 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   for (const k of SCRUBBED) delete env[k];
   Object.assign(env, { GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', LOG_FORMAT: 'json' }, o.env);
   if (o.shape !== undefined) env.NOOP_RESPONSE_SHAPE = JSON.stringify(o.shape);
-  const script = o.target === 'service' ? 'server/main.ts' : 'loadtest/noop-grpc-server.ts';
-  const args = ['--import', 'tsx', ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), script];
+  const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  const args =
+    o.target === 'noop' ? ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts']
+    : o.runtime === 'dist' ? ['--enable-source-maps', ...profile, 'dist/server/main.js']
+    : ['--import', 'tsx', ...profile, 'server/main.ts'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${o.target}] ${d.toString()}`));
   return new Promise<ServerProcess>((resolve, reject) => {

@@ -1,7 +1,7 @@
 /**
  * Where a `node --cpu-prof` profile's CPU time went: self and inclusive time by function and by file,
  * and self time grouped by what the code does (protobuf encode, idempotency, books, metrics, GC, ...),
- * as shares of the non-idle samples. Used by `npm run bench:grpc` (BENCH_PROFILE=1).
+ * as shares of the non-idle samples outside module loading (the process's startup). Used by `npm run bench:grpc` (BENCH_PROFILE=1).
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -21,7 +21,10 @@ export interface Share {
 
 export interface ProfileSummary {
   file: string;
+  /** Non-idle time after startup: the shares below are of this. */
   busyMs: number;
+  /** Time spent loading and compiling modules (under node:internal/modules or tsx), left out of the shares. */
+  startupMs: number;
   selfByGroup: Share[];
   selfByFunction: Share[];
   selfByFile: Share[];
@@ -40,7 +43,7 @@ const GROUPS: readonly [string, RegExp][] = [
   ['order registry / closed orders', /(order-registry|closed-order|client-order)/i],
   ['metrics, monitor, tracing', /(metrics|prom-client|performance-monitor|latency-histogram|tracing|opentelemetry|alerts)/i],
   ['shadow / migration / breaker', /(order-book-manager|shadow|migration|circuit-breaker|serving-book|event-recorder)/i],
-  ['books (matching core)', /^server\/core\//],
+  ['books (matching core)', /^(dist\/)?server\/core\//],
   ['codec, decimal, validation', /(codec|decimal|validation|wire)/i],
   ['orders-service & pair adapter', /(orders-service|trading-pair|trading-pairs|call-context|session-authenticator|order-session-hooks|stream-limits|connection-guard|command-durability|rate)/i],
   ['grpc-js transport', /@grpc\/grpc-js/],
@@ -80,12 +83,28 @@ export function summarizeProfile(file: string, root: string): ProfileSummary {
   const add = (m: Map<string, number>, k: string, dt: number): void => {
     m.set(k, (m.get(k) ?? 0) + dt);
   };
+  const startup = new Map<number, boolean>();
+  const isStartup = (id: number): boolean => {
+    let v = startup.get(id);
+    if (v === undefined) {
+      const url = byId.get(id)!.callFrame.url;
+      const up = parent.get(id);
+      v = url.startsWith('node:internal/modules/') || url.includes('/node_modules/tsx/') || (up !== undefined && isStartup(up));
+      startup.set(id, v);
+    }
+    return v;
+  };
   let busyUs = 0;
+  let startupUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i]!)!;
     const dt = profile.timeDeltas[i] ?? 0;
     const name = node.callFrame.functionName;
     if (name === '(idle)' || name === '(program)') continue;
+    if (isStartup(node.id)) {
+      startupUs += dt;
+      continue;
+    }
     busyUs += dt;
     add(self, fnKey(node), dt);
     add(selfFile, name === '(garbage collector)' ? '(garbage collector)' : short(node.callFrame.url), dt);
@@ -103,5 +122,5 @@ export function summarizeProfile(file: string, root: string): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([name, us]) => ({ name, ms: Math.round(us / 1000), share: Math.round((us / Math.max(1, busyUs)) * 10_000) / 10_000 }));
-  return { file, busyMs: Math.round(busyUs / 1000), selfByGroup: top(selfGroup, 30), selfByFunction: top(self, 40), selfByFile: top(selfFile, 25), inclusiveByFunction: top(inclusive, 40) };
+  return { file, busyMs: Math.round(busyUs / 1000), startupMs: Math.round(startupUs / 1000), selfByGroup: top(selfGroup, 30), selfByFunction: top(self, 40), selfByFile: top(selfFile, 25), inclusiveByFunction: top(inclusive, 40) };
 }
