@@ -343,6 +343,8 @@ function runJson(t: ThroughputRun): object {
     clientUsPerOrder: round(t.clientUsPerOrder, 2),
     loadavgStart: round(t.loadavgStart, 2),
     loadavgEnd: round(t.loadavgEnd, 2),
+    /** Commands answered, in the window or while draining after it. */
+    answered: t.counts.answered.submit + t.counts.answered.cancel,
     unexpectedErrors: unexpectedCount(t.counts),
     unexpected: t.counts.unexpected,
   };
