@@ -358,7 +358,7 @@ async function main(): Promise<void> {
   );
   if (RUNTIME === 'dist' && REPEATS > 0) buildService();
   {
-    const pairs: { memory: ThroughputRun; postgres: ThroughputRun; ratio: number }[] = [];
+    const pairs: { memory: ThroughputRun; postgres: ThroughputRun; ratio: number; cpuRatio: number }[] = [];
     for (let i = 0; i < REPEATS; i++) {
       const order: Mode[] = i % 2 === 0 ? ['memory', 'postgres'] : ['postgres', 'memory'];
       const got: Partial<Record<Mode, ThroughputRun>> = {};
@@ -372,8 +372,9 @@ async function main(): Promise<void> {
         );
       }
       const ratio = got.postgres!.ordersPerSec / got.memory!.ordersPerSec;
-      pairs.push({ memory: got.memory!, postgres: got.postgres!, ratio });
-      console.log(`  pair ${i + 1}: durable / in-memory ${round(ratio * 100, 1)} % ${ratio >= THROUGHPUT_TARGET ? 'met' : 'NOT MET'}`);
+      const cpuRatio = got.postgres!.serverUsPerOrder / got.memory!.serverUsPerOrder;
+      pairs.push({ memory: got.memory!, postgres: got.postgres!, ratio, cpuRatio });
+      console.log(`  pair ${i + 1}: durable / in-memory ${round(ratio * 100, 1)} % ${ratio >= THROUGHPUT_TARGET ? 'met' : 'NOT MET'}; server CPU per order durable / in-memory ${cpuRatio.toFixed(2)}×`);
     }
     const ratios = pairs.map((p) => p.ratio);
     const medianRatio = median(ratios);
@@ -440,7 +441,8 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg().map((x) => round(x, 2)), node: process.version },
       settings: { seconds: SECONDS, warmupSeconds: WARMUP, batch: BATCH, clients: CLIENTS, streams: BENCH_ACCOUNTS.length, window: WINDOW, repeats: REPEATS, migration: MIGRATION, latencyLoadPercent: LATENCY_LOAD, rateLimitPerSecond: RATE_LIMIT, auth: 'sessions', serviceRuntime: RUNTIME },
       throughput: {
-        pairs: pairs.map((p) => ({ ratio: round(p.ratio, 3), memory: runJson(p.memory), postgres: runJson(p.postgres) })),
+        pairs: pairs.map((p) => ({ ratio: round(p.ratio, 3), cpuRatio: round(p.cpuRatio, 3), memory: runJson(p.memory), postgres: runJson(p.postgres) })),
+        medianCpuRatio: round(median(pairs.map((p) => p.cpuRatio)), 3),
         ratios: ratios.map((r) => round(r, 3)),
         medianRatio: round(medianRatio, 3),
         medianMemory: round(memoryMedian),
@@ -463,7 +465,7 @@ async function main(): Promise<void> {
     };
     if (pairs.length > 0)
       console.log(
-        `\ndurable / in-memory per pair: ${ratios.map((r) => `${round(r * 100, 1)} %`).join(', ')}; median ${round(medianRatio * 100, 1)} % (medians ${round(durableMedian)} vs ${round(memoryMedian)} orders/s); ` +
+        `\ndurable / in-memory per pair: ${ratios.map((r) => `${round(r * 100, 1)} %`).join(', ')}; median ${round(medianRatio * 100, 1)} % (medians ${round(durableMedian)} vs ${round(memoryMedian)} orders/s; server CPU per order ${median(pairs.map((p) => p.cpuRatio)).toFixed(2)}× in-memory's); ` +
           `target ≥ 50 % in every pair: ${everyPairMet ? 'met' : 'NOT MET'}; load average ${loadStart.join(' ')} → ${result.machine.loadavgEnd.join(' ')}`,
       );
     mkdirSync(RESULTS, { recursive: true });
