@@ -34,6 +34,8 @@
  *   BENCH_LATENCY_LOAD (50)            open-loop rate, % of the service's median closed-loop maximum (0: none)
  *   BENCH_PROFILE (0)                  1: one more OrderFlow service run under --cpu-prof, summarized
  *   BENCH_SERVICE_RUNTIME (dist)       dist: `npm run build:server`, then node dist/server/main.js; tsx: server/main.ts from the sources
+ *   BENCH_SERVICE_NODE_FLAGS ()        extra node flags for the service process only, e.g. --max-semi-space-size=64
+ *   BENCH_TAG ()                       names the run: grpc-<date>-<tag>.json, and `tag` in the history line
  *   BENCH_RESULTS_DIR (bench-results)  where grpc-<date>.json, grpc-latest.json and grpc-history.jsonl go
  *   MIGRATION_INITIAL_STATE (shadow)
  *
@@ -43,7 +45,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFil
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
+import { buildService, measureWindow, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
@@ -72,7 +74,10 @@ const CONFIG = {
   resultsDir: process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench-results'),
   migration: process.env.MIGRATION_INITIAL_STATE || 'shadow',
   runtime: serviceRuntime(),
+  serviceNodeFlags: serviceNodeFlags(),
+  tag: process.env.BENCH_TAG || '',
 };
+if (!/^[a-z0-9-]{0,40}$/.test(CONFIG.tag)) throw new Error(`BENCH_TAG must be up to 40 of a-z, 0-9 and -, got ${JSON.stringify(CONFIG.tag)}`);
 for (const m of CONFIG.modes) if (!MODE_KEYS.includes(m)) throw new Error(`BENCH_MODES: unknown mode ${JSON.stringify(m)} (modes: ${MODE_KEYS.join(', ')})`);
 
 /** Targets of issue 9: orders/s at least `throughput` × the no-op's, server CPU per order at most `cpu` × the no-op's. */
@@ -242,7 +247,7 @@ async function main(): Promise<void> {
   console.log(`load average at start ${loadStart.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs${loadStart[0]! > cpus().length - 1 ? '  (busy machine: expect noisy figures)' : ''}`);
   console.log(
     `${CONFIG.seconds} s per run after ${CONFIG.warmupSeconds} s warm-up, a fresh server per run, ${CONFIG.pairs} pairs per mode (order alternating), ${CONFIG.clients} client processes; ` +
-      `service: server/main.ts (${CONFIG.runtime === 'dist' ? 'the tsc build, as npm start runs it' : 'sources under tsx'}), PERSISTENCE=memory, sessions (Login, bearer tokens), client order ids, RATE_LIMIT_PER_SECOND ${CONFIG.rateLimit}\n`,
+      `service: server/main.ts (${CONFIG.runtime === 'dist' ? 'the tsc build, as npm start runs it' : 'sources under tsx'}), PERSISTENCE=memory, sessions (Login, bearer tokens), client order ids, RATE_LIMIT_PER_SECOND ${CONFIG.rateLimit}${CONFIG.serviceNodeFlags.length > 0 ? `, node flags ${CONFIG.serviceNodeFlags.join(' ')}` : ''}\n`,
   );
 
   if (CONFIG.runtime === 'dist') buildService();
@@ -394,9 +399,10 @@ async function main(): Promise<void> {
   };
   mkdirSync(CONFIG.resultsDir, { recursive: true });
   const text = `${JSON.stringify(result, null, 2)}\n`;
-  writeFileSync(join(CONFIG.resultsDir, `grpc-${date.slice(0, 10)}.json`), text);
+  const dated = `grpc-${date.slice(0, 10)}${CONFIG.tag ? `-${CONFIG.tag}` : ''}.json`;
+  writeFileSync(join(CONFIG.resultsDir, dated), text);
   writeFileSync(join(CONFIG.resultsDir, 'grpc-latest.json'), text);
-  const history: Record<string, unknown> = { date, commit, node: process.version, cpu, cpus: cpus().length, loadavg: result.loadavgStart, loadavgEnd: result.loadavgEnd, seconds: CONFIG.seconds, migration: CONFIG.migration, method: 'fresh-server-per-run, sessions, shaped no-op, paired median', pairs: CONFIG.pairs, clients: CONFIG.clients };
+  const history: Record<string, unknown> = { date, commit, node: process.version, cpu, cpus: cpus().length, loadavg: result.loadavgStart, loadavgEnd: result.loadavgEnd, seconds: CONFIG.seconds, migration: CONFIG.migration, method: 'fresh-server-per-run, sessions, shaped no-op, paired median', tag: CONFIG.tag, runtime: CONFIG.runtime, serviceNodeFlags: CONFIG.serviceNodeFlags.join(' '), modes: CONFIG.modes.join(','), pairs: CONFIG.pairs, clients: CONFIG.clients };
   for (const s of summary) {
     const k = s.mode === 'unary' ? 'unary' : `${s.mode}${CONFIG.batch}`;
     history[`${k}.noop`] = Math.round(s.noopOrdersPerSec);
@@ -413,7 +419,7 @@ async function main(): Promise<void> {
   }
   history.unexpectedErrors = runs.reduce((a, r) => a + unexpectedCount(r.counts), 0);
   appendFileSync(join(CONFIG.resultsDir, 'grpc-history.jsonl'), `${JSON.stringify(history)}\n`);
-  console.log(`\nwrote ${join(CONFIG.resultsDir, `grpc-${date.slice(0, 10)}.json`)} (and grpc-latest.json), appended grpc-history.jsonl`);
+  console.log(`\nwrote ${join(CONFIG.resultsDir, dated)} (and grpc-latest.json), appended grpc-history.jsonl`);
 }
 
 main().then(

@@ -54,6 +54,11 @@ export function serviceRuntime(): ServiceRuntime {
   return v;
 }
 
+/** BENCH_SERVICE_NODE_FLAGS: extra node flags for the service process only (e.g. `--max-semi-space-size=64`), to measure a flag against the same no-op. */
+export function serviceNodeFlags(): string[] {
+  return (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+}
+
 /** `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured. */
 export function buildService(): void {
   execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -67,8 +72,8 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   const args =
     o.target === 'noop' ? ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts']
-    : o.runtime === 'dist' ? ['--enable-source-maps', ...profile, 'dist/server/main.js']
-    : ['--import', 'tsx', ...profile, 'server/main.ts'];
+    : o.runtime === 'dist' ? ['--enable-source-maps', ...serviceNodeFlags(), ...profile, 'dist/server/main.js']
+    : ['--import', 'tsx', ...serviceNodeFlags(), ...profile, 'server/main.ts'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${o.target}] ${d.toString()}`));
   return new Promise<ServerProcess>((resolve, reject) => {
