@@ -37,14 +37,14 @@ export interface ProfileSummary {
  */
 const GROUPS: readonly [string, RegExp][] = [
   ['GC', /^\(garbage collector\)/],
-  ['protobuf encode (generated code, BinaryWriter)', /(generated\/.*:(encode|finish)|@bufbuild\/protobuf.*wire\/binary-encoding.*:(?!read)|BinaryWriter|:(uint32|int32|string|fork|join|finish|bytes|raw|tag|uint64|int64|varint\w*)\b)/i],
+  ['protobuf encode (generated code, BinaryWriter, uint64 strings)', /(proto-int64|generated\/.*:(encode|finish)|@bufbuild\/protobuf.*wire\/binary-encoding.*:(?!read)|BinaryWriter|:(uint32|int32|string|fork|join|finish|bytes|raw|tag|uint64|int64|varint\w*)\b)/i],
   ['protobuf decode', /(generated\/.*:(decode|fromPartial)|BinaryReader|binary-encoding.*:read)/i],
   ['idempotency (records, fingerprints, session store)', /(idempoten|original|fingerprint|session-store|memory-session|remember|redis-session|resilient-session)/i],
   ['order registry / closed orders', /(order-registry|closed-order|client-order)/i],
   ['metrics, monitor, tracing', /(metrics|prom-client|performance-monitor|latency-histogram|tracing|opentelemetry|alerts)/i],
   ['shadow / migration / breaker', /(order-book-manager|shadow|migration|circuit-breaker|serving-book|event-recorder)/i],
+  ['codec, decimal, validation', /(codec|decimal|validation)/i],
   ['books (matching core)', /^(dist\/)?server\/core\//],
-  ['codec, decimal, validation', /(codec|decimal|validation|wire)/i],
   ['orders-service & pair adapter', /(orders-service|trading-pair|trading-pairs|call-context|session-authenticator|order-session-hooks|stream-limits|connection-guard|command-durability|rate)/i],
   ['grpc-js transport', /@grpc\/grpc-js/],
   ['node internals (http2, streams, net, buffers)', /^(node:|\(native\)|\(program\))/],
