@@ -158,7 +158,8 @@ interface LatencyRun {
 function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
   return withServer(mode, async (server) => {
     const args: LoadArgs = {
-      rate: Math.max(1, Math.round(ordersPerSec)),
+      // At least one message a second, so a run whose closed-loop rate was near 0 still measures something.
+      rate: Math.max(BATCH, Math.round(ordersPerSec)),
       durationSeconds: SECONDS,
       mix: { unary: 0, stream: 1, batch: 0 },
       batch: BATCH,
@@ -457,8 +458,8 @@ async function main(): Promise<void> {
               offeredOrdersPerSec: latency.postgres.ordersPerSec,
               p99TargetUs: P99_TARGET_US,
               p99Met: latency.postgres.result.latency_us.p99 < P99_TARGET_US,
-              memory: { ...latency.memory.result.latency_us, achievedPerSec: latency.memory.result.achieved_per_sec, unexpected: latency.memory.result.errors.unexpected, serverCores: round(latency.memory.serverCores, 3) },
-              postgres: { ...latency.postgres.result.latency_us, achievedPerSec: latency.postgres.result.achieved_per_sec, unexpected: latency.postgres.result.errors.unexpected, serverCores: round(latency.postgres.serverCores, 3) },
+              memory: { ...latency.memory.result.latency_us, scheduled: latency.memory.result.scheduled, completed: latency.memory.result.completed, achievedPerSec: latency.memory.result.achieved_per_sec, unexpected: latency.memory.result.errors.unexpected, serverCores: round(latency.memory.serverCores, 3) },
+              postgres: { ...latency.postgres.result.latency_us, scheduled: latency.postgres.result.scheduled, completed: latency.postgres.result.completed, achievedPerSec: latency.postgres.result.achieved_per_sec, unexpected: latency.postgres.result.errors.unexpected, serverCores: round(latency.postgres.serverCores, 3) },
             }
           : null,
       recovery: recovery ?? null,

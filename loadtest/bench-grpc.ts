@@ -166,7 +166,8 @@ async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, s
   const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, runtime: CONFIG.runtime });
   try {
     const args: LoadArgs = {
-      rate: Math.max(1, Math.round(ratePerSec)),
+      // At least one call or message a second, so a mode whose closed-loop rate was near 0 still measures something.
+      rate: Math.max(mode === 'unary' ? 1 : CONFIG.batch, Math.round(ratePerSec)),
       durationSeconds: CONFIG.seconds,
       mix: { unary: mode === 'unary' ? 1 : 0, stream: mode === 'stream' ? 1 : 0, batch: mode === 'batch' ? 1 : 0 },
       batch: CONFIG.batch,
