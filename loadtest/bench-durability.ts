@@ -1,20 +1,27 @@
 /**
  * Durability benchmark (`npm run bench:durability`):
- * 1. Durable acknowledged orders/s through gRPC — batched OrderFlow streams against the real service
- *    process (server/main.ts) journaling to PostgreSQL with group commit — beside the same run with the
- *    journal off (PERSISTENCE=memory), alternating so drifting machine load hits both alike; target:
- *    durable ≥ 50 % of in-memory. Then the acknowledgement latency (open loop, HdrHistogram, from the
- *    intended send time) at the same offered rate on both: p50/p99.
+ * 1. Durable acknowledged orders/s through gRPC — batched OrderFlow streams (one per bench account, from
+ *    BENCH_CLIENTS client processes) against the real service process (server/main.ts, sessions through
+ *    SessionService.Login, client order ids, a fresh process and for the durable run a fresh schema each
+ *    time) journaling to PostgreSQL with group commit — beside the same run with the journal off
+ *    (PERSISTENCE=memory). BENCH_REPEATS pairs, the order alternating; each pair's ratio is reported and
+ *    the median of them; target: durable ≥ 50 % of in-memory in EVERY pair. Server and client CPU per
+ *    order beside each figure. Then the acknowledgement latency (open loop: the `npm run load`
+ *    generator, from the intended send time) at BENCH_LATENCY_LOAD % of the durable median maximum, the
+ *    same rate on both; target: durable p99 < 20 ms.
  * 2. Recovery time for 1,000,000 journaled commands: the journal is filled in process (a seeded command
  *    mix applied to a real TradingPair, its entries appended through the PostgresJournal), then the real
  *    TradingService starts on it and recovers — once from the journal alone, once from a snapshot taken
  *    half a snapshot interval before the end (the average case with SNAPSHOT_EVERY_COMMANDS).
  *
  *   DATABASE_URL (postgres://postgres@127.0.0.1:5432/test)  a fresh schema is created and dropped
- *   BENCH_SECONDS (5)  BENCH_WARMUP_SECONDS (1)  BENCH_BATCH (100)  BENCH_STREAMS (4)  BENCH_WINDOW (8: messages in flight per
+ *   BENCH_SECONDS (5)  BENCH_WARMUP_SECONDS (1)  BENCH_BATCH (100)  BENCH_CLIENTS (2)  BENCH_WINDOW (8: messages in flight per
  *   stream, both modes; an ack that waits for a commit needs more in flight for the same rate)
- *   BENCH_REPEATS (2)              throughput pairs (memory, postgres) measured (0: recovery only)
- *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable closed-loop maximum (0: skip)
+ *   BENCH_REPEATS (3)              throughput pairs (memory, postgres) measured (0: recovery only)
+ *   BENCH_RATE_LIMIT (10000)       RATE_LIMIT_PER_SECOND per account (the default's 1000 would cap the load; burst stays default)
+ *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable median closed-loop maximum (0: skip)
+ *   BENCH_SERVICE_RUNTIME (dist)   dist: `npm run build:server`, then node dist/server/main.js (as npm start); tsx: the sources
+ *   BENCH_RESULTS_DIR (bench-results)
  *   BENCH_RECOVERY_COMMANDS (1000000)  0 skips the recovery part
  *   BENCH_RECOVERY_RESTING (1600)  resting orders the journal's book grows to (8 accounts, each capped
  *                                  at a 1/8 share); 20000 gives the deep books of the issue-13 campaign
@@ -31,13 +38,10 @@
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
  * on timing; exits non-zero only when a server or the database cannot be used.
  */
-import { credentials } from '@grpc/grpc-js';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OrdersServiceClient } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { canonicalChecksum } from '../server/adapters/postgres/canonical-checksum.ts';
 import { canonicalJson, sha256Hex } from '../server/adapters/postgres/canonical-json.ts';
@@ -54,7 +58,11 @@ import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { ManualClock } from '../server/ports/clock.ts';
 import type { JournalEntry } from '../server/ports/journal.ts';
 import { Random } from '../simulator/random.ts';
-import { OrderFlowGenerator, cancelAllBenchOrders, streamLatency, streamThroughput, type LatencyResult, type ThroughputResult } from './grpc-load-client.ts';
+import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
+import { gitCommit } from './bench-support.ts';
+import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
+import type { LoadArgs } from './load-args.ts';
+import type { LoadResult } from './load-run.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench-results');
@@ -71,9 +79,12 @@ const DATABASE_URL = process.env['DATABASE_URL'] || LOCAL_TEST_DATABASE_URL;
 const SECONDS = envNumber('BENCH_SECONDS', 5);
 const WARMUP = envNumber('BENCH_WARMUP_SECONDS', 1);
 const BATCH = envNumber('BENCH_BATCH', 100);
-const STREAMS = envNumber('BENCH_STREAMS', 4);
+const CLIENTS = Math.min(BENCH_ACCOUNTS.length, Math.max(1, envNumber('BENCH_CLIENTS', 2)));
+const RATE_LIMIT = envNumber('BENCH_RATE_LIMIT', 10_000);
+const RESULTS = process.env['BENCH_RESULTS_DIR'] || RESULTS_DIR;
+const RUNTIME = serviceRuntime();
 const WINDOW = envNumber('BENCH_WINDOW', 8);
-const REPEATS = envNumber('BENCH_REPEATS', 2);
+const REPEATS = envNumber('BENCH_REPEATS', 3);
 const LATENCY_LOAD = envNumber('BENCH_LATENCY_LOAD', 50);
 const RECOVERY_COMMANDS = envNumber('BENCH_RECOVERY_COMMANDS', 1_000_000);
 const RECOVERY_RESTING = envNumber('BENCH_RECOVERY_RESTING', 1600);
@@ -87,82 +98,86 @@ const SNAPSHOT_EVERY = 100_000;
 
 type Mode = 'memory' | 'postgres';
 
-interface ServerProcess {
-  child: ChildProcess;
-  address: string;
+interface ThroughputRun {
+  mode: Mode;
+  pair: number;
+  ordersPerSec: number;
+  serverCores: number;
+  clientCores: number;
+  serverUsPerOrder: number;
+  clientUsPerOrder: number;
+  loadavgStart: number;
+  loadavgEnd: number;
+  counts: TallyCounts;
 }
 
-async function startServer(mode: Mode, schema: TestSchema): Promise<ServerProcess> {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    GRPC_HOST: '127.0.0.1',
-    GRPC_PORT: '0',
-    ADMIN_HOST: '127.0.0.1',
-    ADMIN_PORT: '0',
-    AUTH_MODE: 'header',
-    // The session store's per-account limits would cap the load generator, not the journal.
-    RATE_LIMIT_PER_SECOND: '10000000',
-    RATE_LIMIT_BURST: '1000000000',
-    MIGRATION_INITIAL_STATE: MIGRATION,
-    PERSISTENCE: mode,
-    DATABASE_URL,
-    DATABASE_SCHEMA: schema.name,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${mode} server did not start:\n${out.join('')}`)), 60_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out.push(c.toString());
-      const m = /listening for gRPC on (127\.0\.0\.1:\d+)/.exec(out.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-    child.on('exit', (code) => reject(new Error(`${mode} server exited (${code}):\n${out.join('')}`)));
+/** A fresh service process (and for `postgres` a fresh schema: no journal carried over), dropped after `use`. */
+async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise<T>): Promise<T> {
+  const schema = mode === 'postgres' ? await createTestSchema(DATABASE_URL, 'bench_durability') : undefined;
+  const env: Record<string, string> = { PERSISTENCE: mode, MIGRATION_INITIAL_STATE: MIGRATION, RATE_LIMIT_PER_SECOND: String(RATE_LIMIT) };
+  if (schema) Object.assign(env, { DATABASE_URL, DATABASE_SCHEMA: schema.name });
+  try {
+    const server = await startServer({ target: 'service', env, runtime: RUNTIME });
+    try {
+      return await use(server);
+    } finally {
+      await stopServer(server);
+    }
+  } finally {
+    await schema?.drop();
+  }
+}
+
+function measureThroughput(mode: Mode, pair: number): Promise<ThroughputRun> {
+  return withServer(mode, async (server) => {
+    const plan = { mode: 'stream' as const, clients: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP, seed: 1 + pair, tag: `t${mode}${pair}`, inFlight: WINDOW, batch: BATCH };
+    const w = await measureWindow(server, throughputJobs(plan, server.address, await tokensFor(server)));
+    const orders = w.results.reduce((a, r) => a + r.throughput!.orders, 0);
+    return {
+      mode,
+      pair,
+      ordersPerSec: orders / SECONDS,
+      serverCores: w.serverCpuMs / w.wallMs,
+      clientCores: w.clientCpuUs / 1000 / w.wallMs,
+      serverUsPerOrder: (w.serverCpuMs * 1000) / Math.max(1, orders),
+      clientUsPerOrder: w.clientCpuUs / Math.max(1, orders),
+      loadavgStart: w.loadStart,
+      loadavgEnd: w.loadEnd,
+      counts: sumCounts(w.results.map((r) => r.throughput!.counts)),
+    };
   });
-  return { child, address };
 }
 
-async function stopServer(p: ServerProcess): Promise<void> {
-  if (p.child.exitCode !== null) return;
-  const exited = new Promise((r) => p.child.once('exit', r));
-  p.child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-  if (p.child.exitCode === null) p.child.kill('SIGKILL');
+interface LatencyRun {
+  mode: Mode;
+  ordersPerSec: number;
+  result: Omit<LoadResult, 'per_second' | 'distribution'>;
+  serverCores: number;
 }
 
-interface ModeRun {
-  throughput: ThroughputResult[];
-  latency?: LatencyResult;
-}
-
-async function measureThroughput(mode: Mode, schema: TestSchema, run: number): Promise<ThroughputResult> {
-  const server = await startServer(mode, schema);
-  const client = new OrdersServiceClient(server.address, credentials.createInsecure());
-  try {
-    if (WARMUP > 0) await streamThroughput(client, new OrderFlowGenerator({ tag: `w${mode}${run}`, seed: 7 + run, cancels: true }), BATCH, STREAMS, WINDOW, WARMUP);
-    await cancelAllBenchOrders(client);
-    return await streamThroughput(client, new OrderFlowGenerator({ tag: `t${mode}${run}`, seed: 1 + run, cancels: true }), BATCH, STREAMS, WINDOW, SECONDS);
-  } finally {
-    client.close();
-    await stopServer(server);
-  }
-}
-
-async function measureLatency(mode: Mode, schema: TestSchema, batchesPerSec: number): Promise<LatencyResult> {
-  const server = await startServer(mode, schema);
-  const client = new OrdersServiceClient(server.address, credentials.createInsecure());
-  try {
-    if (WARMUP > 0) await streamThroughput(client, new OrderFlowGenerator({ tag: `lw${mode}`, seed: 11, cancels: true }), BATCH, STREAMS, WINDOW, WARMUP);
-    await cancelAllBenchOrders(client);
-    return await streamLatency(client, new OrderFlowGenerator({ tag: `l${mode}`, seed: 3, cancels: true }), BATCH, STREAMS, batchesPerSec, SECONDS);
-  } finally {
-    client.close();
-    await stopServer(server);
-  }
+function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
+  return withServer(mode, async (server) => {
+    const args: LoadArgs = {
+      // At least one message a second, so a run whose closed-loop rate was near 0 still measures something.
+      rate: Math.max(BATCH, Math.round(ordersPerSec)),
+      durationSeconds: SECONDS,
+      mix: { unary: 0, stream: 1, batch: 0 },
+      batch: BATCH,
+      streams: BENCH_ACCOUNTS.length,
+      connections: 2,
+      target: server.address,
+      admin: server.admin ?? '',
+      adminToken: undefined,
+      auth: 'header', // "do not log in": the job's tokens are already the accounts' sessions
+      out: '',
+      seed: 3,
+      maxInFlight: 1_000_000,
+      progressEvery: 1_000_000,
+    };
+    const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args }]);
+    const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
+    return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs };
+  });
 }
 
 // ---- recovery ----
@@ -311,40 +326,75 @@ async function recoverOnce(schema: TestSchema, hash: string): Promise<RecoveryRu
 
 // ---- main ----
 
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
 
-async function main(): Promise<void> {
-  const schema = await createTestSchema(DATABASE_URL, 'bench_durability');
-  console.log(`bench:durability on ${cpus().length} CPUs, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; PostgreSQL ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} schema ${schema.name}; migration ${MIGRATION}`);
-  try {
-    const runs: Record<Mode, ModeRun> = { memory: { throughput: [] }, postgres: { throughput: [] } };
-    for (let i = 0; i < REPEATS; i++) {
-      for (const mode of ['memory', 'postgres'] as const) {
-        const t = await measureThroughput(mode, schema, i);
-        runs[mode].throughput.push(t);
-        console.log(`  ${mode.padEnd(8)} run ${i + 1}: ${round(t.ordersPerSec)} acknowledged orders/s (${t.tally.unexpectedCount} unexpected errors${t.tally.unexpectedCount ? `: ${JSON.stringify(t.tally.unexpected).slice(0, 300)}` : ''})`);
-      }
-    }
-    const best = (m: Mode) => (runs[m].throughput.length === 0 ? 0 : Math.max(...runs[m].throughput.map((t) => t.ordersPerSec)));
-    const ratio = REPEATS > 0 ? best('postgres') / best('memory') : 0;
-    let latencyRate = 0;
-    if (LATENCY_LOAD > 0 && REPEATS > 0) {
-      latencyRate = ((best('postgres') * LATENCY_LOAD) / 100) / BATCH;
-      for (const mode of ['memory', 'postgres'] as const) {
-        runs[mode].latency = await measureLatency(mode, schema, latencyRate);
-        const l = runs[mode].latency!;
-        console.log(`  ${mode.padEnd(8)} latency at ${round(latencyRate * BATCH)} orders/s (${round(latencyRate, 1)} batches/s): p50 ${l.p50} µs, p99 ${l.p99} µs, max ${l.max} µs`);
-      }
-    }
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
+const THROUGHPUT_TARGET = 0.5;
+const P99_TARGET_US = 20_000;
 
+function runJson(t: ThroughputRun): object {
+  return {
+    ordersPerSec: round(t.ordersPerSec),
+    serverCores: round(t.serverCores, 3),
+    clientCores: round(t.clientCores, 3),
+    serverUsPerOrder: round(t.serverUsPerOrder, 2),
+    clientUsPerOrder: round(t.clientUsPerOrder, 2),
+    loadavgStart: round(t.loadavgStart, 2),
+    loadavgEnd: round(t.loadavgEnd, 2),
+    /** Commands answered, in the window or while draining after it. */
+    answered: t.counts.answered.submit + t.counts.answered.cancel,
+    unexpectedErrors: unexpectedCount(t.counts),
+    unexpected: t.counts.unexpected,
+  };
+}
+
+async function main(): Promise<void> {
+  const loadStart = loadavg().map((x) => round(x, 2));
+  console.log(
+    `bench:durability on ${cpus().length} CPUs, load ${loadStart.join(' ')}; PostgreSQL ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (a fresh schema per durable run); migration ${MIGRATION}; ` +
+      `${REPEATS} pairs of ${SECONDS} s after ${WARMUP} s warm-up, ${CLIENTS} client processes, 8 streams × ${WINDOW} messages of ${BATCH} in flight; sessions (Login), RATE_LIMIT_PER_SECOND ${RATE_LIMIT}`,
+  );
+  if (RUNTIME === 'dist' && REPEATS > 0) buildService();
+  {
+    const pairs: { memory: ThroughputRun; postgres: ThroughputRun; ratio: number; cpuRatio: number }[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const order: Mode[] = i % 2 === 0 ? ['memory', 'postgres'] : ['postgres', 'memory'];
+      const got: Partial<Record<Mode, ThroughputRun>> = {};
+      for (const mode of order) {
+        const t = await measureThroughput(mode, i);
+        got[mode] = t;
+        const n = unexpectedCount(t.counts);
+        console.log(
+          `  pair ${i + 1} ${mode.padEnd(8)} ${round(t.ordersPerSec).toLocaleString('en-US').padStart(7)} acknowledged orders/s; server ${t.serverUsPerOrder.toFixed(1)} µs/order (${round(t.serverCores * 100)} % of a core), ` +
+            `clients ${t.clientUsPerOrder.toFixed(1)} µs/order (${round(t.clientCores * 100)} %); load ${t.loadavgStart.toFixed(2)}→${t.loadavgEnd.toFixed(2)}; ${n} unexpected errors${n ? `: ${JSON.stringify(t.counts.unexpected).slice(0, 300)}` : ''}`,
+        );
+      }
+      const ratio = got.postgres!.ordersPerSec / got.memory!.ordersPerSec;
+      const cpuRatio = got.postgres!.serverUsPerOrder / got.memory!.serverUsPerOrder;
+      pairs.push({ memory: got.memory!, postgres: got.postgres!, ratio, cpuRatio });
+      console.log(`  pair ${i + 1}: durable / in-memory ${round(ratio * 100, 1)} % ${ratio >= THROUGHPUT_TARGET ? 'met' : 'NOT MET'}; server CPU per order durable / in-memory ${cpuRatio.toFixed(2)}×`);
+    }
+    const ratios = pairs.map((p) => p.ratio);
+    const medianRatio = median(ratios);
+    const durableMedian = median(pairs.map((p) => p.postgres.ordersPerSec));
+    const memoryMedian = median(pairs.map((p) => p.memory.ordersPerSec));
+    const everyPairMet = pairs.length > 0 && ratios.every((r) => r >= THROUGHPUT_TARGET);
+    const latency: Partial<Record<Mode, LatencyRun>> = {};
+    if (LATENCY_LOAD > 0 && REPEATS > 0) {
+      const rate = (durableMedian * LATENCY_LOAD) / 100;
+      for (const mode of ['postgres', 'memory'] as const) {
+        const l = await measureLatency(mode, rate);
+        latency[mode] = l;
+        const u = l.result.latency_us;
+        console.log(
+          `  ${mode.padEnd(8)} ack latency at ${round(l.ordersPerSec)} orders/s (${LATENCY_LOAD} % of the durable median; ${round(l.ordersPerSec / BATCH, 1)} messages/s): p50 ${round(u.p50 / 1000, 2)} ms, p99 ${round(u.p99 / 1000, 2)} ms, max ${round(u.max / 1000, 2)} ms ` +
+            `(achieved ${l.result.achieved_per_sec}/s, server ${round(l.serverCores * 100)} % of a core, send lag ${round(l.result.mean_send_lag_us / 1000, 2)} ms, unexpected ${l.result.errors.unexpected}, lost ${l.result.lost})${mode === 'postgres' ? `  p99 < 20 ms ${u.p99 < P99_TARGET_US ? 'met' : 'NOT MET'}` : ''}`,
+        );
+      }
+    }
     let recovery:
       | { fillSeconds: number; restingOrders: number; settings: { resting: number; spread: number; cancelPct: number; runs: number }; withoutSnapshot: RecoveryRun; withoutSnapshotRunsMs: number[]; withSnapshot: RecoveryRun; snapshotChecksum: ChecksumLoopDelay }
       | undefined;
@@ -388,49 +438,63 @@ async function main(): Promise<void> {
 
     const result = {
       at: new Date().toISOString(),
-      commit: gitCommit(),
-      machine: { cpus: cpus().length, loadavg: loadavg().map((x) => round(x, 2)), node: process.version },
-      settings: { seconds: SECONDS, warmupSeconds: WARMUP, batch: BATCH, streams: STREAMS, window: WINDOW, repeats: REPEATS, migration: MIGRATION, latencyLoadPercent: LATENCY_LOAD },
+      commit: gitCommit(ROOT, ['server', 'loadtest']),
+      machine: { cpus: cpus().length, loadavgStart: loadStart, loadavgEnd: loadavg().map((x) => round(x, 2)), node: process.version },
+      settings: { seconds: SECONDS, warmupSeconds: WARMUP, batch: BATCH, clients: CLIENTS, streams: BENCH_ACCOUNTS.length, window: WINDOW, repeats: REPEATS, migration: MIGRATION, latencyLoadPercent: LATENCY_LOAD, rateLimitPerSecond: RATE_LIMIT, auth: 'sessions', serviceRuntime: RUNTIME },
       throughput: {
-        memoryOrdersPerSec: runs.memory.throughput.map((t) => round(t.ordersPerSec)),
-        postgresOrdersPerSec: runs.postgres.throughput.map((t) => round(t.ordersPerSec)),
-        bestMemory: round(best('memory')),
-        bestPostgres: round(best('postgres')),
-        ratio: round(ratio, 3),
-        target: 0.5,
-        meetsTarget: ratio >= 0.5,
-        unexpectedErrors: [...runs.memory.throughput, ...runs.postgres.throughput].reduce((a, t) => a + t.tally.unexpectedCount, 0),
+        pairs: pairs.map((p) => ({ ratio: round(p.ratio, 3), cpuRatio: round(p.cpuRatio, 3), memory: runJson(p.memory), postgres: runJson(p.postgres) })),
+        medianCpuRatio: round(median(pairs.map((p) => p.cpuRatio)), 3),
+        ratios: ratios.map((r) => round(r, 3)),
+        medianRatio: round(medianRatio, 3),
+        medianMemory: round(memoryMedian),
+        medianPostgres: round(durableMedian),
+        target: THROUGHPUT_TARGET,
+        everyPairMeetsTarget: everyPairMet,
+        unexpectedErrors: pairs.reduce((a, p) => a + unexpectedCount(p.memory.counts) + unexpectedCount(p.postgres.counts), 0),
       },
-      latency: LATENCY_LOAD > 0 && REPEATS > 0 ? {
-        offeredOrdersPerSec: round(latencyRate * BATCH),
-        memory: { p50us: runs.memory.latency!.p50, p99us: runs.memory.latency!.p99, maxUs: runs.memory.latency!.max },
-        postgres: { p50us: runs.postgres.latency!.p50, p99us: runs.postgres.latency!.p99, maxUs: runs.postgres.latency!.max },
-      } : null,
+      latency:
+        latency.postgres && latency.memory
+          ? {
+              offeredOrdersPerSec: latency.postgres.ordersPerSec,
+              p99TargetUs: P99_TARGET_US,
+              p99Met: latency.postgres.result.latency_us.p99 < P99_TARGET_US,
+              memory: { ...latency.memory.result.latency_us, scheduled: latency.memory.result.scheduled, completed: latency.memory.result.completed, achievedPerSec: latency.memory.result.achieved_per_sec, unexpected: latency.memory.result.errors.unexpected, serverCores: round(latency.memory.serverCores, 3) },
+              postgres: { ...latency.postgres.result.latency_us, scheduled: latency.postgres.result.scheduled, completed: latency.postgres.result.completed, achievedPerSec: latency.postgres.result.achieved_per_sec, unexpected: latency.postgres.result.errors.unexpected, serverCores: round(latency.postgres.serverCores, 3) },
+            }
+          : null,
       recovery: recovery ?? null,
     };
-    console.log(`\ndurable ${result.throughput.bestPostgres} orders/s vs in-memory ${result.throughput.bestMemory} orders/s: ${round(ratio * 100, 1)} % (target ≥ 50 %)`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(join(RESULTS_DIR, 'durability-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+    if (pairs.length > 0)
+      console.log(
+        `\ndurable / in-memory per pair: ${ratios.map((r) => `${round(r * 100, 1)} %`).join(', ')}; median ${round(medianRatio * 100, 1)} % (medians ${round(durableMedian)} vs ${round(memoryMedian)} orders/s; server CPU per order ${median(pairs.map((p) => p.cpuRatio)).toFixed(2)}× in-memory's); ` +
+          `target ≥ 50 % in every pair: ${everyPairMet ? 'met' : 'NOT MET'}; load average ${loadStart.join(' ')} → ${result.machine.loadavgEnd.join(' ')}`,
+      );
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'durability-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     appendFileSync(
-      join(RESULTS_DIR, 'durability-history.jsonl'),
+      join(RESULTS, 'durability-history.jsonl'),
       `${JSON.stringify({
         at: result.at,
         commit: result.commit,
-        memory: result.throughput.bestMemory,
-        postgres: result.throughput.bestPostgres,
-        ratio: result.throughput.ratio,
-        p99us: result.latency?.postgres.p99us ?? null,
+        method: 'fresh process and schema per run, sessions, client processes, median of paired ratios',
+        loadavg: loadStart,
+        loadavgEnd: result.machine.loadavgEnd,
+        memory: result.throughput.medianMemory,
+        postgres: result.throughput.medianPostgres,
+        ratios: result.throughput.ratios,
+        ratio: result.throughput.medianRatio,
+        everyPairMeetsTarget: everyPairMet,
+        p99us: result.latency?.postgres.p99 ?? null,
+        latencyOrdersPerSec: result.latency?.offeredOrdersPerSec ?? null,
         recoveryMsNoSnapshot: recovery?.withoutSnapshot.recoveryMs ?? null,
         recoveryMsSnapshot: recovery?.withSnapshot.recoveryMs ?? null,
         recoveryMsNoSnapshotRuns: recovery?.withoutSnapshotRunsMs ?? null,
         restingOrders: recovery?.restingOrders ?? null,
         checksumLoopDelayMaxMs: recovery ? { sync: recovery.snapshotChecksum.syncMaxDelayMs, sliced: recovery.snapshotChecksum.slicedMaxDelayMs, idle: recovery.snapshotChecksum.idleMaxDelayMs } : null,
-        settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, streams: STREAMS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS, recoveryResting: RECOVERY_RESTING, recoverySpread: RECOVERY_SPREAD, recoveryCancelPct: RECOVERY_CANCEL_PCT },
+        settings: { seconds: SECONDS, repeats: REPEATS, batch: BATCH, clients: CLIENTS, window: WINDOW, recoveryCommands: RECOVERY_COMMANDS, recoveryResting: RECOVERY_RESTING, recoverySpread: RECOVERY_SPREAD, recoveryCancelPct: RECOVERY_CANCEL_PCT },
       })}\n`,
     );
-    console.log('wrote bench-results/durability-latest.json and appended bench-results/durability-history.jsonl');
-  } finally {
-    await schema.drop();
+    console.log(`wrote ${join(RESULTS, 'durability-latest.json')} and appended durability-history.jsonl`);
   }
 }
 

@@ -12,7 +12,7 @@
  * The flow does not depend on responses, so the no-op server and the service receive exactly the same
  * messages for the same seed and tag.
  */
-import { Metadata, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, credentials, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import type {
   CancelOrderRequest,
@@ -23,6 +23,7 @@ import type {
   OrdersServiceClient,
   SubmitOrderRequest,
 } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
+import { SessionServiceClient } from '../server/adapters/grpc/generated/trading/v1/sessions.ts';
 import { OrderStatus, OrderType, Side, StpMode, TimeInForce, type ItemError, type Order, type OrderEvent } from '../server/adapters/grpc/generated/trading/v1/types.ts';
 import { Random } from '../simulator/random.ts';
 
@@ -76,6 +77,8 @@ export interface FlowOptions {
   cancels: boolean;
   /** Resting orders tracked per account; at the cap every new command is a cancel. @default 300 */
   maxTrackedPerAccount?: number;
+  /** Indexes into BENCH_ACCOUNTS this flow uses (one client process of several takes a share). @default all */
+  accounts?: readonly number[];
 }
 
 /**
@@ -88,15 +91,19 @@ export class OrderFlowGenerator {
   private readonly tracked: string[][];
   private readonly cap: number;
   private counter = 0;
+  /** The BENCH_ACCOUNTS indexes this flow sends for. */
+  readonly accounts: readonly number[];
 
   constructor(private readonly options: FlowOptions) {
     this.rng = new Random(options.seed);
     this.tracked = BENCH_ACCOUNTS.map(() => []);
     this.cap = options.maxTrackedPerAccount ?? 300;
+    this.accounts = options.accounts ?? BENCH_ACCOUNTS.map((_, i) => i);
+    if (this.accounts.length === 0 || this.accounts.some((a) => BENCH_ACCOUNTS[a] === undefined)) throw new Error(`accounts must be indexes of BENCH_ACCOUNTS, got ${JSON.stringify(this.accounts)}`);
   }
 
   pickAccount(): number {
-    return this.rng.nextInt(BENCH_ACCOUNTS.length);
+    return this.accounts[this.rng.nextInt(this.accounts.length)]!;
   }
 
   next(acct: number): FlowCommand {
@@ -185,6 +192,43 @@ function lotsText(lots: number): string {
   return `${Math.floor(lots / 100_000)}.${String(lots % 100_000).padStart(5, '0')}`;
 }
 
+/**
+ * Sessions as a real client opens them: an API key per bench account through the admin API
+ * (POST /admin/accounts/{account}/api-keys), then SessionService.Login. Returns each account's bearer token.
+ */
+export async function loginBenchAccounts(target: string, admin: string, adminToken: string | undefined): Promise<string[]> {
+  const sessions = new SessionServiceClient(target, credentials.createInsecure());
+  try {
+    const tokens: string[] = [];
+    for (const account of BENCH_ACCOUNTS) {
+      const res = await fetch(`${admin}/admin/accounts/${encodeURIComponent(account.name)}/api-keys`, {
+        method: 'POST',
+        headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {},
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (res.status !== 201) throw new Error(`creating an API key for ${account.name} at ${admin} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      const key = (await res.json()) as { keyId: string; secret: string };
+      tokens.push(
+        await new Promise<string>((resolve, reject) =>
+          sessions.login({ apiKeyId: key.keyId, apiKeySecret: key.secret }, (err: ServiceError | null, r) => (err ? reject(new Error(`Login of ${account.name} failed: ${err.message}`)) : resolve(r.token))),
+        ),
+      );
+    }
+    return tokens;
+  } finally {
+    sessions.close();
+  }
+}
+
+/** Every bench account's calls carry its token from here on (`authorization: Bearer <token>`). */
+export function useSessionTokens(tokens: readonly string[]): void {
+  BENCH_ACCOUNTS.forEach((account, i) => {
+    const token = tokens[i];
+    if (token === undefined) throw new Error(`no session token for ${account.name}`);
+    account.metadata.set('authorization', `Bearer ${token}`);
+  });
+}
+
 // ---- response checking -----------------------------------------------------------------------------------
 
 /** What came back, counted. `unexpected` must stay empty for a figure to mean anything. */
@@ -201,6 +245,12 @@ export class ResponseTally {
   readonly events: Record<string, number> = {};
   /** OrderFlow messages that carried only events pushed for orders filled by others. */
   pushedMessages = 0;
+  /** Events in those pushed messages, by type (also counted in `events`). */
+  readonly pushedEvents: Record<string, number> = {};
+  /** Response messages received: unary and batch responses, OrderFlow messages (with results or pushed). */
+  responseMessages = 0;
+  /** Commands answered, by kind (ok, NOT_FOUND and unexpected alike). */
+  readonly answered: Record<FlowCommand['kind'], number> = { submit: 0, cancel: 0 };
 
   error(what: string): void {
     this.unexpected[what] = (this.unexpected[what] ?? 0) + 1;
@@ -213,16 +263,20 @@ export class ResponseTally {
   }
 
   callError(kind: FlowCommand['kind'], err: ServiceError): void {
+    this.answered[kind]++;
     if (kind === 'cancel' && err.code === GrpcStatus.NOT_FOUND) this.cancelNotFound++;
     else this.error(`${kind}:${GrpcStatus[err.code] ?? err.code}${err.details ? ` (${err.details.slice(0, 60)})` : ''}`);
   }
 
   itemError(kind: FlowCommand['kind'], e: ItemError): void {
+    this.answered[kind]++;
     if (kind === 'cancel' && e.code === GrpcStatus.NOT_FOUND && e.rejectReason === 2001) this.cancelNotFound++;
     else this.error(`${kind}:${GrpcStatus[e.code] ?? e.code}/${e.rejectReason}${e.field ? ` ${e.field}` : ''}`);
   }
 
-  order(o: Order | undefined, kind: FlowCommand['kind']): void {
+  /** An answered command without an error; `counted` when itemError already counted it (a REJECTED order). */
+  order(o: Order | undefined, kind: FlowCommand['kind'], counted = false): void {
+    if (!counted) this.answered[kind]++;
     if (o === undefined) {
       this.error(`${kind}:no order in response`);
       return;
@@ -232,13 +286,62 @@ export class ResponseTally {
     this.statuses[s] = (this.statuses[s] ?? 0) + 1;
   }
 
-  eventList(events: readonly OrderEvent[]): void {
+  eventList(events: readonly OrderEvent[], pushed = false): void {
     for (const e of events) {
       const t = e.event?.$case ?? 'none';
       this.events[t] = (this.events[t] ?? 0) + 1;
+      if (pushed) this.pushedEvents[t] = (this.pushedEvents[t] ?? 0) + 1;
     }
   }
 }
+
+/** A ResponseTally's counts as plain data (what a client process sends its parent), and their sum. */
+export interface TallyCounts {
+  ok: number;
+  cancelNotFound: number;
+  unexpected: Record<string, number>;
+  statuses: Record<string, number>;
+  events: Record<string, number>;
+  pushedMessages: number;
+  pushedEvents: Record<string, number>;
+  responseMessages: number;
+  answered: Record<FlowCommand['kind'], number>;
+}
+
+export function countsOf(t: ResponseTally): TallyCounts {
+  return {
+    ok: t.ok,
+    cancelNotFound: t.cancelNotFound,
+    unexpected: { ...t.unexpected },
+    statuses: { ...t.statuses },
+    events: { ...t.events },
+    pushedMessages: t.pushedMessages,
+    pushedEvents: { ...t.pushedEvents },
+    responseMessages: t.responseMessages,
+    answered: { ...t.answered },
+  };
+}
+
+export function sumCounts(all: readonly TallyCounts[]): TallyCounts {
+  const add = (into: Record<string, number>, from: Record<string, number>): void => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  const sum: TallyCounts = { ok: 0, cancelNotFound: 0, unexpected: {}, statuses: {}, events: {}, pushedMessages: 0, pushedEvents: {}, responseMessages: 0, answered: { submit: 0, cancel: 0 } };
+  for (const c of all) {
+    sum.ok += c.ok;
+    sum.cancelNotFound += c.cancelNotFound;
+    sum.pushedMessages += c.pushedMessages;
+    sum.responseMessages += c.responseMessages;
+    add(sum.unexpected, c.unexpected);
+    add(sum.statuses, c.statuses);
+    add(sum.events, c.events);
+    add(sum.pushedEvents, c.pushedEvents);
+    add(sum.answered, c.answered);
+  }
+  return sum;
+}
+
+export const unexpectedCount = (c: TallyCounts): number => Object.values(c.unexpected).reduce((a, b) => a + b, 0);
 
 // ---- measurement results ------------------------------------------------------------------------------
 
@@ -335,6 +438,7 @@ export function sendUnary(client: OrdersServiceClient, cmd: FlowCommand, tally: 
   const md = BENCH_ACCOUNTS[cmd.account]!.metadata;
   if (cmd.kind === 'submit') {
     client.submitOrder(cmd.req, md, (err, res) => {
+      tally.responseMessages++;
       if (err) tally.callError('submit', err);
       else {
         tally.order(res.order, 'submit');
@@ -344,6 +448,7 @@ export function sendUnary(client: OrdersServiceClient, cmd: FlowCommand, tally: 
     });
   } else {
     client.cancelOrder(cmd.req, md, (err, res) => {
+      tally.responseMessages++;
       if (err) tally.callError('cancel', err);
       else {
         tally.order(res.order, 'cancel');
@@ -427,7 +532,7 @@ export async function batchThroughput(
   let nextAccount = 0;
   await bounded(seconds, tally, 'batch', (resolve) => {
     const launch = (): void => {
-      const acct = nextAccount++ % BENCH_ACCOUNTS.length;
+      const acct = flow.accounts[nextAccount++ % flow.accounts.length]!;
       const items: SubmitOrderRequest[] = [];
       for (let i = 0; i < batchSize; i++) {
         const cmd = flow.next(acct);
@@ -438,6 +543,7 @@ export async function batchThroughput(
       client.submitOrderBatch({ orders: items }, BENCH_ACCOUNTS[acct]!.metadata, (err, res) => {
         inFlight--;
         const inWindow = performance.now() < end;
+        tally.responseMessages++;
         if (err) tally.callError('submit', err);
         else {
           if (res.results.length !== items.length) tally.error(`batch:${res.results.length} results for ${items.length} orders`);
@@ -518,10 +624,13 @@ export class FlowStream {
 
   private receive(res: OrderFlowResponse): void {
     const results: CommandResult[] = [];
+    const events: OrderEvent[] = [];
     for (const m of res.messages) {
       if (m.message?.$case === 'result') results.push(m.message.value);
-      else if (m.message?.$case === 'event') this.tally.eventList([m.message.value]);
+      else if (m.message?.$case === 'event') events.push(m.message.value);
     }
+    this.tally.responseMessages++;
+    this.tally.eventList(events, results.length === 0);
     if (results.length === 0) {
       this.tally.pushedMessages++;
       return;
@@ -543,7 +652,7 @@ export class FlowStream {
       const kind = batch.kinds[i] ?? 'submit';
       if (r.error !== undefined) {
         this.tally.itemError(kind, r.error);
-        if (r.order !== undefined && kind === 'submit') this.tally.order(r.order, kind); // REJECTED orders
+        if (r.order !== undefined && kind === 'submit') this.tally.order(r.order, kind, true); // REJECTED orders
       } else this.tally.order(r.order, kind);
     }
     this.onAnswer(batch, results.length);
@@ -555,7 +664,7 @@ export class FlowStream {
   }
 }
 
-/** `streams` OrderFlow streams (one account each), each keeping `window` batches of `batchSize` in flight. */
+/** `streams` OrderFlow streams (one account of the flow's each, round-robin), each keeping `window` batches of `batchSize` in flight. */
 export async function streamThroughput(
   client: OrdersServiceClient,
   flow: OrderFlowGenerator,
@@ -568,7 +677,7 @@ export async function streamThroughput(
   const end = performance.now() + seconds * 1000;
   let calls = 0;
   let orders = 0;
-  const all = Array.from({ length: streams }, (_, i) => new FlowStream(client, i % BENCH_ACCOUNTS.length, tally));
+  const all = Array.from({ length: streams }, (_, i) => new FlowStream(client, flow.accounts[i % flow.accounts.length]!, tally));
   await bounded(seconds, tally, 'stream', (resolve) => {
     let live = streams;
     for (const s of all) {
@@ -599,7 +708,7 @@ export async function streamLatency(
   const h = newHistogram();
   const total = Math.max(1, Math.floor(batchesPerSec * seconds));
   const intervalUs = 1e6 / batchesPerSec;
-  const all = Array.from({ length: streams }, (_, i) => new FlowStream(client, i % BENCH_ACCOUNTS.length, tally));
+  const all = Array.from({ length: streams }, (_, i) => new FlowStream(client, flow.accounts[i % flow.accounts.length]!, tally));
   let answered = 0;
   let lagSumUs = 0;
   await bounded(seconds, tally, 'stream latency', (resolve) => {

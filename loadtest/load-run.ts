@@ -10,13 +10,12 @@
  * ones wait, still measured from their due time); answers still missing DRAIN_GRACE_MS after the last
  * send are counted as lost.
  */
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials } from '@grpc/grpc-js';
 import * as hdr from 'hdr-histogram-js';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { OrdersServiceClient, type SubmitOrderRequest } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
-import { SessionServiceClient } from '../server/adapters/grpc/generated/trading/v1/sessions.ts';
-import { BENCH_ACCOUNTS, FlowStream, OrderFlowGenerator, ResponseTally, cancelAllBenchOrders, sendUnary } from './grpc-load-client.ts';
+import { BENCH_ACCOUNTS, FlowStream, OrderFlowGenerator, ResponseTally, cancelAllBenchOrders, loginBenchAccounts, sendUnary, useSessionTokens } from './grpc-load-client.ts';
 import type { LoadArgs, Transport } from './load-args.ts';
 
 export const DRAIN_GRACE_MS = 10_000;
@@ -68,28 +67,6 @@ function histogram(packed = false): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: packed ? 2 : 3, bitBucketSize: packed ? 'packed' : 32 });
 }
 
-/** API keys through the admin API, then SessionService.Login: each bench account's calls carry its token. */
-async function login(args: LoadArgs): Promise<void> {
-  const sessions = new SessionServiceClient(args.target, credentials.createInsecure());
-  try {
-    for (const account of BENCH_ACCOUNTS) {
-      const res = await fetch(`${args.admin}/admin/accounts/${encodeURIComponent(account.name)}/api-keys`, {
-        method: 'POST',
-        headers: args.adminToken ? { authorization: `Bearer ${args.adminToken}` } : {},
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (res.status !== 201) throw new Error(`creating an API key for ${account.name} at ${args.admin} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      const key = (await res.json()) as { keyId: string; secret: string };
-      const token = await new Promise<string>((resolve, reject) =>
-        sessions.login({ apiKeyId: key.keyId, apiKeySecret: key.secret }, (err: ServiceError | null, r) => (err ? reject(new Error(`Login of ${account.name} failed: ${err.message}`)) : resolve(r.token))),
-      );
-      account.metadata.set('authorization', `Bearer ${token}`);
-    }
-  } finally {
-    sessions.close();
-  }
-}
-
 /**
  * The latency at `p`: HdrHistogram answers with the highest value equivalent to the bucket's, which can
  * lie a little above the largest value recorded; clamped to it so percentiles never exceed the max.
@@ -120,7 +97,7 @@ export interface Progress {
 export async function runLoad(args: LoadArgs, progress: Progress): Promise<LoadResult> {
   const startedAt = new Date().toISOString();
   const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
-  if (args.auth === 'sessions') await login(args);
+  if (args.auth === 'sessions') useSessionTokens(await loginBenchAccounts(args.target, args.admin, args.adminToken));
   const clients = Array.from({ length: args.connections }, () => new OrdersServiceClient(args.target, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
   await cancelAllBenchOrders(clients[0]!);
 

@@ -1,15 +1,18 @@
 /**
  * The baseline of `npm run bench:grpc`: a grpc-js server for the same trading.v1 services, built from the
  * same generated code (so requests are decoded and responses encoded exactly as the real service does),
- * whose handlers do no trading at all and answer at once with a fixed, realistic response of the right
- * message type: one Order plus one OrderEvent per order, about the size the real service sends for a
- * resting order. What the service costs beyond this server is the matching engine and the adapter.
+ * whose handlers do no trading at all and answer at once with fixed, realistic responses of the right
+ * message types. How many it writes follows NOOP_RESPONSE_SHAPE (loadtest/response-shape.ts): the
+ * events per command by type, the share of cancels answered NOT_FOUND, and on OrderFlow the messages of
+ * pushed events per request — bench:grpc counts them in the service's answers for the same flow, so
+ * both servers write as many messages of the same shape. What the service costs beyond this server is
+ * the matching engine and the adapter.
  *
- *   node --import tsx loadtest/noop-grpc-server.ts          # GRPC_HOST (127.0.0.1), GRPC_PORT (0 = any free port)
+ *   node --import tsx loadtest/noop-grpc-server.ts          # GRPC_HOST (127.0.0.1), GRPC_PORT (0 = any free port), NOOP_RESPONSE_SHAPE (JSON; default one accepted event per command)
  *
  * Prints `noop-grpc-server listening on HOST:PORT` once bound; exits on SIGTERM/SIGINT.
  */
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { pathToFileURL } from 'node:url';
 import { InstrumentsServiceService, type Instrument, type InstrumentsServiceServer } from '../server/adapters/grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceService, type MarketDataServiceServer, type OrderBookSnapshot } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
@@ -21,7 +24,8 @@ import {
   type OrderFlowResponse,
   type OrdersServiceServer,
 } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
-import { CancelReason, OrderStatus, OrderType, Side, StpMode, TimeInForce, type Order, type OrderEvent } from '../server/adapters/grpc/generated/trading/v1/types.ts';
+import { CancelReason, Liquidity, OrderStatus, OrderType, Side, StpMode, TimeInForce, type ItemError, type Order, type OrderEvent } from '../server/adapters/grpc/generated/trading/v1/types.ts';
+import { ONE_ACCEPTED, parseShape, type EventKind, type ResponseShape } from './response-shape.ts';
 
 const NOW = String(Date.now());
 
@@ -60,8 +64,6 @@ const CANCELLED: OrderEvent = {
   status: OrderStatus.ORDER_STATUS_CANCELLED,
   event: { $case: 'cancelled', value: { quantity: '0.00300', remainingQuantity: '0', reason: CancelReason.CANCEL_REASON_USER_REQUESTED } },
 };
-const ITEM: BatchItemResult = { error: undefined, order: ORDER, events: [ACCEPTED] };
-const EVENT_MESSAGE: OrderFlowMessage = { message: { $case: 'event', value: ACCEPTED } };
 const INSTRUMENT: Instrument = {
   pair: 'BTCUSDT',
   baseAsset: 'BTC',
@@ -81,28 +83,81 @@ const BOOK: OrderBookSnapshot = {
   asks: Array.from({ length: 20 }, (_, i) => ({ price: (65_000.01 + i).toFixed(2), quantity: '0.12345', orderCount: 3 })),
 };
 
-const orders: OrdersServiceServer = {
-  submitOrder: (_call, cb) => cb(null, { order: ORDER, events: [ACCEPTED] }),
-  cancelOrder: (_call, cb) => cb(null, { order: CANCELLED_ORDER, events: [CANCELLED] }),
-  replaceOrder: (_call, cb) => cb(null, { order: ORDER, events: [ACCEPTED] }),
-  getOrder: (_call, cb) => cb(null, { order: ORDER }),
-  listOpenOrders: (_call, cb) => cb(null, { orders: [ORDER], nextPage: undefined }),
-  cancelAllOrders: (_call, cb) => cb(null, { orders: [CANCELLED_ORDER], events: [CANCELLED] }),
-  // Results are positional: one per item, like the service.
-  submitOrderBatch: (call, cb) => cb(null, { results: call.request.orders.map(() => ITEM) }),
-  orderFlow: (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>) => {
-    call.on('data', (req: OrderFlowRequest) => {
-      // One event and one result per command, in that order, each result echoing its correlation id.
-      const messages: OrderFlowMessage[] = [];
-      for (const cmd of req.commands) {
-        messages.push(EVENT_MESSAGE, { message: { $case: 'result', value: { correlationId: cmd.correlationId, error: undefined, order: ORDER } } });
-      }
-      call.write({ messages });
-    });
-    call.on('end', () => call.end());
-    call.on('error', () => {});
-  },
+const FILLED: OrderEvent = {
+  ...ACCEPTED,
+  status: OrderStatus.ORDER_STATUS_PARTIALLY_FILLED,
+  event: { $case: 'filled', value: { tradeId: '3456789', price: '64999.87', quantity: '0.00100', remainingQuantity: '0.00200', liquidity: Liquidity.LIQUIDITY_MAKER } },
 };
+const EVENTS: Record<EventKind, OrderEvent> = { accepted: ACCEPTED, filled: FILLED, cancelled: CANCELLED };
+const EVENT_MESSAGES: Record<EventKind, OrderFlowMessage> = {
+  accepted: { message: { $case: 'event', value: ACCEPTED } },
+  filled: { message: { $case: 'event', value: FILLED } },
+  cancelled: { message: { $case: 'event', value: CANCELLED } },
+};
+const NOT_FOUND: ItemError = { code: status.NOT_FOUND, rejectReason: 2001, field: 'client_order_id', message: 'order u-1a2b3c not found (unknown, or already closed)' };
+
+/** Hands out a fractional count as whole ones, evenly: rate 1.4 gives 1, 2, 1, 2, 1, ... (total exact). */
+class Spreader {
+  private acc = 0;
+  constructor(private readonly rate: number) {}
+  take(): number {
+    this.acc += this.rate;
+    const n = Math.floor(this.acc);
+    this.acc -= n;
+    return n;
+  }
+}
+
+/** Answers of the shape in `shape`, one mode's worth per process (the counters spread its fractions). */
+function createOrdersHandlers(shape: ResponseShape): OrdersServiceServer {
+  const kinds = Object.keys(EVENTS) as EventKind[];
+  const perCommand = kinds.map((k) => [k, new Spreader(shape.eventsPerCommand[k] ?? 0)] as const);
+  const notFound = new Spreader(shape.cancelNotFoundShare);
+  const pushedMessages = new Spreader(shape.pushedMessagesPerRequest);
+  const perPushed = kinds.map((k) => [k, new Spreader(shape.eventsPerPushedMessage[k] ?? 0)] as const);
+  const eventsOfCommand = (): OrderEvent[] => {
+    const events: OrderEvent[] = [];
+    for (const [k, s] of perCommand) for (let n = s.take(); n > 0; n--) events.push(EVENTS[k]);
+    return events;
+  };
+  const pushedEvents = (): OrderFlowMessage[] => {
+    const out: OrderFlowMessage[] = [];
+    for (const [k, s] of perPushed) for (let n = s.take(); n > 0; n--) out.push(EVENT_MESSAGES[k]);
+    return out.length > 0 ? out : [EVENT_MESSAGES.filled];
+  };
+  return {
+    submitOrder: (_call, cb) => cb(null, { order: ORDER, events: eventsOfCommand() }),
+    cancelOrder: (_call, cb) => {
+      if (notFound.take() > 0) cb({ code: status.NOT_FOUND, details: NOT_FOUND.message });
+      else cb(null, { order: CANCELLED_ORDER, events: eventsOfCommand() });
+    },
+    replaceOrder: (_call, cb) => cb(null, { order: ORDER, events: [ACCEPTED] }),
+    getOrder: (_call, cb) => cb(null, { order: ORDER }),
+    listOpenOrders: (_call, cb) => cb(null, { orders: [ORDER], nextPage: undefined }),
+    cancelAllOrders: (_call, cb) => cb(null, { orders: [CANCELLED_ORDER], events: [CANCELLED] }),
+    // Results are positional: one per item, like the service.
+    submitOrderBatch: (call, cb) => cb(null, { results: call.request.orders.map((): BatchItemResult => ({ error: undefined, order: ORDER, events: eventsOfCommand() })) }),
+    orderFlow: (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>) => {
+      call.on('data', (req: OrderFlowRequest) => {
+        // Each command's events, then its result echoing the correlation id, in one message per request
+        // (as the service answers a request); then the messages of events pushed for other orders.
+        const messages: OrderFlowMessage[] = [];
+        for (const cmd of req.commands) {
+          if (cmd.command?.$case === 'cancel' && notFound.take() > 0) {
+            messages.push({ message: { $case: 'result', value: { correlationId: cmd.correlationId, error: NOT_FOUND, order: undefined } } });
+            continue;
+          }
+          for (const e of eventsOfCommand()) messages.push({ message: { $case: 'event', value: e } });
+          messages.push({ message: { $case: 'result', value: { correlationId: cmd.correlationId, error: undefined, order: ORDER } } });
+        }
+        call.write({ messages });
+        for (let n = pushedMessages.take(); n > 0; n--) call.write({ messages: pushedEvents() });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => {});
+    },
+  };
+}
 
 const marketData: MarketDataServiceServer = {
   getOrderBook: (_call, cb) => cb(null, { book: BOOK }),
@@ -116,9 +171,9 @@ const instruments: InstrumentsServiceServer = {
   listInstruments: (_call, cb) => cb(null, { instruments: [INSTRUMENT] }),
 };
 
-export function createNoopServer(): Server {
+export function createNoopServer(shape: ResponseShape = ONE_ACCEPTED): Server {
   const server = new Server();
-  server.addService(OrdersServiceService, orders);
+  server.addService(OrdersServiceService, createOrdersHandlers(shape));
   server.addService(MarketDataServiceService, marketData);
   server.addService(InstrumentsServiceService, instruments);
   return server;
@@ -127,7 +182,7 @@ export function createNoopServer(): Server {
 function main(): void {
   const host = process.env.GRPC_HOST || '127.0.0.1';
   const port = Number(process.env.GRPC_PORT || '0');
-  const server = createNoopServer();
+  const server = createNoopServer(parseShape(process.env.NOOP_RESPONSE_SHAPE));
   server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
     if (err) {
       console.error('noop-grpc-server failed to bind:', err.message);

@@ -1,0 +1,216 @@
+/**
+ * The processes of the service benchmarks (`bench:grpc`, `bench:durability`): a fresh server process per
+ * measurement (the real service, server/main.ts built or from the sources, or the no-op grpc-js server), load-client child
+ * processes (loadtest/grpc-bench-client.ts) that warm up, start together and report what they counted,
+ * and the server's CPU time over the measured window (/proc/<pid>/stat) beside the clients' own.
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { BenchMode, ClientJob, ClientResult, ThroughputJob } from './grpc-bench-client.ts';
+import { BENCH_ACCOUNTS, loginBenchAccounts } from './grpc-load-client.ts';
+import type { ResponseShape } from './response-shape.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export type Target = 'service' | 'noop';
+
+export interface ServerProcess {
+  target: Target;
+  child: ChildProcess;
+  address: string;
+  /** The admin HTTP API (service only). */
+  admin: string | undefined;
+}
+
+/** Settings the benchmarks set themselves; inherited values of these would make runs incomparable. */
+const SCRUBBED = ['AUTH_MODE', 'REDIS_URL', 'RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_BURST', 'IDEMPOTENCY_TTL_MS', 'ADMIN_TOKEN', 'PERSISTENCE', 'DATABASE_URL', 'DATABASE_SCHEMA', 'NOOP_RESPONSE_SHAPE'];
+
+export interface ServerOptions {
+  target: Target;
+  /** On top of the defaults: ports 0 on loopback, JSON logs, the in-process session store. */
+  env: Record<string, string>;
+  /** The no-op's answers (loadtest/response-shape.ts). */
+  shape?: ResponseShape;
+  /** Run under `--cpu-prof`, writing the profile here. */
+  profileDir?: string;
+  /**
+   * How the service runs: `dist`, as `npm start` runs it (the tsc build, `node --enable-source-maps
+   * dist/server/main.js`; call buildService first), or `tsx`, from the sources (tsx wraps every nested
+   * function in a naming helper, a per-call cost the build does not have). The no-op always runs with tsx.
+   */
+  runtime: ServiceRuntime;
+}
+
+export type ServiceRuntime = 'dist' | 'tsx';
+
+/** BENCH_SERVICE_RUNTIME: `dist` (default) or `tsx`. */
+export function serviceRuntime(): ServiceRuntime {
+  const v = process.env.BENCH_SERVICE_RUNTIME || 'dist';
+  if (v !== 'dist' && v !== 'tsx') throw new Error(`BENCH_SERVICE_RUNTIME must be "dist" or "tsx", got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** BENCH_SERVICE_NODE_FLAGS: extra node flags for the service process only (e.g. `--max-semi-space-size=64`), to measure a flag against the same no-op. */
+export function serviceNodeFlags(): string[] {
+  return (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+}
+
+/** `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured. */
+export function buildService(): void {
+  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function startServer(o: ServerOptions): Promise<ServerProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of SCRUBBED) delete env[k];
+  Object.assign(env, { GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', LOG_FORMAT: 'json' }, o.env);
+  if (o.shape !== undefined) env.NOOP_RESPONSE_SHAPE = JSON.stringify(o.shape);
+  const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  const args =
+    o.target === 'noop' ? ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts']
+    : o.runtime === 'dist' ? ['--enable-source-maps', ...serviceNodeFlags(), ...profile, 'dist/server/main.js']
+    : ['--import', 'tsx', ...serviceNodeFlags(), ...profile, 'server/main.ts'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${o.target}] ${d.toString()}`));
+  return new Promise<ServerProcess>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${o.target} server did not report its port within 60 s`));
+    }, 60_000);
+    child.once('exit', (code) => reject(new Error(`${o.target} server exited with ${code} before listening`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /listening (?:for gRPC )?on (127\.0\.0\.1:\d+)(?:; admin HTTP on (http:\/\/127\.0\.0\.1:\d+))?/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ target: o.target, child, address: m[1]!, admin: m[2] });
+      }
+    });
+  });
+}
+
+export async function stopServer(p: ServerProcess): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const CLK_TCK = 100; // USER_HZ: 100 on every Linux the service targets
+
+/** CPU time (user + system) of a process, in ms, from /proc; NaN where /proc is missing. */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Client {
+  child: ChildProcess;
+  next(): Promise<{ type: 'ready' } | { type: 'result'; result: ClientResult }>;
+}
+
+function startClient(job: ClientJob): Client {
+  const child = fork(join(ROOT, 'loadtest/grpc-bench-client.ts'), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const inbox: unknown[] = [];
+  const waiting: ((m: unknown) => void)[] = [];
+  let failure: Error | undefined;
+  child.on('message', (m) => {
+    const w = waiting.shift();
+    if (w) w(m);
+    else inbox.push(m);
+  });
+  child.on('exit', (code) => {
+    if (code === 0) return;
+    failure = new Error(`client process exited with ${code}`);
+    for (const w of waiting.splice(0)) w(undefined);
+  });
+  child.send({ type: 'job', job });
+  return {
+    child,
+    next: () =>
+      new Promise((resolve, reject) => {
+        if (inbox.length > 0) return resolve(inbox.shift() as never);
+        if (failure) return reject(failure);
+        waiting.push((m) => (m === undefined ? reject(failure) : resolve(m as never)));
+      }),
+  };
+}
+
+export interface Window {
+  results: ClientResult[];
+  serverCpuMs: number;
+  clientCpuUs: number;
+  wallMs: number;
+  /** One-minute load average when the window opened and closed. */
+  loadStart: number;
+  loadEnd: number;
+}
+
+/** Starts the jobs, waits until every client has warmed up, then measures all of them at once. */
+export async function measureWindow(server: ServerProcess, jobs: ClientJob[]): Promise<Window> {
+  const clients = jobs.map(startClient);
+  try {
+    for (const c of clients) if ((await c.next()).type !== 'ready') throw new Error('client did not get ready');
+    const loadStart = loadavg()[0]!;
+    const s0 = processCpuMs(server.child.pid);
+    const t0 = performance.now();
+    for (const c of clients) c.child.send({ type: 'go' });
+    const results: ClientResult[] = [];
+    for (const c of clients) {
+      const m = await c.next();
+      if (m.type !== 'result') throw new Error('client answered without a result');
+      results.push(m.result);
+    }
+    const wallMs = performance.now() - t0;
+    const serverCpuMs = processCpuMs(server.child.pid) - s0;
+    return { results, serverCpuMs, wallMs, clientCpuUs: results.reduce((a, r) => a + r.cpuUs, 0), loadStart, loadEnd: loadavg()[0]! };
+  } finally {
+    for (const c of clients) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  }
+}
+
+/** Session tokens of the bench accounts for the service; placeholders of the same length for the no-op (same metadata size). */
+export async function tokensFor(server: ServerProcess): Promise<string[]> {
+  if (server.target === 'noop') return BENCH_ACCOUNTS.map((_, i) => `noop-placeholder-token-${i}`.padEnd(43, 'x'));
+  return loginBenchAccounts(server.address, server.admin!, undefined);
+}
+
+export interface JobPlan {
+  mode: BenchMode;
+  clients: number;
+  seconds: number;
+  warmupSeconds: number;
+  seed: number;
+  tag: string;
+  /** unary: calls in flight, all clients together; batch: calls in flight, all together; stream: messages in flight per stream. */
+  inFlight: number;
+  batch: number;
+}
+
+/** One job per client process, each on its share of the bench accounts (account i to client i mod clients). */
+export function throughputJobs(plan: JobPlan, address: string, tokens: string[]): ThroughputJob[] {
+  const share = (total: number, i: number): number => Math.max(1, Math.floor(total / plan.clients) + (i < total % plan.clients ? 1 : 0));
+  return Array.from({ length: plan.clients }, (_, i) => ({
+    kind: 'throughput' as const,
+    mode: plan.mode,
+    address,
+    tokens,
+    accounts: BENCH_ACCOUNTS.map((_, a) => a).filter((a) => a % plan.clients === i),
+    seconds: plan.seconds,
+    warmupSeconds: plan.warmupSeconds,
+    seed: plan.seed + i,
+    tag: `${plan.tag}c${i}`,
+    inFlight: plan.mode === 'stream' ? plan.inFlight : share(plan.inFlight, i),
+    batch: plan.batch,
+  }));
+}
