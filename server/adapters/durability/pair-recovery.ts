@@ -157,6 +157,11 @@ export class PairSnapshotter {
     }
   }
 
+  /** Forgets a delisted pair. */
+  forget(pair: string): void {
+    this.lastStored.delete(pair);
+  }
+
   /** Snapshots `pair` now unless one is in flight or nothing happened since the last. */
   async take(pair: TradingPair): Promise<PairSnapshot | undefined> {
     const status = this.o.durability.pairStatus(pair.symbol);
