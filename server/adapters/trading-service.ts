@@ -8,26 +8,22 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
-import { CommandKind, type Command } from '../core/commands.ts';
-import type { EventSink } from '../core/events.ts';
 import { DEFAULT_INSTRUMENTS, compileInstrument, type Instrument } from '../core/instrument.ts';
-import type { BookImplementation, Outcome } from '../core/order-book.ts';
 import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
 import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
-import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
+import type { FaultSwitch } from '../pairs/faulty-book.ts';
 import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
-import type { BookRole, OrderBookManager } from '../pairs/order-book-manager.ts';
-import type { PairControlSink } from '../pairs/pair-controls.ts';
+import type { OrderBookManager } from '../pairs/order-book-manager.ts';
 import { LoggedPairControls } from './logging/control-transition-log.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
-import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
+import { PairLifecycle } from './pair-lifecycle.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
 import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
 import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
+import type { InstrumentStore } from '../ports/instrument-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
 import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import { PairControlPersistence } from './durability/pair-control-persistence.ts';
@@ -51,7 +47,6 @@ import { SessionMetrics } from './metrics/session-metrics.ts';
 import { grpcTracingInterceptor } from './tracing/grpc-tracing-interceptor.ts';
 import { tracedJournal } from './tracing/traced-journal.ts';
 import { createTracing, type Tracing } from './tracing/tracing.ts';
-import { context as otelContext, trace as otelTrace } from '@opentelemetry/api';
 import { InstrumentsServiceService } from './grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
@@ -116,6 +111,11 @@ export interface ServicePersistence {
   journal: DurableJournal;
   recovery: RecoveryStore;
   pairState: PairStateStore;
+  /**
+   * The listed instruments (`instruments` table): read at start (config seeds and updates it), written by
+   * every listing change at runtime. @default none (instruments from config or defaults, changes not kept)
+   */
+  instruments?: InstrumentStore;
   /** The orders table as the record of client order ids (idempotency beyond registry and store). @default none */
   clientOrders?: ClientOrderArchive;
   /**
@@ -131,8 +131,6 @@ export interface ListeningPorts {
 }
 
 const MIB = 1024 * 1024;
-/** CommandKind value → name, for span attributes. */
-const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CommandKind).map(([k, v]) => [v, k]));
 
 /** grpc.health.v1 as grpc-js describes methods, so its series exist from start too. */
 const GRPC_HEALTH_METHODS = {
@@ -153,7 +151,6 @@ export class TradingService {
   readonly config: ServiceConfig;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly instruments: readonly Instrument[];
   readonly migration: MigrationController;
   readonly breakers: CircuitBreakers;
   readonly monitor: PerformanceMonitor;
@@ -161,11 +158,13 @@ export class TradingService {
   readonly gate: TradingGate;
   /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
   readonly control: LoggedPairControls;
-  readonly faults = new Map<string, FaultSwitch>();
+  readonly faults: ReadonlyMap<string, FaultSwitch>;
   /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
   readonly chaos: ChaosSeams | undefined;
   /** Each pair's order-book manager (owned by its PairControl; read here for status and tests). */
-  readonly managers = new Map<string, OrderBookManager>();
+  readonly managers: ReadonlyMap<string, OrderBookManager>;
+  /** Where every pair comes into and goes out of the service (pair-lifecycle.ts). */
+  readonly lifecycle: PairLifecycle;
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
   /** gRPC server, admin HTTP, journal and session-store metrics, all in `metrics.registry`. */
@@ -211,25 +210,24 @@ export class TradingService {
     this.config = config;
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? consoleLogger;
-    this.instruments = deps.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
+    const instruments = deps.instruments ?? config.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
     this.startedAtMs = Date.now();
     this.ownsTracing = deps.tracing === undefined;
     this.tracing = deps.tracing ?? createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
     const tracing = this.tracing;
-    const symbols = this.instruments.map((i) => i.symbol);
-    this.migration = new MigrationController(symbols, this.clock, {
+    this.migration = new MigrationController([], this.clock, {
       rampSteps: config.rampSteps,
       holdMs: config.rampHoldMs,
       initialState: config.migrationInitialState,
     });
-    this.breakers = new CircuitBreakers(symbols, this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
+    this.breakers = new CircuitBreakers([], this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock, {
       thresholds: { memoryGrowthMiBPerMinute: config.memoryGrowthAlertMiBPerMinute, memoryGrowthWindowMs: config.memoryGrowthWindowMs },
     });
     this.gate = new TradingGate(this.clock);
     this.control = new LoggedPairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock }, this.logger);
-    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
+    this.metrics = new TradingMetrics({ pairs: [], dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
         alert: a.name,
@@ -244,89 +242,20 @@ export class TradingService {
       if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`, { event: 'health_changed', from: c.previousStatus, to: c.status });
     });
 
-    const monitor = this.monitor;
-    const metrics = this.metrics;
-    const onManagerEvent = (pair: string, event: string, detail: string): void => {
-      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
-      // A trip on the hot path surfaces here first (the breaker is open by the time the manager falls back).
-      if (event === 'fallback' || event === 'reset') this.control.transitions.check();
-    };
-
-    const createBook = (instrument: Instrument): ServingBook => {
-      const pair = instrument.symbol;
-      /** Which implementation served the pair's last command (labels `trading_orders_total`). */
-      const served: { last: BookImplementation } = { last: 'legacy' };
-      // One sink per pair: per command it counts the metrics and remembers the served book, without a map lookup
-      // (the monitor has recorded the command already: PairControls' hooks).
-      const sink: PairControlSink = {
-        onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean) => {
-          metrics.observeCommand(p, impl, role, latencyNs);
-          if (role === 'served') served.last = impl;
-          if (!ok) metrics.commandFailed(p, impl, role);
-        },
-        onManagerEvent,
-        onTripError: (p) => metrics.error(p, 'breaker_trip'),
-      };
-      const faults = new FaultSwitch();
-      this.faults.set(pair, faults);
-      const { manager } = this.control.add(
-        {
-          instrument,
-          legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
-          adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
-          scheduleShadowDrain: (drain) => setImmediate(drain),
-        },
-        sink,
-      );
-      this.managers.set(pair, manager);
-      // Counts accepted new orders once per order (not per book), labelled with the book that served it.
-      const countedApply = (cmd: Command, out: EventSink): Outcome => {
-        const outcome = manager.apply(cmd, out);
-        if (cmd.kind === CommandKind.NewOrder && outcome.ok) {
-          monitor.recordOrders(pair);
-          metrics.orderAccepted(pair, served.last);
-        }
-        return outcome;
-      };
-      return {
-        get implementation() {
-          return manager.implementation;
-        },
-        apply(cmd: Command, out: EventSink): Outcome {
-          if (tracing.enabled) {
-            const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
-            try {
-              return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => countedApply(cmd, out));
-            } finally {
-              span.end();
-            }
-          }
-          return countedApply(cmd, out);
-        },
-        depth: (side, maxLevels) => manager.depth(side, maxLevels),
-        restingOrders: () => manager.restingOrders(),
-        load: (orders) => manager.load(orders),
-        stateHash: () => manager.stateHash(),
-      };
-    };
-
+    // Every pair comes and goes through the lifecycle (pair-lifecycle.ts): books, control, metrics, subscriptions.
+    this.lifecycle = new PairLifecycle({ control: this.control, monitor: this.monitor, metrics: this.metrics, tracing, logger: this.logger, busyWait });
+    this.faults = this.lifecycle.faults;
+    this.managers = this.lifecycle.managers;
     this.pairs = new TradingPairs({
-      instruments: this.instruments,
-      createBook,
+      instruments: [],
+      createBook: this.lifecycle.createBook,
       clock: this.clock,
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
       maxClosedOrders: config.limits.closedOrdersRetained,
       maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
     });
-    // Trades as the served book reported them, from the pair's own market-data stream.
-    for (const pair of this.pairs.list()) {
-      const { unsubscribe } = pair.subscribeMarketData(1, (delta) => {
-        if (delta.trades.length === 0) return;
-        this.monitor.recordTrades(pair.symbol, delta.trades.length);
-        this.metrics.tradesReported(pair.symbol, delta.trades.length);
-      });
-      this.unsubscribes.push(unsubscribe);
-    }
+    this.lifecycle.bind(this.pairs);
+    for (const instrument of instruments) this.lifecycle.attach(instrument);
 
     // Pair creation is logged by the recovery and manager lines; transitions from here on get their own line.
     this.control.transitions.prime();
@@ -381,17 +310,22 @@ export class TradingService {
     });
     this.grpcMetrics = new GrpcServerMetrics(this.metrics.registry);
     this.grpcMetrics.registerMethods([OrdersServiceService, MarketDataServiceService, InstrumentsServiceService, SessionServiceService, GRPC_HEALTH_METHODS]);
+    const control = this.control;
+    const pairs = this.pairs;
     const chaos: ChaosSeams | undefined = config.chaosEnabled
       ? {
           ballast: new MemoryBallast(config.chaosMaxBallastMiB),
           stall: new EventLoopStall(),
           refusals: new CommandRefusals(),
-          pairs: this.instruments.map((i) => i.symbol),
+          get pairs() {
+            return control.pairs();
+          },
           rssMiB: () => round2(process.memoryUsage.rss() / MIB),
           logger: this.logger,
         }
       : undefined;
     this.chaos = chaos;
+    this.lifecycle.bindLate({ durability: this.durability, snapshotter: this.snapshotter, controlState: this.controlState, refusals: chaos?.refusals });
     // Commands refused before they are applied (journal down, chaos) count as failed served commands.
     const gate = refusalCountingGate({
       inner: this.durability,
@@ -472,7 +406,9 @@ export class TradingService {
     };
     this.ui = new UiBridge({
       pairs: this.pairs,
-      instruments: this.instruments,
+      get instruments() {
+        return pairs.list().map((p) => p.instrument);
+      },
       monitor: this.monitor,
       grpcAddress: () => this.grpcAddress,
       distDir: fileURLToPath(new URL('../../ui/dist', import.meta.url)),
@@ -483,6 +419,11 @@ export class TradingService {
     const routes = [...adminRoutes(ctx), ...this.ui.routes()];
     const adminMetrics = (this.adminMetrics = new AdminHttpMetrics(this.metrics.registry, routes));
     this.admin = new AdminHttpServer({ routes, token: config.adminToken, logger: this.logger, observe: (m, r, st, sec) => adminMetrics.observe(m, r, st, sec) });
+  }
+
+  /** The instruments traded now, by symbol. */
+  get instruments(): readonly Instrument[] {
+    return this.pairs.list().map((p) => p.instrument);
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
