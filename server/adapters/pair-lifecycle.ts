@@ -72,20 +72,60 @@ export class PairLifecycle {
     this.late = parts;
   }
 
-  /** Brings a pair into the service (nothing journaled yet: the caller recovers and attaches it). */
+  /**
+   * Brings a pair into the service at construction (start-up recovery, before gRPC serves, restores its
+   * journal and attaches it to the durability layer).
+   */
   attach(instrument: Instrument): TradingPair {
+    return this.serve(this.prepare(instrument));
+  }
+
+  /**
+   * Brings a pair into the running service: built, then `recover` restores it (its journal: empty for a
+   * new symbol) while nobody can reach it, then it is served. When `recover` throws, nothing of the pair stays.
+   */
+  async attachRecovered(instrument: Instrument, recover: (pair: TradingPair) => Promise<void>): Promise<TradingPair> {
+    const pair = this.prepare(instrument);
+    const manager = this.managers.get(instrument.symbol)!;
+    try {
+      manager.beginReplay();
+      try {
+        await recover(pair);
+      } finally {
+        manager.endReplay();
+      }
+      manager.endStartup();
+    } catch (err) {
+      this.late.durability?.detach(pair);
+      this.unprepare(instrument.symbol);
+      throw err;
+    }
+    return this.serve(pair);
+  }
+
+  /** The pair built under the control plane with its metric series, not yet served. */
+  private prepare(instrument: Instrument): TradingPair {
     const pairs = this.bound();
     const symbol = instrument.symbol;
     if (pairs.get(symbol) !== undefined || this.o.control.has(symbol)) throw new Error(`pair ${symbol} is already served`);
     this.o.metrics.addPair(symbol);
-    let pair: TradingPair;
     try {
-      pair = pairs.add(instrument); // builds its books through createBook
+      return pairs.build(instrument); // builds its books through createBook
     } catch (err) {
-      this.dropControl(symbol);
-      this.o.metrics.removePair(symbol);
+      this.unprepare(symbol);
       throw err;
     }
+  }
+
+  private unprepare(symbol: string): void {
+    this.dropControl(symbol);
+    this.o.monitor.forgetPair(symbol);
+    this.o.metrics.removePair(symbol);
+  }
+
+  private serve(pair: TradingPair): TradingPair {
+    const symbol = pair.symbol;
+    this.bound().serve(pair);
     // Trades as the served book reported them, from the pair's own market-data stream.
     const { unsubscribe } = pair.subscribeMarketData(1, (delta) => {
       if (delta.trades.length === 0) return;

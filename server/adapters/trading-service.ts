@@ -18,6 +18,8 @@ import { LoggedPairControls } from './logging/control-transition-log.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
 import { PairLifecycle } from './pair-lifecycle.ts';
+import { InstrumentCatalog } from './instruments/instrument-catalog.ts';
+import { listedPairGate } from './instruments/listed-pair-gate.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
 import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
@@ -25,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import type { InstrumentStore } from '../ports/instrument-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
-import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
+import { PairSnapshotter, recoverListedPair, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import { PairControlPersistence } from './durability/pair-control-persistence.ts';
 import type { ServiceConfig } from '../config.ts';
 import { headerAuthenticator } from './grpc/auth.ts';
@@ -34,6 +36,7 @@ import { TradingGrpcServer, type ShutdownResult } from './grpc/grpc-server.ts';
 import { SessionAuthenticator } from './grpc/session-authenticator.ts';
 import { openSessionStore, type OpenedSessionStore } from './redis/open-session-store.ts';
 import { adminRoutes, type AdminContext } from './http/admin-routes.ts';
+import { instrumentRoutes } from './http/instrument-routes.ts';
 import { AdminHttpServer } from './http/admin-server.ts';
 import { Profiler } from './http/profiling.ts';
 import { UiBridge } from './http/ui-bridge.ts';
@@ -165,6 +168,8 @@ export class TradingService {
   readonly managers: ReadonlyMap<string, OrderBookManager>;
   /** Where every pair comes into and goes out of the service (pair-lifecycle.ts). */
   readonly lifecycle: PairLifecycle;
+  /** The listed instruments: start-up precedence and every runtime change (instruments/instrument-catalog.ts). */
+  readonly catalog: InstrumentCatalog;
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
   /** gRPC server, admin HTTP, journal and session-store metrics, all in `metrics.registry`. */
@@ -326,6 +331,27 @@ export class TradingService {
       : undefined;
     this.chaos = chaos;
     this.lifecycle.bindLate({ durability: this.durability, snapshotter: this.snapshotter, controlState: this.controlState, refusals: chaos?.refusals });
+    const durability = this.durability;
+    const persistence = deps.persistence;
+    this.catalog = new InstrumentCatalog({
+      lifecycle: this.lifecycle,
+      pairs: this.pairs,
+      control: this.control,
+      store: persistence?.instruments,
+      configured: deps.instruments !== undefined || config.instruments !== undefined,
+      maxInstruments: config.maxInstruments,
+      recover:
+        persistence === undefined || durability === undefined
+          ? undefined
+          : async (pair) => {
+              const r = await recoverListedPair({ pairs: this.pairs, recovery: persistence.recovery, journal: persistence.journal, durability, logger: this.logger, nowMs: () => Date.now() }, pair);
+              if (r.error !== undefined) throw new UnavailableError('postgresql', `${pair.symbol}: its journal could not be recovered: ${r.error}`);
+            },
+      settled: durability === undefined ? undefined : (pair) => durability.settled(pair),
+      attachJournal: durability === undefined ? undefined : (pair) => durability.attach(pair, 0),
+      logger: this.logger,
+      nowIso: () => new Date(this.clock.nowMs()).toISOString(),
+    });
     // Commands refused before they are applied (journal down, chaos) count as failed served commands.
     const gate = refusalCountingGate({
       inner: this.durability,
@@ -341,12 +367,12 @@ export class TradingService {
       pairs: this.pairs,
       logger: this.logger,
       newOrderGate: {
-        checkNewOrders: () => {
-          const refusal = this.gate.refusal();
+        checkNewOrders: (pair) => {
+          const refusal = this.gate.refusal(pair);
           if (refusal !== undefined) throw new UnavailableError('trading', refusal);
         },
       },
-      durability: gate,
+      durability: listedPairGate(gate, this.pairs),
       clientOrderArchive: deps.persistence?.clientOrders,
       sessions: {
         store: this.sessionMetrics.instrument(this.sessions.store),
@@ -416,7 +442,7 @@ export class TradingService {
       authMode: config.authMode,
       logger: this.logger,
     });
-    const routes = [...adminRoutes(ctx), ...this.ui.routes()];
+    const routes = [...adminRoutes(ctx), ...instrumentRoutes(this.catalog), ...this.ui.routes()];
     const adminMetrics = (this.adminMetrics = new AdminHttpMetrics(this.metrics.registry, routes));
     this.admin = new AdminHttpServer({ routes, token: config.adminToken, logger: this.logger, observe: (m, r, st, sec) => adminMetrics.observe(m, r, st, sec) });
   }
@@ -438,6 +464,7 @@ export class TradingService {
     try {
       // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
       // pair is back to its last durable command.
+      await this.catalog.open(); // the listed set (config, table, defaults) before anything is recovered
       await this.recover();
       for (const m of this.managers.values()) m.endStartup(); // "adaptive-started" once per pair, after recovery
       await this.waitForSessionStore();

@@ -37,11 +37,21 @@ export class TradingPairs {
     for (const instrument of options.instruments) this.add(instrument);
   }
 
-  /** Builds and serves a new pair; every account subscription covers it from now on. */
+  /** Builds and serves a new pair. */
   add(instrument: Instrument): TradingPair {
+    return this.serve(this.build(instrument));
+  }
+
+  /** Builds a pair sharing this set's accounts, not served yet (recovered first, then `serve`d). */
+  build(instrument: Instrument): TradingPair {
     if (this.pairs.has(instrument.symbol)) throw new Error(`instrument ${instrument.symbol} is configured twice`);
-    const pair = new TradingPair({ ...this.options, instrument, accountName: (id) => this.accounts.nameOf(id) ?? '' });
-    this.pairs.set(instrument.symbol, pair);
+    return new TradingPair({ ...this.options, instrument, accountName: (id) => this.accounts.nameOf(id) ?? '' });
+  }
+
+  /** Serves a built pair: lookups find it, every account subscription covers it from now on. */
+  serve(pair: TradingPair): TradingPair {
+    if (this.pairs.has(pair.symbol)) throw new Error(`instrument ${pair.symbol} is configured twice`);
+    this.pairs.set(pair.symbol, pair);
     for (const s of this.accountSubscriptions) this.subscribePart(s, pair);
     return pair;
   }

@@ -10,13 +10,13 @@ import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
 import type { DurabilityGate } from './durability-gate.ts';
-import { toStatus } from './errors.ts';
+import { ApiRejectCode, NotFoundError, toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
 import { endSlowStream, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
 import type { OrderBookSnapshot } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
-import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
+import type { MarketDataDelta, TradingPair } from '../../pairs/trading-pair.ts';
 
 /** Each delta is encoded once, whatever the number of subscribers (they all get the same bytes). */
 const encodedDeltas = new WeakMap<MarketDataDelta, Buffer>();
@@ -31,7 +31,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * The last full-depth snapshot per pair, by market-data sequence: pipelined depth-0 calls on an
    * unchanged book reuse one snapshot instead of walking every level each time.
    */
-  const fullDepth = new Map<string, { sequence: number; book: OrderBookSnapshot; levels: number }>();
+  const fullDepth = new WeakMap<TradingPair, { sequence: number; book: OrderBookSnapshot; levels: number }>(); // by pair object: a delisted pair's entry goes with it
   return {
     getOrderBook: unary(ctx, 'GetOrderBook', (req, call) => {
       const pair = resolvePair(pairs, req.pair);
@@ -40,11 +40,11 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       const peer = peerAddress(call.getPeer());
       if (depth === 0) {
         const seq = pair.sequences.marketData;
-        let cached = fullDepth.get(pair.symbol);
+        let cached = fullDepth.get(pair);
         if (cached === undefined || cached.sequence !== seq) {
           const snap = pair.snapshot(0);
           cached = { sequence: seq, book: snapshotToWire(pair.instrument, snap), levels: snap.bids.length + snap.asks.length };
-          fullDepth.set(pair.symbol, cached);
+          fullDepth.set(pair, cached);
         }
         limiter.take(peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN), ctx.nowMs());
         return { book: cached.book };
@@ -57,11 +57,13 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       let closed = false;
       let unsubscribe = (): void => {};
       let unregister = (): void => {};
+      let unwatch = (): void => {};
       let ticket: StreamTicket | undefined;
       let outbox: StreamOutbox | undefined;
       const release = (): void => {
         unsubscribe();
         unregister();
+        unwatch();
         outbox?.release();
         ticket?.release();
       };
@@ -101,6 +103,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         });
         unsubscribe = subscription.unsubscribe;
         unregister = ctx.registerStream((reason) => close(reason));
+        unwatch = pairs.watchRemoval(pair, () => close(new NotFoundError('pair', `pair ${inst.symbol} was delisted`, ApiRejectCode.UnknownPair)));
         const { snapshot } = subscription;
         box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));
       } catch (err) {

@@ -251,7 +251,7 @@ export function createOrdersService(
 
   /** Phase 1 (sync): parse and validate; reads nothing asynchronous. */
   const parseSubmit = (req: SubmitOrderRequest): PreparedSubmit => {
-    ctx.checkNewOrders();
+    ctx.checkNewOrders(req.pair);
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
     return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
@@ -342,7 +342,7 @@ export function createOrdersService(
   };
 
   const replace = (account: number, req: ReplaceOrderRequest): Applied => {
-    ctx.checkNewOrders();
+    ctx.checkNewOrders(req.pair);
     const pair = writable(resolvePair(pairs, req.pair));
     const orderId = resolveOrderRef(pair, account, req.order);
     const price = req.price === '' ? undefined : parsePrice(pair.instrument, req.price);
