@@ -153,6 +153,12 @@ export class PairLifecycle {
     return pair;
   }
 
+  /** Ends every pair's trade subscription (the service stopped; the pairs stay readable). */
+  close(): void {
+    for (const u of this.tradeSubscriptions.values()) u();
+    this.tradeSubscriptions.clear();
+  }
+
   /** The ServingBook factory TradingPairs builds each pair's book with: the control plane's manager, counted and traced. */
   readonly createBook = (instrument: Instrument): ServingBook => {
     const { control, monitor, metrics, tracing } = this.o;

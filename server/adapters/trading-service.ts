@@ -199,7 +199,6 @@ export class TradingService {
   recoveryReport: RecoveryReport | undefined;
   private recovering = false;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly unsubscribes: (() => void)[] = [];
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
@@ -579,7 +578,7 @@ export class TradingService {
       this.journalMetrics?.close();
       await this.sessions.store.close().catch((err: unknown) => this.logger.error('closing the session store failed', err));
       await this.admin.close(Math.min(graceMs, 1_000));
-      for (const u of this.unsubscribes) u();
+      this.lifecycle.close(); // the pairs' trade subscriptions
       this.eventLoop.stop();
       this.profiler.stopHeapSampling();
       if (this.ownsTracing) await this.tracing.shutdown().catch((err: unknown) => this.logger.error('flushing traces failed', err));
