@@ -320,6 +320,33 @@ describe('the number of listed instruments is bounded (in-memory)', () => {
     }
   });
 
+  it('refuses cross-origin browser requests and requests without the token, like every state-changing admin call', async () => {
+    const r = await startService(undefined, { ADMIN_TOKEN: 'instruments-test-token-1234' });
+    try {
+      const auth = { authorization: 'Bearer instruments-test-token-1234' };
+      const send = (method: string, path: string, headers: Record<string, string>, body?: unknown) =>
+        fetch(`${r.admin}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(async (res) => ({ status: res.status, json: (await res.json()) as any }));
+      expect((await send('POST', '/admin/instruments', {}, DOGE)).status).toBe(401);
+      expect((await send('POST', '/admin/instruments', { ...auth, 'sec-fetch-site': 'cross-site' }, DOGE)).status).toBe(403);
+      expect((await send('PATCH', '/admin/instruments/BTCUSDT', { ...auth, origin: 'http://evil.example' }, { max_price: '10' })).status).toBe(403);
+      expect((await send('DELETE', '/admin/instruments/BTCUSDT', { ...auth, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+      expect((await send('POST', '/admin/instruments/BTCUSDT/halt', { ...auth, 'sec-fetch-site': 'same-site' })).status).toBe(403);
+      const halt = await send('POST', '/admin/instruments/BTCUSDT/halt', auth, { reason: 'x'.repeat(501) });
+      expect(halt).toMatchObject({ status: 400, json: { field: 'reason' } });
+      expect((await send('POST', '/admin/instruments/BTCUSDT/halt', auth, { why: 'typo' })).json).toMatchObject({ field: 'why' });
+      expect((await send('POST', '/admin/instruments/NOPE/halt', auth)).status).toBe(404);
+      expect((await send('GET', '/admin/instruments/BTCUSDT', auth)).status).toBe(405);
+      const after = await send('GET', '/admin/instruments', auth);
+      expect(after.json.instruments.map((i: any) => [i.symbol, i.max_price, i.halted.on])).toEqual([
+        ['BTCUSDT', '1000000.00', false],
+        ['ETHUSDT', '100000.00', false],
+        ['SOLUSDT', '100000.000', false],
+      ]);
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('refuses more configured instruments than MAX_INSTRUMENTS at start, naming the variable', () => {
     const many = Array.from({ length: 3 }, (_, i) => ({ ...DOGE, symbol: `PAIR${i}USDT` }));
     expect(() => loadConfig({ INSTRUMENTS: JSON.stringify(many), MAX_INSTRUMENTS: '2' })).toThrow(/INSTRUMENTS: instruments: holds 3 instruments; at most 2/);

@@ -5,26 +5,10 @@
  * one InstrumentCatalog operation; errors map to 400 (field named), 404 (not listed), 409 (the pair's
  * state refuses it: open orders, already listed, the MAX_INSTRUMENTS cap), 503 (the table unreachable).
  */
-import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError } from '../../ports/errors.ts';
 import { InstrumentConflictError, UnknownInstrumentError, type InstrumentCatalog } from '../instruments/instrument-catalog.ts';
-import { ADMIN_ACTOR } from './admin-routes.ts';
+import { ADMIN_ACTOR, only, reasonOf } from './admin-routes.ts';
 import { HttpError, type AdminResponse, type Route } from './admin-server.ts';
-
-const PAIR = /^[A-Z0-9]{2,20}$/;
-
-function pairParam(param: string): string {
-  if (!PAIR.test(param)) throw new ValidationError('pair', `must be 2-20 upper-case letters or digits, got ${JSON.stringify(param.slice(0, 32))}`);
-  return param;
-}
-
-function reasonOf(body: Record<string, unknown>, fallback: string): string {
-  for (const key of Object.keys(body)) if (key !== 'reason') throw new ValidationError(key, 'is not a field of this request (allowed: reason)');
-  const v = body['reason'];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'string' || v.trim() === '' || v.length > 500) throw new ValidationError('reason', 'must be a non-empty string of at most 500 characters');
-  return v;
-}
 
 /** The catalog's refusals as HTTP statuses. */
 async function mapped(run: () => Promise<AdminResponse>): Promise<AdminResponse> {
@@ -53,8 +37,8 @@ export function instrumentRoutes(catalog: InstrumentCatalog): Route[] {
       suffix: '/halt',
       handle: ({ param, body }) =>
         mapped(async () => {
-          const pair = pairParam(param);
-          const { changed, view } = await catalog.halt(pair, ADMIN_ACTOR, reasonOf(body, 'halted by operator'));
+          only(body, ['reason']);
+          const { changed, view } = await catalog.halt(param, ADMIN_ACTOR, reasonOf(body, 'halted by operator'));
           return json({ action: 'halt', changed, instrument: view });
         }),
     },
@@ -64,21 +48,21 @@ export function instrumentRoutes(catalog: InstrumentCatalog): Route[] {
       suffix: '/resume',
       handle: ({ param, body }) =>
         mapped(async () => {
-          const pair = pairParam(param);
-          reasonOf(body, '');
-          const { changed, view } = await catalog.resume(pair);
+          only(body, ['reason']);
+          reasonOf(body, 'resumed by operator');
+          const { changed, view } = await catalog.resume(param);
           return json({ action: 'resume', changed, instrument: view });
         }),
     },
     {
       method: 'PATCH',
       path: '/admin/instruments/',
-      handle: ({ param, body }) => mapped(async () => json({ action: 'change', instrument: await catalog.patch(pairParam(param), body) })),
+      handle: ({ param, body }) => mapped(async () => json({ action: 'change', instrument: await catalog.patch(param, body) })),
     },
     {
       method: 'DELETE',
       path: '/admin/instruments/',
-      handle: ({ param }) => mapped(async () => json({ action: 'delist', instrument: await catalog.delist(pairParam(param)) })),
+      handle: ({ param }) => mapped(async () => json({ action: 'delist', instrument: await catalog.delist(param) })),
     },
   ];
 }
