@@ -188,6 +188,14 @@ describe('instruments listed, halted, changed and delisted at runtime (real Post
       expect(h.details).toMatch(/trading of DOGEUSDT halted/);
       expect((await submit(r, limitOrder('buy', '100.00', '0.01'), 'carol')).order).toBeDefined();
       expect(await r.service.metrics.render()).toMatch(/trading_pair_halted\{pair="DOGEUSDT"\} 1/);
+      expect((await http(r, 'GET', '/admin/trading/status')).json).toMatchObject({ accepting_new_orders: true, halted_pairs: [{ pair: 'DOGEUSDT', on: true, by: 'admin-api', reason: 'listing review' }] });
+
+      // Changes are carried out one at a time in arrival order, and stored in that order.
+      const shib = { ...DOGE, symbol: 'SHIBUSDT', base_asset: 'SHIB' };
+      const [listedShib, haltedShib, delistedShib] = await Promise.all([http(r, 'POST', '/admin/instruments', shib), http(r, 'POST', '/admin/instruments/SHIBUSDT/halt'), http(r, 'DELETE', '/admin/instruments/SHIBUSDT')]);
+      expect([listedShib.status, haltedShib.status, delistedShib.status]).toEqual([201, 200, 200]);
+      const { rows: shibRows } = await r.db!.pool.query("SELECT spec FROM instruments WHERE symbol = 'SHIBUSDT'");
+      expect(shibRows[0].spec).toMatchObject({ version: 1, listed: false, instrument: { symbol: 'SHIBUSDT', tick_size: '0.00001' } });
     } finally {
       await r.stop();
     }
@@ -301,6 +309,14 @@ describe('instruments from configuration (real PostgreSQL)', () => {
     }
     // A different tick size in config than in the table: refused at start, naming the pair and both sizes.
     await expect(startService(schema, { INSTRUMENTS: JSON.stringify([{ ...xrp, tick_size: '0.001' }]) })).rejects.toThrow(/XRPUSDT is configured with tick_size 0.001 \/ lot_size 0.1 but listed with 0.0001 \/ 0.1/);
+    // A row that is not a valid instrument refuses the start, naming the pair and the field.
+    const db = await openTestPersistence(schema);
+    try {
+      await db.pool.query(`UPDATE instruments SET spec = jsonb_set(spec, '{instrument,lot_size}', '0.1'::jsonb) WHERE symbol = 'ADAUSDT'`);
+    } finally {
+      await db.close(1_000);
+    }
+    await expect(startService(schema)).rejects.toThrow(/instruments table: the row of ADAUSDT is not a valid instrument: lot_size: must be a string holding an exact decimal/);
   });
 });
 

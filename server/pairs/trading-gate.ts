@@ -19,6 +19,8 @@ export interface TradingGateStatus {
   accepting_new_orders: boolean;
   halted: GateMode;
   maintenance: GateMode;
+  /** Pairs halted alone (their new orders refused, the other pairs trade). */
+  halted_pairs: (GateMode & { pair: string })[];
 }
 
 const OFF: GateMode = Object.freeze({ on: false, since: null, by: null, reason: null });
@@ -99,7 +101,12 @@ export class TradingGate {
   }
 
   status(): TradingGateStatus {
-    return { accepting_new_orders: !this.halt.on && !this.maint.on, halted: { ...this.halt }, maintenance: { ...this.maint } };
+    return {
+      accepting_new_orders: !this.halt.on && !this.maint.on,
+      halted: { ...this.halt },
+      maintenance: { ...this.maint },
+      halted_pairs: [...this.pairHalts].map(([pair, m]) => ({ pair, ...m })),
+    };
   }
 
   private mode(by: string, reason: string): GateMode {
