@@ -15,7 +15,8 @@ import type { PostgresPersistence } from '../server/adapters/postgres/postgres-p
 import type { TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { loadConfig } from '../server/config.ts';
 import { failure, limitOrder, unary } from './grpc-harness.ts';
-import { openTestPersistence, testSchema } from './support/service-database.ts';
+import { TEST_DATABASE_URL, openTestPersistence, testSchema } from './support/service-database.ts';
+import { TcpFaultProxy } from './support/tcp-fault-proxy.ts';
 
 const quiet = { info: () => {}, error: () => {} };
 
@@ -29,8 +30,8 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startService(schema: TestSchema | undefined, env: Record<string, string> = {}): Promise<Running> {
-  const db = schema === undefined ? undefined : await openTestPersistence(schema);
+async function startService(schema: TestSchema | undefined, env: Record<string, string> = {}, connectionString?: string): Promise<Running> {
+  const db = schema === undefined ? undefined : await openTestPersistence(schema, connectionString === undefined ? {} : { connectionString, writeTimeoutMs: 400 });
   const service = new TradingService(
     loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', AUTH_MODE: 'header', SNAPSHOT_EVERY_COMMANDS: '0', SNAPSHOT_INTERVAL_MS: '0', ...env }),
     { logger: quiet, ...(db !== undefined ? { persistence: db } : {}) },
@@ -317,6 +318,47 @@ describe('instruments from configuration (real PostgreSQL)', () => {
       await db.close(1_000);
     }
     await expect(startService(schema)).rejects.toThrow(/instruments table: the row of ADAUSDT is not a valid instrument: lot_size: must be a string holding an exact decimal/);
+  });
+});
+
+describe('instrument changes while PostgreSQL is unreachable', () => {
+  let schema: TestSchema;
+  let proxy: TcpFaultProxy;
+  beforeAll(async () => {
+    schema = await testSchema('ts_instruments_down');
+    const url = new URL(TEST_DATABASE_URL);
+    proxy = new TcpFaultProxy({ upstreamHost: url.hostname, upstreamPort: Number(url.port || 5432) });
+    await proxy.start();
+  });
+  afterAll(async () => {
+    proxy?.up();
+    await proxy?.stop();
+    await schema?.drop();
+  });
+
+  it('answer 503 and change nothing (the table is written before a change takes effect)', async () => {
+    const via = new URL(TEST_DATABASE_URL);
+    via.hostname = proxy.host;
+    via.port = String(proxy.port);
+    const r = await startService(schema, {}, via.toString());
+    try {
+      proxy.down();
+      const list = await http(r, 'POST', '/admin/instruments', DOGE);
+      expect(list.status, JSON.stringify(list.json)).toBe(503);
+      expect(list.json.reason).toMatch(/saving instrument DOGEUSDT failed/);
+      const delist = await http(r, 'DELETE', '/admin/instruments/SOLUSDT');
+      expect(delist.status).toBe(503);
+      const halt = await http(r, 'POST', '/admin/instruments/ETHUSDT/halt');
+      expect(halt.status).toBe(503);
+      proxy.up();
+      expect((await listed(r)).map((i) => i.pair)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+      expect(r.service.gate.haltedPairs()).toEqual([]);
+      expect((await book(r, 'SOLUSDT')).book.pair).toBe('SOLUSDT');
+      expect((await http(r, 'POST', '/admin/instruments', DOGE)).status).toBe(201);
+    } finally {
+      proxy.up();
+      await r.stop();
+    }
   });
 });
 
