@@ -18,7 +18,7 @@ import { failure, limitOrder, unary } from './grpc-harness.ts';
 import { TEST_DATABASE_URL, openTestPersistence, testSchema } from './support/service-database.ts';
 import { TcpFaultProxy } from './support/tcp-fault-proxy.ts';
 
-const quiet = { info: () => {}, error: () => {} };
+const quiet = { info: () => {}, error: (m: string, e?: unknown) => { if (process.env['DEBUG_INSTR']) console.error(m, e); } };
 
 interface Running {
   service: TradingService;
@@ -238,7 +238,7 @@ describe('instruments listed, halted, changed and delisted at runtime (real Post
     r = await startService(schema);
     try {
       expect((await listed(r)).map((i) => i.pair)).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
-      expect(r.service.recoveryReport?.unknownPairs).toEqual(['DOGEUSDT']);
+      expect(r.service.recoveryReport?.unknownPairs).toEqual(['DOGEUSDT', 'SHIBUSDT']); // both delisted (SHIBUSDT: only its delist snapshot)
       expect(Number((await r.db!.pool.query("SELECT count(*) AS n FROM journal WHERE pair = 'DOGEUSDT'")).rows[0].n)).toBeGreaterThan(0);
 
       // Listed again: its history comes back (sequences continue, its orders are found), then trades on.
@@ -347,7 +347,7 @@ describe('instrument changes while PostgreSQL is unreachable', () => {
       expect(list.status, JSON.stringify(list.json)).toBe(503);
       expect(list.json.reason).toMatch(/saving instrument DOGEUSDT failed/);
       const delist = await http(r, 'DELETE', '/admin/instruments/SOLUSDT');
-      expect(delist.status).toBe(503);
+      expect(delist.status, JSON.stringify(delist.json)).toBe(503);
       const halt = await http(r, 'POST', '/admin/instruments/ETHUSDT/halt');
       expect(halt.status).toBe(503);
       proxy.up();

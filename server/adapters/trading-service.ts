@@ -55,6 +55,7 @@ import { MarketDataServiceService } from './grpc/generated/trading/v1/market_dat
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
 import { SessionServiceService } from './grpc/generated/trading/v1/sessions.ts';
 import { UnavailableError } from './grpc/errors.ts';
+import { UnavailableError as DependencyUnavailableError } from '../ports/errors.ts';
 import { TradingGate } from '../pairs/trading-gate.ts';
 import { CommandRefusals } from './chaos/command-refusals.ts';
 import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
@@ -344,7 +345,17 @@ export class TradingService {
           ? undefined
           : async (pair) => {
               const r = await recoverListedPair({ pairs: this.pairs, recovery: persistence.recovery, journal: persistence.journal, durability, logger: this.logger, nowMs: () => Date.now() }, pair);
-              if (r.error !== undefined) throw new UnavailableError('postgresql', `${pair.symbol}: its journal could not be recovered: ${r.error}`);
+              if (r.error !== undefined) throw new DependencyUnavailableError('postgresql', `${pair.symbol}: its journal could not be recovered: ${r.error}`);
+              return r.replayed;
+            },
+      snapshot:
+        this.snapshotter === undefined
+          ? undefined
+          : async (pair) => {
+              const through = pair.lastCommandSequence;
+              await this.snapshotter!.take(pair);
+              if ((this.snapshotter!.lastStored.get(pair.symbol)?.sequence ?? -1) < through)
+                throw new DependencyUnavailableError('postgresql', `no snapshot of ${pair.symbol} through command ${through} could be stored (see the log); nothing changed, retry`);
             },
       settled: durability === undefined ? undefined : (pair) => durability.settled(pair),
       attachJournal: durability === undefined ? undefined : (pair) => durability.attach(pair, 0),
@@ -465,6 +476,7 @@ export class TradingService {
       // pair is back to its last durable command.
       await this.catalog.open(); // the listed set (config, table, defaults) before anything is recovered
       await this.recover();
+      await this.catalog.applyConfigured(); // configured rules differing from the stored ones, now that their journal is replayed
       for (const m of this.managers.values()) m.endStartup(); // "adaptive-started" once per pair, after recovery
       await this.waitForSessionStore();
       grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);

@@ -63,7 +63,13 @@ export interface InstrumentCatalogOptions {
    * Restores a pair listed at runtime from its journal (a symbol listed before has one) and attaches it to
    * the journal; undefined in-memory.
    */
-  recover: ((pair: TradingPair) => Promise<void>) | undefined;
+  recover: ((pair: TradingPair) => Promise<number>) | undefined;
+  /**
+   * Stores a snapshot of the pair covering every command it applied (before its rules change or it is
+   * delisted, so its journal is never replayed under other rules); rejects with UnavailableError when it
+   * cannot. Undefined in-memory.
+   */
+  snapshot: ((pair: TradingPair) => Promise<void>) | undefined;
   /** Waits until everything the pair applied is durable (before it is taken out); undefined in-memory. */
   settled: ((pair: TradingPair) => Promise<void> | undefined) | undefined;
   /** Attaches a pair rebuilt from its in-memory state (PATCH) to the journal; undefined in-memory. */
@@ -76,6 +82,8 @@ export class InstrumentCatalog {
   private chain: Promise<unknown> = Promise.resolve();
   /** Stored records by symbol (what the table holds, as this process last wrote or read it). */
   private readonly records = new Map<string, InstrumentRecord>();
+  /** Configured rules that differ from a stored pair's, applied after its recovery (applyConfigured). */
+  private readonly pending = new Map<string, Instrument>();
 
   constructor(private readonly o: InstrumentCatalogOptions) {}
 
@@ -104,8 +112,15 @@ export class InstrumentCatalog {
             `instruments: ${symbol} is configured with tick_size ${i.tickSize} / lot_size ${i.lotSize} but listed with ${s.tickSize} / ${s.lotSize} in the instruments table; ` +
               `change sizes at runtime with PATCH /admin/instruments/${symbol} (refused while it has open orders), or configure the stored sizes`,
           );
-        wanted.set(symbol, i);
-        if (s === undefined || !sameInstrument(s, i)) writes.push(i);
+        if (s !== undefined && !sameInstrument(s, i)) {
+          // The journal after the pair's last snapshot was written under the stored rules: recovered under
+          // them, then changed like a PATCH (snapshot first) by applyConfigured().
+          wanted.set(symbol, s);
+          this.pending.set(symbol, i);
+        } else {
+          wanted.set(symbol, i);
+          if (s === undefined) writes.push(i);
+        }
       }
       for (const [symbol, i] of listed) if (!wanted.has(symbol)) wanted.set(symbol, i);
     } else if (stored.length > 0) {
@@ -129,6 +144,20 @@ export class InstrumentCatalog {
     this.o.logger.info(`instruments: ${wanted.size} listed from ${source}: ${[...wanted.keys()].join(', ')}`, { event: 'instruments_loaded', pairs: [...wanted.keys()] });
   }
 
+  /**
+   * Start-up, after recovery and before gRPC serves: the configured rules that differ from the stored
+   * ones (limits, band, assets) take effect, each pair snapshotted first under the rules its journal was
+   * written with.
+   */
+  async applyConfigured(): Promise<void> {
+    for (const [symbol, next] of this.pending) {
+      const pair = this.o.pairs.get(symbol);
+      if (pair !== undefined) await this.rebuild(pair, next);
+      this.o.logger.info(`instruments: ${symbol} updated from configuration`, { event: 'instrument_changed', pair: symbol });
+    }
+    this.pending.clear();
+  }
+
   /** GET /admin/instruments: every listed pair with its rules, halt and open orders. */
   list(): InstrumentView[] {
     return this.o.pairs.list().map((p) => this.view(p));
@@ -148,9 +177,21 @@ export class InstrumentCatalog {
       if (this.o.pairs.get(symbol) !== undefined) throw new InstrumentConflictError('symbol', `${symbol} is already listed; change it with PATCH /admin/instruments/${symbol}`);
       if (this.o.pairs.size >= this.o.maxInstruments) throw new InstrumentConflictError('symbol', `${this.o.pairs.size} pairs are listed, the most MAX_INSTRUMENTS=${this.o.maxInstruments} allows; delist one first`);
       await this.write(instrument, true, null);
+      const before = this.records.get(symbol);
+      const storedRules = before === undefined ? undefined : parseInstrument(before.instrument);
+      const sameRules = storedRules === undefined || (storedRules.ok && sameInstrument(storedRules.instrument, instrument));
       let pair: TradingPair;
       try {
-        pair = this.o.recover === undefined ? this.o.lifecycle.attach(instrument) : await this.o.lifecycle.attachRecovered(instrument, this.o.recover);
+        const recover = this.o.recover;
+        pair =
+          recover === undefined
+            ? this.o.lifecycle.attach(instrument)
+            : await this.o.lifecycle.attachRecovered(instrument, async (p) => {
+                const replayed = await recover(p);
+                // Commands are only ever replayed under the rules they were written with (a delist snapshots first).
+                if (replayed > 0 && !sameRules)
+                  throw new InstrumentConflictError('symbol', `the journal of ${symbol} holds ${replayed} commands after its last snapshot, written under other rules; list it with its stored rules, then PATCH`);
+              });
       } catch (err) {
         // Not listed after all: stored as delisted (best effort), so a restart does not list it either.
         await this.write(instrument, false, null).catch((e: unknown) => this.o.logger.error(`instruments: recording ${symbol} as not listed failed`, e));
@@ -188,10 +229,13 @@ export class InstrumentCatalog {
   /** Delists a pair without open orders: it is no longer served and does not come back at restart; its journal is kept. */
   delist(symbol: string): Promise<InstrumentInput> {
     return this.serial(() =>
-      this.quiesced(symbol, 'delisted', false, (pair) => {
+      this.quiesced(symbol, 'delisted', async (pair, settle) => {
+        await this.o.snapshot?.(pair); // listing it again restores from here, whatever its rules then
+        await this.write(pair.instrument, false, null);
+        await settle(true);
         this.o.lifecycle.detach(symbol);
         this.o.logger.info(`instruments: ${symbol} delisted (its journal is kept; listing ${symbol} again restores its history)`, { event: 'instrument_delisted', pair: symbol });
-        return Promise.resolve(instrumentInput(pair.instrument));
+        return instrumentInput(pair.instrument);
       }),
     );
   }
@@ -208,15 +252,8 @@ export class InstrumentCatalog {
       const next = r.instrument;
       if (sameInstrument(next, current.instrument)) return this.view(current);
       const sizes = next.tickSize !== current.instrument.tickSize || next.lotSize !== current.instrument.lotSize;
-      return this.quiesced(symbol, sizes ? 'given a new tick or lot size' : undefined, next, async (old) => {
-        // Rebuilt with the new rules from its own state (sequences, order history), between two commands.
-        const snapshot = old.exportSnapshot(Date.now());
-        this.o.lifecycle.detach(symbol);
-        const rebuilt = await this.o.lifecycle.attachRecovered(next, (p) => {
-          p.restoreSnapshot(snapshot, (name) => this.o.pairs.accounts.intern(name));
-          this.o.attachJournal?.(p);
-          return Promise.resolve();
-        });
+      return this.quiesced(symbol, sizes ? 'given a new tick or lot size' : undefined, async (pair, settle) => {
+        const rebuilt = await this.rebuild(pair, next, settle);
         this.o.logger.info(`instruments: ${symbol} changed: ${JSON.stringify(changes).slice(0, 200)}`, { event: 'instrument_changed', pair: symbol });
         return this.view(rebuilt);
       });
@@ -224,42 +261,67 @@ export class InstrumentCatalog {
   }
 
   /**
-   * Stores the pair's next record (`next`: its new rules; false: delisted), then runs `change` once
-   * everything the pair applied is durable — and, when `what` is given, only if it has no open orders
-   * (409 naming the count otherwise, with the stored record put back). New orders and replaces of the
-   * pair are refused meanwhile (the table write and the journal are asynchronous); its own halt, if it
-   * had one, is what it keeps.
+   * The pair with new rules, from its own state (sequences, order history): a snapshot under the old
+   * rules first (recovery never replays a command under rules it was not written with), the record, then
+   * the rebuild between two commands.
    */
-  private async quiesced<T>(symbol: string, what: string | undefined, next: Instrument | false, change: (pair: TradingPair) => Promise<T>): Promise<T> {
+  private async rebuild(pair: TradingPair, next: Instrument, settle: (check: boolean) => Promise<void> = () => this.settle(pair, undefined, false)): Promise<TradingPair> {
+    await this.o.snapshot?.(pair);
+    await this.write(next, true, this.records.get(pair.symbol)?.halt ?? null);
+    await settle(true);
+    // Synchronous from here to the new pair's serving: nothing can come between.
+    const state = pair.exportSnapshot(Date.now());
+    this.o.lifecycle.detach(pair.symbol);
+    return this.o.lifecycle.attachRecovered(next, (p) => {
+      p.restoreSnapshot(state, (name) => this.o.pairs.accounts.intern(name));
+      this.o.attachJournal?.(p);
+      return Promise.resolve();
+    });
+  }
+
+  /**
+   * Runs `change` on a listed pair with its new orders and replaces refused meanwhile (the table, the
+   * snapshot and the journal are asynchronous; cancels still work), and — when `what` is given — only while
+   * it has no open orders (409 naming the count). `change` gets `settle(check)`: waits until everything the
+   * pair applied is durable and, with `check`, refuses if an order admitted before the halt has landed;
+   * it returns synchronously-followed by the change. The pair keeps the halt it had; on a refusal or a
+   * failure after the record was written, the record goes back.
+   */
+  private async quiesced<T>(symbol: string, what: string | undefined, change: (pair: TradingPair, settle: (check: boolean) => Promise<void>) => Promise<T>): Promise<T> {
     const pair = this.listed(symbol);
-    const refuse = (): never => {
-      const n = pair.openOrderCount;
-      throw new InstrumentConflictError('pair', `${symbol} has ${n} open order${n === 1 ? '' : 's'}; it can be ${what} only without any (halt it with POST /admin/instruments/${symbol}/halt, let clients cancel — cancels work while halted — then retry)`);
-    };
-    if (what !== undefined && pair.openOrderCount > 0) refuse();
+    if (what !== undefined && pair.openOrderCount > 0) this.refuse(pair, what);
     const gate = this.o.control.gate;
     const before = gate.pairHalt(symbol);
-    const stored = this.records.get(symbol)?.halt ?? null;
+    const stored = this.records.get(symbol);
     const temporary = `being ${what ?? 'changed'} (admin-api)`;
     this.o.control.haltPair(symbol, 'admin-api', temporary);
     try {
-      await this.write(next === false ? pair.instrument : next, next !== false, next === false ? null : stored);
-      try {
-        await this.o.settled?.(pair);
-        // An order admitted before the halt may have arrived meanwhile.
-        if (what !== undefined && pair.openOrderCount > 0) refuse();
-      } catch (err) {
-        // Nothing changes: the stored record goes back (best effort; the table is read again only at start).
-        await this.write(pair.instrument, true, stored).catch((e: unknown) => this.o.logger.error(`instruments: restoring the record of ${symbol} failed`, e));
-        throw err;
-      }
-      return await change(pair); // synchronous up to the pair's detach: nothing can come between the check and it
+      await this.settle(pair, what, true);
+      return await change(pair, (check) => this.settle(pair, what, check));
+    } catch (err) {
+      if (stored !== undefined && this.o.pairs.get(symbol) === pair && this.records.get(symbol) !== stored)
+        await this.o.store?.save({ ...stored, instrument: instrumentInput(pair.instrument) }).then(
+          () => this.records.set(symbol, stored),
+          (e: unknown) => this.o.logger.error(`instruments: restoring the record of ${symbol} failed`, e),
+        );
+      throw err;
     } finally {
       if (this.o.pairs.get(symbol) !== undefined) {
         if (gate.pairHalt(symbol).reason === temporary) this.o.control.resumePair(symbol);
         if (before.on && !gate.pairHalt(symbol).on) this.o.control.haltPair(symbol, before.by ?? 'admin-api', before.reason ?? '', before.since ?? undefined);
       }
     }
+  }
+
+  /** Waits until everything the pair applied is durable (no await left after it returns); with `what`, refuses open orders. */
+  private async settle(pair: TradingPair, what: string | undefined, check: boolean): Promise<void> {
+    for (let wait = this.o.settled?.(pair); wait !== undefined; wait = this.o.settled?.(pair)) await wait;
+    if (check && what !== undefined && pair.openOrderCount > 0) this.refuse(pair, what);
+  }
+
+  private refuse(pair: TradingPair, what: string): never {
+    const n = pair.openOrderCount;
+    throw new InstrumentConflictError('pair', `${pair.symbol} has ${n} open order${n === 1 ? '' : 's'}; it can be ${what} only without any (halt it with POST /admin/instruments/${pair.symbol}/halt, let clients cancel — cancels work while halted — then retry)`);
   }
 
   private listed(symbol: string): TradingPair {
