@@ -63,6 +63,15 @@ async function startService(schema: TestSchema | undefined, env: Record<string, 
   }
 }
 
+async function withDb(schema: TestSchema, run: (db: PostgresPersistence) => Promise<unknown>): Promise<void> {
+  const db = await openTestPersistence(schema);
+  try {
+    await run(db);
+  } finally {
+    await db.close(1_000);
+  }
+}
+
 async function http(r: Running, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${r.admin}${path}`, { method, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
   return { status: res.status, json: await res.json() };
@@ -291,32 +300,40 @@ describe('instruments from configuration (real PostgreSQL)', () => {
     } finally {
       await r.stop();
     }
-    // Without config: what the table lists.
+    // Without config: what the table lists. An order rests on XRPUSDT, journaled after its last snapshot.
     r = await startService(schema);
     try {
       expect((await listed(r)).map((i) => i.pair)).toEqual(['ADAUSDT', 'XRPUSDT']);
+      await submit(r, limitOrder('sell', '1.0000', '50.0', { pair: 'XRPUSDT', clientOrderId: 'big' }), 'alice');
     } finally {
       await r.stop();
     }
-    // Config naming XRPUSDT with a new limit: updated; ADAUSDT (table only) stays listed.
-    r = await startService(schema, { INSTRUMENTS: JSON.stringify([{ ...xrp, max_price: '2000' }]) });
+    await withDb(schema, (db) => db.pool.query("DELETE FROM order_book_snapshots WHERE pair = 'XRPUSDT'")); // recovery must replay it
+    // Config naming XRPUSDT with new limits: updated; ADAUSDT (table only) stays listed. The journal is replayed
+    // under the rules it was written with (the 50.0 order stays), the new max_quantity applies to new orders.
+    r = await startService(schema, { INSTRUMENTS: JSON.stringify([{ ...xrp, max_price: '2000', max_quantity: '10' }]) });
     try {
-      expect((await listed(r)).map((i) => [i.pair, i.maxPrice])).toEqual([
-        ['ADAUSDT', '1000.0000'],
-        ['XRPUSDT', '2000.0000'],
+      expect((await listed(r)).map((i) => [i.pair, i.maxPrice, i.maxQuantity])).toEqual([
+        ['ADAUSDT', '1000.0000', '1000000.0'],
+        ['XRPUSDT', '2000.0000', '10.0'],
       ]);
+      expect((await book(r, 'XRPUSDT')).book.asks).toEqual([{ price: '1.0000', quantity: '50.0', orderCount: 1 }]);
+      expect((await failure(submit(r, limitOrder('sell', '1.0000', '20.0', { pair: 'XRPUSDT' }), 'alice'))).code).toBe(status.INVALID_ARGUMENT);
+    } finally {
+      await r.stop();
+    }
+    await withDb(schema, (db) => db.pool.query("DELETE FROM order_book_snapshots WHERE pair = 'XRPUSDT' AND sequence < (SELECT max(sequence) FROM order_book_snapshots WHERE pair = 'XRPUSDT')"));
+    r = await startService(schema);
+    try {
+      expect((await book(r, 'XRPUSDT')).book.asks).toEqual([{ price: '1.0000', quantity: '50.0', orderCount: 1 }]);
+      await unary<any, any>(r.orders.cancelAllOrders.bind(r.orders), { pair: 'XRPUSDT', side: 0 }, 'alice');
     } finally {
       await r.stop();
     }
     // A different tick size in config than in the table: refused at start, naming the pair and both sizes.
     await expect(startService(schema, { INSTRUMENTS: JSON.stringify([{ ...xrp, tick_size: '0.001' }]) })).rejects.toThrow(/XRPUSDT is configured with tick_size 0.001 \/ lot_size 0.1 but listed with 0.0001 \/ 0.1/);
     // A row that is not a valid instrument refuses the start, naming the pair and the field.
-    const db = await openTestPersistence(schema);
-    try {
-      await db.pool.query(`UPDATE instruments SET spec = jsonb_set(spec, '{instrument,lot_size}', '0.1'::jsonb) WHERE symbol = 'ADAUSDT'`);
-    } finally {
-      await db.close(1_000);
-    }
+    await withDb(schema, (db) => db.pool.query(`UPDATE instruments SET spec = jsonb_set(spec, '{instrument,lot_size}', '0.1'::jsonb) WHERE symbol = 'ADAUSDT'`));
     await expect(startService(schema)).rejects.toThrow(/instruments table: the row of ADAUSDT is not a valid instrument: lot_size: must be a string holding an exact decimal/);
   });
 });
