@@ -176,26 +176,24 @@ export class InstrumentCatalog {
       const symbol = instrument.symbol;
       if (this.o.pairs.get(symbol) !== undefined) throw new InstrumentConflictError('symbol', `${symbol} is already listed; change it with PATCH /admin/instruments/${symbol}`);
       if (this.o.pairs.size >= this.o.maxInstruments) throw new InstrumentConflictError('symbol', `${this.o.pairs.size} pairs are listed, the most MAX_INSTRUMENTS=${this.o.maxInstruments} allows; delist one first`);
-      await this.write(instrument, true, null);
       const before = this.records.get(symbol);
       const storedRules = before === undefined ? undefined : parseInstrument(before.instrument);
       const sameRules = storedRules === undefined || (storedRules.ok && sameInstrument(storedRules.instrument, instrument));
+      const recover = this.o.recover;
       let pair: TradingPair;
-      try {
-        const recover = this.o.recover;
-        pair =
-          recover === undefined
-            ? this.o.lifecycle.attach(instrument)
-            : await this.o.lifecycle.attachRecovered(instrument, async (p) => {
-                const replayed = await recover(p);
-                // Commands are only ever replayed under the rules they were written with (a delist snapshots first).
-                if (replayed > 0 && !sameRules)
-                  throw new InstrumentConflictError('symbol', `the journal of ${symbol} holds ${replayed} commands after its last snapshot, written under other rules; list it with its stored rules, then PATCH`);
-              });
-      } catch (err) {
-        // Not listed after all: stored as delisted (best effort), so a restart does not list it either.
-        await this.write(instrument, false, null).catch((e: unknown) => this.o.logger.error(`instruments: recording ${symbol} as not listed failed`, e));
-        throw err;
+      if (recover === undefined) {
+        await this.write(instrument, true, null);
+        pair = this.o.lifecycle.attach(instrument);
+      } else {
+        // Recovered (its journal: empty for a new symbol) while nobody can reach it; stored once that
+        // succeeded, then served. A failure anywhere leaves the table and the service as they were.
+        pair = await this.o.lifecycle.attachRecovered(instrument, async (p) => {
+          const replayed = await recover(p);
+          // Commands are only ever replayed under the rules they were written with (a delist snapshots first).
+          if (replayed > 0 && !sameRules)
+            throw new InstrumentConflictError('symbol', `the journal of ${symbol} holds ${replayed} commands after its last snapshot, written under other rules; list it with its stored rules, then PATCH`);
+          await this.write(instrument, true, null);
+        });
       }
       this.o.logger.info(`instruments: ${symbol} listed (tick ${instrument.tickSize}, lot ${instrument.lotSize})`, { event: 'instrument_listed', pair: symbol });
       return this.view(pair);
