@@ -2,7 +2,10 @@
  * The service configuration, read from the environment once. The only module that reads process.env;
  * everything else gets these values as arguments. Bad values fail at startup naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import type { Instrument } from './core/instrument.ts';
+import { parseInstrumentList } from './core/instrument-input.ts';
 
 export type InitialMigrationState = 'legacy_only' | 'shadow';
 
@@ -155,6 +158,15 @@ export interface ServiceConfig {
   readonly otelServiceName: string;
   /** Bounds on what clients can make the service hold (docs/operations.md "Limits"). */
   readonly limits: ClientLimits;
+  /**
+   * INSTRUMENTS_FILE (path of a JSON array of instruments) or INSTRUMENTS (the same JSON inline): the pairs
+   * to trade, validated at start-up (docs/operations.md "Instruments"). Undefined when neither is set: then
+   * the `instruments` table (persistence on and holding rows), else the three default pairs.
+   * @default undefined
+   */
+  readonly instruments: readonly Instrument[] | undefined;
+  /** MAX_INSTRUMENTS: most pairs listed at once (config and POST /admin/instruments). @default 256 */
+  readonly maxInstruments: number;
 }
 
 function otelConfig(env: NodeJS.ProcessEnv): { otelEndpoint: string | undefined; otelServiceName: string } {
@@ -360,6 +372,29 @@ function persistenceConfig(env: NodeJS.ProcessEnv) {
   };
 }
 
+/** Most pairs listed at once unless MAX_INSTRUMENTS says otherwise. */
+export const DEFAULT_MAX_INSTRUMENTS = 256;
+
+/** INSTRUMENTS_FILE or INSTRUMENTS, parsed and validated; undefined when neither is set. */
+function instrumentsConfig(env: NodeJS.ProcessEnv, max: number): readonly Instrument[] | undefined {
+  const file = raw(env, 'INSTRUMENTS_FILE');
+  const inline = raw(env, 'INSTRUMENTS');
+  if (file !== undefined && inline !== undefined) throw new ConfigError('INSTRUMENTS_FILE', 'and INSTRUMENTS are both set; give the instruments one way');
+  if (file === undefined && inline === undefined) return undefined;
+  const variable = file !== undefined ? 'INSTRUMENTS_FILE' : 'INSTRUMENTS';
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('INSTRUMENTS_FILE', `cannot be read (${JSON.stringify(file.slice(0, 200))}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else text = inline!;
+  const r = parseInstrumentList(text, max);
+  if (!r.ok) throw new ConfigError(variable, `${r.fault.field}: ${r.fault.reason}`);
+  return Object.freeze(r.instruments);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const initial = raw(env, 'MIGRATION_INITIAL_STATE') ?? 'shadow';
   if (initial !== 'legacy_only' && initial !== 'shadow')
@@ -379,6 +414,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must look like redis://host:port (or rediss://)');
   const redisPrefix = raw(env, 'REDIS_PREFIX') ?? 'trading:';
   if (!/^[\x21-\x7e]{0,64}$/.test(redisPrefix)) throw new ConfigError('REDIS_PREFIX', 'must be at most 64 printable ASCII characters without spaces');
+  const maxInstruments = integer(env, 'MAX_INSTRUMENTS', DEFAULT_MAX_INSTRUMENTS, 1, 10_000);
   return Object.freeze({
     grpcHost,
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
@@ -407,5 +443,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     ...logConfig(env),
     ...otelConfig(env),
     limits: clientLimits(env),
+    instruments: instrumentsConfig(env, maxInstruments),
+    maxInstruments,
   });
 }

@@ -8,28 +8,26 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { BOOK_IMPLEMENTATIONS } from '../core/book-implementations.ts';
-import { CommandKind, type Command } from '../core/commands.ts';
-import type { EventSink } from '../core/events.ts';
 import { DEFAULT_INSTRUMENTS, compileInstrument, type Instrument } from '../core/instrument.ts';
-import type { BookImplementation, Outcome } from '../core/order-book.ts';
 import { AlertTracker, type HealthReport } from '../pairs/alerts.ts';
 import { CircuitBreakers } from '../pairs/circuit-breaker.ts';
-import { FaultSwitch, FaultyBook } from '../pairs/faulty-book.ts';
+import type { FaultSwitch } from '../pairs/faulty-book.ts';
 import { MigrationController, type RampDecision } from '../pairs/migration-controller.ts';
-import type { BookRole, OrderBookManager } from '../pairs/order-book-manager.ts';
-import type { PairControlSink } from '../pairs/pair-controls.ts';
+import type { OrderBookManager } from '../pairs/order-book-manager.ts';
 import { LoggedPairControls } from './logging/control-transition-log.ts';
 import { PerformanceMonitor } from '../pairs/performance-monitor.ts';
-import type { ServingBook } from '../pairs/serving-book.ts';
 import { TradingPairs } from '../pairs/trading-pairs.ts';
+import { PairLifecycle } from './pair-lifecycle.ts';
+import { InstrumentCatalog } from './instruments/instrument-catalog.ts';
+import { listedPairGate } from './instruments/listed-pair-gate.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { RecoveryStore } from '../ports/journal.ts';
 import type { ClientOrderArchive } from '../ports/client-order-archive.ts';
 import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
+import type { InstrumentStore } from '../ports/instrument-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
-import { PairSnapshotter, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
+import { PairSnapshotter, recoverListedPair, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import { PairControlPersistence } from './durability/pair-control-persistence.ts';
 import type { ServiceConfig } from '../config.ts';
 import { headerAuthenticator } from './grpc/auth.ts';
@@ -38,6 +36,7 @@ import { TradingGrpcServer, type ShutdownResult } from './grpc/grpc-server.ts';
 import { SessionAuthenticator } from './grpc/session-authenticator.ts';
 import { openSessionStore, type OpenedSessionStore } from './redis/open-session-store.ts';
 import { adminRoutes, type AdminContext } from './http/admin-routes.ts';
+import { instrumentRoutes } from './http/instrument-routes.ts';
 import { AdminHttpServer } from './http/admin-server.ts';
 import { Profiler } from './http/profiling.ts';
 import { UiBridge } from './http/ui-bridge.ts';
@@ -51,7 +50,6 @@ import { SessionMetrics } from './metrics/session-metrics.ts';
 import { grpcTracingInterceptor } from './tracing/grpc-tracing-interceptor.ts';
 import { tracedJournal } from './tracing/traced-journal.ts';
 import { createTracing, type Tracing } from './tracing/tracing.ts';
-import { context as otelContext, trace as otelTrace } from '@opentelemetry/api';
 import { InstrumentsServiceService } from './grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceService } from './grpc/generated/trading/v1/market_data.ts';
 import { OrdersServiceService } from './grpc/generated/trading/v1/orders.ts';
@@ -116,6 +114,11 @@ export interface ServicePersistence {
   journal: DurableJournal;
   recovery: RecoveryStore;
   pairState: PairStateStore;
+  /**
+   * The listed instruments (`instruments` table): read at start (config seeds and updates it), written by
+   * every listing change at runtime. @default none (instruments from config or defaults, changes not kept)
+   */
+  instruments?: InstrumentStore;
   /** The orders table as the record of client order ids (idempotency beyond registry and store). @default none */
   clientOrders?: ClientOrderArchive;
   /**
@@ -131,8 +134,6 @@ export interface ListeningPorts {
 }
 
 const MIB = 1024 * 1024;
-/** CommandKind value → name, for span attributes. */
-const COMMAND_NAMES: Record<number, string> = Object.fromEntries(Object.entries(CommandKind).map(([k, v]) => [v, k]));
 
 /** grpc.health.v1 as grpc-js describes methods, so its series exist from start too. */
 const GRPC_HEALTH_METHODS = {
@@ -153,7 +154,6 @@ export class TradingService {
   readonly config: ServiceConfig;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly instruments: readonly Instrument[];
   readonly migration: MigrationController;
   readonly breakers: CircuitBreakers;
   readonly monitor: PerformanceMonitor;
@@ -161,11 +161,15 @@ export class TradingService {
   readonly gate: TradingGate;
   /** The control plane of every pair: every operator operation goes through it (server/pairs/pair-controls.ts). */
   readonly control: LoggedPairControls;
-  readonly faults = new Map<string, FaultSwitch>();
+  readonly faults: ReadonlyMap<string, FaultSwitch>;
   /** The chaos seams (memory ballast, stall, refusals); undefined unless CHAOS_ENABLED. */
   readonly chaos: ChaosSeams | undefined;
   /** Each pair's order-book manager (owned by its PairControl; read here for status and tests). */
-  readonly managers = new Map<string, OrderBookManager>();
+  readonly managers: ReadonlyMap<string, OrderBookManager>;
+  /** Where every pair comes into and goes out of the service (pair-lifecycle.ts). */
+  readonly lifecycle: PairLifecycle;
+  /** The listed instruments: start-up precedence and every runtime change (instruments/instrument-catalog.ts). */
+  readonly catalog: InstrumentCatalog;
   readonly pairs: TradingPairs;
   readonly metrics: TradingMetrics;
   /** gRPC server, admin HTTP, journal and session-store metrics, all in `metrics.registry`. */
@@ -195,7 +199,6 @@ export class TradingService {
   recoveryReport: RecoveryReport | undefined;
   private recovering = false;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly unsubscribes: (() => void)[] = [];
   private serving = false;
   private stopPromise: Promise<ShutdownResult> | undefined;
   private readonly startedAtMs: number;
@@ -211,25 +214,24 @@ export class TradingService {
     this.config = config;
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? consoleLogger;
-    this.instruments = deps.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
+    const instruments = deps.instruments ?? config.instruments ?? DEFAULT_INSTRUMENTS.map(compileInstrument);
     this.startedAtMs = Date.now();
     this.ownsTracing = deps.tracing === undefined;
     this.tracing = deps.tracing ?? createTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName });
     const tracing = this.tracing;
-    const symbols = this.instruments.map((i) => i.symbol);
-    this.migration = new MigrationController(symbols, this.clock, {
+    this.migration = new MigrationController([], this.clock, {
       rampSteps: config.rampSteps,
       holdMs: config.rampHoldMs,
       initialState: config.migrationInitialState,
     });
-    this.breakers = new CircuitBreakers(symbols, this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
+    this.breakers = new CircuitBreakers([], this.clock, { latencyBudgetMs: config.breakerLatencyBudgetMs });
     this.monitor = new PerformanceMonitor(this.clock);
     this.alerts = new AlertTracker(this.clock, {
       thresholds: { memoryGrowthMiBPerMinute: config.memoryGrowthAlertMiBPerMinute, memoryGrowthWindowMs: config.memoryGrowthWindowMs },
     });
     this.gate = new TradingGate(this.clock);
     this.control = new LoggedPairControls({ migration: this.migration, breakers: this.breakers, gate: this.gate, monitor: this.monitor, clock: this.clock }, this.logger);
-    this.metrics = new TradingMetrics({ pairs: symbols, dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
+    this.metrics = new TradingMetrics({ pairs: [], dependencies: () => this.dependencies(), monitor: this.monitor, breakers: this.breakers, migration: this.migration, eventLoop: this.eventLoop, gate: this.gate, memoryGrowthBytesPerSecond: () => Math.round((this.memoryGrowthMiBPerMinute() * MIB) / 60) });
     this.alerts.subscribe((c) => {
       const alertFields = (a: { name: string; level: number; severity: string; pairs?: string[]; dependencies?: string[] }) => ({
         alert: a.name,
@@ -244,74 +246,20 @@ export class TradingService {
       if (c.status !== c.previousStatus) this.logger.info(`health: ${c.previousStatus} → ${c.status}`, { event: 'health_changed', from: c.previousStatus, to: c.status });
     });
 
-    const metrics = this.metrics;
-    const onManagerEvent = (pair: string, event: string, detail: string): void => {
-      this.logger.info(`order-book-manager ${pair}: ${event}: ${detail}`, { event: 'order_book_manager', action: event.replace(/-/g, '_'), pair });
-      // A trip on the hot path surfaces here first (the breaker is open by the time the manager falls back).
-      if (event === 'fallback' || event === 'reset') this.control.transitions.check();
-    };
-
-    const createBook = (instrument: Instrument): ServingBook => {
-      const pair = instrument.symbol;
-      // One sink per pair: the metrics of each book command (the monitor has recorded it already: PairControls' hooks).
-      const sink: PairControlSink = {
-        onBookCommand: (p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean) => {
-          metrics.observeCommand(p, impl, role, latencyNs);
-          if (accepted) metrics.orderAccepted(p, impl);
-          if (!ok) metrics.commandFailed(p, impl, role);
-        },
-        onManagerEvent,
-        onTripError: (p) => metrics.error(p, 'breaker_trip'),
-      };
-      const faults = new FaultSwitch();
-      this.faults.set(pair, faults);
-      const { manager } = this.control.add(
-        {
-          instrument,
-          legacyFactory: BOOK_IMPLEMENTATIONS.legacy,
-          adaptiveFactory: (i) => new FaultyBook(BOOK_IMPLEMENTATIONS.adaptive(i), faults, busyWait),
-          scheduleShadowDrain: (drain) => setImmediate(drain),
-        },
-        sink,
-      );
-      this.managers.set(pair, manager);
-      if (!tracing.enabled) return manager;
-      return {
-        get implementation() {
-          return manager.implementation;
-        },
-        apply(cmd: Command, out: EventSink): Outcome {
-          const span = tracing.tracer.startSpan('pair.apply', { attributes: { 'trading.pair': pair, 'trading.command': COMMAND_NAMES[cmd.kind] ?? String(cmd.kind), 'trading.implementation': manager.implementation } });
-          try {
-            return otelContext.with(otelTrace.setSpan(otelContext.active(), span), () => manager.apply(cmd, out));
-          } finally {
-            span.end();
-          }
-        },
-        depth: (side, maxLevels) => manager.depth(side, maxLevels),
-        restingOrders: () => manager.restingOrders(),
-        load: (orders) => manager.load(orders),
-        stateHash: () => manager.stateHash(),
-      };
-    };
-
+    // Every pair comes and goes through the lifecycle (pair-lifecycle.ts): books, control, metrics, subscriptions.
+    this.lifecycle = new PairLifecycle({ control: this.control, monitor: this.monitor, metrics: this.metrics, tracing, logger: this.logger, busyWait });
+    this.faults = this.lifecycle.faults;
+    this.managers = this.lifecycle.managers;
     this.pairs = new TradingPairs({
-      instruments: this.instruments,
-      createBook,
+      instruments: [],
+      createBook: this.lifecycle.createBook,
       clock: this.clock,
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
       maxClosedOrders: config.limits.closedOrdersRetained,
       maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
     });
-    // Trades as the served book reported them, from the pair's own market-data stream.
-    for (const pair of this.pairs.list()) {
-      const { unsubscribe } = pair.subscribeMarketData(1, (delta) => {
-        if (delta.trades.length === 0) return;
-        this.monitor.recordTrades(pair.symbol, delta.trades.length);
-        this.metrics.tradesReported(pair.symbol, delta.trades.length);
-      });
-      this.unsubscribes.push(unsubscribe);
-    }
+    this.lifecycle.bind(this.pairs);
+    for (const instrument of instruments) this.lifecycle.attach(instrument);
 
     // Pair creation is logged by the recovery and manager lines; transitions from here on get their own line.
     this.control.transitions.prime();
@@ -366,17 +314,53 @@ export class TradingService {
     });
     this.grpcMetrics = new GrpcServerMetrics(this.metrics.registry);
     this.grpcMetrics.registerMethods([OrdersServiceService, MarketDataServiceService, InstrumentsServiceService, SessionServiceService, GRPC_HEALTH_METHODS]);
+    const control = this.control;
+    const pairs = this.pairs;
     const chaos: ChaosSeams | undefined = config.chaosEnabled
       ? {
           ballast: new MemoryBallast(config.chaosMaxBallastMiB),
           stall: new EventLoopStall(),
           refusals: new CommandRefusals(),
-          pairs: this.instruments.map((i) => i.symbol),
+          get pairs() {
+            return control.pairs();
+          },
           rssMiB: () => round2(process.memoryUsage.rss() / MIB),
           logger: this.logger,
         }
       : undefined;
     this.chaos = chaos;
+    this.lifecycle.bindLate({ durability: this.durability, snapshotter: this.snapshotter, controlState: this.controlState, refusals: chaos?.refusals });
+    const durability = this.durability;
+    const persistence = deps.persistence;
+    this.catalog = new InstrumentCatalog({
+      lifecycle: this.lifecycle,
+      pairs: this.pairs,
+      control: this.control,
+      store: persistence?.instruments,
+      configured: deps.instruments !== undefined || config.instruments !== undefined,
+      maxInstruments: config.maxInstruments,
+      recover:
+        persistence === undefined || durability === undefined
+          ? undefined
+          : async (pair) => {
+              const r = await recoverListedPair({ pairs: this.pairs, recovery: persistence.recovery, journal: persistence.journal, durability, logger: this.logger, nowMs: () => Date.now() }, pair);
+              if (r.error !== undefined) throw new UnavailableError('postgresql', `${pair.symbol}: its journal could not be recovered: ${r.error}`);
+              return r.replayed;
+            },
+      snapshot:
+        this.snapshotter === undefined
+          ? undefined
+          : async (pair) => {
+              const through = pair.lastCommandSequence;
+              await this.snapshotter!.take(pair);
+              if ((this.snapshotter!.lastStored.get(pair.symbol)?.sequence ?? -1) < through)
+                throw new UnavailableError('postgresql', `no snapshot of ${pair.symbol} through command ${through} could be stored (see the log); nothing changed, retry`);
+            },
+      settled: durability === undefined ? undefined : (pair) => durability.settled(pair),
+      attachJournal: durability === undefined ? undefined : (pair) => durability.attach(pair, 0),
+      logger: this.logger,
+      nowIso: () => new Date(this.clock.nowMs()).toISOString(),
+    });
     // Commands refused before they are applied (journal down, chaos) count as failed served commands.
     const gate = refusalCountingGate({
       inner: this.durability,
@@ -392,12 +376,12 @@ export class TradingService {
       pairs: this.pairs,
       logger: this.logger,
       newOrderGate: {
-        checkNewOrders: () => {
-          const refusal = this.gate.refusal();
+        checkNewOrders: (pair) => {
+          const refusal = this.gate.refusal(pair);
           if (refusal !== undefined) throw new UnavailableError('trading', refusal);
         },
       },
-      durability: gate,
+      durability: listedPairGate(gate, this.pairs),
       clientOrderArchive: deps.persistence?.clientOrders,
       sessions: {
         store: this.sessionMetrics.instrument(this.sessions.store),
@@ -463,7 +447,9 @@ export class TradingService {
     };
     this.ui = new UiBridge({
       pairs: this.pairs,
-      instruments: this.instruments,
+      get instruments() {
+        return pairs.list().map((p) => p.instrument);
+      },
       monitor: this.monitor,
       grpcAddress: () => this.grpcAddress,
       distDir: fileURLToPath(new URL('../../ui/dist', import.meta.url)),
@@ -471,9 +457,14 @@ export class TradingService {
       authMode: config.authMode,
       logger: this.logger,
     });
-    const routes = [...adminRoutes(ctx), ...this.ui.routes()];
+    const routes = [...adminRoutes(ctx), ...instrumentRoutes(this.catalog), ...this.ui.routes()];
     const adminMetrics = (this.adminMetrics = new AdminHttpMetrics(this.metrics.registry, routes));
     this.admin = new AdminHttpServer({ routes, token: config.adminToken, logger: this.logger, observe: (m, r, st, sec) => adminMetrics.observe(m, r, st, sec) });
+  }
+
+  /** The instruments traded now, by symbol. */
+  get instruments(): readonly Instrument[] {
+    return this.pairs.list().map((p) => p.instrument);
   }
 
   /** Listens on both ports (0 picks free ones) and starts the timers; resolves to the bound ports. */
@@ -488,7 +479,9 @@ export class TradingService {
     try {
       // Recovery first: gRPC does not listen (and /health answers 503, grpc NOT_SERVING) until every
       // pair is back to its last durable command.
+      await this.catalog.open(); // the listed set (config, table, defaults) before anything is recovered
       await this.recover();
+      await this.catalog.applyConfigured(); // configured rules differing from the stored ones, now that their journal is replayed
       for (const m of this.managers.values()) m.endStartup(); // "adaptive-started" once per pair, after recovery
       await this.waitForSessionStore();
       grpcPort = await this.grpc.listen(this.config.grpcHost, this.config.grpcPort);
@@ -602,7 +595,7 @@ export class TradingService {
       this.journalMetrics?.close();
       await this.sessions.store.close().catch((err: unknown) => this.logger.error('closing the session store failed', err));
       await this.admin.close(Math.min(graceMs, 1_000));
-      for (const u of this.unsubscribes) u();
+      this.lifecycle.close(); // the pairs' trade subscriptions
       this.eventLoop.stop();
       this.profiler.stopHeapSampling();
       if (this.ownsTracing) await this.tracing.shutdown().catch((err: unknown) => this.logger.error('flushing traces failed', err));

@@ -34,31 +34,32 @@ export interface Instrument extends Readonly<InstrumentSpec> {
   readonly lot: Decimal;
 }
 
-/** Validates a spec once and returns the frozen instrument; throws with the offending field named. */
-export function compileInstrument(spec: InstrumentSpec): Instrument {
-  const fail = (field: string, why: string): never => {
-    throw new Error(`instrument ${spec.symbol || '?'}: ${field} ${why}`);
-  };
-  if (!/^[A-Z0-9]{2,20}$/.test(spec.symbol)) fail('symbol', 'must be 2-20 upper-case letters or digits');
+/** The first rule `spec` breaks: the field and why; undefined when it is a valid instrument. */
+export function checkInstrumentSpec(spec: InstrumentSpec): { field: keyof InstrumentSpec; why: string } | undefined {
+  const positive = (v: number) => Number.isSafeInteger(v) && v > 0;
+  if (!/^[A-Z0-9]{2,20}$/.test(spec.symbol)) return { field: 'symbol', why: 'must be 2-20 upper-case letters or digits' };
   const tick = parseDecimal(spec.tickSize);
-  if (tick === undefined || tick.units === 0n) return fail('tickSize', 'must be a positive decimal string');
+  if (tick === undefined || tick.units === 0n) return { field: 'tickSize', why: 'must be a positive decimal string' };
   const lot = parseDecimal(spec.lotSize);
-  if (lot === undefined || lot.units === 0n) return fail('lotSize', 'must be a positive decimal string');
-  const positive = (field: keyof InstrumentSpec, v: number) => {
-    if (!Number.isSafeInteger(v) || v <= 0) fail(field, 'must be a positive safe integer');
-  };
-  positive('minQuantityLots', spec.minQuantityLots);
-  positive('maxQuantityLots', spec.maxQuantityLots);
-  positive('minPriceTicks', spec.minPriceTicks);
-  positive('maxPriceTicks', spec.maxPriceTicks);
-  positive('marketProtectionBps', spec.marketProtectionBps);
-  if (spec.marketProtectionBps > 10_000) fail('marketProtectionBps', 'must be <= 10000 (100 %)');
-  if (spec.maxQuantityLots < spec.minQuantityLots) fail('maxQuantityLots', 'must be >= minQuantityLots');
-  if (spec.maxPriceTicks < spec.minPriceTicks) fail('maxPriceTicks', 'must be >= minPriceTicks');
+  if (lot === undefined || lot.units === 0n) return { field: 'lotSize', why: 'must be a positive decimal string' };
+  for (const field of ['minQuantityLots', 'maxQuantityLots', 'minPriceTicks', 'maxPriceTicks', 'marketProtectionBps'] as const)
+    if (!positive(spec[field])) return { field, why: 'must be a positive safe integer' };
+  if (spec.marketProtectionBps > 10_000) return { field: 'marketProtectionBps', why: 'must be <= 10000 (100 %)' };
+  if (spec.maxQuantityLots < spec.minQuantityLots) return { field: 'maxQuantityLots', why: 'must be >= minQuantityLots' };
+  if (spec.maxPriceTicks < spec.minPriceTicks) return { field: 'maxPriceTicks', why: 'must be >= minPriceTicks' };
   // Notional = price × quantity must stay exact where the book sums it; the book itself only sums lots,
   // so the bound that matters is lots per side: keep the maximum far from 2^53.
-  if (spec.maxQuantityLots > 2 ** 40) fail('maxQuantityLots', 'must be <= 2^40 so level totals stay exact');
-  if (spec.maxPriceTicks > 2 ** 31 - 1) fail('maxPriceTicks', 'must fit in 31 bits');
+  if (spec.maxQuantityLots > 2 ** 40) return { field: 'maxQuantityLots', why: 'must be <= 2^40 so level totals stay exact' };
+  if (spec.maxPriceTicks > 2 ** 31 - 1) return { field: 'maxPriceTicks', why: 'must fit in 31 bits' };
+  return undefined;
+}
+
+/** Validates a spec once and returns the frozen instrument; throws with the offending field named. */
+export function compileInstrument(spec: InstrumentSpec): Instrument {
+  const fault = checkInstrumentSpec(spec);
+  if (fault !== undefined) throw new Error(`instrument ${spec.symbol || '?'}: ${fault.field} ${fault.why}`);
+  const tick = parseDecimal(spec.tickSize)!;
+  const lot = parseDecimal(spec.lotSize)!;
   return Object.freeze({
     ...spec,
     tick,

@@ -456,6 +456,11 @@ export class CircuitBreakers {
     return b;
   }
 
+  /** Forgets a pair's breaker and its history (delisted). */
+  remove(pair: string): void {
+    this.breakers.delete(pair);
+  }
+
   has(pair: string): boolean {
     return this.breakers.has(pair);
   }

@@ -341,6 +341,11 @@ export class MigrationController {
     });
   }
 
+  /** Forgets a pair (delisted) with its history; an unknown pair is left alone. */
+  removePair(pair: string): void {
+    this.pairsByName.delete(pair);
+  }
+
   pairs(): string[] {
     return [...this.pairsByName.keys()];
   }

@@ -361,3 +361,38 @@ describe('PairControls: property', () => {
     );
   });
 });
+
+describe('PairControls: one pair halted alone, a pair removed', () => {
+  it('halts new orders of one pair only, names it in the refusal, and the halt of every pair wins', () => {
+    const s = setup();
+    expect(s.control.haltPair(A, 'op', 'review')).toBe(true);
+    expect(s.control.haltPair(A, 'op', 'again')).toBe(false);
+    expect(s.gate.refusal(A)).toMatch(new RegExp(`trading of ${A} halted by operator since .*cancels still work`));
+    expect(s.gate.refusal(B)).toBeUndefined();
+    expect(s.gate.refusal()).toBeUndefined();
+    expect(s.gate.status()).toMatchObject({ accepting_new_orders: true, halted_pairs: [{ pair: A, on: true, by: 'op', reason: 'review' }] });
+    s.control.halt('op', 'all');
+    expect(s.gate.refusal(A)).toMatch(/^trading halted by operator/);
+    s.control.resume();
+    expect(s.control.resumePair(A)).toBe(true);
+    expect(s.gate.refusal(A)).toBeUndefined();
+    expect(() => s.control.haltPair('NOPE', 'op', 'x')).toThrow(ValidationError);
+    expect(s.control.haltPair(B, 'op', 'kept', '2026-01-01T00:00:00.000Z')).toBe(true);
+    expect(s.gate.pairHalt(B)).toEqual({ on: true, since: '2026-01-01T00:00:00.000Z', by: 'op', reason: 'kept' });
+  });
+
+  it('remove forgets the pair everywhere (migration state, breaker, halt); the other pair is untouched', () => {
+    const s = setup();
+    s.control.haltPair(A, 'op', 'going');
+    s.control.get(A).trip('operator', 'drill');
+    s.control.remove(A);
+    expect(s.control.has(A)).toBe(false);
+    expect(s.control.pairs()).toEqual([B]);
+    expect(s.migration.pairs()).toEqual([B]);
+    expect(s.breakers.pairs()).toEqual([B]);
+    expect(s.breakers.history().last_24h.some((e) => e.pair === A)).toBe(false);
+    expect(s.gate.haltedPairs()).toEqual([]);
+    expect(() => s.control.remove(A)).toThrow(ValidationError);
+    expect(s.keptBooks(B)).toEqual({ legacy: true, adaptive: true });
+  });
+});

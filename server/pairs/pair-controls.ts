@@ -105,6 +105,18 @@ export class PairControls {
     };
   }
 
+  /**
+   * Gives up control of a pair (delisted): its migration state, breaker and halt are forgotten. The
+   * caller stops routing commands to its manager first (the pair is out of TradingPairs).
+   */
+  remove(pair: string): void {
+    this.get(pair);
+    this.byPair.delete(pair);
+    this.migration.removePair(pair);
+    this.breakers.remove(pair);
+    this.gate.resumePair(pair);
+  }
+
   has(pair: string): boolean {
     return this.byPair.has(pair);
   }
@@ -188,6 +200,15 @@ export class PairControls {
 
   resume(): boolean {
     return this.gate.resumeTrading();
+  }
+
+  /** Halts new orders and replaces of one pair (cancels still work); `since` restores a halt kept across a restart. */
+  haltPair(pair: string, by: string, reason: string, since?: string): boolean {
+    return this.gate.haltPair(this.get(pair).pair, by, reason, since);
+  }
+
+  resumePair(pair: string): boolean {
+    return this.gate.resumePair(this.get(pair).pair);
   }
 
   enableMaintenance(by: string, reason: string): boolean {

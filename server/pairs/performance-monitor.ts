@@ -272,6 +272,12 @@ export class PerformanceMonitor {
     e.byMinute.add(now, 1);
   }
 
+  /** Forgets a delisted pair's rows and error entries (the all-pairs totals keep what it contributed). */
+  forgetPair(pair: string): void {
+    this.pairs.delete(pair);
+    for (const [key, e] of this.errors) if (e.pair === pair) this.errors.delete(key);
+  }
+
   // ----- queries (allocate their result; O(pairs × window)) -----
 
   /** Last minute of served commands: the figures the runbook's health check reads. */

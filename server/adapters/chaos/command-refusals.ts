@@ -18,6 +18,12 @@ export class CommandRefusals {
     this.counters.set(pair, 0);
   }
 
+  /** Clears a delisted pair's fault and counter. */
+  forget(pair: string): void {
+    this.everyNth.delete(pair);
+    this.counters.delete(pair);
+  }
+
   status(): { pair: string; everyNth: number; refused: number }[] {
     return [...this.everyNth.entries()].map(([pair, everyNth]) => ({ pair, everyNth, refused: Math.floor((this.counters.get(pair) ?? 0) / everyNth) }));
   }

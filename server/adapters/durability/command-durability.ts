@@ -115,6 +115,18 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
     if (this.snapshotEveryCommands > 0 && commandsSinceSnapshot >= this.snapshotEveryCommands) this.onSnapshotDue?.(pair);
   }
 
+  /**
+   * Stops journaling a pair (delisted): it no longer defers publications here. The caller waited for
+   * `settled` first, so nothing of it is held.
+   */
+  detach(pair: TradingPair): void {
+    const log = this.logs.get(pair.symbol);
+    if (log === undefined || log.pair !== pair) return;
+    this.logs.delete(pair.symbol);
+    this.batchLogs.delete(log);
+    pair.setRecorder(undefined);
+  }
+
   /** Refuses every call on the pair from now on, with `reason` (recovery failed, journal refused a sequence). */
   fence(pair: string, reason: string): void {
     const log = this.logs.get(pair);

@@ -51,7 +51,7 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
   }
   const where = embedded !== undefined ? `embedded PostgreSQL in ${embedded.dataDir}` : redactUrl(url);
   return {
-    persistence: { journal: postgres.journal, recovery: postgres.recovery, pairState: postgres.pairState, clientOrders: postgres.clientOrders, databaseId: postgres.databaseId },
+    persistence: { journal: postgres.journal, recovery: postgres.recovery, pairState: postgres.pairState, instruments: postgres.instruments, clientOrders: postgres.clientOrders, databaseId: postgres.databaseId },
     postgres,
     description: `${where}${config.databaseSchema !== undefined ? ` (schema ${config.databaseSchema})` : ''}, migrations at version ${postgres.migrations.version ?? '?'}`,
     async close(drainTimeoutMs: number) {

@@ -34,6 +34,11 @@ export class PairControlPersistence {
     }
   }
 
+  /** Forgets a delisted pair (its stored document stays; a pair listed again starts from the defaults). */
+  forget(pair: string): void {
+    this.saved.delete(pair);
+  }
+
   /** Saves every pair whose control state changed since its last save. */
   saveChanged(): void {
     for (const pair of this.control.pairs()) {

@@ -73,7 +73,19 @@ export async function recoverPairs(o: RecoverOptions): Promise<RecoveryReport> {
   return report;
 }
 
-async function recoverPair(o: RecoverOptions, pair: TradingPair): Promise<PairRecoveryReport> {
+/**
+ * Recovers one pair listed at runtime (not yet served: nothing else writes it meanwhile) from its snapshot
+ * and journal — empty for a new symbol, its history for a symbol listed before — then attaches it to the
+ * durability layer (fenced when recovery failed, like at start-up).
+ */
+export async function recoverListedPair(o: Omit<RecoverOptions, 'pairs'> & { pairs: Pick<TradingPairs, 'accounts'> }, pair: TradingPair): Promise<PairRecoveryReport> {
+  const r = await recoverPair(o, pair);
+  o.durability.attach(pair, r.replayed);
+  if (r.error !== undefined) o.durability.fence(pair.symbol, `recovery failed: ${r.error}`);
+  return r;
+}
+
+async function recoverPair(o: Omit<RecoverOptions, 'pairs'> & { pairs: Pick<TradingPairs, 'accounts'> }, pair: TradingPair): Promise<PairRecoveryReport> {
   const started = o.nowMs();
   const symbol = pair.symbol;
   let snapshotSequence = 0;
@@ -155,6 +167,11 @@ export class PairSnapshotter {
         this.lastStored.set(r.pair, { sequence: r.snapshotSequence, atMs: r.snapshotTakenAtMs, orders: r.snapshotOrders ?? 0, loadedAtStart: true });
       }
     }
+  }
+
+  /** Forgets a delisted pair. */
+  forget(pair: string): void {
+    this.lastStored.delete(pair);
   }
 
   /** Snapshots `pair` now unless one is in flight or nothing happened since the last. */

@@ -44,9 +44,9 @@ export interface CallContext {
   readonly maxOpenOrdersPerAccount: number;
   /**
    * Asked before a new order or a replace is applied (never for cancels or reads); throws
-   * UnavailableError while trading is halted or in maintenance.
+   * UnavailableError while trading (or that pair's trading, by the requested pair name) is halted or in maintenance.
    */
-  checkNewOrders(): void;
+  checkNewOrders(pair: string): void;
 }
 
 interface HasDeadline {

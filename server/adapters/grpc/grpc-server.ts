@@ -100,7 +100,7 @@ export interface GrpcServerOptions {
    * Admission of new orders and replaces (operator halt, maintenance): throws UnavailableError to refuse.
    * @default always admits
    */
-  newOrderGate?: { checkNewOrders(): void };
+  newOrderGate?: { checkNewOrders(pair: string): void };
   /**
    * Ack after durable (adapters/durability): commands refused while the journal is down, replies held
    * until the journal holds what they show. @default none (in-memory: replies at once)
@@ -146,7 +146,7 @@ export class TradingGrpcServer {
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
       streams: this.streamGovernor,
       maxOpenOrdersPerAccount: options.maxOpenOrdersPerAccount ?? DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT,
-      checkNewOrders: options.newOrderGate ? () => options.newOrderGate!.checkNewOrders() : () => {},
+      checkNewOrders: options.newOrderGate ? (pair) => options.newOrderGate!.checkNewOrders(pair) : () => {},
     };
     this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;

@@ -12,13 +12,13 @@ import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { checkAdmission, unary, type CallContext } from './call-context.ts';
 import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts';
 import type { DurabilityGate } from './durability-gate.ts';
-import { toStatus } from './errors.ts';
+import { ApiRejectCode, NotFoundError, toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
 import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
 import { GetOrderBookResponse } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
-import type { MarketDataDelta } from '../../pairs/trading-pair.ts';
+import type { MarketDataDelta, TradingPair } from '../../pairs/trading-pair.ts';
 
 /** Each delta is encoded once, whatever the number of subscribers (they all get the same bytes). */
 const encodedDeltas = new WeakMap<MarketDataDelta, Buffer>();
@@ -33,7 +33,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * The last full-depth answer per pair, encoded, by market-data sequence: pipelined depth-0 calls on
    * an unchanged book reuse its bytes instead of walking and encoding every level each time.
    */
-  const fullDepth = new Map<string, { sequence: number; answer: GetOrderBookResponse; levels: number }>();
+  const fullDepth = new WeakMap<TradingPair, { sequence: number; answer: GetOrderBookResponse; levels: number }>(); // by pair object: a delisted pair's entry goes with it
   /** Runs `admit`; when it refuses the call and the address is flooding, the caller's connection is cut too. */
   const guarded = <T>(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, admit: () => T): T => {
     try {
@@ -65,14 +65,14 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       const peer = peerAddress(call.getPeer());
       if (depth === 0) {
         const seq = pair.sequences.marketData;
-        let cached = fullDepth.get(pair.symbol);
+        let cached = fullDepth.get(pair);
         if (cached === undefined || cached.sequence !== seq) {
           const snap = pair.snapshot(0);
           // Encoded once per book state (a raw response, see raw-responses.ts): a 40,000-level answer
           // costs tens of ms to encode, and a burst of calls must not pay it each time.
           const bytes = Buffer.from(GetOrderBookResponse.encode({ book: snapshotToWire(pair.instrument, snap) }).finish());
           cached = { sequence: seq, answer: bytes as unknown as GetOrderBookResponse, levels: snap.bids.length + snap.asks.length };
-          fullDepth.set(pair.symbol, cached);
+          fullDepth.set(pair, cached);
         }
         admitAnswer(call, peer, 1 + Math.floor(cached.levels / MARKET_DATA_LEVELS_PER_TOKEN));
         return cached.answer;
@@ -85,11 +85,13 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
       let closed = false;
       let unsubscribe = (): void => {};
       let unregister = (): void => {};
+      let unwatch = (): void => {};
       let ticket: StreamTicket | undefined;
       let outbox: StreamOutbox | undefined;
       const release = (): void => {
         unsubscribe();
         unregister();
+        unwatch();
         outbox?.release();
         ticket?.release();
       };
@@ -131,6 +133,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         });
         unsubscribe = subscription.unsubscribe;
         unregister = ctx.registerStream((reason) => close(reason));
+        unwatch = pairs.watchRemoval(pair, () => close(new NotFoundError('pair', `pair ${inst.symbol} was delisted`, ApiRejectCode.UnknownPair)));
         const { snapshot } = subscription;
         box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));
       } catch (err) {

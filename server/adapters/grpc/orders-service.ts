@@ -127,7 +127,7 @@ export function createOrdersService(
 
   /** Phase 1 (sync): parse and validate; reads nothing asynchronous. */
   const parseSubmit = (req: SubmitOrderRequest): PreparedSubmit => {
-    ctx.checkNewOrders();
+    ctx.checkNewOrders(req.pair);
     const pair = resolvePair(pairs, req.pair);
     const order = parseNewOrder(pair.instrument, req);
     // Refused before the pair numbers the order: a bad enum or price rule consumes nothing.
@@ -169,7 +169,7 @@ export function createOrdersService(
   };
 
   const replace = (account: number, req: ReplaceOrderRequest): Applied => {
-    ctx.checkNewOrders();
+    ctx.checkNewOrders(req.pair);
     const pair = writable(resolvePair(pairs, req.pair));
     const orderId = resolveOrderRef(pair, account, req.order);
     const price = req.price === '' ? undefined : parsePrice(pair.instrument, req.price);

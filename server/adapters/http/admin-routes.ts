@@ -66,7 +66,7 @@ export const ADMIN_ACTOR = 'admin-api';
 
 // ---- input helpers: every check throws ValidationError naming the field ----
 
-function only(body: Record<string, unknown>, allowed: readonly string[]): void {
+export function only(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(body)) if (!allowed.includes(key)) throw new ValidationError(key, `is not a field of this request (allowed: ${allowed.length ? allowed.join(', ') : 'none'})`);
 }
 
@@ -76,7 +76,7 @@ function requiredString(body: Record<string, unknown>, field: string): string {
   return v;
 }
 
-function reasonOf(body: Record<string, unknown>, fallback: string): string {
+export function reasonOf(body: Record<string, unknown>, fallback: string): string {
   const v = body['reason'];
   if (v === undefined) return fallback;
   if (typeof v !== 'string' || v.trim() === '' || v.length > 500) throw new ValidationError('reason', 'must be a non-empty string of at most 500 characters');

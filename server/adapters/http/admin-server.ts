@@ -14,7 +14,7 @@ import { ValidationError } from '../../pairs/errors.ts';
 import type { Logger } from '../grpc/call-context.ts';
 import { boundedMessage, echo, ECHO_MAX } from '../grpc/echo.ts';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface AdminRequest {
   method: string;
@@ -184,7 +184,7 @@ export class AdminHttpServer {
       if (!this.isPublic(path)) this.authorize(req);
       const { route, param } = this.resolve(path, method);
       routeName = route.path.endsWith('/') ? `${route.path}:param${route.suffix ?? ''}` : route.path;
-      const body = method === 'POST' ? await readJsonBody(req) : {};
+      const body = method === 'POST' || method === 'PATCH' ? await readJsonBody(req) : {};
       const out = await route.handle({ method, path, query: url.searchParams, param, body, headers: req.headers });
       const status = out.status ?? 200;
       for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);

@@ -44,6 +44,12 @@ export class ControlTransitionLog {
     this.scan(false);
   }
 
+  /** Forgets what was seen of a delisted pair (its histories are gone with it). */
+  forget(pair: string): void {
+    this.lastBreaker.delete(pair);
+    this.lastMigration.delete(pair);
+  }
+
   /** Logs every transition recorded since the last call (or `prime`). */
   check(): void {
     this.scan(true);
@@ -157,5 +163,10 @@ export class LoggedPairControls extends PairControls {
   }
   override tickRamps(): RampDecision[] {
     return this.after(() => super.tickRamps());
+  }
+  override remove(pair: string): void {
+    this.transitions.check(); // what happened to the pair before it goes is logged
+    super.remove(pair);
+    this.transitions.forget(pair);
   }
 }

@@ -69,6 +69,7 @@ export class JournalMetrics {
       labelNames: ['pair'],
       registers,
       collect() {
+        this.reset(); // a delisted pair's series goes with it
         for (const s of sources.pairSequences()) this.set({ pair: s.pair }, Math.max(0, s.applied - s.durable));
       },
     });

@@ -24,7 +24,7 @@ import type { TradingGate } from '../../pairs/trading-gate.ts';
 export const COMMAND_DURATION_BUCKETS_SECONDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 
 export interface TradingMetricsSources {
-  /** Every pair symbol: each pair × implementation (× role) series exists from start at 0. */
+  /** Every pair symbol at start: each pair × implementation (× role) series exists from start at 0 (later pairs: addPair). */
   pairs: readonly string[];
   /**
    * The dependencies health checks look at, each up or not (`trading_dependency_up`); `required` ones
@@ -89,6 +89,14 @@ class CommandDurationHistogram {
     return s;
   }
 
+  /** Drops every series of a pair (delisted). */
+  remove(pair: string): void {
+    const slots = this.byPair.get(pair);
+    if (slots === undefined) return;
+    this.byPair.delete(pair);
+    for (let i = this.series.length - 1; i >= 0; i--) if (this.series[i]!.labels.pair === pair) this.series.splice(i, 1);
+  }
+
   observe(pair: string, implementation: BookImplementation, role: CommandRole, seconds: number): void {
     const slots = this.byPair.get(pair);
     const s = slots?.[IMPL_INDEX[implementation] * 2 + ROLE_INDEX[role]] ?? this.ensure(pair, implementation, role);
@@ -134,6 +142,12 @@ export class TradingMetrics {
   private readonly failures: Counter<'pair' | 'implementation' | 'role'>;
   private readonly duration = new CommandDurationHistogram();
   private readonly pending = new Map<string, PendingCounts>();
+  private readonly ordersTotal: Counter<'pair' | 'implementation'>;
+  private readonly tradesTotal: Counter<'pair'>;
+  private readonly latencyP95: Gauge<'pair' | 'implementation' | 'role'>;
+  private readonly breakerOpen: Gauge<'pair'>;
+  /** The pairs whose series exist (created at 0 by addPair, dropped by removePair). */
+  private readonly pairs = new Set<string>();
 
   constructor(sources: TradingMetricsSources) {
     const registers = [this.registry];
@@ -141,10 +155,9 @@ export class TradingMetrics {
     // prom-client names these gauges `_total`, which Prometheus reserves for counters (`promtool check
     // metrics` flags them); prom-client's `nodejs_active_resources{type}` says the same without the suffix.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
-    const pairs = sources.pairs;
+    const pairs = this.pairs;
     const pending = this.pending;
-    for (const pair of pairs) this.pendingOf(pair);
-    const ordersTotal = new Counter({
+    this.ordersTotal = new Counter({
       name: 'trading_orders_total',
       help: 'New orders accepted, by pair and the implementation whose result was served.',
       labelNames: ['pair', 'implementation'],
@@ -157,7 +170,7 @@ export class TradingMetrics {
         }
       },
     });
-    const tradesTotal = new Counter({
+    this.tradesTotal = new Counter({
       name: 'trading_trades_total',
       help: 'Trades (fills) reported by the served book.',
       labelNames: ['pair'],
@@ -177,20 +190,7 @@ export class TradingMetrics {
       registers,
     });
     this.registry.registerMetric(this.duration as unknown as Metric);
-    // Every series with known labels exists from start at 0 (Prometheus instrumentation guide), so rate()
-    // and the runbook's `curl /metrics | grep` find them on a fresh service.
-    for (const pair of pairs) {
-      tradesTotal.inc({ pair }, 0);
-      for (const kind of ERROR_KINDS) this.errors.inc({ pair, kind }, 0);
-      for (const implementation of IMPLEMENTATIONS) {
-        ordersTotal.inc({ pair, implementation }, 0);
-        for (const role of ROLES) {
-          this.failures.inc({ pair, implementation, role }, 0);
-          this.duration.ensure(pair, implementation, role);
-        }
-      }
-    }
-    new Gauge({
+    this.latencyP95 = new Gauge({
       name: 'trading_latency_p95',
       help: 'p95 of book command latency over the last minute, in SECONDS (base unit), per pair x implementation x role; from the Performance Monitor.',
       labelNames: ['pair', 'implementation', 'role'],
@@ -198,9 +198,10 @@ export class TradingMetrics {
       collect() {
         this.reset();
         for (const pair of pairs) for (const implementation of IMPLEMENTATIONS) for (const role of ROLES) this.set({ pair, implementation, role }, 0);
-        for (const row of sources.monitor.perPair()) this.set({ pair: row.pair, implementation: row.impl, role: row.role }, row.latency_p95_ms / 1000);
+        for (const row of sources.monitor.perPair()) if (pairs.has(row.pair)) this.set({ pair: row.pair, implementation: row.impl, role: row.role }, row.latency_p95_ms / 1000);
       },
     });
+    for (const pair of sources.pairs) this.addPair(pair);
     new Gauge({
       name: 'trading_latency_baseline_p95_seconds',
       help: 'The served p95 considered normal (learned median of per-minute p95s, or configured), in seconds; 0 while none is known. Health escalates a p95 above 20 ms to Level 2 beyond 1.5x this.',
@@ -219,7 +220,7 @@ export class TradingMetrics {
         for (const d of sources.dependencies?.() ?? []) this.set({ dependency: d.name, required: String(d.required) }, d.up ? 1 : 0);
       },
     });
-    new Gauge({
+    this.breakerOpen = new Gauge({
       name: 'trading_circuit_breaker_open',
       help: '1 while the pair\'s circuit breaker is open (served by the legacy book alone), else 0.',
       labelNames: ['pair'],
@@ -236,6 +237,16 @@ export class TradingMetrics {
       collect() {
         this.reset();
         for (const s of sources.migration.status()) this.set({ pair: s.pair, state: s.state }, s.current_percentage);
+      },
+    });
+    new Gauge({
+      name: 'trading_pair_halted',
+      help: '1 while the pair alone is halted by an operator (POST /admin/instruments/PAIR/halt), else 0.',
+      labelNames: ['pair'],
+      registers,
+      collect() {
+        this.reset();
+        for (const pair of pairs) this.set({ pair }, sources.gate.pairHalt(pair).on ? 1 : 0);
       },
     });
     new Gauge({
@@ -276,6 +287,42 @@ export class TradingMetrics {
         this.set(sources.eventLoop.latest().utilization);
       },
     });
+  }
+
+  /**
+   * Creates every series of a pair at 0 (Prometheus instrumentation guide: series with known labels exist
+   * from the start), so rate() and the runbook's `curl /metrics | grep` find them on a fresh pair.
+   */
+  addPair(pair: string): void {
+    if (this.pairs.has(pair)) return;
+    this.pairs.add(pair);
+    this.pendingOf(pair);
+    this.tradesTotal.inc({ pair }, 0);
+    for (const kind of ERROR_KINDS) this.errors.inc({ pair, kind }, 0);
+    for (const implementation of IMPLEMENTATIONS) {
+      this.ordersTotal.inc({ pair, implementation }, 0);
+      for (const role of ROLES) {
+        this.failures.inc({ pair, implementation, role }, 0);
+        this.duration.ensure(pair, implementation, role);
+      }
+    }
+  }
+
+  /** Removes every series of a delisted pair (nothing of it stays in /metrics). */
+  removePair(pair: string): void {
+    if (!this.pairs.delete(pair)) return;
+    this.pending.delete(pair);
+    this.tradesTotal.remove({ pair });
+    this.breakerOpen.remove({ pair });
+    for (const kind of ERROR_KINDS) this.errors.remove({ pair, kind });
+    for (const implementation of IMPLEMENTATIONS) {
+      this.ordersTotal.remove({ pair, implementation });
+      for (const role of ROLES) {
+        this.failures.remove({ pair, implementation, role });
+        this.latencyP95.remove({ pair, implementation, role });
+      }
+    }
+    this.duration.remove(pair);
   }
 
   /** One book applying one command (the manager's observer). No allocation, no label hashing. */

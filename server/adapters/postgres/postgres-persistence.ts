@@ -1,12 +1,13 @@
 /**
  * Composition of the PostgreSQL adapter: one pool, migrations at start-up, then the Journal,
- * RecoveryStore and PairStateStore ports over that pool. What server/main.ts builds (with a URL from
+ * RecoveryStore, PairStateStore and InstrumentStore ports over that pool. What server/main.ts builds (with a URL from
  * DATABASE_URL, or the embedded server's URL).
  */
 import type { Pool } from 'pg';
 import { runMigrations, type MigrationResult } from './migrations.ts';
 import { PostgresJournal, type PostgresJournalOptions } from './postgres-journal.ts';
 import { PostgresPairStateStore } from './postgres-pair-state-store.ts';
+import { PostgresInstrumentStore } from './postgres-instrument-store.ts';
 import { compilePostgresOptions, createPostgresPool, type PostgresOptions } from './postgres-pool.ts';
 import { PostgresRecoveryStore } from './postgres-recovery-store.ts';
 import { PostgresClientOrderArchive, readDatabaseId } from './postgres-client-order-archive.ts';
@@ -20,6 +21,8 @@ export interface PostgresPersistence {
   readonly journal: PostgresJournal;
   readonly recovery: PostgresRecoveryStore;
   readonly pairState: PostgresPairStateStore;
+  /** The listed instruments (`instruments`). */
+  readonly instruments: PostgresInstrumentStore;
   readonly migrations: MigrationResult;
   /** Client order ids of every order, for idempotency beyond the registry and the session store. */
   readonly clientOrders: PostgresClientOrderArchive;
@@ -48,6 +51,7 @@ export async function openPostgresPersistence(options: PostgresPersistenceOption
     journal,
     recovery: new PostgresRecoveryStore(pool),
     pairState: new PostgresPairStateStore(pool),
+    instruments: new PostgresInstrumentStore(pool),
     migrations,
     clientOrders: new PostgresClientOrderArchive(pool),
     databaseId,
