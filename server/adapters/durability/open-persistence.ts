@@ -10,6 +10,8 @@ import { ensureDatabaseExists } from '../postgres/ensure-database.ts';
 import { openPostgresPersistence, type PostgresPersistence } from '../postgres/postgres-persistence.ts';
 import { redactPostgresUrl } from '../postgres/redact-url.ts';
 import type { ServicePersistence } from '../trading-service.ts';
+import { BindableFence } from '../cluster/bindable-fence.ts';
+import { PostgresPairOwnershipStore } from '../postgres/postgres-pair-ownership-store.ts';
 
 export interface OpenedPersistence {
   /** undefined with PERSISTENCE=memory. */
@@ -36,13 +38,15 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
     url = embedded.url;
   }
   let postgres: PostgresPersistence;
+  // Cluster mode: every journal write checks this replica's fencing token of each pair it writes.
+  const fence = config.cluster.mode === 'postgres' ? new BindableFence(config.cluster.replicaId) : undefined;
   try {
     if (embedded === undefined) await ensureDatabaseExists(url, (line) => log(`postgresql: ${line}`));
     postgres = await openPostgresPersistence({
       connectionString: url,
       ...(config.databaseSchema !== undefined ? { options: `-c search_path=${config.databaseSchema}` } : {}),
       writeTimeoutMs: config.databaseWriteTimeoutMs,
-      journal: { maxDelayMs: config.journalMaxDelayMs, maxBatch: config.journalMaxBatch },
+      journal: { maxDelayMs: config.journalMaxDelayMs, maxBatch: config.journalMaxBatch, ...(fence !== undefined ? { fence } : {}) },
       onIdleError: (err) => log(`postgresql: idle connection error (the pool reconnects): ${err.message}`),
     });
   } catch (err) {
@@ -51,7 +55,14 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
   }
   const where = embedded !== undefined ? `embedded PostgreSQL in ${embedded.dataDir}` : redactUrl(url);
   return {
-    persistence: { journal: postgres.journal, recovery: postgres.recovery, pairState: postgres.pairState, clientOrders: postgres.clientOrders, databaseId: postgres.databaseId },
+    persistence: {
+      journal: postgres.journal,
+      recovery: postgres.recovery,
+      pairState: postgres.pairState,
+      clientOrders: postgres.clientOrders,
+      databaseId: postgres.databaseId,
+      ...(fence !== undefined ? { cluster: { store: new PostgresPairOwnershipStore(postgres.pool), fence } } : {}),
+    },
     postgres,
     description: `${where}${config.databaseSchema !== undefined ? ` (schema ${config.databaseSchema})` : ''}, migrations at version ${postgres.migrations.version ?? '?'}`,
     async close(drainTimeoutMs: number) {

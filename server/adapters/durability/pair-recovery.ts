@@ -73,6 +73,17 @@ export async function recoverPairs(o: RecoverOptions): Promise<RecoveryReport> {
   return report;
 }
 
+/**
+ * Cluster mode: one pair this replica just acquired, recovered exactly as at start-up (the pair must
+ * hold nothing: TradingPair.reset() first), then attached at the journal head — or fenced if it failed.
+ */
+export async function recoverOnePair(o: RecoverOptions, pair: TradingPair): Promise<PairRecoveryReport> {
+  const r = await recoverPair(o, pair);
+  o.durability.attach(pair, r.replayed);
+  if (r.error !== undefined) o.durability.fence(pair.symbol, `recovery failed: ${r.error}`);
+  return r;
+}
+
 async function recoverPair(o: RecoverOptions, pair: TradingPair): Promise<PairRecoveryReport> {
   const started = o.nowMs();
   const symbol = pair.symbol;

@@ -100,7 +100,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
           box.write(encodedDelta(inst, delta));
         });
         unsubscribe = subscription.unsubscribe;
-        unregister = ctx.registerStream((reason) => close(reason));
+        unregister = ctx.registerStream((reason) => close(reason), pair.symbol);
         const { snapshot } = subscription;
         box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));
       } catch (err) {
