@@ -29,6 +29,11 @@ export interface RoutingClientOptions {
   maxAttempts?: number;
   /** Longest wait between attempts while a pair has no owner. @default 500 */
   maxBackoffMs?: number;
+  /**
+   * Longest one attempt may take before it is abandoned and retried (a paused or partitioned replica
+   * holds calls without answering). @default 2000
+   */
+  attemptTimeoutMs?: number;
 }
 
 /** What a routed call cost: attempts, and whether a refusal sent it elsewhere. */
@@ -100,12 +105,14 @@ export class RoutingClient {
       const target = this.owners.get(req.pair) ?? this.targets[this.next++ % this.targets.length]!;
       first ??= target;
       try {
-        const response = await new Promise<Res>((resolve, reject) => method(this.client(target), req, md, new Date(deadline), (err, res) => (err ? reject(err) : resolve(res))));
+        const attemptDeadline = new Date(Math.min(deadline, Date.now() + (this.o.attemptTimeoutMs ?? 2000)));
+        const response = await new Promise<Res>((resolve, reject) => method(this.client(target), req, md, attemptDeadline, (err, res) => (err ? reject(err) : resolve(res))));
         this.owners.set(req.pair, target);
         return { response, attempts: attempt, moved: target !== first, target };
       } catch (err) {
         const e = err as ServiceError;
-        if (e.code !== status.UNAVAILABLE) throw e;
+        // DEADLINE_EXCEEDED of one attempt: the replica did not answer in time (paused, partitioned).
+        if (e.code !== status.UNAVAILABLE && !(e.code === status.DEADLINE_EXCEEDED && Date.now() < deadline)) throw e;
         last = e;
         const owner = e.metadata?.get(OWNER)[0];
         const address = e.metadata?.get(OWNER_ADDRESS)[0];

@@ -48,7 +48,14 @@ export class ClusterNode {
   private ownership: PairOwnership | undefined;
 
   constructor(private readonly o: ClusterNodeOptions) {
-    o.journal.onFenced?.((e) => this.ownership?.fenced(e.pair, e.token));
+    o.journal.onFenced?.((e) => {
+      o.logger.error(`cluster: the journal's fence refused ${e.pair}'s queued entries (fencing token ${e.token ?? 'none'}): another replica holds the pair; they were never acknowledged`, undefined, {
+        event: 'journal_fenced',
+        pair: e.pair,
+        fencing_token: e.token,
+      });
+      this.ownership?.fenced(e.pair, e.token);
+    });
   }
 
   get replicaId(): string {
