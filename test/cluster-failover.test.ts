@@ -1,6 +1,6 @@
 /**
  * Three real replicas (CLUSTER_MODE=postgres) on one schema of the real PostgreSQL, under load through
- * the routing client, lease 1500 ms renewed every 300 ms:
+ * the routing client, lease 3000 ms renewed every 500 ms:
  * (a) kill -9 the owner of a busy pair → another replica serves it within the lease bound, trading on it
  *     resumes;
  * (b) SIGSTOP an owner past its lease → another takes over and trades; SIGCONT → the old owner's queued
@@ -28,8 +28,8 @@ import { isRunning, servingMap, startReplica, stopReplica, waitForServing, type 
 import { openTestPersistence, TEST_DATABASE_URL, testSchema } from './support/service-database.ts';
 
 const PAIRS = DEFAULT_INSTRUMENTS.map((i) => i.symbol);
-const LEASE_MS = 1500;
-const RENEW_MS = 300;
+const LEASE_MS = 3000; // test/support/cluster-replicas.ts
+const RENEW_MS = 500;
 /** Takeover bound: the lease, one renew interval, and slack for recovery and this loaded 2-core machine. */
 const TAKEOVER_BOUND_MS = LEASE_MS + RENEW_MS + 2500;
 

@@ -41,8 +41,10 @@ export async function startReplica(id: string, schema: string, env: Record<strin
       LOG_FORMAT: 'json',
       CLUSTER_MODE: 'postgres',
       REPLICA_ID: id,
-      OWNERSHIP_LEASE_MS: '1500',
-      OWNERSHIP_RENEW_MS: '300',
+      // Short enough for quick takeovers, long enough that a replica starved of CPU for a second (the
+      // whole suite runs in parallel on 2 cores) does not lose its leases.
+      OWNERSHIP_LEASE_MS: '3000',
+      OWNERSHIP_RENEW_MS: '500',
       SNAPSHOT_EVERY_COMMANDS: '500',
       SNAPSHOT_INTERVAL_MS: '0',
       GRPC_SHUTDOWN_GRACE_MS: '2000',

