@@ -51,7 +51,6 @@ describe('the simulator against a cluster', () => {
     expect(moved.length).toBeGreaterThan(0);
     const report = await sim.done;
 
-    console.log(JSON.stringify({ commands: report.commands, errors: report.errorsByCode }));
     expect(report.commands.acknowledged).toBeGreaterThan(report.commands.sent * 0.5);
     const ledger = report.ledger!;
     // Every pair traded (the moved one at both owners: its agents reconnected to the new one).
