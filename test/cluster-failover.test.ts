@@ -11,21 +11,15 @@
  * fills conserve), each pair's journal is gap-free from 1 and replays (one writer at a time: an
  * interleaved stale command would not replay).
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../chaos/ledger-check.ts';
 import type { TestSchema } from '../server/adapters/postgres/test-schema.ts';
-import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
-import type { Command } from '../server/core/commands.ts';
-import { DEFAULT_INSTRUMENTS, compileInstrument } from '../server/core/instrument.ts';
-import { AccountIds } from '../server/pairs/account-ids.ts';
-import { singleBook } from '../server/pairs/serving-book.ts';
-import { TradingPair } from '../server/pairs/trading-pair.ts';
-import { ManualClock } from '../server/ports/clock.ts';
+import { DEFAULT_INSTRUMENTS } from '../server/core/instrument.ts';
 import { RoutingClient } from '../simulator/routing-client.ts';
 import { ClusterLoad } from './support/cluster-load.ts';
 import { isRunning, servingMap, startReplica, stopReplica, waitForServing, type Replica } from './support/cluster-replicas.ts';
-import { openTestPersistence, TEST_DATABASE_URL, testSchema } from './support/service-database.ts';
+import { expectJournalsGapFreeAndReplayable } from './support/cluster-journal-check.ts';
+import { TEST_DATABASE_URL, testSchema } from './support/service-database.ts';
 
 const PAIRS = DEFAULT_INSTRUMENTS.map((i) => i.symbol);
 const LEASE_MS = 3000; // test/support/cluster-replicas.ts
@@ -144,31 +138,6 @@ describe('a cluster of three replicas on one PostgreSQL', () => {
     expect(report.duplicated).toBe(0);
     expect(report.acknowledged).toBeGreaterThan(200);
 
-    const db = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema.name}` });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ pair: string; n: string; max: string; distinct_n: string }>('SELECT pair, count(*)::text AS n, max(sequence)::text AS max, count(DISTINCT sequence)::text AS distinct_n FROM journal GROUP BY pair ORDER BY pair');
-      expect(rows.map((r) => r.pair)).toEqual(PAIRS);
-      for (const r of rows) {
-        expect(Number(r.n)).toBe(Number(r.max)); // 1..max, no gap
-        expect(Number(r.distinct_n)).toBe(Number(r.n));
-      }
-    } finally {
-      await db.end();
-    }
-    // Replays from scratch: a command journaled by a stale owner would break the order-id chain.
-    const persistence = await openTestPersistence(schema);
-    try {
-      for (const spec of DEFAULT_INSTRUMENTS) {
-        const accounts = new AccountIds();
-        const pair = new TradingPair({ instrument: compileInstrument(spec), createBook: singleBook(BOOK_IMPLEMENTATIONS.legacy), clock: new ManualClock(0), accountName: (id) => accounts.nameOf(id) ?? '' });
-        for await (const batch of persistence.recovery.entriesAfter(spec.symbol, 0, 10_000)) {
-          for (const e of batch) pair.replay(e.sequence, { ...e.command, account: accounts.intern(e.account) } as Command, e.clientOrderId, e.timestampMs);
-        }
-        expect(pair.lastCommandSequence).toBe(await persistence.recovery.lastSequence(spec.symbol));
-      }
-    } finally {
-      await persistence.close();
-    }
+    await expectJournalsGapFreeAndReplayable(schema);
   }, 60_000);
 });
