@@ -350,7 +350,7 @@ export class TradingService {
       this.durability = new CommandDurability(tracing.enabled ? tracedJournal(journal, tracing.tracer) : journal, this.logger, config.snapshotEveryCommands);
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
-      this.durability.onSnapshotDue = (pair) => setImmediate(() => void (this.cluster === undefined || this.cluster.serves(pair.symbol) ? snapshotter.take(pair) : undefined));
+      this.durability.onSnapshotDue = (pair) => setImmediate(() => void (this.cluster === undefined || this.cluster.holds(pair.symbol) ? snapshotter.take(pair) : undefined));
       const clusterDeps = deps.persistence.cluster;
       if (clusterDeps !== undefined) {
         const ownershipMetrics = new OwnershipMetrics(this.metrics.registry, symbols, (pair) => this.cluster?.serves(pair) ?? false);
@@ -612,7 +612,7 @@ export class TradingService {
     const durability = this.durability;
     if (snapshotter === undefined || durability === undefined) return;
     for (const pair of this.pairs.list()) {
-      if (this.cluster !== undefined && !this.cluster.serves(pair.symbol)) continue; // another replica's to snapshot
+      if (this.cluster !== undefined && !this.cluster.holds(pair.symbol)) continue; // another replica's to snapshot
       if (durability.commandsSinceSnapshot(pair.symbol) > 0) await snapshotter.take(pair);
     }
   }

@@ -99,6 +99,11 @@ export class ClusterNode {
     return this.ownership?.isServing(pair) ?? false;
   }
 
+  /** Holds the pair's lease (serving, recovering it, or handing it over): its snapshots are this replica's to take. */
+  holds(pair: string): boolean {
+    return this.ownership?.tokenOf(pair) !== undefined;
+  }
+
   status(): ClusterStatus | { mode: 'postgres'; replica_id: string; starting: true } {
     return this.ownership?.status() ?? { mode: 'postgres', replica_id: this.o.config.replicaId, starting: true };
   }
