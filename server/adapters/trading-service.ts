@@ -547,7 +547,9 @@ export class TradingService {
     const grpcHost = this.config.grpcHost === '0.0.0.0' ? '127.0.0.1' : this.config.grpcHost === '::' ? '::1' : this.config.grpcHost;
     this.grpcAddress = grpcHost.includes(':') ? `[${grpcHost}]:${grpcPort}` : `${grpcHost}:${grpcPort}`;
     if (this.cluster !== undefined) {
-      const adminHost = this.config.adminHost.includes(':') ? `[${this.config.adminHost}]` : this.config.adminHost;
+      // Without CLUSTER_ADVERTISE_*: the listeners, a wildcard host as loopback (like grpcAddress).
+      const host = this.config.adminHost === '0.0.0.0' ? '127.0.0.1' : this.config.adminHost === '::' ? '::1' : this.config.adminHost;
+      const adminHost = host.includes(':') ? `[${host}]` : host;
       try {
         await this.cluster.start(this.grpcAddress, `http://${adminHost}:${adminPort}`);
       } catch (err) {
