@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Instrument } from './core/instrument.ts';
 import { parseInstrumentList } from './core/instrument-input.ts';
+import { hostname } from 'node:os';
 
 export type InitialMigrationState = 'legacy_only' | 'shadow';
 
@@ -167,6 +168,65 @@ export interface ServiceConfig {
   readonly instruments: readonly Instrument[] | undefined;
   /** MAX_INSTRUMENTS: most pairs listed at once (config and POST /admin/instruments). @default 256 */
   readonly maxInstruments: number;
+  /** Several replicas on one database (docs/cluster.md). */
+  readonly cluster: ClusterConfig;
+}
+
+/** Cluster mode (docs/cluster.md): which replica this is and how pairs are owned. */
+export interface ClusterConfig {
+  /** CLUSTER_MODE: `off` (one process owns every pair) or `postgres` (pairs owned through lease rows in DATABASE_URL). @default "off" */
+  readonly mode: 'off' | 'postgres';
+  /** REPLICA_ID: this replica's name in the cluster, unique per live process (letters, digits, . _ -, at most 64). @default "<hostname>-<pid>" */
+  readonly replicaId: string;
+  /**
+   * OWNERSHIP_LEASE_MS: how long a pair's lease lasts without renewal. A dead or paused owner's pairs are
+   * taken over after at most this plus one renew interval; shorter fails over sooner, but a replica
+   * stalled longer than ~80 % of it (GC, CPU starvation) steps down from its pairs. @default 10000
+   */
+  readonly leaseMs: number;
+  /** OWNERSHIP_RENEW_MS: how often leases are renewed, heartbeats written and placement re-read; at most half the lease. @default OWNERSHIP_LEASE_MS / 3 */
+  readonly renewMs: number;
+  /** OWNERSHIP_PLACEMENT: `balanced` (rendezvous hashing over the live replicas) or `static` (OWNERSHIP_STATIC). @default "balanced" */
+  readonly placement: 'balanced' | 'static';
+  /** OWNERSHIP_STATIC: `PAIR=replica,...`, the static placement (a pair whose replica is not live goes balanced). @default empty */
+  readonly staticOwners: ReadonlyMap<string, string>;
+  /** CLUSTER_ADVERTISE_GRPC: host:port other replicas and clients reach this replica's gRPC on. @default the host:port it listens on */
+  readonly advertiseGrpc: string | undefined;
+  /** CLUSTER_ADVERTISE_ADMIN: http(s)://host:port of this replica's admin API, for /admin/cluster/status. @default the address it listens on */
+  readonly advertiseAdmin: string | undefined;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):\d{1,5}$/;
+
+function clusterConfig(env: NodeJS.ProcessEnv, persistence: { persistence: string; databaseUrl: string | undefined }): ClusterConfig {
+  const mode = raw(env, 'CLUSTER_MODE') ?? 'off';
+  if (mode !== 'off' && mode !== 'postgres') throw new ConfigError('CLUSTER_MODE', `must be "off" or "postgres", got ${JSON.stringify(mode.slice(0, 20))}`);
+  if (mode === 'postgres' && (persistence.databaseUrl === undefined || persistence.persistence !== 'postgres'))
+    throw new ConfigError('CLUSTER_MODE', '"postgres" needs DATABASE_URL (one PostgreSQL shared by every replica) and PERSISTENCE=postgres; the embedded PostgreSQL is one process\'s own');
+  const replicaId = raw(env, 'REPLICA_ID') ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(replicaId)) throw new ConfigError('REPLICA_ID', `must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(replicaId.slice(0, 20))}`);
+  const leaseMs = integer(env, 'OWNERSHIP_LEASE_MS', 10_000, 300, 600_000);
+  const renewMs = integer(env, 'OWNERSHIP_RENEW_MS', Math.floor(leaseMs / 3), 50, 300_000);
+  if (renewMs * 2 > leaseMs) throw new ConfigError('OWNERSHIP_RENEW_MS', `must be at most half of OWNERSHIP_LEASE_MS (${leaseMs}), got ${renewMs}: a lease must survive one failed renewal`);
+  const placement = raw(env, 'OWNERSHIP_PLACEMENT') ?? 'balanced';
+  if (placement !== 'balanced' && placement !== 'static') throw new ConfigError('OWNERSHIP_PLACEMENT', `must be "balanced" or "static", got ${JSON.stringify(placement.slice(0, 20))}`);
+  const staticOwners = new Map<string, string>();
+  const st = raw(env, 'OWNERSHIP_STATIC');
+  if (st !== undefined) {
+    for (const part of st.split(',')) {
+      const m = /^\s*([A-Z0-9]{2,32})=([A-Za-z0-9._-]{1,64})\s*$/.exec(part);
+      if (m === null) throw new ConfigError('OWNERSHIP_STATIC', `must be PAIR=replica,... like "BTCUSDT=r1,ETHUSDT=r2", got ${JSON.stringify(part.slice(0, 40))}`);
+      if (staticOwners.has(m[1]!)) throw new ConfigError('OWNERSHIP_STATIC', `names ${m[1]} twice`);
+      staticOwners.set(m[1]!, m[2]!);
+    }
+  }
+  if (placement === 'static' && staticOwners.size === 0) throw new ConfigError('OWNERSHIP_STATIC', 'is required with OWNERSHIP_PLACEMENT=static');
+  const advertiseGrpc = raw(env, 'CLUSTER_ADVERTISE_GRPC');
+  if (advertiseGrpc !== undefined && !HOST_PORT.test(advertiseGrpc)) throw new ConfigError('CLUSTER_ADVERTISE_GRPC', `must be host:port, got ${JSON.stringify(advertiseGrpc.slice(0, 40))}`);
+  const advertiseAdmin = raw(env, 'CLUSTER_ADVERTISE_ADMIN');
+  if (advertiseAdmin !== undefined && !/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):\d{1,5}$/.test(advertiseAdmin))
+    throw new ConfigError('CLUSTER_ADVERTISE_ADMIN', `must be http(s)://host:port, got ${JSON.stringify(advertiseAdmin.slice(0, 40))}`);
+  return Object.freeze({ mode, replicaId, leaseMs, renewMs, placement, staticOwners, advertiseGrpc, advertiseAdmin });
 }
 
 function otelConfig(env: NodeJS.ProcessEnv): { otelEndpoint: string | undefined; otelServiceName: string } {
@@ -415,6 +475,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   const redisPrefix = raw(env, 'REDIS_PREFIX') ?? 'trading:';
   if (!/^[\x21-\x7e]{0,64}$/.test(redisPrefix)) throw new ConfigError('REDIS_PREFIX', 'must be at most 64 printable ASCII characters without spaces');
   const maxInstruments = integer(env, 'MAX_INSTRUMENTS', DEFAULT_MAX_INSTRUMENTS, 1, 10_000);
+  const persistence = persistenceConfig(env);
   return Object.freeze({
     grpcHost,
     grpcPort: integer(env, 'GRPC_PORT', 50051, 0, 65535),
@@ -439,11 +500,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 2000, LARGEST_BATCH, 1_000_000_000),
     idempotencyTtlMs: integer(env, 'IDEMPOTENCY_TTL_MS', 86_400_000, 1_000, 30 * 86_400_000),
     redisOfflineGraceMs: integer(env, 'REDIS_OFFLINE_GRACE_MS', 60_000, 0, 86_400_000),
-    ...persistenceConfig(env),
+    ...persistence,
     ...logConfig(env),
     ...otelConfig(env),
     limits: clientLimits(env),
     instruments: instrumentsConfig(env, maxInstruments),
     maxInstruments,
+    cluster: clusterConfig(env, persistence),
   });
 }

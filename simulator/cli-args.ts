@@ -13,6 +13,8 @@ export interface CliOptions {
   /** gRPC host:port; absent runs the in-process driver. */
   target: string | undefined;
   admin: string;
+  /** Several replicas (`--target a,b,c --admin u1,u2,u3`): all of them; target/admin are the first. */
+  cluster: { targets: string[]; adminUrls: string[] } | undefined;
   adminToken: string | undefined;
   apiKeysFile: string | undefined;
   seed: number;
@@ -31,7 +33,8 @@ export interface CliOptions {
 export const USAGE = `usage: npm run simulate -- [--target HOST:PORT] [--seed N] [--duration 60s] [--rate 5000] [--pairs BTCUSDT,ETHUSDT]
                          [--admin http://127.0.0.1:8080] [--admin-token T] [--api-keys FILE] [--out DIR] [--scale N]
                          [--client-order-id-prefix P] [--book legacy|adaptive] [--quiet]
-  --target    the gRPC service to trade against; without it the simulation runs in-process against TradingPair with a virtual clock
+  --target    the gRPC service to trade against; without it the simulation runs in-process against TradingPair with a virtual clock.
+              A comma-separated list (with --admin listing their admin URLs) runs against a cluster: each agent trades at its pair's owner
   --api-keys  JSON file: [{"keyId": "...", "secret": "...", "account": "..."}], one per agent, instead of creating keys through --admin
   --out       where report.json, report.svg and ledger.json are written (default: sim-results)`;
 
@@ -49,6 +52,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   const o: CliOptions = {
     target: undefined,
     admin: 'http://127.0.0.1:8080',
+    cluster: undefined,
     adminToken: undefined,
     apiKeysFile: undefined,
     seed: 7,
@@ -73,13 +77,19 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       return v;
     };
     switch (name) {
-      case '--target':
-        o.target = value();
+      case '--target': {
+        const targets = value().split(',');
+        o.target = targets[0];
+        o.cluster = targets.length > 1 ? { targets, adminUrls: o.cluster?.adminUrls ?? [] } : undefined;
         break;
-      case '--admin':
-        o.admin = value();
-        if (!/^https?:\/\/[^\s/]+/.test(o.admin)) throw new ArgumentError(`--admin must be an http(s) URL like http://127.0.0.1:8080, got ${JSON.stringify(o.admin.slice(0, 60))}`);
+      }
+      case '--admin': {
+        const urls = value().split(',');
+        for (const u of urls) if (!/^https?:\/\/[^\s/]+/.test(u)) throw new ArgumentError(`--admin must be an http(s) URL like http://127.0.0.1:8080, got ${JSON.stringify(u.slice(0, 60))}`);
+        o.admin = urls[0]!;
+        if (urls.length > 1) o.cluster = { targets: o.cluster?.targets ?? [], adminUrls: urls };
         break;
+      }
       case '--admin-token':
         o.adminToken = value();
         break;
@@ -141,5 +151,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
         throw new ArgumentError(`unknown argument ${JSON.stringify(flag.slice(0, 40))} (see --help)`);
     }
   }
+  if (o.cluster !== undefined && (o.cluster.targets.length < 2 || o.cluster.targets.length !== o.cluster.adminUrls.length))
+    throw new ArgumentError('a cluster run needs --target and --admin to list the same number (at least 2) of replicas, in the same order');
   return o;
 }

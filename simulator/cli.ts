@@ -54,6 +54,7 @@ async function runGrpc(o: CliOptions): Promise<void> {
   const handle = await startGrpcSimulation({
     target: o.target!,
     adminUrl: o.admin,
+    ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
     ...(o.adminToken !== undefined ? { adminToken: o.adminToken } : {}),
     ...(o.apiKeysFile !== undefined ? { apiKeys: readApiKeys(o.apiKeysFile) } : {}),
     seed: o.seed,

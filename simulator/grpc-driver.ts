@@ -6,6 +6,12 @@
  * into the ledger by client order id. Bounded: in-flight commands (beyond it slots are skipped and
  * counted as not sent), the run's duration, and the wait for in-flight answers at stop.
  *
+ * Against a cluster (several replicas, docs/cluster.md: `cluster` given) each agent's stream goes to the
+ * replica owning its pair, as the RoutingClient's map (from /admin/cluster/status) says; when answers
+ * come back UNAVAILABLE the map is read again and agents whose pair moved reconnect to the new owner
+ * (their in-flight commands count as not answered, as with any broken stream). Logins go to any replica
+ * (the session store, Redis, is shared).
+ *
  * Setup problems (unreachable target or admin API, unknown pair, a refused API key, bad options) throw
  * SimulationSetupError with one line naming the cause; the CLI turns that into exit code 2.
  */
@@ -24,6 +30,7 @@ import { Population } from './population.ts';
 import { RunStatistics, type SimulationReport } from './report.ts';
 import { isClosed, type SimCommand, type SimResult } from './sim-types.ts';
 import { instrumentFromWire, PairCodec } from './wire-codec.ts';
+import { RoutingClient } from './routing-client.ts';
 
 export type { SimulationReport } from './report.ts';
 export type { LedgerEntry, Ledger } from './ledger.ts';
@@ -67,6 +74,11 @@ export interface GrpcSimulationOptions {
   setupTimeoutMs?: number;
   /** How often the market is sampled for spread/depth and the picture. @default 100 */
   sampleEveryMs?: number;
+  /**
+   * Several replicas (cluster mode): every replica's gRPC host:port and admin URL; each agent trades at
+   * the owner of its pair. `target` / `adminUrl` are used for setup. @default one service
+   */
+  cluster?: { targets: readonly string[]; adminUrls: readonly string[] };
 }
 
 export interface SimulationProgress {
@@ -131,6 +143,8 @@ interface AgentLink {
   account: string;
   token: string;
   stream: ClientDuplexStream<OrderFlowRequest, OrderFlowResponse> | undefined;
+  /** The replica the stream is open to. */
+  target: string;
   connected: boolean;
   inFlight: Map<string, Pending>;
   /** Side of each own order not yet seen closed (fill events do not carry it). */
@@ -264,8 +278,31 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
   const instrumentMap = new Map(instruments.map((i) => [i.symbol, i]));
   const ledger = new LedgerRecorder(instrumentMap);
   const stats = new RunStatistics(instruments, new Map([...population.fairValues].map(([p, f]) => [p, f.startTicks])));
-  const orders = new OrdersServiceClient(opts.target, credentials.createInsecure());
-  const marketData = new MarketDataServiceClient(opts.target, credentials.createInsecure());
+  // One client per replica; a single service is a cluster of one.
+  const router = opts.cluster === undefined ? undefined : new RoutingClient({ targets: opts.cluster.targets, adminUrls: opts.cluster.adminUrls, ...(opts.adminToken !== undefined ? { adminToken: opts.adminToken } : {}) });
+  if (router !== undefined && !(await router.refresh())) {
+    sessions.close();
+    throw new SimulationSetupError('admin', `no admin API of ${opts.cluster!.adminUrls.join(', ')} answered /admin/cluster/status`);
+  }
+  const ordersClients = new Map<string, OrdersServiceClient>();
+  const marketClients = new Map<string, MarketDataServiceClient>();
+  const ownerOf = (pair: string): string => router?.ownerOf(pair) ?? opts.target;
+  const ordersAt = (t: string): OrdersServiceClient => ordersClients.get(t) ?? ordersClients.set(t, new OrdersServiceClient(t, credentials.createInsecure())).get(t)!;
+  const marketDataAt = (t: string): MarketDataServiceClient => marketClients.get(t) ?? marketClients.set(t, new MarketDataServiceClient(t, credentials.createInsecure())).get(t)!;
+  /** Cluster: re-reads the owners (at most every RECONNECT_MS) and ends the streams of agents whose pair moved. */
+  let rerouting = false;
+  const reroute = (): void => {
+    if (router === undefined || rerouting || !running) return;
+    rerouting = true;
+    void router.refresh().finally(() => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        rerouting = false;
+      }, RECONNECT_MS);
+      timers.add(t);
+      for (const link of links) if (link.stream !== undefined && ownerOf(link.agent.pair) !== link.target) link.stream.cancel();
+    });
+  };
   const links: AgentLink[] = agents.map((agent, index) => ({
     agent,
     index,
@@ -273,6 +310,7 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
     account: logins[index]!.account,
     token: logins[index]!.token,
     stream: undefined,
+    target: opts.target,
     connected: false,
     inFlight: new Map(),
     sides: new Map(),
@@ -338,6 +376,7 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
       link.inFlight.delete(result.correlationId);
       const codec = codecs.get(p.cmd.pair)!;
       const code = result.error === undefined ? 'OK' : codeName(result.error.code);
+      if (result.error?.code === GrpcStatus.UNAVAILABLE) reroute(); // the pair may have moved
       const order = result.order === undefined ? undefined : codec.order(result.order);
       answer(link, p, { command: p.cmd, code, message: result.error?.message ?? '', order }, nowUs);
     }
@@ -347,7 +386,8 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
     if (!running) return;
     const md = new Metadata();
     md.set('authorization', `Bearer ${link.token}`);
-    const stream = orders.orderFlow(md);
+    link.target = ownerOf(link.agent.pair);
+    const stream = ordersAt(link.target).orderFlow(md);
     link.stream = stream;
     link.connected = true;
     let ended = false;
@@ -376,7 +416,10 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
       timers.add(t);
     };
     stream.on('data', (res: OrderFlowResponse) => onFlow(link, res));
-    stream.on('error', (err: ServiceError) => down(`stream ended: ${codeName(err.code)} ${oneLine(err.details ?? '')}`, err.code));
+    stream.on('error', (err: ServiceError) => {
+      if (err.code === GrpcStatus.UNAVAILABLE) reroute();
+      down(`stream ended: ${codeName(err.code)} ${oneLine(err.details ?? '')}`, err.code);
+    });
     stream.on('end', () => down('stream ended by the server', undefined));
   };
   /** Retry a failed re-login after a pause. */
@@ -410,7 +453,7 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
       if (polling.has(pair)) continue;
       polling.add(pair);
       const codec = codecs.get(pair)!;
-      marketData.getOrderBook({ pair, depth: 1 }, new Metadata(), { deadline: deadline(2000) }, (err, res) => {
+      marketDataAt(ownerOf(pair)).getOrderBook({ pair, depth: 1 }, new Metadata(), { deadline: deadline(2000) }, (err, res) => {
         polling.delete(pair);
         if (err || res.book === undefined || !running) return;
         const b = res.book.bids[0];
@@ -516,8 +559,9 @@ export async function startGrpcSimulation(opts: GrpcSimulationOptions): Promise<
         link.stream?.end();
         link.stream?.cancel();
       }
-      orders.close();
-      marketData.close();
+      for (const c of ordersClients.values()) c.close();
+      for (const c of marketClients.values()) c.close();
+      router?.close();
       sessions.close();
       const report = stats.build(
         { driver: 'grpc', seed: opts.seed, pairs: opts.pairs, target: opts.target, startedAt: startedAt.toISOString(), durationMs: Math.round(sendEndedUs / 1000), ratePerSecond: rate },

@@ -2,8 +2,8 @@
 // compiled validators for the core kinds; @kubernetes-models/prometheus-operator's for ServiceMonitor and
 // PrometheusRule), the PrometheusRule is in sync with monitoring/'s rules file, and the manifests agree
 // with each other and with the service: labels and selectors, ports, probes on /health, termination
-// grace covering GRPC_SHUTDOWN_GRACE_MS, a memory limit above the 6000 MiB alert, replicas: 1 (no pair
-// ownership yet), the Dockerfile's stages (non-root, production dependencies, the start command).
+// grace covering GRPC_SHUTDOWN_GRACE_MS, a memory limit above the 6000 MiB alert, several replicas in
+// cluster mode (pair ownership, docs/cluster.md), the Dockerfile's stages (non-root, production dependencies, the start command).
 // The schema validators check types, enums, patterns and required fields; they do not reject unknown
 // fields, so the fields that matter are asserted at their exact paths below.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -72,11 +72,16 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect([...k.resources].sort()).toEqual([...new Set(docs.map((d) => d.file))].sort());
   });
 
-  it('deployment/trading-service: app=trading-service, replicas 1 (no pair ownership yet), Recreate, probes on /health', () => {
+  it('deployment/trading-service: app=trading-service, several replicas owning pairs (cluster mode), rolling updates, probes on /health', () => {
     const d = one('Deployment', 'trading-service');
     expect(d.metadata.labels).toMatchObject({ app: 'trading-service' });
-    expect(d.spec.replicas).toBe(1);
-    expect(d.spec.strategy.type).toBe('Recreate');
+    expect(d.spec.replicas).toBeGreaterThan(1);
+    expect(one('ConfigMap').data.CLUSTER_MODE).toBe('postgres'); // without it several replicas would be several writers
+    expect(d.spec.strategy.type).toBe('RollingUpdate');
+    const env = new Map(d.spec.template.spec.containers[0].env.map((e: any) => [e.name, e]));
+    expect((env.get('REPLICA_ID') as any).valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    expect((env.get('POD_IP') as any).valueFrom.fieldRef.fieldPath).toBe('status.podIP');
+    expect((env.get('CLUSTER_ADVERTISE_GRPC') as any).value).toBe('$(POD_IP):50051');
     expect(d.spec.selector.matchLabels).toEqual({ app: 'trading-service' });
     expect(d.spec.template.metadata.labels).toMatchObject({ app: 'trading-service' });
     const c = d.spec.template.spec.containers[0];
@@ -93,7 +98,12 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const cm = one('ConfigMap', 'trading-service-config');
     const secret = one('Secret', 'trading-service-secrets');
     expect(Object.keys(secret.stringData).sort()).toEqual(['ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
-    const config = loadConfig({ ...cm.data, ...secret.stringData });
+    // The pod's env as Kubernetes expands it (downward API: pod name and IP).
+    const podEnv = Object.fromEntries(
+      one('Deployment').spec.template.spec.containers[0].env.map((e: any) => [e.name, e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? 'trading-service-7d9f-abcde' : e.valueFrom !== undefined ? '10.1.2.3' : String(e.value).replace('$(POD_IP)', '10.1.2.3')]),
+    );
+    const config = loadConfig({ ...cm.data, ...secret.stringData, ...podEnv });
+    expect(config.cluster).toMatchObject({ mode: 'postgres', replicaId: 'trading-service-7d9f-abcde', advertiseGrpc: '10.1.2.3:50051', advertiseAdmin: 'http://10.1.2.3:8080' });
     expect(config.adminHost).toBe('0.0.0.0');
     expect(config.grpcPort).toBe(50051);
     expect(config.adminPort).toBe(8080);

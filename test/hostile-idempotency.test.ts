@@ -205,7 +205,7 @@ describe('migration 002 on a database with duplicate client order ids (left by a
       await row(2);
       await expect(runMigrations(pool, all)).rejects.toThrow(/1 client order ids used by more than one order .* array_agg/);
       await pool.query("UPDATE orders SET client_order_id = 'twice-dup-2' WHERE order_id = 2");
-      expect((await runMigrations(pool, all)).applied).toEqual([2]);
+      expect((await runMigrations(pool, all.slice(0, 2))).applied).toEqual([2]); // later migrations (003 …) are not what this is about
     } finally {
       await pool.end();
       await dupSchema.drop();

@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { PairStateStore } from '../ports/pair-state-store.ts';
 import type { InstrumentStore } from '../ports/instrument-store.ts';
 import { CommandDurability, type DurableJournal } from './durability/command-durability.ts';
-import { PairSnapshotter, recoverListedPair, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
+import { PairSnapshotter, recoverOnePair, recoverPairs, type RecoveryReport } from './durability/pair-recovery.ts';
 import { PairControlPersistence } from './durability/pair-control-persistence.ts';
 import type { ServiceConfig } from '../config.ts';
 import { headerAuthenticator } from './grpc/auth.ts';
@@ -60,6 +60,11 @@ import { CommandRefusals } from './chaos/command-refusals.ts';
 import { EventLoopStall, type ChaosSeams } from './chaos/chaos-routes.ts';
 import { MemoryBallast } from './chaos/memory-ballast.ts';
 import { refusalCountingGate } from './metrics/refusal-counting-gate.ts';
+import type { PairOwnershipStore } from '../ports/pair-ownership-store.ts';
+import type { BindableFence } from './cluster/bindable-fence.ts';
+import { ClusterNode } from './cluster/cluster-node.ts';
+import { ownershipGate } from './cluster/ownership-gate.ts';
+import { OwnershipMetrics } from './metrics/ownership-metrics.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -126,6 +131,11 @@ export interface ServicePersistence {
    * database never answers from records of orders it does not hold. @default a random id per process
    */
   databaseId?: string;
+  /**
+   * CLUSTER_MODE=postgres: the lease store and the journal's fence (bound to this replica's ownership
+   * at start). Pairs are then served only while owned (docs/cluster.md). @default undefined (one process owns every pair)
+   */
+  cluster?: { store: PairOwnershipStore; fence: BindableFence };
 }
 
 export interface ListeningPorts {
@@ -192,6 +202,8 @@ export class TradingService {
   /** Ack-after-durable gate and recorder; undefined without persistence. */
   readonly durability: CommandDurability | undefined;
   readonly snapshotter: PairSnapshotter | undefined;
+  /** This replica in a cluster (CLUSTER_MODE=postgres); undefined when one process owns every pair. */
+  readonly cluster: ClusterNode | undefined;
   /** Migration and breaker state kept across restarts (PairStateStore); undefined without persistence. */
   private controlState: PairControlPersistence | undefined;
   private readonly persistence: ServicePersistence | undefined;
@@ -271,8 +283,31 @@ export class TradingService {
       this.durability = new CommandDurability(tracing.enabled ? tracedJournal(journal, tracing.tracer) : journal, this.logger, config.snapshotEveryCommands);
       const snapshotter = new PairSnapshotter({ recovery, journal, durability: this.durability, logger: this.logger, nowMs });
       this.snapshotter = snapshotter;
-      this.durability.onSnapshotDue = (pair) => setImmediate(() => void snapshotter.take(pair));
-      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.control, this.logger);
+      this.durability.onSnapshotDue = (pair) => setImmediate(() => void (this.cluster === undefined || this.cluster.holds(pair.symbol) ? snapshotter.take(pair) : undefined));
+      const clusterDeps = deps.persistence.cluster;
+      if (clusterDeps !== undefined) {
+        const ownershipMetrics = new OwnershipMetrics(this.metrics.registry, () => this.pairs.list().map((p) => p.symbol), (pair) => this.cluster?.serves(pair) ?? false);
+        this.cluster = new ClusterNode({
+          config: config.cluster,
+          store: clusterDeps.store,
+          fence: clusterDeps.fence,
+          pairs: this.pairs,
+          managers: this.managers,
+          control: this.control,
+          pairState: deps.persistence.pairState,
+          durability: this.durability,
+          journal,
+          recovery,
+          snapshotter,
+          endStreamsOf: (pair, reason) => this.grpc.endStreamsOf(pair, reason),
+          logger: this.logger,
+          onChange: (pair, change) => ownershipMetrics.changed(pair, change),
+        });
+      } else {
+        this.cluster = undefined;
+      }
+      // In a cluster only the pairs this replica serves are saved (the owner's state is the pair's).
+      this.controlState = new PairControlPersistence(deps.persistence.pairState, this.cluster?.servedControl() ?? this.control, this.logger);
       const durability = this.durability;
       this.journalMetrics = new JournalMetrics(this.metrics.registry, {
         journal: journal as DurableJournal & ObservableJournal,
@@ -280,6 +315,7 @@ export class TradingService {
       });
     } else {
       this.journalMetrics = undefined;
+      this.cluster = undefined;
       this.durability = undefined;
       this.snapshotter = undefined;
     }
@@ -343,7 +379,7 @@ export class TradingService {
         persistence === undefined || durability === undefined
           ? undefined
           : async (pair) => {
-              const r = await recoverListedPair({ pairs: this.pairs, recovery: persistence.recovery, journal: persistence.journal, durability, logger: this.logger, nowMs: () => Date.now() }, pair);
+              const r = await recoverOnePair({ pairs: this.pairs, recovery: persistence.recovery, journal: persistence.journal, durability, logger: this.logger, nowMs: () => Date.now() }, pair);
               if (r.error !== undefined) throw new UnavailableError('postgresql', `${pair.symbol}: its journal could not be recovered: ${r.error}`);
               return r.replayed;
             },
@@ -360,10 +396,14 @@ export class TradingService {
       attachJournal: durability === undefined ? undefined : (pair) => durability.attach(pair, 0),
       logger: this.logger,
       nowIso: () => new Date(this.clock.nowMs()).toISOString(),
+      ...(this.cluster !== undefined
+        ? { frozen: 'CLUSTER_MODE=postgres: the listed pairs are read at start (INSTRUMENTS_FILE, INSTRUMENTS or the instruments table) and every replica must hold the same; change them there and restart the replicas one by one (docs/cluster.md)' }
+        : {}),
     });
     // Commands refused before they are applied (journal down, chaos) count as failed served commands.
+    const cluster = this.cluster;
     const gate = refusalCountingGate({
-      inner: this.durability,
+      inner: cluster === undefined ? this.durability : ownershipGate(this.durability, cluster),
       inject: chaos === undefined ? undefined : (pair) => chaos.refusals.check(pair),
       onRefused: (pair, err) => {
         const m = this.managers.get(pair);
@@ -443,6 +483,7 @@ export class TradingService {
       }),
       logger: this.logger,
       persistence: () => this.persistenceStatus(),
+      cluster: () => this.cluster?.status() ?? { mode: 'off' },
       apiKeys: { create: (account) => this.sessions.store.createApiKey(account), revoke: (keyId) => this.sessions.store.revokeApiKey(keyId) },
     };
     this.ui = new UiBridge({
@@ -492,6 +533,18 @@ export class TradingService {
     this.serving = true;
     const grpcHost = this.config.grpcHost === '0.0.0.0' ? '127.0.0.1' : this.config.grpcHost === '::' ? '::1' : this.config.grpcHost;
     this.grpcAddress = grpcHost.includes(':') ? `[${grpcHost}]:${grpcPort}` : `${grpcHost}:${grpcPort}`;
+    if (this.cluster !== undefined) {
+      // Without CLUSTER_ADVERTISE_*: the listeners, a wildcard host as loopback (like grpcAddress).
+      const host = this.config.adminHost === '0.0.0.0' ? '127.0.0.1' : this.config.adminHost === '::' ? '::1' : this.config.adminHost;
+      const adminHost = host.includes(':') ? `[${host}]` : host;
+      try {
+        await this.cluster.start(this.grpcAddress, `http://${adminHost}:${adminPort}`);
+      } catch (err) {
+        await this.grpc.shutdown(0);
+        await this.admin.close(0);
+        throw new Error(`cluster: joining through PostgreSQL failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+    }
     this.ui.start();
     this.eventLoop.start();
     this.profiler.startHeapSampling();
@@ -519,7 +572,8 @@ export class TradingService {
   /** Restores every pair from its latest snapshot and the journal after it; attaches the journal. */
   private async recover(): Promise<void> {
     const p = this.persistence;
-    if (p === undefined || this.durability === undefined) return;
+    // In a cluster a pair is recovered when this replica acquires it (ClusterNode), not at start.
+    if (p === undefined || this.durability === undefined || this.cluster !== undefined) return;
     this.recovering = true;
     try {
       // Migration and breaker state first, so the replay already runs on the books the pair will serve from.
@@ -546,7 +600,10 @@ export class TradingService {
     const snapshotter = this.snapshotter;
     const durability = this.durability;
     if (snapshotter === undefined || durability === undefined) return;
-    for (const pair of this.pairs.list()) if (durability.commandsSinceSnapshot(pair.symbol) > 0) await snapshotter.take(pair);
+    for (const pair of this.pairs.list()) {
+      if (this.cluster !== undefined && !this.cluster.holds(pair.symbol)) continue; // another replica's to snapshot
+      if (durability.commandsSinceSnapshot(pair.symbol) > 0) await snapshotter.take(pair);
+    }
   }
 
   /** `/admin/persistence/status`: journal health, per-pair sequences, snapshots, recovery. */
@@ -587,6 +644,9 @@ export class TradingService {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     this.stopPromise = (async () => {
+      // A cluster replica hands its pairs over first (snapshot, release) while gRPC still answers with
+      // where they went, so another replica takes them at its next tick instead of after the lease.
+      await this.cluster?.stop().catch((err: unknown) => this.logger.error('cluster: hand-over at stop failed (the leases expire instead)', err));
       this.ui.close(); // ends the UI's streams and its loopback gRPC client first
       const how = await this.grpc.shutdown(graceMs);
       // A last snapshot shortens the next start; skipped while PostgreSQL is down (it would wait).

@@ -311,6 +311,16 @@ export class TradingPair {
     };
   }
 
+  /**
+   * Forgets the whole state (book, registry, sequences), keeping subscribers and the recorder: a replica
+   * that takes a pair over again rebuilds it from snapshot + journal, never from what it held before.
+   */
+  reset(): void {
+    this.book.load([]);
+    this.registry.restore([], []);
+    this.lastOrderId = this.eventSequence = this.marketDataSequence = this.lastTradeId = this.commandSequence = 0;
+  }
+
   /** Loads a snapshot into a pair that has applied nothing yet; `intern` turns account names into ids. */
   restoreSnapshot(snapshot: PairSnapshot, intern: (name: string) => AccountId): void {
     if (this.commandSequence !== 0 || this.lastOrderId !== 0) throw new Error(`${this.symbol}: a snapshot restores only into a fresh pair`);

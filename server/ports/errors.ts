@@ -21,3 +21,28 @@ export class UnavailableError extends Error {
     this.name = 'UnavailableError';
   }
 }
+
+/**
+ * Cluster mode: this replica does not own the pair (another does, or nobody while a hand-over is in
+ * progress). Leaves as gRPC UNAVAILABLE with trailing metadata `x-pair-owner` / `x-pair-owner-address`
+ * when the owner is known, else `x-retry-after-ms` (docs/cluster.md, the protos' comments). Nothing was applied.
+ */
+export class PairNotOwnedError extends UnavailableError {
+  constructor(
+    readonly pair: string,
+    /** The owner's replica id; undefined while the pair has no owner. */
+    readonly owner: string | undefined,
+    /** The owner's advertised gRPC host:port. */
+    readonly ownerAddress: string | undefined,
+    /** Retry hint while there is no owner (about one renew interval). */
+    readonly retryAfterMs: number,
+  ) {
+    super(
+      'cluster',
+      owner === undefined
+        ? `${pair} has no owner right now (hand-over in progress); nothing was applied — retry in about ${retryAfterMs} ms`
+        : `${pair} is owned by replica ${owner} at ${ownerAddress ?? 'an unknown address'}; nothing was applied — send it there`,
+    );
+    this.name = 'PairNotOwnedError';
+  }
+}

@@ -213,6 +213,33 @@ export class CorruptSnapshotError extends Error {
   }
 }
 
+/**
+ * Cluster mode: which replica this journal writes for and the fencing token under which it holds each
+ * pair. Every append is stamped with the pair's token at append time, and the write checks it against
+ * the pair's lease row in the same transaction (docs/cluster.md).
+ */
+export interface JournalFence {
+  readonly replicaId: string;
+  /** The token this replica holds the pair with now; undefined when it does not own it. */
+  tokenOf(pair: string): number | undefined;
+}
+
+/**
+ * The pair's lease is no longer held by this replica with the token its entries were made under (another
+ * replica took it over, or it was released). Never retried: the pair's queued entries are dropped (their
+ * commands were never acknowledged) and the pair must step down.
+ */
+export class JournalFencedError extends Error {
+  constructor(
+    readonly pair: string,
+    /** The token the refused entries were stamped with (undefined: the pair was not owned at append). */
+    readonly token: number | undefined,
+  ) {
+    super(`journal of ${pair}: refused by the fence — this replica no longer owns the pair${token === undefined ? '' : ` with fencing token ${token}`}`);
+    this.name = 'JournalFencedError';
+  }
+}
+
 export class JournalClosedError extends Error {
   constructor() {
     super('journal is closed');

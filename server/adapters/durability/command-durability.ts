@@ -21,7 +21,7 @@
  *   fenced: every call on it is refused with the reason, the other pairs keep trading.
  */
 import { UnavailableError } from '../../ports/errors.ts';
-import { JournalClosedError, JournalSequenceError, type Journal, type JournalEntry, type JournalStatus } from '../../ports/journal.ts';
+import { JournalClosedError, JournalFencedError, JournalSequenceError, type Journal, type JournalEntry, type JournalStatus } from '../../ports/journal.ts';
 import type { CommandRecorder, Publication, TradingPair } from '../../pairs/trading-pair.ts';
 import type { DurabilityGate } from '../grpc/durability-gate.ts';
 
@@ -29,6 +29,10 @@ import type { DurabilityGate } from '../grpc/durability-gate.ts';
 export interface DurableJournal extends Journal {
   /** The pair's committed head after recovery, so the first append is checked in process. */
   setHead(pair: string, sequence: number): void;
+  /** Cluster mode: resolves when none of the pair's entries is queued or being written. */
+  pairIdle?(pair: string): Promise<void>;
+  /** Cluster mode: told once per pair whose entries the fence refused. */
+  onFenced?(listener: (error: JournalFencedError) => void): () => void;
 }
 
 export interface CommandDurabilityLogger {
@@ -59,6 +63,8 @@ class PairLog {
   waiters: AckWaiter[] = [];
   /** Why the pair refuses every call (recovery failed, journal refused a sequence); undefined when fine. */
   fenced: string | undefined;
+  /** Cluster mode: the replica no longer serves the pair; every call gets this error (until attached again). */
+  refusal: Error | undefined;
   /**
    * Commands the pair's state holds beyond its last stored snapshot: those replayed at recovery
    * (attach) plus those recorded since. A crash loop therefore still reaches the threshold.
@@ -136,6 +142,20 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
     for (const w of log.waiters.splice(0)) w.reject(err);
   }
 
+  /**
+   * Cluster mode: the pair left this replica (lease lost, handed over). Every new call on it gets
+   * `error` from now on; the replies still waiting are told their command was applied but its fate is
+   * unknown (never acknowledged: its journal entry is written only if the fence still lets it). attach()
+   * starts the pair again.
+   */
+  release(pair: string, error: Error): void {
+    const log = this.logs.get(pair);
+    if (log === undefined) return;
+    log.refusal = error;
+    const fate = new UnavailableError('cluster', `${pair} left this replica before the command was durable; it was applied here and may or may not be journaled — check its fate by client_order_id on the pair's owner before resending`);
+    for (const w of log.waiters.splice(0)) w.reject(fate);
+  }
+
   /** Why the pair is fenced, or undefined. */
   fencedReason(pair: string): string | undefined {
     return this.logs.get(pair)?.fenced;
@@ -157,6 +177,7 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
   /** Throws UnavailableError when `pair` cannot take a command now; nothing has been applied then. */
   checkWritable(pair: TradingPair): void {
     const log = this.logs.get(pair.symbol);
+    if (log?.refusal !== undefined) throw log.refusal;
     if (log?.fenced !== undefined) throw new UnavailableError('postgresql', `${pair.symbol} is stopped: ${log.fenced}`);
     if (!this.available) {
       throw new UnavailableError(
@@ -169,6 +190,7 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
   /** Throws when the pair's state must not be read (fenced: recovery failed). */
   checkReadable(pair: TradingPair): void {
     const log = this.logs.get(pair.symbol);
+    if (log?.refusal !== undefined) throw log.refusal;
     if (log?.fenced !== undefined) throw new UnavailableError('postgresql', `${pair.symbol} is stopped: ${log.fenced}`);
   }
 
@@ -182,6 +204,7 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
     if (log === undefined) return undefined;
     const sequence = pair.lastCommandSequence;
     if (sequence <= log.released) return undefined;
+    if (log.refusal !== undefined) return Promise.reject(log.refusal);
     if (log.fenced !== undefined) return Promise.reject(new UnavailableError('postgresql', `${pair.symbol} is stopped: ${log.fenced}`));
     if (sequence <= log.failedThrough) return Promise.reject(notDurableError(pair.symbol, this.lastError ?? 'journal write failed'));
     return new Promise<void>((resolve, reject) => log.waiters.push({ sequence, resolve, reject }));
@@ -285,6 +308,17 @@ export class CommandDurability implements CommandRecorder, DurabilityGate {
         this.journal.waitForDurable(log.pair.symbol, sequence).then(
           () => this.pump(log),
           () => {}, // closed while waiting: shutting down
+        );
+      }
+      return;
+    }
+    if (err instanceof JournalFencedError) {
+      // The fenced pair steps down (its waiters get the refusal then); the other pairs of the same
+      // append were put back in the queue by the journal: release them once written.
+      for (const [log, sequence] of through) {
+        this.journal.waitForDurable(log.pair.symbol, sequence).then(
+          () => this.pump(log),
+          () => {}, // the fenced pair, or closed while waiting
         );
       }
       return;

@@ -74,11 +74,12 @@ export async function recoverPairs(o: RecoverOptions): Promise<RecoveryReport> {
 }
 
 /**
- * Recovers one pair listed at runtime (not yet served: nothing else writes it meanwhile) from its snapshot
- * and journal — empty for a new symbol, its history for a symbol listed before — then attaches it to the
- * durability layer (fenced when recovery failed, like at start-up).
+ * Recovers one pair that nothing else writes meanwhile — listed at runtime (not yet served), or just
+ * acquired by this replica in cluster mode (holding nothing: TradingPair.reset() first) — from its
+ * snapshot and journal (empty for a new symbol) exactly as at start-up, then attaches it to the
+ * durability layer at the journal head (fenced when recovery failed, like at start-up).
  */
-export async function recoverListedPair(o: Omit<RecoverOptions, 'pairs'> & { pairs: Pick<TradingPairs, 'accounts'> }, pair: TradingPair): Promise<PairRecoveryReport> {
+export async function recoverOnePair(o: Omit<RecoverOptions, 'pairs'> & { pairs: Pick<TradingPairs, 'accounts'> }, pair: TradingPair): Promise<PairRecoveryReport> {
   const r = await recoverPair(o, pair);
   o.durability.attach(pair, r.replayed);
   if (r.error !== undefined) o.durability.fence(pair.symbol, `recovery failed: ${r.error}`);

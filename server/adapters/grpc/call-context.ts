@@ -35,7 +35,7 @@ export interface CallContext {
    * Registers a long-lived stream so shutdown can end it (with UNAVAILABLE) instead of waiting for it.
    * Returns the function that unregisters it.
    */
-  registerStream(close: (reason: Error) => void): () => void;
+  registerStream(close: (reason: Error) => void, pair?: string): () => void;
   /** A stream whose unsent messages exceed this is ended with RESOURCE_EXHAUSTED (slow reader). */
   readonly maxQueuedMessages: number;
   /** Stream counts and queued bytes of long-lived streams (stream-limits.ts). */

@@ -8,7 +8,7 @@ import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import type { Rejection } from '../../core/order-book.ts';
 import { RejectCode, isInputRejection } from '../../core/reasons.ts';
 import { ValidationError } from '../../pairs/errors.ts';
-import { UnavailableError } from '../../ports/errors.ts';
+import { PairNotOwnedError, UnavailableError } from '../../ports/errors.ts';
 import { InvalidCredentialsError, SessionLimitError } from '../../ports/session-store.ts';
 import { RejectReason, type ItemError } from './generated/trading/v1/types.ts';
 import { boundedMessage } from './echo.ts';
@@ -98,6 +98,9 @@ export class RateLimitedError extends Error {
 
 /** Trailing metadata key carrying RateLimitedError.retryAfterMs (whole milliseconds, decimal). */
 export const RETRY_AFTER_HEADER = 'x-retry-after-ms';
+/** Cluster mode: trailing metadata naming the replica that owns the pair of a refused call, and its gRPC host:port. */
+export const PAIR_OWNER_HEADER = 'x-pair-owner';
+export const PAIR_OWNER_ADDRESS_HEADER = 'x-pair-owner-address';
 
 /** The facts of one error, the common form behind statuses and ItemErrors. */
 export interface ErrorFacts {
@@ -162,6 +165,11 @@ export function toStatus(err: unknown): Partial<StatusObject> {
   if (facts.field !== '') metadata.set('x-field', facts.field);
   if (facts.rejectReason !== 0) metadata.set('x-reject-reason', String(facts.rejectReason));
   if (facts.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_HEADER, String(facts.retryAfterMs));
+  if (err instanceof PairNotOwnedError) {
+    if (err.owner !== undefined) metadata.set(PAIR_OWNER_HEADER, err.owner);
+    if (err.ownerAddress !== undefined) metadata.set(PAIR_OWNER_ADDRESS_HEADER, err.ownerAddress);
+    if (err.owner === undefined) metadata.set(RETRY_AFTER_HEADER, String(err.retryAfterMs));
+  }
   return { code: facts.code, details: boundedMessage(facts.message), metadata };
 }
 

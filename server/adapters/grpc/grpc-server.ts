@@ -121,6 +121,8 @@ export class TradingGrpcServer {
   private readonly serviceNames: readonly string[];
   private readonly server: Server;
   private readonly streams = new Set<(reason: Error) => void>();
+  /** The streams that follow one pair (market data), so a pair leaving this replica ends them. */
+  private readonly pairStreams = new Map<string, Set<(reason: Error) => void>>();
   private shuttingDown = false;
   private shutdownPromise: Promise<ShutdownResult> | undefined;
   private readonly logger: Logger;
@@ -139,9 +141,16 @@ export class TradingGrpcServer {
       logger: this.logger,
       nowMs,
       isShuttingDown: () => this.shuttingDown,
-      registerStream: (close) => {
+      registerStream: (close, pair) => {
         this.streams.add(close);
-        return () => this.streams.delete(close);
+        if (pair === undefined) return () => this.streams.delete(close);
+        let ofPair = this.pairStreams.get(pair);
+        if (ofPair === undefined) this.pairStreams.set(pair, (ofPair = new Set()));
+        ofPair.add(close);
+        return () => {
+          this.streams.delete(close);
+          ofPair.delete(close);
+        };
       },
       maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
       streams: this.streamGovernor,
@@ -188,6 +197,13 @@ export class TradingGrpcServer {
   /** True once shutdown began (health NOT_SERVING, new calls refused). */
   get isShuttingDown(): boolean {
     return this.shuttingDown;
+  }
+
+  /** Ends every stream that follows `pair` with `reason` (cluster mode: the pair left this replica). */
+  endStreamsOf(pair: string, reason: Error): number {
+    const closers = [...(this.pairStreams.get(pair) ?? [])];
+    for (const close of closers) close(reason);
+    return closers.length;
   }
 
   get openStreamCount(): number {

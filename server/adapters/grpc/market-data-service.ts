@@ -132,7 +132,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
           box.write(encodedDelta(inst, delta));
         });
         unsubscribe = subscription.unsubscribe;
-        unregister = ctx.registerStream((reason) => close(reason));
+        unregister = ctx.registerStream((reason) => close(reason), pair.symbol);
         unwatch = pairs.watchRemoval(pair, () => close(new NotFoundError('pair', `pair ${inst.symbol} was delisted`, ApiRejectCode.UnknownPair)));
         const { snapshot } = subscription;
         box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));

@@ -46,6 +46,8 @@ export interface AdminContext {
   };
   /** Journal health, per-pair sequences and snapshots (`/admin/persistence/status`). @default { enabled: false } */
   persistence?: () => Record<string, unknown>;
+  /** Replicas, pair owners, fencing tokens and lease ages (`/admin/cluster/status`, docs/cluster.md). @default { mode: "off" } */
+  cluster?: () => unknown;
 }
 
 /** Accounts as the gRPC layer and the session store accept them. */
@@ -254,6 +256,7 @@ export function adminRoutes(ctx: AdminContext): Route[] {
     },
     { method: 'GET', path: '/admin/system/resources', handle: () => json(ctx.resources()) },
     { method: 'GET', path: '/admin/persistence/status', handle: () => json(ctx.persistence?.() ?? { enabled: false }) },
+    { method: 'GET', path: '/admin/cluster/status', handle: () => json(ctx.cluster?.() ?? { mode: 'off' }) },
 
     // ---- trading halt and maintenance ----
     // ---- API keys (sessions): the secret is shown once, in this answer; only its hash is stored ----

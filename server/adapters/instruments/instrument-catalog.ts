@@ -76,6 +76,11 @@ export interface InstrumentCatalogOptions {
   attachJournal: ((pair: TradingPair) => void) | undefined;
   logger: Logger;
   nowIso: () => string;
+  /**
+   * Why runtime changes (list, halt, resume, delist, patch) are refused, when they are: in cluster mode the
+   * listed set is read at start and every replica must hold the same (docs/cluster.md). @default undefined
+   */
+  frozen?: string;
 }
 
 export class InstrumentCatalog {
@@ -173,6 +178,7 @@ export class InstrumentCatalog {
     if (!r.ok) return Promise.reject(new ValidationError(r.fault.field, r.fault.reason));
     const instrument = r.instrument;
     return this.serial(async () => {
+      this.changeable();
       const symbol = instrument.symbol;
       if (this.o.pairs.get(symbol) !== undefined) throw new InstrumentConflictError('symbol', `${symbol} is already listed; change it with PATCH /admin/instruments/${symbol}`);
       if (this.o.pairs.size >= this.o.maxInstruments) throw new InstrumentConflictError('symbol', `${this.o.pairs.size} pairs are listed, the most MAX_INSTRUMENTS=${this.o.maxInstruments} allows; delist one first`);
@@ -203,6 +209,7 @@ export class InstrumentCatalog {
   /** Halts new orders and replaces of one pair (cancels work); kept across restarts. */
   halt(symbol: string, by: string, reason: string): Promise<{ changed: boolean; view: InstrumentView }> {
     return this.serial(async () => {
+      this.changeable();
       const pair = this.listed(symbol);
       if (this.o.control.gate.pairHalt(symbol).on) return { changed: false, view: this.view(pair) };
       const since = this.o.nowIso();
@@ -215,6 +222,7 @@ export class InstrumentCatalog {
 
   resume(symbol: string): Promise<{ changed: boolean; view: InstrumentView }> {
     return this.serial(async () => {
+      this.changeable();
       const pair = this.listed(symbol);
       if (!this.o.control.gate.pairHalt(symbol).on) return { changed: false, view: this.view(pair) };
       await this.write(pair.instrument, true, null);
@@ -226,16 +234,17 @@ export class InstrumentCatalog {
 
   /** Delists a pair without open orders: it is no longer served and does not come back at restart; its journal is kept. */
   delist(symbol: string): Promise<InstrumentInput> {
-    return this.serial(() =>
-      this.quiesced(symbol, 'delisted', async (pair, settle) => {
+    return this.serial(() => {
+      this.changeable();
+      return this.quiesced(symbol, 'delisted', async (pair, settle) => {
         await this.o.snapshot?.(pair); // listing it again restores from here, whatever its rules then
         await this.write(pair.instrument, false, null);
         await settle(true);
         this.o.lifecycle.detach(symbol);
         this.o.logger.info(`instruments: ${symbol} delisted (its journal is kept; listing ${symbol} again restores its history)`, { event: 'instrument_delisted', pair: symbol });
         return instrumentInput(pair.instrument);
-      }),
-    );
+      });
+    });
   }
 
   /**
@@ -244,6 +253,7 @@ export class InstrumentCatalog {
    */
   patch(symbol: string, changes: Record<string, unknown>): Promise<InstrumentView> {
     return this.serial(async () => {
+      this.changeable();
       const current = this.listed(symbol);
       const r = patchInstrument(current.instrument, changes);
       if (!r.ok) throw new ValidationError(r.fault.field, r.fault.reason);
@@ -285,6 +295,11 @@ export class InstrumentCatalog {
    * it returns synchronously-followed by the change. The pair keeps the halt it had; on a refusal or a
    * failure after the record was written, the record goes back.
    */
+  /** Refuses a runtime change while the listed set is frozen (cluster mode). */
+  private changeable(): void {
+    if (this.o.frozen !== undefined) throw new InstrumentConflictError('symbol', this.o.frozen);
+  }
+
   private async quiesced<T>(symbol: string, what: string | undefined, change: (pair: TradingPair, settle: (check: boolean) => Promise<void>) => Promise<T>): Promise<T> {
     const pair = this.listed(symbol);
     if (what !== undefined && pair.openOrderCount > 0) this.refuse(pair, what);

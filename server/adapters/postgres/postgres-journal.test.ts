@@ -40,7 +40,7 @@ describe('migrations', () => {
   it('applied every migration once at start-up and create the runbook tables and index', async () => {
     expect(db.migrations.applied).toEqual(loadMigrations().map((m) => m.version));
     const { rows } = await db.pool.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`);
-    expect(rows.map((r) => r.t)).toEqual(['instruments', 'journal', 'order_book_snapshots', 'orders', 'pair_state', 'schema_migrations', 'service_identity', 'trades']);
+    expect(rows.map((r) => r.t)).toEqual(['cluster_members', 'instruments', 'journal', 'order_book_snapshots', 'orders', 'pair_owners', 'pair_state', 'schema_migrations', 'service_identity', 'trades']);
     // Migration 002: client order ids unique per (pair, account), and one random database identity.
     expect(await count(`SELECT count(*) AS n FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'orders_client_order_id_unique'`)).toBe(1);
     expect(await count(`SELECT count(*) AS n FROM service_identity`)).toBe(1);

@@ -15,6 +15,13 @@
  *   are therefore looked up before they are inserted again and skipped when present (this relies on
  *   the pair being single-writer, which the deployment guarantees), so nothing is written twice.
  *
+ * Fencing (cluster mode, `fence` set): every entry is stamped at append() with the token under which
+ * this replica holds its pair, and the write locks the pair's lease row (FOR SHARE) and checks owner and
+ * token in the same statement that inserts the entries, so a replica that lost the pair (paused,
+ * partitioned) can never commit for it, and a takeover waits for a write that holds the row. A fenced
+ * pair is not an outage: its queued entries are rejected with JournalFencedError and dropped (never
+ * retried), `onFenced` listeners are told, the other pairs of the batch are written.
+ *
  * Sequences: per pair gap-free from 1. append() checks them against what this process queued
  * before (JournalSequenceError at once, nothing queued), and each transaction checks the first
  * sequence of every pair against the stored head (a stale or second writer): the offending pair's
@@ -27,7 +34,9 @@ import { CommandKind } from '../../core/commands.ts';
 import { UnavailableError } from '../../ports/errors.ts';
 import {
   JournalClosedError,
+  JournalFencedError,
   JournalSequenceError,
+  type JournalFence,
   type Journal,
   type JournalEntry,
   type JournaledCommand,
@@ -57,12 +66,14 @@ export interface PostgresJournalOptions {
    * @default undefined
    */
   afterCommit?: () => Promise<void>;
+  /** Cluster mode: the replica and its fencing tokens, checked by every write. @default undefined (single process) */
+  fence?: JournalFence;
 }
 
 export const DEFAULT_MAX_DELAY_MS = 2;
 export const DEFAULT_MAX_BATCH = 1000;
 
-type CompiledJournalOptions = Readonly<Required<Omit<PostgresJournalOptions, 'afterCommit'>> & Pick<PostgresJournalOptions, 'afterCommit'>>;
+type CompiledJournalOptions = Readonly<Required<Omit<PostgresJournalOptions, 'afterCommit' | 'fence'>> & Pick<PostgresJournalOptions, 'afterCommit' | 'fence'>>;
 
 function compileJournalOptions(raw: PostgresJournalOptions): CompiledJournalOptions {
   const check = (field: 'maxDelayMs' | 'maxBatch' | 'writeTimeoutMs' | 'retryDelayMs' | 'maxRetryDelayMs', fallback: number, min: number): number => {
@@ -77,6 +88,7 @@ function compileJournalOptions(raw: PostgresJournalOptions): CompiledJournalOpti
     retryDelayMs: check('retryDelayMs', 50, 1),
     maxRetryDelayMs: check('maxRetryDelayMs', 1000, 1),
     afterCommit: raw.afterCommit,
+    fence: raw.fence,
   });
 }
 
@@ -93,6 +105,14 @@ interface QueuedEntry {
   waiter: Waiter;
   /** Was in a write whose outcome is unknown (it may have committed). */
   inFailedAttempt: boolean;
+  /** The pair's fencing token at append (cluster mode only). */
+  token: number | undefined;
+}
+
+/** What a write found instead of committing: a stale head (sequence error) or pairs refused by the fence. */
+interface WriteOutcome {
+  sequenceError?: JournalSequenceError;
+  fenced?: JournalFencedError[];
 }
 
 interface DurableWaiter {
@@ -112,6 +132,8 @@ export interface JournalStats {
   entries: number;
   /** Failed write attempts. */
   failedWrites: number;
+  /** Entries refused by the fence (cluster mode), dropped. */
+  fencedEntries: number;
   /** Entries found already committed when retried after an ambiguous failure. */
   skippedAlreadyWritten: number;
 }
@@ -149,6 +171,10 @@ export class PostgresJournal implements Journal {
   private readonly durableWaiters = new Map<string, DurableWaiter[]>();
   private readonly listeners = new Set<(status: JournalStatus) => void>();
   private readonly writeListeners = new Set<JournalWriteListener>();
+  private readonly fencedListeners = new Set<(error: JournalFencedError) => void>();
+  private pairIdleWaiters: Array<{ pair: string; resolve: () => void }> = [];
+  /** Pairs refused by the fence, until setHead() starts them again (a new ownership). */
+  private readonly fencedPairs = new Map<string, JournalFencedError>();
 
   private available = true;
   private lastError: string | undefined;
@@ -160,7 +186,7 @@ export class PostgresJournal implements Journal {
   private retryDelayMs: number;
   private idleResolvers: Array<() => void> = [];
 
-  readonly stats: JournalStats = { transactions: 0, entries: 0, failedWrites: 0, skippedAlreadyWritten: 0 };
+  readonly stats: JournalStats = { transactions: 0, entries: 0, failedWrites: 0, fencedEntries: 0, skippedAlreadyWritten: 0 };
 
   constructor(
     private readonly pool: Pool,
@@ -182,11 +208,20 @@ export class PostgresJournal implements Journal {
       }
       next.set(e.pair, e.sequence);
     }
+    const fence = this.options.fence;
+    const tokens = new Map<string, number | undefined>();
+    if (fence !== undefined) {
+      for (const pair of next.keys()) {
+        const token = fence.tokenOf(pair);
+        if (token === undefined) return Promise.reject(new JournalFencedError(pair, undefined));
+        tokens.set(pair, token);
+      }
+    }
     for (const [pair, seq] of next) this.lastQueued.set(pair, seq);
 
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { remaining: entries.length, settled: false, resolve, reject };
-      for (const entry of entries) this.queue.push({ entry, waiter, inFailedAttempt: false });
+      for (const entry of entries) this.queue.push({ entry, waiter, inFailedAttempt: false, token: tokens.get(entry.pair) });
       if (!this.available) {
         // Kept and retried, but the caller learns now that it is not durable yet.
         this.settle(waiter, new UnavailableError('postgresql', `journal writes are failing (${this.lastError}); the command is kept and will be written when PostgreSQL is back`));
@@ -199,6 +234,8 @@ export class PostgresJournal implements Journal {
   waitForDurable(pair: string, sequence: number): Promise<void> {
     if ((this.durable.get(pair) ?? 0) >= sequence) return Promise.resolve();
     if (this.closed) return Promise.reject(new JournalClosedError());
+    const fenced = this.fencedPairs.get(pair);
+    if (fenced !== undefined) return Promise.reject(fenced);
     return new Promise<void>((resolve, reject) => {
       let list = this.durableWaiters.get(pair);
       if (list === undefined) this.durableWaiters.set(pair, (list = []));
@@ -225,6 +262,31 @@ export class PostgresJournal implements Journal {
     for (const l of this.writeListeners) l(entries, seconds, ok);
   }
 
+  /** Told once per pair refused by the fence (cluster mode): the pair must step down. */
+  onFenced(listener: (error: JournalFencedError) => void): () => void {
+    this.fencedListeners.add(listener);
+    return () => this.fencedListeners.delete(listener);
+  }
+
+  /**
+   * Resolves when none of `pair`'s entries is queued or being written (committed, or dropped by the
+   * fence): a replica taking a pair over again waits for it before it rebuilds the pair from the journal.
+   */
+  pairIdle(pair: string): Promise<void> {
+    if (!this.queue.some((q) => q.entry.pair === pair)) return Promise.resolve();
+    return new Promise((resolve) => this.pairIdleWaiters.push({ pair, resolve }));
+  }
+
+  private wakePairIdle(): void {
+    if (this.pairIdleWaiters.length === 0) return;
+    const queued = new Set(this.queue.map((q) => q.entry.pair));
+    this.pairIdleWaiters = this.pairIdleWaiters.filter((w) => {
+      if (queued.has(w.pair)) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
   onStatusChange(listener: (status: JournalStatus) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -238,6 +300,7 @@ export class PostgresJournal implements Journal {
     if (this.queue.some((q) => q.entry.pair === pair)) throw new Error(`setHead(${pair}) while entries of the pair are queued`);
     this.lastQueued.set(pair, sequence);
     this.durable.set(pair, sequence);
+    this.fencedPairs.delete(pair);
   }
 
   /** Resolves when the queue is empty (everything committed), waiting through outages. */
@@ -297,7 +360,8 @@ export class PostgresJournal implements Journal {
       const outcome = await this.writeWithTimeout(batch);
       this.notifyWrite(batch.length, startedAt, outcome.sequenceError === undefined);
       this.queue.splice(0, batch.length);
-      if (outcome.sequenceError !== undefined) this.dropPair(outcome.sequenceError, batch);
+      if (outcome.fenced !== undefined) this.dropFenced(outcome.fenced, batch);
+      else if (outcome.sequenceError !== undefined) this.dropPair(outcome.sequenceError, batch);
       else this.committed(batch);
     } catch (err) {
       failed = true;
@@ -306,6 +370,7 @@ export class PostgresJournal implements Journal {
     } finally {
       this.writing = false;
     }
+    this.wakePairIdle();
     if (this.closed && this.queue.length === 0) {
       for (const r of this.idleResolvers.splice(0)) r();
       return;
@@ -378,6 +443,38 @@ export class PostgresJournal implements Journal {
     this.lastQueued.delete(e.pair);
   }
 
+  /**
+   * Pairs refused by the fence: their queued entries are rejected and dropped, never retried (an
+   * outage is retried; a lost lease is not). The rest of the batch goes back to the queue as it was.
+   */
+  private dropFenced(fenced: JournalFencedError[], batch: QueuedEntry[]): void {
+    this.retryDelayMs = this.options.retryDelayMs;
+    this.queue.unshift(...batch);
+    const byPair = new Map(fenced.map((e) => [e.pair, e]));
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i]!;
+      const e = byPair.get(q.entry.pair);
+      if (e === undefined) continue;
+      this.queue.splice(i, 1);
+      this.stats.fencedEntries += 1;
+      this.settle(q.waiter, e);
+    }
+    for (const e of fenced) {
+      this.lastQueued.delete(e.pair);
+      this.fencedPairs.set(e.pair, e);
+      for (const w of this.durableWaiters.get(e.pair) ?? []) w.reject(e);
+      this.durableWaiters.delete(e.pair);
+      for (const l of this.fencedListeners) {
+        try {
+          l(e);
+        } catch {
+          // A listener's failure must not stop the writer.
+        }
+      }
+    }
+    if (!this.available) this.setAvailable(true, undefined); // the database answered
+  }
+
   private settle(waiter: Waiter, err: Error | undefined): void {
     if (waiter.settled) return;
     waiter.settled = true;
@@ -402,7 +499,7 @@ export class PostgresJournal implements Journal {
    * Runs the transaction; if it takes longer than writeTimeoutMs, destroys its connection (so the
    * pool never reuses it and the server aborts an uncommitted transaction) and fails.
    */
-  private async writeWithTimeout(batch: QueuedEntry[]): Promise<{ sequenceError?: JournalSequenceError }> {
+  private async writeWithTimeout(batch: QueuedEntry[]): Promise<WriteOutcome> {
     let client: PoolClient | undefined;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -444,16 +541,29 @@ export class PostgresJournal implements Journal {
     }
   }
 
-  private async transaction(c: PoolClient, batch: QueuedEntry[]): Promise<{ sequenceError?: JournalSequenceError }> {
+  private async transaction(c: PoolClient, batch: QueuedEntry[]): Promise<WriteOutcome> {
     // The common case is ONE statement: data-modifying CTEs insert the journal rows, upsert the orders
     // and insert the trades only if every pair's first sequence follows its stored head, all in the
     // statement's own implicit transaction (atomic, committed when it returns). One round trip instead
     // of six (BEGIN, head check, three INSERTs, COMMIT) is what bounds group-commit throughput on a busy
     // machine, where every round trip waits to be scheduled. A retry after an ambiguous failure takes the
     // explicit transaction below, which first skips what an earlier attempt may have committed.
-    if (!batch.some((q) => q.inFailedAttempt)) return this.writeInOneStatement(c, batch.map((q) => q.entry));
+    const fence = fenceParams(this.options.fence, batch);
+    if (!batch.some((q) => q.inFailedAttempt)) return this.writeInOneStatement(c, batch.map((q) => q.entry), fence);
 
     await c.query('BEGIN');
+    if (fence !== undefined) {
+      const { rows: held } = await c.query<{ pair: string }>(
+        `SELECT o.pair FROM pair_owners o JOIN unnest($1::text[], $2::bigint[]) AS f(pair, token) ON o.pair = f.pair AND o.fencing_token = f.token
+         WHERE o.owner = $3 FOR SHARE OF o`,
+        [fence.pairs, fence.tokens, fence.replicaId],
+      );
+      const fenced = refusedByFence(fence, new Set(held.map((r) => r.pair)));
+      if (fenced.length > 0) {
+        await c.query('ROLLBACK');
+        return { fenced };
+      }
+    }
     let entries = batch.map((q) => q.entry);
     // An earlier attempt may have committed before its connection died: skip what is there.
     const { rows } = await c.query<{ pair: string; sequence: string }>(
@@ -490,27 +600,43 @@ export class PostgresJournal implements Journal {
   }
 
   /** The batch in one atomic statement (see transaction()); a head mismatch inserts nothing. */
-  private async writeInOneStatement(c: PoolClient, entries: JournalEntry[]): Promise<{ sequenceError?: JournalSequenceError }> {
+  private async writeInOneStatement(c: PoolClient, entries: JournalEntry[], fence: FenceParams | undefined): Promise<WriteOutcome> {
     const p = statementParams(entries);
-    // Parameters: heads $1-$2, journal $3-$8, orders $9-$26, trades $27-$37.
+    // Parameters: heads $1-$2, journal $3-$8, orders $9-$26, trades $27-$37, fence $38-$40 (cluster mode).
+    // The fence locks each pair's lease row FOR SHARE where owner and token still match: a takeover's
+    // UPDATE waits for this statement, and one that committed first leaves the row unmatched (fenced).
+    const held =
+      fence === undefined
+        ? ''
+        : `held AS (
+        SELECT o.pair FROM pair_owners o JOIN unnest($38::text[], $39::bigint[]) AS f(pair, token) ON o.pair = f.pair AND o.fencing_token = f.token
+        WHERE o.owner = $40 FOR SHARE OF o
+      ),`;
+    const fenceOk = fence === undefined ? '' : ` AND (SELECT count(*) FROM held) = ${fence.pairs.length}`;
     const sql = `
       WITH heads AS (
         SELECT h.pair, h.first, (SELECT max(j.sequence) FROM journal j WHERE j.pair = h.pair) AS head
         FROM unnest($1::text[], $2::bigint[]) AS h(pair, first)
       ),
-      ok AS (SELECT coalesce(bool_and(first = coalesce(head, 0) + 1), true) AS ok FROM heads),
+      ${held}
+      ok AS (SELECT coalesce(bool_and(first = coalesce(head, 0) + 1), true)${fenceOk} AS ok FROM heads),
       j AS (${INSERT_JOURNAL} SELECT r.* FROM ${journalRows(3)} AS r WHERE (SELECT ok FROM ok)),
       o AS (${INSERT_ORDERS} SELECT ${ORDER_COLUMNS_FROM_ROWS} FROM ${orderRows(9)} WHERE (SELECT ok FROM ok) ${UPSERT_ORDERS}),
       t AS (${INSERT_TRADES} SELECT ${TRADE_COLUMNS_FROM_ROWS} FROM ${tradeRows(27)} WHERE (SELECT ok FROM ok))
-      SELECT heads.pair, heads.first, heads.head, (SELECT ok FROM ok) AS ok FROM heads`;
-    const { rows } = await c.query<{ pair: string; first: string; head: string | null; ok: boolean }>(sql, [
+      SELECT heads.pair, heads.first, heads.head, (SELECT ok FROM ok) AS ok${fence === undefined ? ', true AS held' : ', heads.pair IN (SELECT pair FROM held) AS held'} FROM heads`;
+    const { rows } = await c.query<{ pair: string; first: string; head: string | null; ok: boolean; held: boolean }>(sql, [
       p.firstPairs,
       p.firstPairs.map((pair) => p.firstSequence.get(pair)!),
       ...p.journal,
       ...p.orders,
       ...p.trades,
+      ...(fence === undefined ? [] : [fence.pairs, fence.tokens, fence.replicaId]),
     ]);
     if (rows.length > 0 && rows[0]!.ok === false) {
+      if (fence !== undefined) {
+        const fenced = refusedByFence(fence, new Set(rows.filter((r) => r.held).map((r) => r.pair)));
+        if (fenced.length > 0) return { fenced };
+      }
       for (const r of rows) {
         const head = r.head === null ? 0 : Number(r.head);
         if (Number(r.first) !== head + 1) return { sequenceError: new JournalSequenceError(r.pair, head + 1, Number(r.first)) };
@@ -518,6 +644,39 @@ export class PostgresJournal implements Journal {
     }
     return {};
   }
+}
+
+/** The distinct (pair, token) stamps of a batch, for the fence check. */
+interface FenceParams {
+  replicaId: string;
+  pairs: string[];
+  tokens: number[];
+}
+
+function fenceParams(fence: JournalFence | undefined, batch: readonly QueuedEntry[]): FenceParams | undefined {
+  if (fence === undefined) return undefined;
+  const seen = new Set<string>();
+  const out: FenceParams = { replicaId: fence.replicaId, pairs: [], tokens: [] };
+  for (const q of batch) {
+    const key = `${q.entry.pair}\u0000${q.token}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.pairs.push(q.entry.pair);
+    out.tokens.push(q.token ?? -1);
+  }
+  return out;
+}
+
+/** The stamps the lease rows did not confirm (a pair stamped with two tokens fails with both). */
+function refusedByFence(fence: FenceParams, held: ReadonlySet<string>): JournalFencedError[] {
+  const counts = new Map<string, number>();
+  for (const pair of fence.pairs) counts.set(pair, (counts.get(pair) ?? 0) + 1);
+  const out: JournalFencedError[] = [];
+  fence.pairs.forEach((pair, i) => {
+    if (!held.has(pair) || counts.get(pair)! > 1) out.push(new JournalFencedError(pair, fence.tokens[i]));
+  });
+  const unique = new Map(out.map((e) => [e.pair, e]));
+  return [...unique.values()];
 }
 
 const INSERT_JOURNAL = 'INSERT INTO journal (pair, sequence, command, account, client_order_id, timestamp_ms)';

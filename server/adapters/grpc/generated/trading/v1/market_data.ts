@@ -780,6 +780,13 @@ export const LevelUpdate: MessageFns<LevelUpdate> = {
  * that sees sequence n+2 after n missed an update and must resubscribe (or fetch a snapshot). A
  * snapshot carries the sequence it is current to: the next delta after a snapshot at sequence s has
  * sequence s+1.
+ *
+ * Cluster mode (docs/cluster.md): only the replica owning a pair serves its market data. Elsewhere a
+ * call is answered UNAVAILABLE with trailing metadata `x-pair-owner` and `x-pair-owner-address` (or,
+ * while the pair has no owner, without them and with `x-retry-after-ms`). A StreamMarketData stream of
+ * a pair that leaves its replica (lease lost, hand-over) ends with the same UNAVAILABLE status; the
+ * sequences continue on the new owner (they are rebuilt from the journal), so a client resubscribes
+ * there, compares the new snapshot's sequence with the last one it applied, and continues.
  */
 export type MarketDataServiceService = typeof MarketDataServiceService;
 export const MarketDataServiceService = {

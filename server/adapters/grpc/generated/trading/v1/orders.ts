@@ -2449,6 +2449,21 @@ export const CommandResult: MessageFns<CommandResult> = {
  *   succeed again, or resubmit with the same client_order_id (idempotent).
  * - INTERNAL: a server bug; details are not disclosed.
  *
+ * Cluster mode (several replicas, docs/cluster.md): each pair is owned by exactly one replica, and only
+ * the owner applies its commands (so per-pair order for one client holds: one owner, in arrival order).
+ * Any replica may be called; a call (or an OrderFlow command) for a pair owned elsewhere is refused
+ * before anything is applied:
+ * - UNAVAILABLE with trailing metadata `x-pair-owner` (the owner's replica id) and
+ *   `x-pair-owner-address` (its gRPC host:port), message "PAIR is owned by replica R at HOST:PORT;
+ *   nothing was applied — send it there": resend the same request to that address.
+ * - UNAVAILABLE without `x-pair-owner`, with `x-retry-after-ms`, message "PAIR has no owner right now
+ *   (hand-over in progress) ...": nothing was applied; retry (any replica) after the hint.
+ * - UNAVAILABLE "PAIR left this replica before the command was durable ... check its fate by
+ *   client_order_id on the pair's owner": the pair moved while the command waited for its journal
+ *   write; it may or may not be journaled. Resubmit with the same client_order_id (idempotent) at the owner.
+ * OrderFlow commands get these in their ItemError (no per-item metadata: the message names the owner);
+ * the stream itself stays open for the other pairs. simulator/routing-client.ts follows these answers.
+ *
  * Durability: a reply (and the order events and market data a command causes) leaves the server only
  * after the command is committed to the journal, so an acknowledged command survives a crash. Reads
  * (GetOrder, ListOpenOrders) reply only with committed state.
