@@ -271,7 +271,8 @@ export class ResponseTally {
   itemError(kind: FlowCommand['kind'], e: ItemError): void {
     this.answered[kind]++;
     if (kind === 'cancel' && e.code === GrpcStatus.NOT_FOUND && e.rejectReason === 2001) this.cancelNotFound++;
-    else this.error(`${kind}:${GrpcStatus[e.code] ?? e.code}/${e.rejectReason}${e.field ? ` ${e.field}` : ''}`);
+    // The message's start (digits folded) tells refusals apart: a rate limit from a queue limit, say.
+    else this.error(`${kind}:${GrpcStatus[e.code] ?? e.code}/${e.rejectReason}${e.field ? ` ${e.field}` : ''} (${e.message.slice(0, 60).replace(/\d+/g, 'N')})`);
   }
 
   /** An answered command without an error; `counted` when itemError already counted it (a REJECTED order). */

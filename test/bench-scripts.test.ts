@@ -22,7 +22,7 @@ function run(script: string, env: Record<string, string>): Promise<{ status: num
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 420_000);
     child.on('close', (status) => {
       clearTimeout(timer);
       resolve({ status, output });
@@ -40,7 +40,7 @@ interface RunJson {
 }
 
 describe('bench:grpc, tiny', () => {
-  it('measures every mode on fresh servers, the no-op answering in the shape of the service', { timeout: 300_000 }, async () => {
+  it('measures every mode on fresh servers, the no-op answering in the shape of the service', { timeout: 480_000 }, async () => {
     const r = await run('bench-grpc.ts', {});
     expect(r.status, r.output.slice(-3000)).toBe(0);
     const file = readdirSync(out).find((f) => /^grpc-\d{4}-\d{2}-\d{2}\.json$/.test(f));
@@ -76,7 +76,7 @@ describe('bench:grpc, tiny', () => {
 });
 
 describe('bench:durability, tiny', () => {
-  it('pairs a durable run on PostgreSQL with an in-memory one and reports the ratio and latency', { timeout: 300_000 }, async () => {
+  it('pairs a durable run on PostgreSQL with an in-memory one and reports the ratio and latency', { timeout: 480_000 }, async () => {
     const r = await run('bench-durability.ts', { DATABASE_URL: process.env.DATABASE_URL || LOCAL_TEST_DATABASE_URL });
     expect(r.status, r.output.slice(-3000)).toBe(0);
     const result = JSON.parse(readFileSync(join(out, 'durability-latest.json'), 'utf8')) as {
