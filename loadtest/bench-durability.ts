@@ -48,18 +48,11 @@ import { canonicalJson, sha256Hex } from '../server/adapters/postgres/canonical-
 import { openPostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
-import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
-import { DEFAULT_INSTRUMENTS, compileInstrument } from '../server/core/instrument.ts';
-import { OrderType, Side, StpMode, TimeInForce } from '../server/core/types.ts';
 import { loadConfig } from '../server/config.ts';
-import { AccountIds } from '../server/pairs/account-ids.ts';
-import { singleBook } from '../server/pairs/serving-book.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
-import { ManualClock } from '../server/ports/clock.ts';
-import type { JournalEntry } from '../server/ports/journal.ts';
-import { Random } from '../simulator/random.ts';
 import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
 import { gitCommit } from './bench-support.ts';
+import { fillJournal as fillRecoveryJournal } from './journal-fill.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
 import type { LoadArgs } from './load-args.ts';
 import type { LoadResult } from './load-run.ts';
@@ -236,66 +229,11 @@ async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promi
   return out;
 }
 
+/** The journal (loadtest/journal-fill.ts) with a snapshot at `snapshotAt`, and the snapshot checksum's hold on the loop. */
 async function fillJournal(schema: TestSchema, count: number, snapshotAt: number): Promise<{ seconds: number; hash: string; resting: number; checksum: ChecksumLoopDelay }> {
-  const db = await openPostgresPersistence({ connectionString: DATABASE_URL, options: schema.options, journal: { maxBatch: 5000, maxDelayMs: 0 }, writeTimeoutMs: 60_000 });
-  const instrument = compileInstrument(DEFAULT_INSTRUMENTS.find((i) => i.symbol === 'BTCUSDT')!);
-  const accounts = new AccountIds();
-  const clock = new ManualClock(1_700_000_000_000);
-  const pair = new TradingPair({ instrument, createBook: singleBook(BOOK_IMPLEMENTATIONS.legacy), clock, accountName: (id) => accounts.nameOf(id) ?? '' });
-  let chunk: JournalEntry[] = [];
-  pair.setRecorder({ record: (_p, e) => chunk.push(e) });
-  const ids = Array.from({ length: 8 }, (_, i) => accounts.intern(`recovery-${i}`));
-  const open: number[][] = ids.map(() => []);
-  const rng = new Random(42);
-  const perAccount = Math.max(1, Math.round(RECOVERY_RESTING / ids.length));
-  const started = performance.now();
-  let inFlight: Promise<void> = Promise.resolve();
-  for (let n = 1; n <= count; n++) {
-    clock.advanceMs(1);
-    const a = rng.nextInt(ids.length);
-    const mine = open[a]!;
-    const roll = rng.nextInt(100);
-    if (mine.length > 0 && (roll < RECOVERY_CANCEL_PCT || mine.length > perAccount)) {
-      const i = rng.nextInt(mine.length);
-      const id = mine[i]!;
-      mine[i] = mine[mine.length - 1]!;
-      mine.pop();
-      pair.cancel(ids[a]!, id);
-    } else {
-      const buy = rng.nextInt(2) === 0;
-      const crossing = roll >= 85;
-      const price = 6_500_000 + (buy ? 1 : -1) * (crossing ? rng.nextInt(20) : -1 - rng.nextInt(RECOVERY_SPREAD));
-      const r = pair.submit(ids[a]!, {
-        clientOrderId: `r${n}`,
-        side: buy ? Side.Buy : Side.Sell,
-        type: OrderType.Limit,
-        tif: crossing ? TimeInForce.IOC : TimeInForce.GTC,
-        postOnly: false,
-        price,
-        quantity: 1 + rng.nextInt(100),
-        stp: StpMode.CancelTaker,
-      });
-      if (r.order !== undefined && r.order.remaining > 0) mine.push(r.order.orderId);
-    }
-    if (n === snapshotAt) {
-      await inFlight;
-      await db.journal.append(chunk);
-      chunk = [];
-      await db.recovery.saveSnapshot(pair.exportSnapshot(clock.nowMs()));
-    }
-    if (chunk.length >= 10_000) {
-      const entries = chunk;
-      chunk = [];
-      await inFlight; // one chunk in flight while the next is generated
-      inFlight = db.journal.append(entries);
-    }
-  }
-  await inFlight;
-  await db.journal.append(chunk);
-  const seconds = (performance.now() - started) / 1000;
-  await db.close();
-  const checksum = await measureChecksumLoopDelay(pair, clock.nowMs());
-  return { seconds, hash: fingerprintOf(pair), resting: open.reduce((a, m) => a + m.length, 0), checksum };
+  const filled = await fillRecoveryJournal({ databaseUrl: DATABASE_URL, schemaOptions: schema.options, commands: count, resting: RECOVERY_RESTING, spread: RECOVERY_SPREAD, cancelPct: RECOVERY_CANCEL_PCT, snapshotAt });
+  const checksum = await measureChecksumLoopDelay(filled.pair, filled.nowMs);
+  return { seconds: filled.seconds, hash: fingerprintOf(filled.pair), resting: filled.restingOrders, checksum };
 }
 
 interface RecoveryRun {
