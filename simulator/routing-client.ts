@@ -12,7 +12,7 @@
  * are idempotent by nature).
  */
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { OrdersServiceClient, type CancelOrderRequest, type CancelOrderResponse, type SubmitOrderRequest, type SubmitOrderResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
+import { OrdersServiceClient, type SubmitOrderRequest, type SubmitOrderResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 
 const OWNER = 'x-pair-owner';
 const OWNER_ADDRESS = 'x-pair-owner-address';
@@ -36,12 +36,10 @@ export interface RoutingClientOptions {
   attemptTimeoutMs?: number;
 }
 
-/** What a routed call cost: attempts, and whether a refusal sent it elsewhere. */
+/** A routed call's answer, how many attempts it took and which replica gave it. */
 export interface RoutedOutcome<R> {
   response: R;
   attempts: number;
-  /** Answered by a replica other than the first one tried. */
-  moved: boolean;
   target: string;
 }
 
@@ -50,7 +48,6 @@ type UnaryMethod<Req, Res> = (client: OrdersServiceClient, req: Req, md: Metadat
 /** OrdersService's pair-scoped unary methods, as the routing client calls them. */
 export const ORDERS = {
   submitOrder: ((c, req, md, deadline, cb) => c.submitOrder(req, md, { deadline }, cb)) as UnaryMethod<SubmitOrderRequest, SubmitOrderResponse>,
-  cancelOrder: ((c, req, md, deadline, cb) => c.cancelOrder(req, md, { deadline }, cb)) as UnaryMethod<CancelOrderRequest, CancelOrderResponse>,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,8 +57,6 @@ export class RoutingClient {
   private readonly clients = new Map<string, OrdersServiceClient>();
   private readonly targets: string[];
   private next = 0;
-  /** Calls refused by a replica that named another owner (each one cost a round trip). */
-  redirects = 0;
 
   constructor(private readonly o: RoutingClientOptions) {
     if (o.targets.length === 0) throw new Error('RoutingClient needs at least one target');
@@ -99,16 +94,14 @@ export class RoutingClient {
   async call<Req extends { pair: string }, Res>(method: UnaryMethod<Req, Res>, req: Req, md: Metadata = new Metadata(), timeoutMs = 10_000): Promise<RoutedOutcome<Res>> {
     const deadline = Date.now() + timeoutMs;
     const maxAttempts = this.o.maxAttempts ?? 40;
-    let first: string | undefined;
     let last: ServiceError | undefined;
     for (let attempt = 1; attempt <= maxAttempts && Date.now() < deadline; attempt++) {
       const target = this.owners.get(req.pair) ?? this.targets[this.next++ % this.targets.length]!;
-      first ??= target;
       try {
         const attemptDeadline = new Date(Math.min(deadline, Date.now() + (this.o.attemptTimeoutMs ?? 2000)));
         const response = await new Promise<Res>((resolve, reject) => method(this.client(target), req, md, attemptDeadline, (err, res) => (err ? reject(err) : resolve(res))));
         this.owners.set(req.pair, target);
-        return { response, attempts: attempt, moved: target !== first, target };
+        return { response, attempts: attempt, target };
       } catch (err) {
         const e = err as ServiceError;
         // DEADLINE_EXCEEDED of one attempt: the replica did not answer in time (paused, partitioned).
@@ -117,7 +110,6 @@ export class RoutingClient {
         const owner = e.metadata?.get(OWNER)[0];
         const address = e.metadata?.get(OWNER_ADDRESS)[0];
         if (owner !== undefined && typeof address === 'string' && address !== target) {
-          this.redirects++;
           this.owners.set(req.pair, address);
           if (!this.targets.includes(address)) this.targets.push(address);
           continue; // straight to the owner

@@ -11,7 +11,6 @@ export interface ClusterMember {
   adminAddress: string;
   /** Milliseconds since its last heartbeat, by the store's clock. */
   heartbeatAgeMs: number;
-  startedAtMs: number;
 }
 
 /** One pair's lease row. */

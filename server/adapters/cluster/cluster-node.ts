@@ -58,10 +58,6 @@ export class ClusterNode {
     });
   }
 
-  get replicaId(): string {
-    return this.o.config.replicaId;
-  }
-
   /** Joins the cluster once gRPC listens: the first tick acquires this replica's share (recovered in the background). */
   async start(grpcAddress: string, adminAddress: string): Promise<void> {
     const c = this.o.config;

@@ -132,10 +132,6 @@ export class PairOwnership implements JournalFence {
     this.lose(pair, 'fenced', 'the journal refused its entries (another replica holds the lease)');
   }
 
-  ownedPairs(): string[] {
-    return [...this.held.entries()].filter(([, h]) => h.serving).map(([p]) => p).sort();
-  }
-
   /** `/admin/cluster/status`, from the last tick's reads. */
   status(): ClusterStatus {
     const owners = new Map<string, string[]>();

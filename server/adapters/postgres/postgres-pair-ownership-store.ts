@@ -25,13 +25,11 @@ export class PostgresPairOwnershipStore implements PairOwnershipStore {
   }
 
   async members(): Promise<ClusterMember[]> {
-    const { rows } = await this.pool.query<{ replica_id: string; grpc_address: string; admin_address: string; age_ms: string; started_ms: string }>(
-      `SELECT replica_id, grpc_address, admin_address,
-              floor(extract(epoch FROM clock_timestamp() - heartbeat_at) * 1000)::bigint::text AS age_ms,
-              floor(extract(epoch FROM started_at) * 1000)::bigint::text AS started_ms
+    const { rows } = await this.pool.query<{ replica_id: string; grpc_address: string; admin_address: string; age_ms: string }>(
+      `SELECT replica_id, grpc_address, admin_address, floor(extract(epoch FROM clock_timestamp() - heartbeat_at) * 1000)::bigint::text AS age_ms
        FROM cluster_members ORDER BY replica_id`,
     );
-    return rows.map((r) => ({ replicaId: r.replica_id, grpcAddress: r.grpc_address, adminAddress: r.admin_address, heartbeatAgeMs: Number(r.age_ms), startedAtMs: Number(r.started_ms) }));
+    return rows.map((r) => ({ replicaId: r.replica_id, grpcAddress: r.grpc_address, adminAddress: r.admin_address, heartbeatAgeMs: Number(r.age_ms) }));
   }
 
   async leases(): Promise<PairLease[]> {
