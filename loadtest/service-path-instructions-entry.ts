@@ -5,20 +5,25 @@
  * migration, monitor and metrics hooks, the ServingBook built by createBook), driven through
  * TradingPair.submit. One untimed warm-up pass, then PASSES passes; the script subtracts a PASSES=0 run.
  * Each pass: ROUNDS × (a resting sell of 2 lots, two IOC buys of 1 lot that take it), so the book ends
- * empty; a macrotask turn every 100 commands lets the shadow book drain as it does in the service.
+ * empty; a macrotask turn every 99 commands lets the shadow book drain as it does in the service. The
+ * clock is a ManualClock moved 1 ms per round, so the count does not depend on valgrind's speed.
  *
  *   node service-path-instructions.mjs <passes> <rounds>
  */
 import { loadConfig } from '../server/config.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { OrderType, Side, StpMode, TimeInForce } from '../server/core/types.ts';
+import { ManualClock } from '../server/ports/clock.ts';
 
 const passes = Number(process.argv[2]);
 const rounds = Number(process.argv[3] ?? '10000');
 if (!Number.isSafeInteger(passes) || passes < 0 || !Number.isSafeInteger(rounds) || rounds <= 0) throw new Error('usage: service-path-instructions.mjs <passes> <rounds>');
 
 const quiet = { info() {}, error() {} };
-const service = new TradingService(loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', PERSISTENCE: 'memory' }), { logger: quiet });
+// A clock that moves 1 ms per round: the monitor's per-second and per-minute work then depends on the
+// commands, not on how slowly valgrind runs them (with the system clock the count moved by ±5 %).
+const clock = new ManualClock();
+const service = new TradingService(loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', PERSISTENCE: 'memory' }), { logger: quiet, clock });
 const pair = service.pairs.get('BTCUSDT')!;
 const maker = service.pairs.accounts.intern('maker');
 const taker = service.pairs.accounts.intern('taker');
@@ -34,6 +39,7 @@ async function pass(): Promise<void> {
     pair.submit(maker, sell);
     fills += pair.submit(taker, buy).events.length;
     fills += pair.submit(taker, buy).events.length;
+    clock.advanceMs(1);
     if (r % 33 === 32) await turn();
   }
   await turn();
