@@ -367,9 +367,12 @@ describe('Trading UI in headless Chromium against the real service', () => {
     await ops.getByRole('button', { name: 'Complete the migration of ETHUSDT' }).click();
     await ops.getByRole('dialog').getByRole('button', { name: 'Complete' }).click();
     await eventually(() => ops.getByTestId('ops-message').textContent()).toContain('only a pair at full (100 %) can be completed');
-    await row.getByLabel('Adaptive percentage for ETHUSDT').fill('100');
+    const pctInput = row.getByLabel('Adaptive percentage for ETHUSDT');
+    await pctInput.fill('100');
+    await eventually(() => pctInput.inputValue()).toBe('100'); // typed, and not replaced by a live update before the click
     await row.getByRole('button', { name: 'Set the percentage of ETHUSDT' }).click();
-    await eventually(() => row.locator('td').nth(1).textContent()).toBe('full');
+    // The state with the page's last message beside it, so a refusal shows in the failure.
+    await eventually(async () => `${await row.locator('td').nth(1).textContent()} | ${await ops.getByTestId('ops-message').textContent({ timeout: 1000 }).catch(() => '')}`).toMatch(/^full \|/);
     await ops.getByRole('button', { name: 'Complete the migration of ETHUSDT' }).click();
     await ops.getByRole('dialog').getByRole('button', { name: 'Complete' }).click();
     await eventually(() => row.locator('td').nth(1).textContent()).toBe('completed');
