@@ -24,7 +24,7 @@
  * or a recovered book differs.
  */
 import { credentials } from '@grpc/grpc-js';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,6 +33,7 @@ import { MarketDataServiceClient, type GetOrderBookResponse } from '../server/ad
 import { createTestSchema, LOCAL_TEST_DATABASE_URL } from '../server/adapters/postgres/test-schema.ts';
 import { fromSteps } from '../server/core/decimal.ts';
 import type { DepthLevel } from '../server/core/order-book.ts';
+import { buildService, processCpuMs } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import { fillJournal } from './journal-fill.ts';
 
@@ -61,18 +62,6 @@ interface RecoveryRun {
   replayed: number;
   matches: boolean;
   load1: number;
-}
-
-/** user + system CPU time of a process in ms (Linux /proc/<pid>/stat fields 14 and 15, in clock ticks). */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' });
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Math.round((ticks * 1000) / 100);
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const levelsText = (levels: readonly DepthLevel[], tick: Parameters<typeof fromSteps>[1], lot: Parameters<typeof fromSteps>[1]): string =>
@@ -121,7 +110,7 @@ async function recoverOnce(build: Build, schemaName: string, expected: { bids: s
       child.on('exit', (code) => reject(new Error(`${build} server exited (${code}):\n${text.slice(-4000)}`)));
     });
     const startMs = Math.round(performance.now() - started);
-    const cpuMs = processCpuMs(child.pid!);
+    const cpuMs = Math.round(processCpuMs(child.pid));
     const client = new MarketDataServiceClient(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
     const book = await new Promise<GetOrderBookResponse>((resolve, reject) => client.getOrderBook({ pair: 'BTCUSDT', depth: 0 }, (err, res) => (err ? reject(err) : resolve(res))));
     client.close();
@@ -143,7 +132,7 @@ const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 async function main(): Promise<void> {
   console.log(`bench:recovery: ${COMMANDS} commands, resting up to ${RESTING}, spread ${SPREAD}, cancels ${CANCEL_PCT} %, ${RUNS} pairs of runs (dist, tsx), migration ${MIGRATION}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('  building dist/ (npm run build:server) ...');
-  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  buildService();
   if (!existsSync(join(ROOT, 'dist/server/main.js'))) throw new Error('dist/server/main.js missing after the build');
   const schema = await createTestSchema(DATABASE_URL, 'bench_recovery');
   try {
