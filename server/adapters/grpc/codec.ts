@@ -164,17 +164,17 @@ export function parseDepth(depth: number): number {
 
 // ---- responses ----
 
-const SIDE_TO_WIRE = [Side.SIDE_BUY, Side.SIDE_SELL] as const;
-const TYPE_TO_WIRE = [OrderType.ORDER_TYPE_LIMIT, OrderType.ORDER_TYPE_MARKET] as const;
-const TIF_TO_WIRE = [TimeInForce.TIME_IN_FORCE_GTC, TimeInForce.TIME_IN_FORCE_IOC, TimeInForce.TIME_IN_FORCE_FOK] as const;
-const STP_TO_WIRE = [
+export const SIDE_TO_WIRE = [Side.SIDE_BUY, Side.SIDE_SELL] as const;
+export const TYPE_TO_WIRE = [OrderType.ORDER_TYPE_LIMIT, OrderType.ORDER_TYPE_MARKET] as const;
+export const TIF_TO_WIRE = [TimeInForce.TIME_IN_FORCE_GTC, TimeInForce.TIME_IN_FORCE_IOC, TimeInForce.TIME_IN_FORCE_FOK] as const;
+export const STP_TO_WIRE = [
   StpMode.STP_MODE_NONE,
   StpMode.STP_MODE_CANCEL_TAKER,
   StpMode.STP_MODE_CANCEL_MAKER,
   StpMode.STP_MODE_CANCEL_BOTH,
   StpMode.STP_MODE_DECREMENT_AND_CANCEL,
 ] as const;
-const STATUS_TO_WIRE: Record<PairOrderStatus, OrderStatus> = {
+export const STATUS_TO_WIRE: Record<PairOrderStatus, OrderStatus> = {
   new: OrderStatus.ORDER_STATUS_NEW,
   partially_filled: OrderStatus.ORDER_STATUS_PARTIALLY_FILLED,
   filled: OrderStatus.ORDER_STATUS_FILLED,
@@ -192,14 +192,14 @@ function cancelReasonToWire(reason: number): CancelReason {
 }
 
 /** Price and quantity texts of one instrument, memoised per tick / lot count (see StepFormatter). */
-interface Formatters {
+export interface Formatters {
   readonly price: StepFormatter;
   readonly quantity: StepFormatter;
 }
 
 const FORMATTERS = new WeakMap<Instrument, Formatters>();
 
-function formattersOf(inst: Instrument): Formatters {
+export function formattersOf(inst: Instrument): Formatters {
   let f = FORMATTERS.get(inst);
   if (f === undefined) FORMATTERS.set(inst, (f = { price: new StepFormatter(inst.tick), quantity: new StepFormatter(inst.lot) }));
   return f;

@@ -160,7 +160,7 @@ export class TradingGrpcServer {
     this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
-    this.server.addService(withRawResponses(OrdersServiceService, ['orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
+    this.server.addService(withRawResponses(OrdersServiceService, ['submitOrder', 'cancelOrder', 'replaceOrder', 'submitOrderBatch', 'orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));
     this.server.addService(withRawResponses(MarketDataServiceService, ['streamMarketData', 'getOrderBook']), createMarketDataService(ctx, options.pairs, options.durability, new MarketDataLimiter(options.marketDataLimits), this.connectionGuard));
     this.server.addService(InstrumentsServiceService, createInstrumentsService(ctx, options.pairs));
     if (sessions !== undefined) {

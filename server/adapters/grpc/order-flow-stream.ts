@@ -13,9 +13,10 @@ import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import { ValidationError } from '../../pairs/errors.ts';
 import { UnavailableError } from '../../ports/errors.ts';
 import { checkAdmission, checkDeadline, logIfUnexpected, type CallContext } from './call-context.ts';
-import { MAX_BATCH_ITEMS, orderEventToWire } from './codec.ts';
+import { MAX_BATCH_ITEMS } from './codec.ts';
 import { ResourceExhaustedError, describeError, toItemError, toStatus, type ErrorFacts } from './errors.ts';
-import { OrderFlowResponse, type CommandResult, type OrderCommand, type OrderFlowMessage, type OrderFlowRequest, type SubmitOrderRequest } from './generated/trading/v1/orders.ts';
+import type { OrderCommand, OrderFlowRequest, OrderFlowResponse, SubmitOrderRequest } from './generated/trading/v1/orders.ts';
+import { encodeFlowResponse, type FlowPart } from './order-wire.ts';
 import { endSlowStream, type StreamTicket } from './stream-limits.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
@@ -30,22 +31,25 @@ export interface OrderFlowCommands {
   /** Phases 1-2 of the submissions of one message (errors kept per item). */
   prepareSubmits(name: string, what: string, reqs: readonly (SubmitOrderRequest | undefined)[]): Promise<(PreparedSubmit | ErrorFacts | undefined)[]>;
   /** Applies one command synchronously: its result, the submission's answer, the pair it touched. */
-  run(account: number, cmd: OrderCommand, prepared: PreparedSubmit | ErrorFacts | undefined, earlier: CallAnswers): { result: CommandResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined };
+  run(account: number, cmd: OrderCommand, prepared: PreparedSubmit | ErrorFacts | undefined, earlier: CallAnswers): { result: FlowResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined };
   /** Records the first results of new orders (idempotency). */
   rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void>;
 }
+
+/** A command's result in a flow reply (its error may still be set when its journal write fails). */
+export type FlowResult = Extract<FlowPart, { kind: 'result' }>;
 
 /**
  * An account's events reach each of its OrderFlow streams as the same array: encoded once for all of
  * them (the wire message depends only on the pair and the events).
  */
 const encodedEventMessages = new WeakMap<readonly PairOrderEvent[], Buffer>();
-function eventMessages(pair: TradingPair, events: readonly PairOrderEvent[]): OrderFlowMessage[] {
-  return events.map((e) => ({ message: { $case: 'event', value: orderEventToWire(pair.instrument, e) } }));
+function eventPart(pair: TradingPair, events: readonly PairOrderEvent[]): FlowPart {
+  return { kind: 'events', inst: pair.instrument, events };
 }
 function encodedEvents(pair: TradingPair, events: readonly PairOrderEvent[]): Buffer {
   let buf = encodedEventMessages.get(events);
-  if (buf === undefined) encodedEventMessages.set(events, (buf = Buffer.from(OrderFlowResponse.encode({ messages: eventMessages(pair, events) }).finish())));
+  if (buf === undefined) encodedEventMessages.set(events, (buf = encodeFlowResponse([eventPart(pair, events)])));
   return buf;
 }
 
@@ -76,7 +80,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
     /** When the stream's session was last known live (the interceptor checked it as the stream opened). */
     let sessionCheckedAtMs = ctx.nowMs();
     /** Messages of the batch being applied; events land here so they precede their command's result. */
-    let batch: OrderFlowMessage[] | undefined;
+    let batch: FlowPart[] | undefined;
     /** Requests received but not yet applied: applied strictly in order, one at a time. */
     const inbox: OrderFlowRequest[] = [];
     let working = false;
@@ -91,7 +95,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
      */
     let replyTail: Promise<void> = Promise.resolve();
     let pendingReplies = 0;
-    let heldEvents: OrderFlowMessage[] = [];
+    let heldEvents: FlowPart[] = [];
 
     const updateFlow = (): void => {
       if (closed) return;
@@ -113,8 +117,8 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       }
       if (call.writableLength > ctx.maxQueuedMessages) close(new ResourceExhaustedError('slow consumer: too many messages queued; stream ended'));
     };
-    const write = (response: OrderFlowResponse): void => {
-      if (!closed) writeEncoded(Buffer.from(OrderFlowResponse.encode(response).finish()));
+    const write = (parts: readonly FlowPart[]): void => {
+      if (!closed) writeEncoded(encodeFlowResponse(parts));
     };
     call.on('drain', () => {
       writeBlocked = false;
@@ -123,8 +127,8 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
 
     const unsubscribe = pairs.subscribeAccount(account, (pair, events) => {
       if (closed) return;
-      if (batch !== undefined) batch.push(...eventMessages(pair, events));
-      else if (pendingReplies > 0) heldEvents.push(...eventMessages(pair, events));
+      if (batch !== undefined) batch.push(eventPart(pair, events));
+      else if (pendingReplies > 0) heldEvents.push(eventPart(pair, events));
       else writeEncoded(encodedEvents(pair, events));
     });
     const unregister = ctx.registerStream((reason) => close(reason));
@@ -169,7 +173,8 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
           if (closed) return;
           const facts = describeError(err);
           if (facts.code !== status.RESOURCE_EXHAUSTED && facts.code !== status.UNAVAILABLE) throw err;
-          write({ messages: commands.map((c) => ({ message: { $case: 'result', value: { correlationId: c.correlationId, error: toItemError(facts), order: undefined } } })) });
+          const error = toItemError(facts);
+          write(commands.map((c): FlowPart => ({ kind: 'result', correlationId: c.correlationId, error, answer: undefined, order: undefined, inst: undefined })));
           return;
         }
       }
@@ -180,15 +185,15 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       checkDeadline(ctx, call);
       const earlier: CallAnswers = new Map();
       const answers: (SubmitAnswer | undefined)[] = [];
-      const applied: ({ pair: TradingPair; sequence: number; result: CommandResult } | undefined)[] = [];
+      const applied: ({ pair: TradingPair; sequence: number; result: FlowResult } | undefined)[] = [];
       batch = [];
-      let messages: OrderFlowMessage[];
+      let messages: FlowPart[];
       try {
         for (let i = 0; i < commands.length; i++) {
           const { result, answer, pair } = paths.run(account, commands[i]!, prepared[i], earlier);
           answers.push(answer);
           applied.push(pair && { pair, sequence: pair.lastCommandSequence, result });
-          batch.push({ message: { $case: 'result', value: result } });
+          batch.push(result);
         }
       } finally {
         messages = batch;
@@ -200,7 +205,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       // postgres-reset-peer). The `await wait` below still sees the rejection.
       wait?.catch(() => {});
       if (wait === undefined && pendingReplies === 0) {
-        write({ messages });
+        write(messages);
         await paths.rememberAll(name, answers);
         return;
       }
@@ -224,7 +229,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
         pendingReplies--;
         const out = heldEvents.length > 0 ? [...heldEvents, ...messages] : messages;
         heldEvents = [];
-        write({ messages: out });
+        write(out);
         updateFlow();
         await paths.rememberAll(name, answers);
       }).catch((err: unknown) => {

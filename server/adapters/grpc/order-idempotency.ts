@@ -24,10 +24,11 @@ import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import type { OrderRow } from '../../ports/journal.ts';
 import type { Logger } from './call-context.ts';
-import { orderToWire } from './codec.ts';
 import { RejectionError, describeError, type ErrorFacts } from './errors.ts';
 import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
+import { encodeOrderAnswer } from './order-wire.ts';
+import { forEachLengthDelimited } from './proto-writer.ts';
 
 /** The request fields that must match for a resubmission to count as the same order. */
 export function fingerprint(o: Pick<NewOrderRequest, 'side' | 'type' | 'tif' | 'postOnly' | 'price' | 'quantity' | 'stp'>): string {
@@ -37,14 +38,14 @@ export function fingerprint(o: Pick<NewOrderRequest, 'side' | 'type' | 'tif' | '
 /** Version tag of the fast-path record: `o1|<fingerprint>|<SubmitOrderResponse, base64>`. */
 const RECORD_TAG = 'o1';
 
-/** A first answer as sent, with the fields it was for. */
+/** A first answer as sent (SubmitOrderResponse bytes, order-wire.ts), with the fields it was for. */
 export interface OriginalSubmission {
   fingerprint: string;
-  response: SubmitOrderResponse;
+  answer: Buffer;
 }
 
 function encodeOriginal(original: OriginalSubmission): string {
-  return `${RECORD_TAG}|${original.fingerprint}|${Buffer.from(SubmitOrderResponse.encode(original.response).finish()).toString('base64')}`;
+  return `${RECORD_TAG}|${original.fingerprint}|${original.answer.toString('base64')}`;
 }
 
 /** undefined for a record this version cannot read (treated as absent: the registry still answers). */
@@ -52,11 +53,18 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   const first = record.indexOf('|');
   const second = record.indexOf('|', first + 1);
   if (first < 0 || second < 0 || record.slice(0, first) !== RECORD_TAG) return undefined;
+  const answer = Buffer.from(record.slice(second + 1), 'base64');
   try {
-    return { fingerprint: record.slice(first + 1, second), response: SubmitOrderResponse.decode(Buffer.from(record.slice(second + 1), 'base64')) };
+    forEachLengthDelimited(answer, () => {}); // readable as this version's SubmitOrderResponse
   } catch {
     return undefined;
   }
+  return { fingerprint: record.slice(first + 1, second), answer };
+}
+
+/** The order id of a recorded answer, for the message that names it (a rare path: decoded then). */
+function orderIdOf(original: OriginalSubmission): string {
+  return SubmitOrderResponse.decode(original.answer).order?.orderId ?? '?';
 }
 
 function duplicateWithOtherFields(clientOrderId: string, orderId: string | number): RejectionError {
@@ -82,7 +90,9 @@ export interface PreparedSubmit {
 /** The answer to one submission: what to send, and the record to remember (new orders with a client order id). */
 export interface SubmitAnswer {
   pair: TradingPair;
-  response: SubmitOrderResponse;
+  /** SubmitOrderResponse bytes (order-wire.ts): sent as they are, or copied into a batch item / flow result. */
+  answer: Buffer;
+  clientOrderId: string;
   /** Set when the engine refused the order: a unary call fails with it, an item reports it. */
   rejection: Rejection | undefined;
   remember: OriginalSubmission | undefined;
@@ -162,27 +172,27 @@ export class OrderIdempotency {
     if (existing !== undefined) {
       // Compared with the submitted fields when on record: a replace since then changed price/quantity.
       if ((original?.fingerprint ?? fingerprint(existing)) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
-      return { pair, response: original?.response ?? { order: orderToWire(pair.instrument, existing), events: [] }, rejection: undefined, remember: undefined };
+      return { pair, answer: original?.answer ?? encodeOrderAnswer(pair.instrument, existing, []), clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     // Not retained by the registry any more (closed and evicted), but still within the idempotency TTL.
     if (original !== undefined) {
-      if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, original.response.order?.orderId ?? '?');
-      return { pair, response: original.response, rejection: undefined, remember: undefined };
+      if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, orderIdOf(original));
+      return { pair, answer: original.answer, clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     // Only the orders table still knows it: its current state, without events.
     const archived = p.archived;
     if (archived !== undefined) {
       if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
-      return { pair, response: { order: orderToWire(pair.instrument, recordOfRow(archived, account, 0)), events: [] }, rejection: undefined, remember: undefined };
+      return { pair, answer: encodeOrderAnswer(pair.instrument, recordOfRow(archived, account, 0), []), clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     return undefined;
   }
 
   /** The record to remember for a new order's first answer (and this call's later items see it); undefined without a client order id. */
-  first(p: PreparedSubmit, response: SubmitOrderResponse, earlier: CallAnswers): OriginalSubmission | undefined {
+  first(p: PreparedSubmit, answer: Buffer, earlier: CallAnswers): OriginalSubmission | undefined {
     const cid = p.order.clientOrderId;
     if (cid === '') return undefined;
-    const remember = { fingerprint: p.fingerprint, response };
+    const remember = { fingerprint: p.fingerprint, answer };
     earlier.set(answerKey(p.pair, cid), remember);
     return remember;
   }
@@ -193,11 +203,9 @@ export class OrderIdempotency {
     if (hooks === undefined) return;
     const writes: Promise<unknown>[] = [];
     for (const a of answers) {
-      if (a?.remember === undefined) continue;
-      const cid = a.response.order?.clientOrderId ?? '';
-      if (cid === '') continue;
+      if (a?.remember === undefined || a.clientOrderId === '') continue;
       writes.push(
-        hooks.rememberClientOrder(name, a.pair.symbol, cid, encodeOriginal(a.remember)).catch((err: unknown) => {
+        hooks.rememberClientOrder(name, a.pair.symbol, a.clientOrderId, encodeOriginal(a.remember)).catch((err: unknown) => {
           this.logger.error(`could not record client order id for ${a.pair.symbol} in the session store`, err);
         }),
       );

@@ -43,18 +43,20 @@ import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
-import { createOrderFlow } from './order-flow-stream.ts';
+import { createOrderFlow, type FlowResult } from './order-flow-stream.ts';
+import { encodeBatchResponse, encodeOrderAnswer, type BatchItem } from './order-wire.ts';
+import { encodedAs } from './raw-responses.ts';
 import type {
-  BatchItemResult,
   CancelOrderRequest,
-  CommandResult,
+  CancelOrderResponse,
   OrderCommand,
   OrdersServiceServer,
   ReplaceOrderRequest,
+  SubmitOrderBatchResponse,
   SubmitOrderRequest,
   SubmitOrderResponse,
 } from './generated/trading/v1/orders.ts';
-import type { Order, OrderEvent } from './generated/trading/v1/types.ts';
+import type { Order } from './generated/trading/v1/types.ts';
 
 interface Applied {
   pair: TradingPair;
@@ -154,12 +156,9 @@ export function createOrdersService(
         );
     }
     const result = writable(pair).submit(account, order);
-    const response: SubmitOrderResponse = {
-      order: result.order && orderToWire(pair.instrument, result.order),
-      events: result.events.map((e) => orderEventToWire(pair.instrument, e)),
-    };
-    if (!result.outcome.ok) return { pair, response, rejection: result.outcome, remember: undefined };
-    return { pair, response, rejection: undefined, remember: idempotency.first(p, response, earlier) };
+    const answer = encodeOrderAnswer(pair.instrument, result.order, result.events);
+    if (!result.outcome.ok) return { pair, answer, clientOrderId: order.clientOrderId, rejection: result.outcome, remember: undefined };
+    return { pair, answer, clientOrderId: order.clientOrderId, rejection: undefined, remember: idempotency.first(p, answer, earlier) };
   };
 
   const cancel = (account: number, req: CancelOrderRequest): Applied => {
@@ -177,10 +176,10 @@ export function createOrdersService(
     return { pair, result: pair.replace(account, orderId, price, quantity) };
   };
 
-  /** Unary form: a rejection is the call's error. */
-  const respond = ({ pair, result }: Applied): { order: Order | undefined; events: OrderEvent[] } => {
+  /** Unary form (CancelOrderResponse, ReplaceOrderResponse: one shape): a rejection is the call's error. */
+  const respond = ({ pair, result }: Applied): CancelOrderResponse => {
     if (!result.outcome.ok) throw new RejectionError(result.outcome);
-    return { order: result.order && orderToWire(pair.instrument, result.order), events: result.events.map((e) => orderEventToWire(pair.instrument, e)) };
+    return encodedAs(encodeOrderAnswer(pair.instrument, result.order, result.events));
   };
 
   /** Item form: errors are data. */
@@ -225,10 +224,11 @@ export function createOrdersService(
     cmd: OrderCommand,
     prepared: PreparedSubmit | ErrorFacts | undefined,
     earlier: CallAnswers,
-  ): { result: CommandResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined } => {
+  ): { result: FlowResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined } => {
     if (cmd.command?.$case === 'submit' && prepared !== undefined) {
       const { error, answer } = applyItem('OrderFlow command', account, prepared, earlier);
-      return { result: { correlationId: cmd.correlationId, error: error && toItemError(error), order: answer?.response.order }, answer, pair: answer?.pair };
+      const result: FlowResult = { kind: 'result', correlationId: cmd.correlationId, error: error && toItemError(error), answer: answer?.answer, order: undefined, inst: undefined };
+      return { result, answer, pair: answer?.pair };
     }
     const { error, applied } = itemOutcome('OrderFlow command', () => {
       switch (cmd.command?.$case) {
@@ -240,8 +240,8 @@ export function createOrdersService(
           throw new ValidationError('command', 'one of submit, cancel or replace is required');
       }
     });
-    const order = applied?.result.order;
-    return { result: { correlationId: cmd.correlationId, error: error && toItemError(error), order: order && orderToWire(applied.pair.instrument, order) }, answer: undefined, pair: applied?.pair };
+    const result: FlowResult = { kind: 'result', correlationId: cmd.correlationId, error: error && toItemError(error), answer: undefined, order: applied?.result.order, inst: applied?.pair.instrument };
+    return { result, answer: undefined, pair: applied?.pair };
   };
 
   return {
@@ -255,7 +255,7 @@ export function createOrdersService(
       await settled(answer.pair);
       if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
       await idempotency.rememberAll(name, [answer]);
-      return answer.response;
+      return encodedAs<SubmitOrderResponse>(answer.answer);
     }),
 
     cancelOrder: unaryAsync(ctx, 'CancelOrder', async (req: CancelOrderRequest, call) => {
@@ -340,11 +340,11 @@ export function createOrdersService(
       const answers: (SubmitAnswer | undefined)[] = [];
       /** Per item: its pair and that pair's last command sequence right after the item (durability check). */
       const applied: ({ pair: TradingPair; sequence: number } | undefined)[] = [];
-      const results: BatchItemResult[] = prepared.map((p) => {
+      const results: BatchItem[] = prepared.map((p) => {
         const { error, answer } = applyItem('SubmitOrderBatch item', account, p!, earlier);
         answers.push(answer);
         applied.push(answer && { pair: answer.pair, sequence: answer.pair.lastCommandSequence });
-        return { error: error && toItemError(error), order: answer?.response.order, events: answer?.response.events ?? [] };
+        return { error: error && toItemError(error), answer: answer?.answer };
       });
       const failure = await settleItems(applied);
       if (failure !== undefined) {
@@ -352,12 +352,12 @@ export function createOrdersService(
         for (let i = 0; i < results.length; i++) {
           const a = applied[i];
           if (a === undefined || durability!.isDurable(a.pair, a.sequence)) continue;
-          results[i] = { ...results[i]!, error: toItemError(failure) };
+          results[i]!.error = toItemError(failure);
           answers[i] = undefined;
         }
       }
       await idempotency.rememberAll(name, answers);
-      return { results };
+      return encodedAs<SubmitOrderBatchResponse>(encodeBatchResponse(results));
     }),
 
     orderFlow: createOrderFlow(ctx, pairs, { callerOf, admit, prepareSubmits, run: runFlowCommand, rememberAll: (name, answers) => idempotency.rememberAll(name, answers) }, hooks, durability),

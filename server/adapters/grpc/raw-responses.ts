@@ -16,3 +16,11 @@ export function withRawResponses<T extends ServiceDefinition>(service: T, method
   }
   return copy as T;
 }
+
+/**
+ * Bytes already encoded as message `T`, for a handler of a method registered with `withRawResponses`
+ * (the generated handler types want the message object; the serializer passes a Buffer through).
+ */
+export function encodedAs<T>(bytes: Buffer): T {
+  return bytes as unknown as T;
+}

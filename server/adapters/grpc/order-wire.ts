@@ -1,0 +1,167 @@
+/**
+ * The order-entry responses as wire bytes, written straight from the pair layer's records and events
+ * with ProtoWriter: Order, OrderEvent, ItemError, and the messages of SubmitOrder / CancelOrder /
+ * ReplaceOrder (all `{ order = 1; repeated events = 2 }`), SubmitOrderBatch and OrderFlow. The same
+ * bytes as codec.ts's orderToWire / orderEventToWire encoded by the generated code (order-wire.test.ts
+ * compares them), without building those objects: these are the per-order answers, so they are hot.
+ *
+ * A new order's answer is encoded once, as SubmitOrderResponse bytes (`encodeOrderAnswer`): the unary
+ * call sends them as they are, the idempotency record stores them, and a batch item or flow result
+ * copies its order and events out of them (`answerOrder`, the batch's field renumbering).
+ */
+import type { Instrument } from '../../core/instrument.ts';
+import { OrderType } from '../../core/types.ts';
+import type { OrderRecord } from '../../pairs/order-registry.ts';
+import type { OrderEvent as PairOrderEvent } from '../../pairs/trading-pair.ts';
+import { formattersOf, SIDE_TO_WIRE, STATUS_TO_WIRE, STP_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from './codec.ts';
+import type { ItemError } from './generated/trading/v1/types.ts';
+import { Liquidity } from './generated/trading/v1/types.ts';
+import { forEachLengthDelimited, ProtoWriter } from './proto-writer.ts';
+
+/** The one writer of this module: every function below writes one message completely before returning. */
+const w = new ProtoWriter();
+
+function writeOrder(field: number, inst: Instrument, o: OrderRecord): void {
+  const f = formattersOf(inst);
+  const at = w.begin(field);
+  w.string(1, inst.symbol);
+  w.uint(2, o.orderId);
+  w.string(3, o.clientOrderId);
+  w.uint(4, SIDE_TO_WIRE[o.side]);
+  w.uint(5, TYPE_TO_WIRE[o.type]);
+  w.uint(6, TIF_TO_WIRE[o.tif]);
+  if (o.type !== OrderType.Market) w.string(7, f.price.format(o.price));
+  w.string(8, f.quantity.format(o.quantity));
+  w.string(9, f.quantity.format(o.filled));
+  w.string(10, f.quantity.format(o.remaining));
+  w.uint(11, STATUS_TO_WIRE[o.status]);
+  w.uint(12, o.cancelReason);
+  w.bool(13, o.postOnly);
+  w.uint(14, STP_TO_WIRE[o.stp]);
+  w.int(15, o.createdAtMs);
+  w.int(16, o.updatedAtMs);
+  w.uint(17, o.lastSequence);
+  w.end(at);
+}
+
+function writeOrderEvent(field: number, inst: Instrument, e: PairOrderEvent): void {
+  const f = formattersOf(inst);
+  const at = w.begin(field);
+  w.string(1, inst.symbol);
+  w.uint(2, e.sequence);
+  w.uint(3, e.orderId);
+  w.string(4, e.clientOrderId);
+  w.uint(5, STATUS_TO_WIRE[e.status]);
+  w.int(6, e.timestampMs);
+  let body: number;
+  switch (e.type) {
+    case 'accepted':
+      body = w.begin(10);
+      w.uint(1, SIDE_TO_WIRE[e.side]);
+      if (e.price !== 0) w.string(2, f.price.format(e.price));
+      w.string(3, f.quantity.format(e.quantity));
+      break;
+    case 'filled':
+      body = w.begin(11);
+      w.uint(1, e.tradeId);
+      w.string(2, f.price.format(e.price));
+      w.string(3, f.quantity.format(e.quantity));
+      w.string(4, f.quantity.format(e.remaining));
+      w.uint(5, e.liquidity === 'maker' ? Liquidity.LIQUIDITY_MAKER : Liquidity.LIQUIDITY_TAKER);
+      break;
+    case 'cancelled':
+      body = w.begin(12);
+      w.string(1, f.quantity.format(e.quantity));
+      w.string(2, f.quantity.format(e.remaining));
+      w.uint(3, e.reason);
+      break;
+    case 'replaced':
+      body = w.begin(13);
+      w.string(1, f.price.format(e.price));
+      w.string(2, f.quantity.format(e.remaining));
+      w.bool(3, e.priorityKept);
+      break;
+  }
+  w.end(body);
+  w.end(at);
+}
+
+function writeItemError(field: number, error: ItemError): void {
+  const at = w.begin(field);
+  w.int(1, error.code);
+  w.int(2, error.rejectReason);
+  w.string(3, error.field);
+  w.string(4, error.message);
+  w.end(at);
+}
+
+/** `{ order = 1; repeated OrderEvent events = 2 }`: SubmitOrderResponse, CancelOrderResponse, ReplaceOrderResponse. */
+export function encodeOrderAnswer(inst: Instrument, order: OrderRecord | undefined, events: readonly PairOrderEvent[]): Buffer {
+  w.reset();
+  if (order !== undefined) writeOrder(1, inst, order);
+  for (const e of events) writeOrderEvent(2, inst, e);
+  return w.take();
+}
+
+/** An order answer's Order message (field 1), undefined when it has none. */
+export function answerOrder(answer: Uint8Array): Uint8Array | undefined {
+  let order: Uint8Array | undefined;
+  forEachLengthDelimited(answer, (field, start, end) => {
+    if (field === 1 && order === undefined) order = answer.subarray(start, end);
+  });
+  return order;
+}
+
+/** One item of SubmitOrderBatchResponse: its error, and the answer (order and events) when there is one. */
+export interface BatchItem {
+  error: ItemError | undefined;
+  answer: Uint8Array | undefined;
+}
+
+/** SubmitOrderBatchResponse: `results = 1` of BatchItemResult `{ error = 1; order = 2; repeated events = 3 }`. */
+export function encodeBatchResponse(items: readonly BatchItem[]): Buffer {
+  w.reset();
+  for (const item of items) {
+    const at = w.begin(1);
+    if (item.error !== undefined) writeItemError(1, item.error);
+    const answer = item.answer;
+    // The answer's order (1) and events (2) are the item's fields 2 and 3.
+    if (answer !== undefined) forEachLengthDelimited(answer, (field, start, end) => w.bytes(field + 1, answer.subarray(start, end)));
+    w.end(at);
+  }
+  return w.take();
+}
+
+/** One OrderFlowMessage of a reply: a command's result, or order events of one pair. */
+export type FlowPart =
+  | { kind: 'result'; correlationId: string; error: ItemError | undefined; answer: Uint8Array | undefined; order: OrderRecord | undefined; inst: Instrument | undefined }
+  | { kind: 'events'; inst: Instrument; events: readonly PairOrderEvent[] };
+
+/**
+ * OrderFlowResponse: `messages = 1` of OrderFlowMessage `{ result = 1 | event = 2 }`; a result is
+ * CommandResult `{ correlation_id = 1; error = 2; order = 3 }`, its order taken from a new order's
+ * answer or written from the record (cancel, replace).
+ */
+export function encodeFlowResponse(parts: readonly FlowPart[]): Buffer {
+  w.reset();
+  for (const part of parts) {
+    if (part.kind === 'events') {
+      for (const e of part.events) {
+        const at = w.begin(1);
+        writeOrderEvent(2, part.inst, e);
+        w.end(at);
+      }
+      continue;
+    }
+    const at = w.begin(1);
+    const result = w.begin(1);
+    w.string(1, part.correlationId);
+    if (part.error !== undefined) writeItemError(2, part.error);
+    const order = part.answer === undefined ? undefined : answerOrder(part.answer);
+    if (order !== undefined) w.bytes(3, order);
+    else if (part.order !== undefined && part.inst !== undefined) writeOrder(3, part.inst, part.order);
+    w.end(result);
+    w.end(at);
+  }
+  return w.take();
+}

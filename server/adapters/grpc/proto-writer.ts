@@ -1,0 +1,182 @@
+/**
+ * A protobuf (proto3) writer for the hot response messages: fields written straight from numbers and
+ * strings into one growable buffer, nested messages length-prefixed in place, defaults (0, '', false)
+ * skipped as proto3 encoders do — so the bytes equal the generated encoder's (order-wire.test.ts checks
+ * it field by field). No message objects, no uint64 strings parsed back, no BinaryWriter chunk list: the
+ * generated code stays the decoder and the encoder of everything that is not hot.
+ *
+ * One writer is reused for message after message (`reset`, then `take` copies the bytes out); it is not
+ * re-entrant, so a caller finishes one message before it starts the next.
+ */
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+
+/** The largest nested message whose length fits the one byte reserved for it. */
+const ONE_BYTE = 0x7f;
+
+export class ProtoWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  /** A copy of what was written since `reset` (the writer's buffer is reused). */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
+  }
+
+  /** A non-negative integer below 2^53 as a varint field (0 is not written). */
+  uint(field: number, value: number): void {
+    if (value === 0) return;
+    this.tag(field, WIRE_VARINT);
+    this.varint(value);
+  }
+
+  /** An int32/int64/enum field: a negative value takes ten bytes, as proto3 requires. */
+  int(field: number, value: number): void {
+    if (value === 0) return;
+    if (value > 0) return this.uint(field, value);
+    this.tag(field, WIRE_VARINT);
+    let v = BigInt.asUintN(64, BigInt(value));
+    this.ensure(10);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  bool(field: number, value: boolean): void {
+    if (!value) return;
+    this.tag(field, WIRE_VARINT);
+    this.ensure(1);
+    this.buf[this.pos++] = 1;
+  }
+
+  /** A string field ('' is not written). ASCII is copied char by char; anything else goes through UTF-8. */
+  string(field: number, value: string): void {
+    const n = value.length;
+    if (n === 0) return;
+    this.tag(field, WIRE_LEN);
+    this.ensure(n + 5);
+    const buf = this.buf;
+    const lengthAt = this.pos;
+    if (n <= ONE_BYTE) {
+      let p = lengthAt + 1;
+      for (let i = 0; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 0x7f) return this.utf8(value, lengthAt);
+        buf[p++] = c;
+      }
+      buf[lengthAt] = n;
+      this.pos = p;
+      return;
+    }
+    this.utf8(value, lengthAt);
+  }
+
+  /** Bytes already encoded (a nested message, or a field's payload) as a length-delimited field. */
+  bytes(field: number, value: Uint8Array): void {
+    this.tag(field, WIRE_LEN);
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** Starts a nested message in `field`; pass the result to `end` once its fields are written. */
+  begin(field: number): number {
+    this.tag(field, WIRE_LEN);
+    this.ensure(1);
+    return this.pos++; // one byte reserved for the length; `end` makes room when it needs more
+  }
+
+  end(lengthAt: number): void {
+    const length = this.pos - lengthAt - 1;
+    if (length <= ONE_BYTE) {
+      this.buf[lengthAt] = length;
+      return;
+    }
+    const extra = varintSize(length) - 1;
+    this.ensure(extra);
+    this.buf.copyWithin(lengthAt + 1 + extra, lengthAt + 1, this.pos);
+    this.pos += extra;
+    const end = this.pos;
+    this.pos = lengthAt;
+    this.varint(length);
+    this.pos = end;
+  }
+
+  private utf8(value: string, lengthAt: number): void {
+    const n = Buffer.byteLength(value, 'utf8');
+    this.pos = lengthAt;
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(value, this.pos, 'utf8');
+  }
+
+  private tag(field: number, wireType: number): void {
+    this.varint((field << 3) | wireType);
+  }
+
+  private varint(value: number): void {
+    this.ensure(8);
+    const buf = this.buf;
+    let v = value;
+    while (v > 0x7f) {
+      buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    buf[this.pos++] = v;
+  }
+
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+}
+
+function varintSize(value: number): number {
+  let n = 1;
+  for (let v = value; v > 0x7f; v = Math.floor(v / 0x80)) n++;
+  return n;
+}
+
+/**
+ * Calls `each(field, start, end)` for every length-delimited top-level field of `bytes` (a message
+ * this service encoded: SubmitOrderResponse's order and events). Throws RangeError on any other wire
+ * type or on truncated bytes (a stored record this version cannot read).
+ */
+export function forEachLengthDelimited(bytes: Uint8Array, each: (field: number, start: number, end: number) => void): void {
+  let p = 0;
+  const read = (): number => {
+    let v = 0;
+    for (let scale = 1; scale <= 2 ** 49; scale *= 0x80) {
+      if (p >= bytes.length) break;
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return v;
+    }
+    throw new RangeError('forEachLengthDelimited: truncated or oversized varint');
+  };
+  while (p < bytes.length) {
+    const key = read();
+    if (key % 8 !== WIRE_LEN) throw new RangeError(`forEachLengthDelimited: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
+    const length = read();
+    if (p + length > bytes.length) throw new RangeError('forEachLengthDelimited: field runs past the end');
+    each(Math.floor(key / 8), p, p + length);
+    p += length;
+  }
+}
