@@ -51,3 +51,28 @@ describe('OrderFlow events, once each', () => {
     expect(seen.length).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe('OrderFlow events of others, coalesced', () => {
+  it('the fills of one batch from another account reach the stream in one message, in order, each once', async () => {
+    const stream = h.orders.orderFlow(await asAccount('coalesce-owner'));
+    const messages: OrderEvent[][] = [];
+    stream.on('data', (r: OrderFlowResponse) => messages.push(r.messages.flatMap((m) => (m.message?.$case === 'event' ? [m.message.value] : []))));
+    stream.on('error', () => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const prices = ['600.00', '601.00', '602.00', '603.00', '604.00']; // a book no other test here trades
+    await unary(h.orders.submitOrderBatch.bind(h.orders) as never, { orders: prices.map((p) => limitOrder('sell', p, '0.10', { pair: 'ETHUSDT' })) }, 'coalesce-owner');
+    // The owner's own batch: its accepted events reach the stream too (once per turn, maybe after the reply).
+    for (let i = 0; i < 300 && messages.flat().filter((e) => e.event?.$case === 'accepted').length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    const before = messages.length;
+    // Five takers in one batch: five commands, each filling one of the owner's orders.
+    await unary(h.orders.submitOrderBatch.bind(h.orders) as never, { orders: prices.map((p) => limitOrder('buy', p, '0.10', { pair: 'ETHUSDT' })) }, 'coalesce-taker');
+    for (let i = 0; i < 300 && messages.slice(before).flat().filter((e) => e.event?.$case === 'filled').length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    stream.end();
+    const after = messages.slice(before).filter((m) => m.length > 0);
+    expect(after).toHaveLength(1); // one message, not one per command
+    const fills = after[0]!.filter((e) => e.event?.$case === 'filled');
+    expect(fills.map((e) => e.event?.$case === 'filled' && e.event.value.price)).toEqual(prices);
+    const sequences = after[0]!.map((e) => Number(e.sequence));
+    expect([...sequences].sort((x, y) => x - y)).toEqual(sequences);
+  });
+});

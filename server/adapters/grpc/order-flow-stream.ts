@@ -39,18 +39,8 @@ export interface OrderFlowCommands {
 /** A command's result in a flow reply (its error may still be set when its journal write fails). */
 export type FlowResult = Extract<FlowPart, { kind: 'result' }>;
 
-/**
- * An account's events reach each of its OrderFlow streams as the same array: encoded once for all of
- * them (the wire message depends only on the pair and the events).
- */
-const encodedEventMessages = new WeakMap<readonly PairOrderEvent[], Buffer>();
 function eventPart(pair: TradingPair, events: readonly PairOrderEvent[]): FlowPart {
   return { kind: 'events', inst: pair.instrument, events };
-}
-function encodedEvents(pair: TradingPair, events: readonly PairOrderEvent[]): Buffer {
-  let buf = encodedEventMessages.get(events);
-  if (buf === undefined) encodedEventMessages.set(events, (buf = encodeFlowResponse([eventPart(pair, events)])));
-  return buf;
 }
 
 /** OrderFlow replies waiting for durability per stream before the stream stops reading. */
@@ -92,10 +82,28 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
      * With a journal, a message's reply waits for durability while the next messages are applied
      * (pipelined); replies leave in order through `replyTail`. Order events published meanwhile are
      * buffered and sent ahead of the next reply, so a command's events still precede its result.
+     * Events of others' commands that arrive while no reply is due are sent together once per
+     * event-loop turn (one message of many events instead of one per command), or ahead of the next
+     * reply if that comes first.
      */
     let replyTail: Promise<void> = Promise.resolve();
     let pendingReplies = 0;
     let heldEvents: FlowPart[] = [];
+    let flushScheduled = false;
+    const flushHeld = (): void => {
+      flushScheduled = false;
+      if (pendingReplies > 0 || heldEvents.length === 0) return; // the next reply takes them
+      const out = heldEvents;
+      heldEvents = [];
+      write(out);
+    };
+    /** `messages` with the held events ahead of them. */
+    const afterHeld = (messages: FlowPart[]): FlowPart[] => {
+      if (heldEvents.length === 0) return messages;
+      const out = [...heldEvents, ...messages];
+      heldEvents = [];
+      return out;
+    };
 
     const updateFlow = (): void => {
       if (closed) return;
@@ -128,14 +136,20 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
     const unsubscribe = pairs.subscribeAccount(account, (pair, events) => {
       if (closed) return;
       if (batch !== undefined) batch.push(eventPart(pair, events));
-      else if (pendingReplies > 0) heldEvents.push(eventPart(pair, events));
-      else writeEncoded(encodedEvents(pair, events));
+      else {
+        heldEvents.push(eventPart(pair, events));
+        if (pendingReplies === 0 && !flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushHeld);
+        }
+      }
     });
     const unregister = ctx.registerStream((reason) => close(reason));
 
     /** Ends the stream: OK without a reason, else that error's status. */
     function close(reason?: Error): void {
       if (closed) return;
+      if (reason === undefined && heldEvents.length > 0) write(afterHeld([])); // events of others still due
       abandon();
       if (reason === undefined) call.end();
       else call.emit('error', toStatus(reason));
@@ -174,7 +188,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
           const facts = describeError(err);
           if (facts.code !== status.RESOURCE_EXHAUSTED && facts.code !== status.UNAVAILABLE) throw err;
           const error = toItemError(facts);
-          write(commands.map((c): FlowPart => ({ kind: 'result', correlationId: c.correlationId, error, answer: undefined, order: undefined, inst: undefined })));
+          write(afterHeld(commands.map((c): FlowPart => ({ kind: 'result', correlationId: c.correlationId, error, answer: undefined, order: undefined, inst: undefined }))));
           return;
         }
       }
@@ -205,7 +219,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       // postgres-reset-peer). The `await wait` below still sees the rejection.
       wait?.catch(() => {});
       if (wait === undefined && pendingReplies === 0) {
-        write(messages);
+        write(afterHeld(messages));
         await paths.rememberAll(name, answers);
         return;
       }
@@ -227,9 +241,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
           }
         }
         pendingReplies--;
-        const out = heldEvents.length > 0 ? [...heldEvents, ...messages] : messages;
-        heldEvents = [];
-        write(out);
+        write(afterHeld(messages));
         updateFlow();
         await paths.rememberAll(name, answers);
       }).catch((err: unknown) => {
