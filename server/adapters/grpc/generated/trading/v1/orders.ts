@@ -2596,9 +2596,10 @@ export const OrdersServiceService = {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
-   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
-   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * The stream also carries, in OrderFlowResponse messages of their own (the events of one event-loop
+   * turn together, in order; or ahead of the next reply), every other event of this account's orders in
+   * any pair: those caused by others (a resting order filled) AND those caused by this account's unary
+   * and batch calls and its other OrderFlow streams. Each event reaches a stream
    * exactly once (this stream's own commands' events only in their reply). A client that also reads
    * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
    * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
@@ -2690,9 +2691,10 @@ export interface OrdersServiceServer extends UntypedServiceImplementation {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
-   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
-   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * The stream also carries, in OrderFlowResponse messages of their own (the events of one event-loop
+   * turn together, in order; or ahead of the next reply), every other event of this account's orders in
+   * any pair: those caused by others (a resting order filled) AND those caused by this account's unary
+   * and batch calls and its other OrderFlow streams. Each event reaches a stream
    * exactly once (this stream's own commands' events only in their reply). A client that also reads
    * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
    * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
@@ -2874,9 +2876,10 @@ export interface OrdersServiceClient extends Client {
    * The high-rate path. The client sends batches of commands, each tagged with its own correlation id;
    * the server applies each batch in order and answers every batch with one OrderFlowResponse holding,
    * in the order they happened, the events of this account's orders and one CommandResult per command.
-   * The stream also carries, as their own OrderFlowResponse messages, every other event of this
-   * account's orders in any pair: those caused by others (a resting order filled) AND those caused by
-   * this account's unary and batch calls and its other OrderFlow streams. Each event reaches a stream
+   * The stream also carries, in OrderFlowResponse messages of their own (the events of one event-loop
+   * turn together, in order; or ahead of the next reply), every other event of this account's orders in
+   * any pair: those caused by others (a resting order filled) AND those caused by this account's unary
+   * and batch calls and its other OrderFlow streams. Each event reaches a stream
    * exactly once (this stream's own commands' events only in their reply). A client that also reads
    * SubmitOrder/SubmitOrderBatch responses sees those events twice — there and here — and de-duplicates
    * by (pair, sequence, order_id), which identifies an event (both sides of a trade share a sequence).
