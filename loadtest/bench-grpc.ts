@@ -32,7 +32,7 @@
  *   BENCH_RATE_LIMIT (10000)           RATE_LIMIT_PER_SECOND per account for the service: about twice what one
  *                                      account reaches here (RATE_LIMIT_BURST stays at its default)
  *   BENCH_LATENCY_LOAD (50)            open-loop rate, % of the service's median closed-loop maximum (0: none)
- *   BENCH_PROFILE (0)                  1: one more OrderFlow service run under --cpu-prof, summarized
+ *   BENCH_PROFILE (0)                  1: one more service run under --cpu-prof (BENCH_PROFILE_MODE, default stream), summarized
  *   BENCH_SERVICE_RUNTIME (dist)       dist: `npm run build:server`, then node dist/server/main.js; tsx: server/main.ts from the sources
  *   BENCH_SERVICE_NODE_FLAGS ()        extra node flags for the service process only, e.g. --max-semi-space-size=64
  *   BENCH_TAG ()                       names the run: grpc-<date>-<tag>.json, and `tag` in the history line
@@ -71,6 +71,8 @@ const CONFIG = {
   rateLimit: envInt('BENCH_RATE_LIMIT', 10_000),
   latencyLoad: envInt('BENCH_LATENCY_LOAD', 50, 0) / 100,
   profile: process.env.BENCH_PROFILE === '1',
+  /** The mode the profiled run uses (BENCH_PROFILE_MODE). */
+  profileMode: (process.env.BENCH_PROFILE_MODE || 'stream') as BenchMode,
   resultsDir: process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench-results'),
   migration: process.env.MIGRATION_INITIAL_STATE || 'shadow',
   runtime: serviceRuntime(),
@@ -226,7 +228,7 @@ function runJson(r: Run): object {
 }
 
 function printProfile(p: ProfileSummary): void {
-  console.log(`\nService CPU profile under OrderFlow ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
+  console.log(`\nService CPU profile under ${CONFIG.profileMode} ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
   const show = (title: string, rows: { name: string; share: number }[]) => {
     console.log(`\n${title}:`);
     for (const e of rows) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
@@ -319,7 +321,7 @@ async function main(): Promise<void> {
   let profile: ProfileSummary | undefined;
   if (CONFIG.profile) {
     const dir = mkdtempSync(join(tmpdir(), 'grpc-bench-prof-'));
-    await throughputRun('stream', 'service', CONFIG.pairs, undefined, dir);
+    await throughputRun(CONFIG.profileMode, 'service', CONFIG.pairs, undefined, dir);
     // The main thread's profile is the largest; tsx's module-loader worker writes a small one too.
     const file = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))
