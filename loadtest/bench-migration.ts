@@ -81,7 +81,7 @@ const NO_TRIP_BREAKER: CircuitBreakerOptions = { latencyBudgetMs: 1_000 };
 /** The trip test uses the breaker as deployed (defaults): budget 5 ms, window 10 s in 1 s buckets, 50 samples. */
 const TRIP_BREAKER: CircuitBreakerOptions = {};
 
-const CLOCK: Clock = { nowMs: () => Date.now(), monotonicNs: () => performance.now() * 1e6 };
+const CLOCK: Clock = { nowMs: () => Date.now(), monotonicNs: () => process.hrtime.bigint() };
 
 
 /**

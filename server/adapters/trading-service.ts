@@ -68,7 +68,7 @@ import { OwnershipMetrics } from './metrics/ownership-metrics.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
-  monotonicNs: () => performance.now() * 1e6,
+  monotonicNs: () => process.hrtime.bigint(),
 };
 
 /** Messages are passed as data ('%s'), never as console format strings (they may quote client input). */

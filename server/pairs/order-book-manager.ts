@@ -406,8 +406,8 @@ export class OrderBookManager implements ServingBook {
     }
   }
 
-  private recordLatency(implementation: BookImplementation, role: BookRole, start: number, ok: boolean, accepted: boolean): void {
-    const ns = this.o.clock.monotonicNs() - start;
+  private recordLatency(implementation: BookImplementation, role: BookRole, start: bigint, ok: boolean, accepted: boolean): void {
+    const ns = Number(this.o.clock.monotonicNs() - start);
     this.observer.onBookCommand(this.pair, implementation, role, ns, ok, accepted);
     if (implementation === 'adaptive' && ok) this.o.breaker.recordAdaptiveLatency(ns);
   }
