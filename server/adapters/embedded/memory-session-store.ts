@@ -26,7 +26,6 @@ import {
   type SessionStoreOptions,
 } from '../../ports/session-store.ts';
 import {
-  clientOrderKey,
   isWellFormedKeyId,
   isWellFormedSecret,
   isWellFormedToken,
@@ -81,6 +80,11 @@ interface RememberedOrder {
   readonly expiresAtMs: number;
 }
 
+/** A client order's key within its account's table: the pair's length first, so no two (pair, id) meet. */
+function accountOrderKey(pair: string, clientOrderId: string): string {
+  return `${pair.length}:${pair}${clientOrderId}`;
+}
+
 interface Bucket {
   mt: number;
   atMs: number;
@@ -103,7 +107,7 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessionsByAccount = new Map<string, Set<string>>();
   /** API key id → digests of the sessions it opened (a revoked key's sessions end). */
   private readonly sessionsByKey = new Map<string, Set<string>>();
-  /** account → its remembered client orders, oldest (= first to expire) first. */
+  /** account → its remembered client orders by accountOrderKey, oldest (= first to expire) first. */
   private readonly ordersByAccount = new Map<string, Map<string, RememberedOrder>>();
   private orderCount = 0;
   private readonly buckets = new Map<string, Bucket>();
@@ -204,7 +208,7 @@ export class MemorySessionStore implements SessionStore {
   rememberClientOrderNow(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): ClientOrderResult {
     checkAccount(account);
     checkClientOrderKey(pair, clientOrderId);
-    const key = clientOrderKey(account, pair, clientOrderId);
+    const key = accountOrderKey(pair, clientOrderId);
     const now = this.maybeSweep();
     let mine = this.ordersByAccount.get(account);
     const existing = mine?.get(key);
@@ -233,7 +237,7 @@ export class MemorySessionStore implements SessionStore {
   lookupClientOrderNow(account: string, pair: string, clientOrderId: string): ClientOrderResult | undefined {
     checkAccount(account);
     checkClientOrderKey(pair, clientOrderId);
-    const key = clientOrderKey(account, pair, clientOrderId);
+    const key = accountOrderKey(pair, clientOrderId);
     const mine = this.ordersByAccount.get(account);
     const found = mine?.get(key);
     if (found === undefined) return undefined;
