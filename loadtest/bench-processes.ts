@@ -59,9 +59,17 @@ export function serviceNodeFlags(): string[] {
   return (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
 }
 
-/** `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured. */
+/** Where `buildService` bundles the no-op server (packages stay external, so it lives under node_modules). */
+const NOOP_BUNDLE = join(ROOT, 'node_modules/.cache/bench-noop/noop-grpc-server.mjs');
+
+/**
+ * `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured, and
+ * the no-op server bundled with esbuild: both run as plain JavaScript, neither pays tsx's per-function
+ * naming helper (`BENCH_SERVICE_RUNTIME=tsx` runs both from sources instead).
+ */
 export function buildService(): void {
   execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'loadtest/noop-grpc-server.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${NOOP_BUNDLE}`, '--log-level=warning'], { stdio: 'inherit' });
 }
 
 export async function startServer(o: ServerOptions): Promise<ServerProcess> {
@@ -71,7 +79,7 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   if (o.shape !== undefined) env.NOOP_RESPONSE_SHAPE = JSON.stringify(o.shape);
   const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   const args =
-    o.target === 'noop' ? ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts']
+    o.target === 'noop' ? (o.runtime === 'dist' ? [...profile, NOOP_BUNDLE] : ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts'])
     : o.runtime === 'dist' ? ['--enable-source-maps', ...serviceNodeFlags(), ...profile, 'dist/server/main.js']
     : ['--import', 'tsx', ...serviceNodeFlags(), ...profile, 'server/main.ts'];
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
