@@ -26,9 +26,9 @@ import type { OrderRow } from '../../ports/journal.ts';
 import type { Logger } from './call-context.ts';
 import { RejectionError, describeError, type ErrorFacts } from './errors.ts';
 import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
-import type { OrderSessionHooks } from './order-session-hooks.ts';
+import type { InProcessClientOrders, OrderSessionHooks } from './order-session-hooks.ts';
 import { encodeOrderAnswer } from './order-wire.ts';
-import { forEachLengthDelimited } from './proto-writer.ts';
+import { findField } from './proto-writer.ts';
 
 /** The request fields that must match for a resubmission to count as the same order. */
 export function fingerprint(o: Pick<NewOrderRequest, 'side' | 'type' | 'tif' | 'postOnly' | 'price' | 'quantity' | 'stp'>): string {
@@ -55,7 +55,7 @@ function decodeOriginal(record: string): OriginalSubmission | undefined {
   if (first < 0 || second < 0 || record.slice(0, first) !== RECORD_TAG) return undefined;
   const answer = Buffer.from(record.slice(second + 1), 'base64');
   try {
-    forEachLengthDelimited(answer, () => {}); // readable as this version's SubmitOrderResponse
+    findField(answer, 0, [0, 0]); // no field 0: walks the whole message, throws unless it is well formed
   } catch {
     return undefined;
   }
@@ -141,7 +141,10 @@ export class OrderIdempotency {
    * archive cannot answer, the submissions it had to answer become that error (refused, nothing applied).
    */
   async lookUpAll(name: string, prepared: (PreparedSubmit | ErrorFacts | undefined)[]): Promise<(PreparedSubmit | ErrorFacts | undefined)[]> {
-    if (this.hooks !== undefined) {
+    const hooks = this.hooks;
+    if (hooks?.clientOrdersNow !== undefined) {
+      for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') this.readRecordedNow(hooks.clientOrdersNow, name, p);
+    } else if (hooks !== undefined) {
       const reads: Promise<void>[] = [];
       for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(this.readRecorded(name, p));
       if (reads.length > 0) await Promise.all(reads);
@@ -201,9 +204,18 @@ export class OrderIdempotency {
   async rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void> {
     const hooks = this.hooks;
     if (hooks === undefined) return;
+    const now = hooks.clientOrdersNow;
     const writes: Promise<unknown>[] = [];
     for (const a of answers) {
       if (a?.remember === undefined || a.clientOrderId === '') continue;
+      if (now !== undefined) {
+        try {
+          now.rememberClientOrderNow(name, a.pair.symbol, a.clientOrderId, encodeOriginal(a.remember));
+        } catch (err) {
+          this.logger.error(`could not record client order id for ${a.pair.symbol} in the session store`, err);
+        }
+        continue;
+      }
       writes.push(
         hooks.rememberClientOrder(name, a.pair.symbol, a.clientOrderId, encodeOriginal(a.remember)).catch((err: unknown) => {
           this.logger.error(`could not record client order id for ${a.pair.symbol} in the session store`, err);
@@ -213,15 +225,30 @@ export class OrderIdempotency {
     if (writes.length > 0) await Promise.all(writes);
   }
 
+  /** readRecorded for a store in this process. */
+  private readRecordedNow(now: InProcessClientOrders, name: string, p: PreparedSubmit): void {
+    try {
+      const raw = now.lookupClientOrderNow(name, p.pair.symbol, p.order.clientOrderId);
+      p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
+    } catch (err) {
+      this.lookupFailed(p, err);
+    }
+  }
+
+  private lookupFailed(p: PreparedSubmit, err: unknown): void {
+    // Redis down beyond what the resilient store absorbs: the registry still guards against a second order.
+    this.logger.error(`client order id lookup failed for ${p.pair.symbol}; the order registry alone decides`, err);
+  }
+
   /** The fast-path record of the client order id, if any. Failure to read is not fatal. */
   private async readRecorded(name: string, p: PreparedSubmit): Promise<void> {
     if (this.hooks === undefined || p.order.clientOrderId === '') return;
+    if (this.hooks.clientOrdersNow !== undefined) return this.readRecordedNow(this.hooks.clientOrdersNow, name, p);
     try {
       const raw = await this.hooks.lookupClientOrder(name, p.pair.symbol, p.order.clientOrderId);
       p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
     } catch (err) {
-      // Redis down beyond what the resilient store absorbs: the registry still guards against a second order.
-      this.logger.error(`client order id lookup failed for ${p.pair.symbol}; the order registry alone decides`, err);
+      this.lookupFailed(p, err);
     }
   }
 

@@ -19,6 +19,11 @@ export interface OrderSessionHooks {
   /** Records the first result; first writer wins (returns what is on record). */
   rememberClientOrder(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): Promise<ClientOrderResult>;
   /**
+   * The same two, answered synchronously, when the store lives in this process (MemorySessionStore):
+   * no promise per order. Absent for stores behind a network (Redis).
+   */
+  readonly clientOrdersNow?: InProcessClientOrders;
+  /**
    * Re-checks the session of a long-lived call (OrderFlow), at most once per `streamRecheckMs`: rejects
    * with UnauthenticatedError once it was logged out or expired. Absent: streams are checked only when
    * they open.
@@ -26,6 +31,17 @@ export interface OrderSessionHooks {
   revalidate?(metadata: Metadata): Promise<unknown>;
   /** Least time between two re-checks of one stream's session. */
   readonly streamRecheckMs: number;
+}
+
+/** A store's synchronous client-order table (MemorySessionStore has one). */
+export interface InProcessClientOrders {
+  lookupClientOrderNow(account: string, pair: string, clientOrderId: string): ClientOrderResult | undefined;
+  rememberClientOrderNow(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): ClientOrderResult;
+}
+
+function inProcessClientOrders(store: SessionStore): InProcessClientOrders | undefined {
+  const s = store as SessionStore & Partial<InProcessClientOrders>;
+  return typeof s.lookupClientOrderNow === 'function' && typeof s.rememberClientOrderNow === 'function' ? (s as InProcessClientOrders) : undefined;
 }
 
 /** Default for SessionHooksOptions.streamRecheckMs. */
@@ -58,6 +74,7 @@ export function sessionHooks(store: SessionStore, options: SessionHooksOptions):
     },
     lookupClientOrder: (account, pair, clientOrderId) => store.lookupClientOrder(account, pair, clientOrderId),
     rememberClientOrder: (account, pair, clientOrderId, result) => store.rememberClientOrder(account, pair, clientOrderId, result),
+    clientOrdersNow: inProcessClientOrders(store),
     revalidate: options.revalidate,
     streamRecheckMs: options.streamRecheckMs ?? DEFAULT_STREAM_RECHECK_MS,
   };

@@ -7,7 +7,7 @@
  *
  * A new order's answer is encoded once, as SubmitOrderResponse bytes (`encodeOrderAnswer`): the unary
  * call sends them as they are, the idempotency record stores them, and a batch item or flow result
- * copies its order and events out of them (`answerOrder`, the batch's field renumbering).
+ * copies its order and events out of them (findField, ProtoWriter.fieldsOf).
  */
 import type { Instrument } from '../../core/instrument.ts';
 import { OrderType } from '../../core/types.ts';
@@ -16,7 +16,7 @@ import type { OrderEvent as PairOrderEvent } from '../../pairs/trading-pair.ts';
 import { formattersOf, SIDE_TO_WIRE, STATUS_TO_WIRE, STP_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from './codec.ts';
 import type { ItemError } from './generated/trading/v1/types.ts';
 import { Liquidity } from './generated/trading/v1/types.ts';
-import { forEachLengthDelimited, ProtoWriter } from './proto-writer.ts';
+import { findField, ProtoWriter } from './proto-writer.ts';
 
 /** The one writer of this module: every function below writes one message completely before returning. */
 const w = new ProtoWriter();
@@ -103,14 +103,8 @@ export function encodeOrderAnswer(inst: Instrument, order: OrderRecord | undefin
   return w.take();
 }
 
-/** An order answer's Order message (field 1), undefined when it has none. */
-export function answerOrder(answer: Uint8Array): Uint8Array | undefined {
-  let order: Uint8Array | undefined;
-  forEachLengthDelimited(answer, (field, start, end) => {
-    if (field === 1 && order === undefined) order = answer.subarray(start, end);
-  });
-  return order;
-}
+/** Where findField found an answer's order (reused: no array per result). */
+const orderAt: [number, number] = [0, 0];
 
 /** One item of SubmitOrderBatchResponse: its error, and the answer (order and events) when there is one. */
 export interface BatchItem {
@@ -124,9 +118,8 @@ export function encodeBatchResponse(items: readonly BatchItem[]): Buffer {
   for (const item of items) {
     const at = w.begin(1);
     if (item.error !== undefined) writeItemError(1, item.error);
-    const answer = item.answer;
     // The answer's order (1) and events (2) are the item's fields 2 and 3.
-    if (answer !== undefined) forEachLengthDelimited(answer, (field, start, end) => w.bytes(field + 1, answer.subarray(start, end)));
+    if (item.answer !== undefined) w.fieldsOf(item.answer, 1);
     w.end(at);
   }
   return w.take();
@@ -157,8 +150,7 @@ export function encodeFlowResponse(parts: readonly FlowPart[]): Buffer {
     const result = w.begin(1);
     w.string(1, part.correlationId);
     if (part.error !== undefined) writeItemError(2, part.error);
-    const order = part.answer === undefined ? undefined : answerOrder(part.answer);
-    if (order !== undefined) w.bytes(3, order);
+    if (part.answer !== undefined && findField(part.answer, 1, orderAt)) w.bytesOf(3, part.answer, orderAt[0], orderAt[1]);
     else if (part.order !== undefined && part.inst !== undefined) writeOrder(3, part.inst, part.order);
     w.end(result);
     w.end(at);

@@ -94,6 +94,34 @@ export class ProtoWriter {
     this.pos += value.length;
   }
 
+  /** `src[start, end)` as a length-delimited field (a field's payload copied out of another message). */
+  bytesOf(field: number, src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.tag(field, WIRE_LEN);
+    this.varint(n);
+    this.ensure(n);
+    this.buf.set(n === src.length ? src : src.subarray(start, end), this.pos);
+    this.pos += n;
+  }
+
+  /**
+   * Copies every length-delimited top-level field of `src` (a message this service encoded), each
+   * renumbered to `field + shift`. Throws RangeError as findField does.
+   */
+  fieldsOf(src: Uint8Array, shift: number): void {
+    let p = 0;
+    while (p < src.length) {
+      const key = readVarint(src, p);
+      p = varintEnd;
+      if (key % 8 !== WIRE_LEN) throw new RangeError(`fieldsOf: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
+      const length = readVarint(src, p);
+      p = varintEnd;
+      if (p + length > src.length) throw new RangeError('fieldsOf: field runs past the end');
+      this.bytesOf(Math.floor(key / 8) + shift, src, p, p + length);
+      p += length;
+    }
+  }
+
   /** Starts a nested message in `field`; pass the result to `end` once its fields are written. */
   begin(field: number): number {
     this.tag(field, WIRE_LEN);
@@ -154,29 +182,45 @@ function varintSize(value: number): number {
   return n;
 }
 
-/**
- * Calls `each(field, start, end)` for every length-delimited top-level field of `bytes` (a message
- * this service encoded: SubmitOrderResponse's order and events). Throws RangeError on any other wire
- * type or on truncated bytes (a stored record this version cannot read).
- */
-export function forEachLengthDelimited(bytes: Uint8Array, each: (field: number, start: number, end: number) => void): void {
-  let p = 0;
-  const read = (): number => {
-    let v = 0;
-    for (let scale = 1; scale <= 2 ** 49; scale *= 0x80) {
-      if (p >= bytes.length) break;
-      const b = bytes[p++]!;
-      v += (b & 0x7f) * scale;
-      if (b < 0x80) return v;
+/** Where the varint `readVarint` read last ends (module state: no result object per read). */
+let varintEnd = 0;
+
+/** The varint at `src[at]`; sets `varintEnd`. Throws RangeError when truncated or longer than 2^53. */
+export function readVarint(src: Uint8Array, at: number): number {
+  let v = 0;
+  let p = at;
+  for (let scale = 1; scale <= 2 ** 49; scale *= 0x80) {
+    if (p >= src.length) break;
+    const b = src[p++]!;
+    v += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      varintEnd = p;
+      return v;
     }
-    throw new RangeError('forEachLengthDelimited: truncated or oversized varint');
-  };
-  while (p < bytes.length) {
-    const key = read();
-    if (key % 8 !== WIRE_LEN) throw new RangeError(`forEachLengthDelimited: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
-    const length = read();
-    if (p + length > bytes.length) throw new RangeError('forEachLengthDelimited: field runs past the end');
-    each(Math.floor(key / 8), p, p + length);
+  }
+  throw new RangeError('truncated or oversized varint');
+}
+
+/**
+ * The payload of the first length-delimited `field` at the top level of `src` as [start, end) in
+ * `found`, or false when there is none. Throws RangeError on any other wire type at the top
+ * level or on truncated bytes (field 0, which no message has, checks a whole message that way).
+ */
+export function findField(src: Uint8Array, field: number, found: [number, number]): boolean {
+  let p = 0;
+  while (p < src.length) {
+    const key = readVarint(src, p);
+    p = varintEnd;
+    if (key % 8 !== WIRE_LEN) throw new RangeError(`findField: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
+    const length = readVarint(src, p);
+    p = varintEnd;
+    if (p + length > src.length) throw new RangeError('findField: field runs past the end');
+    if (Math.floor(key / 8) === field) {
+      found[0] = p;
+      found[1] = p + length;
+      return true;
+    }
     p += length;
   }
+  return false;
 }
