@@ -40,9 +40,16 @@ export interface ServerOptions {
   /**
    * How the service runs: `dist`, as `npm start` runs it (the tsc build, `node --enable-source-maps
    * dist/server/main.js`; call buildService first), or `tsx`, from the sources (tsx wraps every nested
-   * function in a naming helper, a per-call cost the build does not have). The no-op always runs with tsx.
+   * function in a naming helper, a per-call cost the build does not have). The no-op runs bundled
+   * (buildService) with `dist`, under tsx with `tsx`.
    */
   runtime: ServiceRuntime;
+  /** Node flags for either server (service: after BENCH_SERVICE_NODE_FLAGS). */
+  nodeFlags?: readonly string[];
+  /** A command the server runs under (e.g. valgrind and its options), node and its arguments after it. */
+  wrap?: readonly string[];
+  /** How long the server may take to listen. @default 60000 */
+  startTimeoutMs?: number;
 }
 
 export type ServiceRuntime = 'dist' | 'tsx';
@@ -77,18 +84,20 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   for (const k of SCRUBBED) delete env[k];
   Object.assign(env, { GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', LOG_FORMAT: 'json' }, o.env);
   if (o.shape !== undefined) env.NOOP_RESPONSE_SHAPE = JSON.stringify(o.shape);
-  const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  const profile = [...(o.nodeFlags ?? []), ...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [])];
   const args =
     o.target === 'noop' ? (o.runtime === 'dist' ? [...profile, NOOP_BUNDLE] : ['--import', 'tsx', ...profile, 'loadtest/noop-grpc-server.ts'])
     : o.runtime === 'dist' ? ['--enable-source-maps', ...serviceNodeFlags(), ...profile, 'dist/server/main.js']
     : ['--import', 'tsx', ...serviceNodeFlags(), ...profile, 'server/main.ts'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wrap = o.wrap ?? [];
+  const child = wrap.length > 0 ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const startTimeoutMs = o.startTimeoutMs ?? 60_000;
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${o.target}] ${d.toString()}`));
   return new Promise<ServerProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${o.target} server did not report its port within 60 s`));
-    }, 60_000);
+      reject(new Error(`${o.target} server did not report its port within ${startTimeoutMs / 1000} s`));
+    }, startTimeoutMs);
     child.once('exit', (code) => reject(new Error(`${o.target} server exited with ${code} before listening`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /listening (?:for gRPC )?on (127\.0\.0\.1:\d+)(?:; admin HTTP on (http:\/\/127\.0\.0\.1:\d+))?/.exec(line);
@@ -100,11 +109,12 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
   });
 }
 
-export async function stopServer(p: ServerProcess): Promise<void> {
+/** SIGTERM, then SIGKILL once `killAfterMs` passed without an exit. */
+export async function stopServer(p: ServerProcess, killAfterMs = 15_000): Promise<void> {
   if (p.child.exitCode !== null) return;
   const exited = new Promise<void>((resolve) => p.child.once('exit', () => resolve()));
   p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), killAfterMs);
   await exited;
   clearTimeout(timer);
 }
