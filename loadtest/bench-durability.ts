@@ -106,6 +106,8 @@ interface ThroughputRun {
   loadavgStart: number;
   loadavgEnd: number;
   counts: TallyCounts;
+  /** The durable service's group commits (its /metrics, warm-up included); undefined in memory. */
+  journal: JournalWrites | undefined;
 }
 
 /** A fresh service process (and for `postgres` a fresh schema: no journal carried over), dropped after `use`. */
@@ -141,6 +143,7 @@ function measureThroughput(mode: Mode, pair: number, profileDir?: string): Promi
       loadavgStart: w.loadStart,
       loadavgEnd: w.loadEnd,
       counts: sumCounts(w.results.map((r) => r.throughput!.counts)),
+      journal: mode === 'postgres' ? await journalWrites(server) : undefined,
     };
   }, profileDir);
 }
@@ -150,6 +153,29 @@ interface LatencyRun {
   ordersPerSec: number;
   result: Omit<LoadResult, 'per_second' | 'distribution'>;
   serverCores: number;
+  /** The durable service's group commits over the whole process life (its /metrics); undefined in memory. */
+  journal: JournalWrites | undefined;
+}
+
+/** Group-commit figures from the service's /metrics: transactions, mean entries and mean time per transaction. */
+interface JournalWrites {
+  writes: number;
+  meanEntries: number;
+  meanWriteMs: number;
+}
+
+async function journalWrites(server: ServerProcess): Promise<JournalWrites | undefined> {
+  if (server.admin === undefined) return undefined;
+  const text = await (await fetch(`${server.admin}/metrics`)).text();
+  const value = (name: string): number | undefined => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m === null ? undefined : Number(m[1]);
+  };
+  const writes = value('trading_journal_commit_duration_seconds_count');
+  const seconds = value('trading_journal_commit_duration_seconds_sum');
+  const entries = value('trading_journal_batch_entries_sum');
+  if (writes === undefined || seconds === undefined || entries === undefined || writes === 0) return undefined;
+  return { writes, meanEntries: round(entries / writes, 1), meanWriteMs: round((seconds * 1000) / writes, 2) };
 }
 
 function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
@@ -173,7 +199,7 @@ function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
     };
     const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args }]);
     const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
-    return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs };
+    return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs, journal: mode === 'postgres' ? await journalWrites(server) : undefined };
   });
 }
 
@@ -290,6 +316,7 @@ function runJson(t: ThroughputRun): object {
     answered: t.counts.answered.submit + t.counts.answered.cancel,
     unexpectedErrors: unexpectedCount(t.counts),
     unexpected: t.counts.unexpected,
+    journal: t.journal ?? null,
   };
 }
 
@@ -311,7 +338,7 @@ async function main(): Promise<void> {
         const n = unexpectedCount(t.counts);
         console.log(
           `  pair ${i + 1} ${mode.padEnd(8)} ${round(t.ordersPerSec).toLocaleString('en-US').padStart(7)} acknowledged orders/s; server ${t.serverUsPerOrder.toFixed(1)} µs/order (${round(t.serverCores * 100)} % of a core), ` +
-            `clients ${t.clientUsPerOrder.toFixed(1)} µs/order (${round(t.clientCores * 100)} %); load ${t.loadavgStart.toFixed(2)}→${t.loadavgEnd.toFixed(2)}; ${n} unexpected errors${n ? `: ${JSON.stringify(t.counts.unexpected).slice(0, 300)}` : ''}`,
+            `clients ${t.clientUsPerOrder.toFixed(1)} µs/order (${round(t.clientCores * 100)} %); load ${t.loadavgStart.toFixed(2)}→${t.loadavgEnd.toFixed(2)}; ${t.journal ? `${t.journal.writes} transactions of ${t.journal.meanEntries} entries, ${t.journal.meanWriteMs} ms each; ` : ''}${n} unexpected errors${n ? `: ${JSON.stringify(t.counts.unexpected).slice(0, 300)}` : ''}`,
         );
       }
       const ratio = got.postgres!.ordersPerSec / got.memory!.ordersPerSec;
@@ -333,7 +360,8 @@ async function main(): Promise<void> {
         const u = l.result.latency_us;
         console.log(
           `  ${mode.padEnd(8)} ack latency at ${round(l.ordersPerSec)} orders/s (${LATENCY_LOAD} % of the durable median; ${round(l.ordersPerSec / BATCH, 1)} messages/s): p50 ${round(u.p50 / 1000, 2)} ms, p99 ${round(u.p99 / 1000, 2)} ms, max ${round(u.max / 1000, 2)} ms ` +
-            `(achieved ${l.result.achieved_per_sec}/s, server ${round(l.serverCores * 100)} % of a core, send lag ${round(l.result.mean_send_lag_us / 1000, 2)} ms, unexpected ${l.result.errors.unexpected}, lost ${l.result.lost})${mode === 'postgres' ? `  p99 < 20 ms ${u.p99 < P99_TARGET_US ? 'met' : 'NOT MET'}` : ''}`,
+            `(achieved ${l.result.achieved_per_sec}/s, server ${round(l.serverCores * 100)} % of a core, send lag ${round(l.result.mean_send_lag_us / 1000, 2)} ms, unexpected ${l.result.errors.unexpected}, lost ${l.result.lost}` +
+            `${l.journal ? `; ${l.journal.writes} journal transactions of ${l.journal.meanEntries} entries, ${l.journal.meanWriteMs} ms each on average` : ''})${mode === 'postgres' ? `  p99 < 20 ms ${u.p99 < P99_TARGET_US ? 'met' : 'NOT MET'}` : ''}`,
         );
       }
     }
@@ -435,6 +463,7 @@ async function main(): Promise<void> {
               p99TargetUs: P99_TARGET_US,
               p99Met: latency.postgres.result.latency_us.p99 < P99_TARGET_US,
               memory: { ...latency.memory.result.latency_us, scheduled: latency.memory.result.scheduled, completed: latency.memory.result.completed, achievedPerSec: latency.memory.result.achieved_per_sec, unexpected: latency.memory.result.errors.unexpected, serverCores: round(latency.memory.serverCores, 3) },
+              journal: latency.postgres.journal ?? null,
               postgres: { ...latency.postgres.result.latency_us, scheduled: latency.postgres.result.scheduled, completed: latency.postgres.result.completed, achievedPerSec: latency.postgres.result.achieved_per_sec, unexpected: latency.postgres.result.errors.unexpected, serverCores: round(latency.postgres.serverCores, 3) },
             }
           : null,

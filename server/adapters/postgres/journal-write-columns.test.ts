@@ -2,7 +2,7 @@
  * The writer's hand-built array literals against a real PostgreSQL (DATABASE_URL, else the local one),
  * in their own schema: whatever characters a pair, an account or a client order id holds, and whatever
  * command kind, what the journal, `orders` and `trades` store is exactly the entry (and the command's
- * JSON is serializeCommand()'s); a value that is not a safe integer is refused, nothing written.
+ * JSON is serializeCommand()'s); a value that does not fit its column is refused, nothing written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandKind } from '../../core/commands.ts';
@@ -120,9 +120,33 @@ describe('journal write columns', () => {
     expect(trades.rows).toEqual(AWKWARD.slice(1).map((s, k) => ({ trade_id: String(k + 1), maker_account: `acct ${AWKWARD[k]}`, taker_account: `acct ${s}`, journal_sequence: String(k + 2) })));
   });
 
-  it('refuses a value that is not a safe integer instead of writing it', () => {
+  it('writes integers of either sign and the largest safe ones exactly', async () => {
+    const pair = 'SIGNS';
+    const values = [-9_007_199_254_740_991, -4_294_967_297, -4_294_967_296, -1, 0, 4_294_967_295, 4_294_967_296, 9_007_199_254_740_991];
+    await db.journal.append(
+      values.map((v, i) => ({
+        pair,
+        sequence: i + 1,
+        command: { kind: CommandKind.Cancel, orderId: i + 1, account: 1 },
+        account: 'a',
+        clientOrderId: '',
+        timestampMs: v,
+        orders: [row(i + 1, 'a', '', { price: v, cancelReason: i % 2 === 0 ? -32768 : 32767 })],
+        trades: [],
+      })),
+    );
+    const { rows } = await db.pool.query<{ timestamp_ms: string; price_ticks: string; cancel_reason: number }>(
+      'SELECT j.timestamp_ms, o.price_ticks, o.cancel_reason FROM journal j JOIN orders o ON o.pair = j.pair AND o.order_id = j.sequence WHERE j.pair = $1 ORDER BY j.sequence',
+      [pair],
+    );
+    expect(rows).toEqual(values.map((v, i) => ({ timestamp_ms: String(v), price_ticks: String(v), cancel_reason: i % 2 === 0 ? -32768 : 32767 })));
+  });
+
+  it('refuses a value that does not fit its column (not a safe integer, not a smallint) instead of writing it', () => {
     const bad = { pair: 'X', sequence: 1, command: { kind: CommandKind.Cancel, orderId: 1, account: 1 }, account: 'a', clientOrderId: '', timestampMs: 1.5, orders: [], trades: [] } as JournalEntry;
     expect(() => journalWriteColumns([bad])).toThrow(/1\.5 is not a safe integer/);
+    const wide = { ...bad, timestampMs: 1, orders: [row(1, 'a', '', { side: 70_000 as Side })] } as JournalEntry;
+    expect(() => journalWriteColumns([wide])).toThrow(/70000 is not a smallint/);
   });
 
   it('writes the JSON of serializeCommand for every command kind, fast path or not', () => {
@@ -134,11 +158,13 @@ describe('journal write columns', () => {
       { kind: CommandKind.CancelAll, account: 1, side: Side.Sell },
     ] as const;
     for (const command of commands) {
-      const literal = journalWriteColumns([{ pair: 'X', sequence: 1, command, account: 'a', clientOrderId: '', timestampMs: 1, orders: [], trades: [] }]).journal[2]!;
-      // One quoted element whose unescaped text is the JSON.
-      expect(literal.startsWith('{"') && literal.endsWith('"}')).toBe(true);
-      expect(JSON.parse(literal.slice(2, -2).replace(/\\(.)/g, '$1'))).toEqual(serializeCommand(command));
-      expect(literal.slice(2, -2).replace(/\\(.)/g, '$1')).toBe(JSON.stringify(serializeCommand(command)));
+      const b = journalWriteColumns([{ pair: 'X', sequence: 1, command, account: 'a', clientOrderId: '', timestampMs: 1, orders: [], trades: [] }]).journal[2]!;
+      // A one-dimensional jsonb array of one element without NULLs, whose element is version 1 + the JSON.
+      expect([b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12), b.readInt32BE(16)]).toEqual([1, 0, 3802, 1, 1]);
+      const length = b.readInt32BE(20);
+      expect(b.length).toBe(24 + length);
+      expect(b[24]).toBe(1);
+      expect(b.subarray(25).toString('utf8')).toBe(JSON.stringify(serializeCommand(command)));
     }
   });
 });
