@@ -6,14 +6,17 @@
  * BENCH_IN_FLIGHT calls in flight, into a fresh schema. Reports this process's CPU per entry (encoding,
  * pg query building, the writer) and the PostgreSQL backend's CPU per entry (its one connection's
  * /proc/<pid>/stat: parsing, inserts, index maintenance, WAL), both far less sensitive to other load than
- * wall time, alternating BENCH_ROUNDS rounds, each on a fresh schema. Prints figures, never fails on them.
+ * wall time, BENCH_ROUNDS rounds, each on a fresh schema. Prints figures and appends them to
+ * bench-results/journal-write-history.jsonl (BENCH_RESULTS_DIR); never fails on them.
  *
  *   DATABASE_URL (postgres://postgres@127.0.0.1:5432/test)  BENCH_ENTRIES (60000)  BENCH_BATCH (100)
  *   BENCH_IN_FLIGHT (20)  BENCH_MAX_BATCH (1000: the journal's maxBatch)  BENCH_ROUNDS (3)
  *   BENCH_SETUP_SQL ('')  SQL run on each fresh schema after the migrations (experiments: DROP INDEX ...)
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runMigrations } from '../server/adapters/postgres/migrations.ts';
 import { PostgresJournal } from '../server/adapters/postgres/postgres-journal.ts';
@@ -27,6 +30,9 @@ import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { ManualClock } from '../server/ports/clock.ts';
 import type { JournalEntry } from '../server/ports/journal.ts';
 import { Random } from '../simulator/random.ts';
+import { gitCommit } from './bench-support.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const env = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -145,7 +151,22 @@ async function main(): Promise<void> {
     );
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-  console.log(`median: node ${median(results.map((r) => r.nodeUsPerEntry)).toFixed(2)} µs/entry, PostgreSQL ${median(results.map((r) => r.pgUsPerEntry)).toFixed(2)} µs/entry, ${Math.round(median(results.map((r) => r.entriesPerSec)))} entries/s`);
+  const m = { nodeUsPerEntry: median(results.map((r) => r.nodeUsPerEntry)), pgUsPerEntry: median(results.map((r) => r.pgUsPerEntry)), entriesPerSec: median(results.map((r) => r.entriesPerSec)) };
+  console.log(`median: node ${m.nodeUsPerEntry.toFixed(2)} µs/entry, PostgreSQL ${m.pgUsPerEntry.toFixed(2)} µs/entry, ${Math.round(m.entriesPerSec)} entries/s`);
+  const dir = process.env['BENCH_RESULTS_DIR'] || join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  appendFileSync(
+    join(dir, 'journal-write-history.jsonl'),
+    `${JSON.stringify({
+      at: new Date().toISOString(),
+      commit: gitCommit(ROOT, ['server', 'loadtest']),
+      loadavgEnd: loadavg().map(r2),
+      settings: { entries: ENTRIES, batch: BATCH, inFlight: IN_FLIGHT, maxBatch: MAX_BATCH, rounds: ROUNDS, setupSql: SETUP_SQL || undefined },
+      median: { nodeUsPerEntry: r2(m.nodeUsPerEntry), pgUsPerEntry: r2(m.pgUsPerEntry), entriesPerSec: Math.round(m.entriesPerSec) },
+      rounds: results.map((r) => ({ nodeUsPerEntry: r2(r.nodeUsPerEntry), pgUsPerEntry: r2(r.pgUsPerEntry), entriesPerSec: Math.round(r.entriesPerSec), transactions: r.transactions })),
+    })}\n`,
+  );
 }
 
 main().then(
