@@ -29,6 +29,8 @@
  *   BENCH_RECOVERY_CANCEL_PCT (40) share of commands that cancel one of the account's resting orders
  *   BENCH_RECOVERY_RUNS (1)        recoveries from the journal alone (the median is reported)
  *   MIGRATION_INITIAL_STATE (shadow)   as for the service
+ *   BENCH_PROFILE (0)              1: one more throughput run of each mode under --cpu-prof; prints server
+ *                                  CPU µs per order by function and by group, durable beside in-memory
  *
  * 3. The snapshot checksum's hold on the event loop: the final pair's snapshot is checksummed three
  *    times each way, alternating — synchronously (canonicalJson + sha256 in one go, as before slicing:
@@ -38,8 +40,8 @@
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
  * on timing; exits non-zero only when a server or the database cannot be used.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -52,6 +54,7 @@ import { loadConfig } from '../server/config.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
 import { gitCommit } from './bench-support.ts';
+import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { fillJournal as fillRecoveryJournal } from './journal-fill.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
 import type { LoadArgs } from './load-args.ts';
@@ -85,6 +88,7 @@ const RECOVERY_SPREAD = Math.max(1, envNumber('BENCH_RECOVERY_SPREAD', 50));
 const RECOVERY_CANCEL_PCT = Math.min(100, envNumber('BENCH_RECOVERY_CANCEL_PCT', 40));
 const RECOVERY_RUNS = Math.max(1, envNumber('BENCH_RECOVERY_RUNS', 1));
 const MIGRATION = process.env['MIGRATION_INITIAL_STATE'] || 'shadow';
+const PROFILE = process.env['BENCH_PROFILE'] === '1';
 const SNAPSHOT_EVERY = 100_000;
 
 // ---- the service process ----
@@ -102,15 +106,17 @@ interface ThroughputRun {
   loadavgStart: number;
   loadavgEnd: number;
   counts: TallyCounts;
+  /** The durable service's group commits (its /metrics, warm-up included); undefined in memory. */
+  journal: JournalWrites | undefined;
 }
 
 /** A fresh service process (and for `postgres` a fresh schema: no journal carried over), dropped after `use`. */
-async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise<T>): Promise<T> {
+async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise<T>, profileDir?: string): Promise<T> {
   const schema = mode === 'postgres' ? await createTestSchema(DATABASE_URL, 'bench_durability') : undefined;
   const env: Record<string, string> = { PERSISTENCE: mode, MIGRATION_INITIAL_STATE: MIGRATION, RATE_LIMIT_PER_SECOND: String(RATE_LIMIT) };
   if (schema) Object.assign(env, { DATABASE_URL, DATABASE_SCHEMA: schema.name });
   try {
-    const server = await startServer({ target: 'service', env, runtime: RUNTIME });
+    const server = await startServer({ target: 'service', env, runtime: RUNTIME, profileDir });
     try {
       return await use(server);
     } finally {
@@ -121,7 +127,7 @@ async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise
   }
 }
 
-function measureThroughput(mode: Mode, pair: number): Promise<ThroughputRun> {
+function measureThroughput(mode: Mode, pair: number, profileDir?: string): Promise<ThroughputRun> {
   return withServer(mode, async (server) => {
     const plan = { mode: 'stream' as const, clients: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP, seed: 1 + pair, tag: `t${mode}${pair}`, inFlight: WINDOW, batch: BATCH };
     const w = await measureWindow(server, throughputJobs(plan, server.address, await tokensFor(server)));
@@ -137,8 +143,9 @@ function measureThroughput(mode: Mode, pair: number): Promise<ThroughputRun> {
       loadavgStart: w.loadStart,
       loadavgEnd: w.loadEnd,
       counts: sumCounts(w.results.map((r) => r.throughput!.counts)),
+      journal: mode === 'postgres' ? await journalWrites(server) : undefined,
     };
-  });
+  }, profileDir);
 }
 
 interface LatencyRun {
@@ -146,6 +153,29 @@ interface LatencyRun {
   ordersPerSec: number;
   result: Omit<LoadResult, 'per_second' | 'distribution'>;
   serverCores: number;
+  /** The durable service's group commits over the whole process life (its /metrics); undefined in memory. */
+  journal: JournalWrites | undefined;
+}
+
+/** Group-commit figures from the service's /metrics: transactions, mean entries and mean time per transaction. */
+interface JournalWrites {
+  writes: number;
+  meanEntries: number;
+  meanWriteMs: number;
+}
+
+async function journalWrites(server: ServerProcess): Promise<JournalWrites | undefined> {
+  if (server.admin === undefined) return undefined;
+  const text = await (await fetch(`${server.admin}/metrics`)).text();
+  const value = (name: string): number | undefined => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+    return m === null ? undefined : Number(m[1]);
+  };
+  const writes = value('trading_journal_commit_duration_seconds_count');
+  const seconds = value('trading_journal_commit_duration_seconds_sum');
+  const entries = value('trading_journal_batch_entries_sum');
+  if (writes === undefined || seconds === undefined || entries === undefined || writes === 0) return undefined;
+  return { writes, meanEntries: round(entries / writes, 1), meanWriteMs: round((seconds * 1000) / writes, 2) };
 }
 
 function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
@@ -169,7 +199,7 @@ function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
     };
     const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args }]);
     const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
-    return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs };
+    return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs, journal: mode === 'postgres' ? await journalWrites(server) : undefined };
   });
 }
 
@@ -286,6 +316,7 @@ function runJson(t: ThroughputRun): object {
     answered: t.counts.answered.submit + t.counts.answered.cancel,
     unexpectedErrors: unexpectedCount(t.counts),
     unexpected: t.counts.unexpected,
+    journal: t.journal ?? null,
   };
 }
 
@@ -295,7 +326,7 @@ async function main(): Promise<void> {
     `bench:durability on ${cpus().length} CPUs, load ${loadStart.join(' ')}; PostgreSQL ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')} (a fresh schema per durable run); migration ${MIGRATION}; ` +
       `${REPEATS} pairs of ${SECONDS} s after ${WARMUP} s warm-up, ${CLIENTS} client processes, 8 streams × ${WINDOW} messages of ${BATCH} in flight; sessions (Login), RATE_LIMIT_PER_SECOND ${RATE_LIMIT}`,
   );
-  if (RUNTIME === 'dist' && REPEATS > 0) buildService();
+  if (RUNTIME === 'dist' && (REPEATS > 0 || PROFILE)) buildService();
   {
     const pairs: { memory: ThroughputRun; postgres: ThroughputRun; ratio: number; cpuRatio: number }[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -307,7 +338,7 @@ async function main(): Promise<void> {
         const n = unexpectedCount(t.counts);
         console.log(
           `  pair ${i + 1} ${mode.padEnd(8)} ${round(t.ordersPerSec).toLocaleString('en-US').padStart(7)} acknowledged orders/s; server ${t.serverUsPerOrder.toFixed(1)} µs/order (${round(t.serverCores * 100)} % of a core), ` +
-            `clients ${t.clientUsPerOrder.toFixed(1)} µs/order (${round(t.clientCores * 100)} %); load ${t.loadavgStart.toFixed(2)}→${t.loadavgEnd.toFixed(2)}; ${n} unexpected errors${n ? `: ${JSON.stringify(t.counts.unexpected).slice(0, 300)}` : ''}`,
+            `clients ${t.clientUsPerOrder.toFixed(1)} µs/order (${round(t.clientCores * 100)} %); load ${t.loadavgStart.toFixed(2)}→${t.loadavgEnd.toFixed(2)}; ${t.journal ? `${t.journal.writes} transactions of ${t.journal.meanEntries} entries, ${t.journal.meanWriteMs} ms each; ` : ''}${n} unexpected errors${n ? `: ${JSON.stringify(t.counts.unexpected).slice(0, 300)}` : ''}`,
         );
       }
       const ratio = got.postgres!.ordersPerSec / got.memory!.ordersPerSec;
@@ -329,8 +360,43 @@ async function main(): Promise<void> {
         const u = l.result.latency_us;
         console.log(
           `  ${mode.padEnd(8)} ack latency at ${round(l.ordersPerSec)} orders/s (${LATENCY_LOAD} % of the durable median; ${round(l.ordersPerSec / BATCH, 1)} messages/s): p50 ${round(u.p50 / 1000, 2)} ms, p99 ${round(u.p99 / 1000, 2)} ms, max ${round(u.max / 1000, 2)} ms ` +
-            `(achieved ${l.result.achieved_per_sec}/s, server ${round(l.serverCores * 100)} % of a core, send lag ${round(l.result.mean_send_lag_us / 1000, 2)} ms, unexpected ${l.result.errors.unexpected}, lost ${l.result.lost})${mode === 'postgres' ? `  p99 < 20 ms ${u.p99 < P99_TARGET_US ? 'met' : 'NOT MET'}` : ''}`,
+            `(achieved ${l.result.achieved_per_sec}/s, server ${round(l.serverCores * 100)} % of a core, send lag ${round(l.result.mean_send_lag_us / 1000, 2)} ms, unexpected ${l.result.errors.unexpected}, lost ${l.result.lost}` +
+            `${l.journal ? `; ${l.journal.writes} journal transactions of ${l.journal.meanEntries} entries, ${l.journal.meanWriteMs} ms each on average` : ''})${mode === 'postgres' ? `  p99 < 20 ms ${u.p99 < P99_TARGET_US ? 'met' : 'NOT MET'}` : ''}`,
         );
+      }
+    }
+    const profiles: Partial<Record<Mode, { run: ThroughputRun; summary: ProfileSummary }>> = {};
+    if (PROFILE) {
+      for (const mode of ['memory', 'postgres'] as const) {
+        const dir = mkdtempSync(join(tmpdir(), `durability-prof-${mode}-`));
+        const run = await measureThroughput(mode, REPEATS, dir);
+        // The main thread's profile is the largest.
+        const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0];
+        if (file === undefined) continue;
+        profiles[mode] = { run, summary: summarizeProfile(join(dir, file), ROOT) };
+        console.log(`  profile ${mode}: ${round(run.ordersPerSec)} orders/s, ${run.serverUsPerOrder.toFixed(1)} µs/order; ${join(dir, file)}`);
+      }
+      const m = profiles.memory;
+      const p = profiles.postgres;
+      if (m !== undefined && p !== undefined) {
+        // µs per order of a share: the share of the busy time times the run's server CPU per order.
+        const perOrder = (x: { run: ThroughputRun; summary: ProfileSummary }, share: number) => share * x.run.serverUsPerOrder;
+        const table = (pick: (s: ProfileSummary) => { name: string; share: number }[], title: string, n: number) => {
+          const names = new Map<string, { memory: number; postgres: number }>();
+          for (const s of pick(m.summary)) names.set(s.name, { memory: perOrder(m, s.share), postgres: 0 });
+          for (const s of pick(p.summary)) {
+            const e = names.get(s.name) ?? { memory: 0, postgres: 0 };
+            e.postgres = perOrder(p, s.share);
+            names.set(s.name, e);
+          }
+          const rows = [...names].sort((a, b) => b[1].postgres - b[1].memory - (a[1].postgres - a[1].memory)).slice(0, n);
+          console.log(`  ${title} (server µs per order: in-memory, durable, extra)`);
+          for (const [name, v] of rows) console.log(`    ${v.memory.toFixed(2).padStart(7)} ${v.postgres.toFixed(2).padStart(7)} ${(v.postgres - v.memory).toFixed(2).padStart(7)}  ${name}`);
+        };
+        table((s) => s.selfByGroup, 'self time by group, largest extra first', 20);
+        table((s) => s.selfByFile, 'self time by file, largest extra first', 25);
+        table((s) => s.selfByFunction, 'self time by function, largest extra first', 40);
+        table((s) => s.inclusiveByFunction, 'inclusive time by function, largest extra first', 40);
       }
     }
     let recovery:
@@ -397,10 +463,16 @@ async function main(): Promise<void> {
               p99TargetUs: P99_TARGET_US,
               p99Met: latency.postgres.result.latency_us.p99 < P99_TARGET_US,
               memory: { ...latency.memory.result.latency_us, scheduled: latency.memory.result.scheduled, completed: latency.memory.result.completed, achievedPerSec: latency.memory.result.achieved_per_sec, unexpected: latency.memory.result.errors.unexpected, serverCores: round(latency.memory.serverCores, 3) },
+              journal: latency.postgres.journal ?? null,
               postgres: { ...latency.postgres.result.latency_us, scheduled: latency.postgres.result.scheduled, completed: latency.postgres.result.completed, achievedPerSec: latency.postgres.result.achieved_per_sec, unexpected: latency.postgres.result.errors.unexpected, serverCores: round(latency.postgres.serverCores, 3) },
             }
           : null,
       recovery: recovery ?? null,
+      profile: PROFILE
+        ? Object.fromEntries(
+            Object.entries(profiles).map(([mode, x]) => [mode, { ordersPerSec: round(x.run.ordersPerSec), serverUsPerOrder: round(x.run.serverUsPerOrder, 2), selfByGroup: x.summary.selfByGroup, selfByFunction: x.summary.selfByFunction.slice(0, 60), inclusiveByFunction: x.summary.inclusiveByFunction.slice(0, 60) }]),
+          )
+        : null,
     };
     if (pairs.length > 0)
       console.log(

@@ -40,11 +40,16 @@ export function orderRow(o: OrderRecord, accountName: AccountName): OrderRow {
 export function touchedOrderRows(registry: OrderRegistry, touched: readonly OrderId[], rejected: OrderRecord | undefined, accountName: AccountName): OrderRow[] {
   const orders: OrderRow[] = [];
   if (rejected !== undefined) orders.push(orderRow(rejected, accountName));
-  const seen = touched.length > 1 ? new Set<OrderId>() : undefined;
-  for (const id of touched) {
+  // A command touches few orders (a taker and its makers, each twice at most), so an id already taken
+  // is found by scanning the ids before it; a Set only for a sweep through many makers.
+  const seen = touched.length > 16 ? new Set<OrderId>() : undefined;
+  for (let i = 0; i < touched.length; i++) {
+    const id = touched[i]!;
     if (seen !== undefined) {
       if (seen.has(id)) continue;
       seen.add(id);
+    } else if (i > 0 && touched.lastIndexOf(id, i - 1) >= 0) {
+      continue;
     }
     const o = registry.find(id);
     if (o !== undefined) orders.push(orderRow(o, accountName));

@@ -29,8 +29,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Pool, PoolClient } from 'pg';
-import type { Command } from '../../core/commands.ts';
-import { CommandKind } from '../../core/commands.ts';
 import { UnavailableError } from '../../ports/errors.ts';
 import {
   JournalClosedError,
@@ -39,10 +37,9 @@ import {
   type JournalFence,
   type Journal,
   type JournalEntry,
-  type JournaledCommand,
   type JournalStatus,
-  type OrderRow,
 } from '../../ports/journal.ts';
+import { journalWriteColumns } from './journal-write-columns.ts';
 
 export interface PostgresJournalOptions {
   /**
@@ -138,21 +135,7 @@ export interface JournalStats {
   skippedAlreadyWritten: number;
 }
 
-/** The command's fields without the process-local account id, in a fixed shape per kind. */
-export function serializeCommand(cmd: JournaledCommand | Command): Record<string, unknown> {
-  switch (cmd.kind) {
-    case CommandKind.NewOrder:
-      return { kind: cmd.kind, orderId: cmd.orderId, side: cmd.side, type: cmd.type, tif: cmd.tif, postOnly: cmd.postOnly, price: cmd.price, quantity: cmd.quantity, stp: cmd.stp };
-    case CommandKind.Cancel:
-      return { kind: cmd.kind, orderId: cmd.orderId };
-    case CommandKind.Replace:
-      return { kind: cmd.kind, orderId: cmd.orderId, price: cmd.price, quantity: cmd.quantity };
-    case CommandKind.CancelAll:
-      return { kind: cmd.kind, side: cmd.side ?? null };
-    default:
-      throw new Error(`unknown command kind ${(cmd as { kind: unknown }).kind}`);
-  }
-}
+export { serializeCommand } from './journal-write-columns.ts';
 
 function describe(err: unknown): string {
   if (err instanceof Error) {
@@ -579,7 +562,7 @@ export class PostgresJournal implements Journal {
       await c.query('COMMIT');
       return {};
     }
-    const params = statementParams(entries);
+    const params = journalWriteColumns(entries);
     const { rows: heads } = await c.query<{ pair: string; head: string | null }>(
       'SELECT p.pair, (SELECT max(j.sequence) FROM journal j WHERE j.pair = p.pair) AS head FROM unnest($1::text[]) AS p(pair)',
       [params.firstPairs],
@@ -593,45 +576,29 @@ export class PostgresJournal implements Journal {
       }
     }
     await c.query(`${INSERT_JOURNAL} SELECT * FROM ${JOURNAL_ROWS}`, params.journal);
-    if (params.orders[0]!.length > 0) await c.query(`${INSERT_ORDERS} SELECT ${ORDER_COLUMNS_FROM_ROWS} FROM ${orderRows(1)} ${UPSERT_ORDERS}`, params.orders);
-    if (params.trades[0]!.length > 0) await c.query(`${INSERT_TRADES} SELECT ${TRADE_COLUMNS_FROM_ROWS} FROM ${tradeRows(1)}`, params.trades);
+    if (params.orderCount > 0) await c.query(`${INSERT_ORDERS} SELECT ${ORDER_COLUMNS_FROM_ROWS} FROM ${orderRows(1)} ${UPSERT_ORDERS}`, params.orders);
+    if (params.tradeCount > 0) await c.query(`${INSERT_TRADES} SELECT ${TRADE_COLUMNS_FROM_ROWS} FROM ${tradeRows(1)}`, params.trades);
     await c.query('COMMIT');
     return {};
   }
 
   /** The batch in one atomic statement (see transaction()); a head mismatch inserts nothing. */
   private async writeInOneStatement(c: PoolClient, entries: JournalEntry[], fence: FenceParams | undefined): Promise<WriteOutcome> {
-    const p = statementParams(entries);
-    // Parameters: heads $1-$2, journal $3-$8, orders $9-$26, trades $27-$37, fence $38-$40 (cluster mode).
-    // The fence locks each pair's lease row FOR SHARE where owner and token still match: a takeover's
-    // UPDATE waits for this statement, and one that committed first leaves the row unmatched (fenced).
-    const held =
-      fence === undefined
-        ? ''
-        : `held AS (
-        SELECT o.pair FROM pair_owners o JOIN unnest($38::text[], $39::bigint[]) AS f(pair, token) ON o.pair = f.pair AND o.fencing_token = f.token
-        WHERE o.owner = $40 FOR SHARE OF o
-      ),`;
-    const fenceOk = fence === undefined ? '' : ` AND (SELECT count(*) FROM held) = ${fence.pairs.length}`;
-    const sql = `
-      WITH heads AS (
-        SELECT h.pair, h.first, (SELECT max(j.sequence) FROM journal j WHERE j.pair = h.pair) AS head
-        FROM unnest($1::text[], $2::bigint[]) AS h(pair, first)
-      ),
-      ${held}
-      ok AS (SELECT coalesce(bool_and(first = coalesce(head, 0) + 1), true)${fenceOk} AS ok FROM heads),
-      j AS (${INSERT_JOURNAL} SELECT r.* FROM ${journalRows(3)} AS r WHERE (SELECT ok FROM ok)),
-      o AS (${INSERT_ORDERS} SELECT ${ORDER_COLUMNS_FROM_ROWS} FROM ${orderRows(9)} WHERE (SELECT ok FROM ok) ${UPSERT_ORDERS}),
-      t AS (${INSERT_TRADES} SELECT ${TRADE_COLUMNS_FROM_ROWS} FROM ${tradeRows(27)} WHERE (SELECT ok FROM ok))
-      SELECT heads.pair, heads.first, heads.head, (SELECT ok FROM ok) AS ok${fence === undefined ? ', true AS held' : ', heads.pair IN (SELECT pair FROM held) AS held'} FROM heads`;
-    const { rows } = await c.query<{ pair: string; first: string; head: string | null; ok: boolean; held: boolean }>(sql, [
-      p.firstPairs,
-      p.firstPairs.map((pair) => p.firstSequence.get(pair)!),
-      ...p.journal,
-      ...p.orders,
-      ...p.trades,
-      ...(fence === undefined ? [] : [fence.pairs, fence.tokens, fence.replicaId]),
-    ]);
+    const p = journalWriteColumns(entries);
+    // A named statement: PostgreSQL parses and plans it once per connection, not once per batch (with
+    // small batches under load that was a large part of the server's work per transaction).
+    const { rows } = await c.query<{ pair: string; first: string; head: string | null; ok: boolean; held: boolean }>({
+      name: fence === undefined ? 'journal_write' : 'journal_write_fenced',
+      text: fence === undefined ? ONE_STATEMENT_WRITE : ONE_STATEMENT_WRITE_FENCED,
+      values: [
+        p.firstPairs,
+        p.firstPairs.map((pair) => p.firstSequence.get(pair)!),
+        ...p.journal,
+        ...p.orders,
+        ...p.trades,
+        ...(fence === undefined ? [] : [fence.pairs, fence.tokens, fence.replicaId]),
+      ],
+    });
     if (rows.length > 0 && rows[0]!.ok === false) {
       if (fence !== undefined) {
         const fenced = refusedByFence(fence, new Set(rows.filter((r) => r.held).map((r) => r.pair)));
@@ -712,42 +679,35 @@ function tradeRows(from: number): string {
               AS t(pair, trade_id, maker_order_id, maker_account, taker_order_id, taker_account, taker_side, price_ticks, quantity_lots, journal_sequence, ts)`;
 }
 
-/** Column arrays of a batch for the unnest() statements, and each pair's first sequence. */
-function statementParams(entries: readonly JournalEntry[]): {
-  firstPairs: string[];
-  firstSequence: Map<string, number>;
-  journal: unknown[][];
-  orders: unknown[][];
-  trades: unknown[][];
-} {
-  const firstSequence = new Map<string, number>();
-  const journal: unknown[][] = [[], [], [], [], [], []];
-  for (const e of entries) {
-    if (!firstSequence.has(e.pair)) firstSequence.set(e.pair, e.sequence);
-    journal[0]!.push(e.pair);
-    journal[1]!.push(e.sequence);
-    journal[2]!.push(JSON.stringify(serializeCommand(e.command)));
-    journal[3]!.push(e.account);
-    journal[4]!.push(e.clientOrderId);
-    journal[5]!.push(e.timestampMs);
-  }
-  // Orders: last state per (pair, order) in this batch; ON CONFLICT may touch a row only once per statement.
-  const latest = new Map<string, { pair: string; sequence: number; row: OrderRow }>();
-  for (const e of entries) for (const row of e.orders) latest.set(`${e.pair}\u0000${row.orderId}`, { pair: e.pair, sequence: e.sequence, row });
-  const orders: unknown[][] = Array.from({ length: 18 }, () => []);
-  for (const x of latest.values()) {
-    const r = x.row;
-    const values = [x.pair, r.orderId, r.account, r.clientOrderId, r.side, r.type, r.tif, r.postOnly, r.stp, r.price, r.quantity, r.filled, r.remaining, r.status, r.cancelReason, x.sequence, r.createdAtMs, r.updatedAtMs];
-    for (let i = 0; i < 18; i++) orders[i]!.push(values[i]);
-  }
-  const trades: unknown[][] = Array.from({ length: 11 }, () => []);
-  for (const e of entries)
-    for (const r of e.trades) {
-      const values = [e.pair, r.tradeId, r.makerOrderId, r.makerAccount, r.takerOrderId, r.takerAccount, r.takerSide, r.price, r.quantity, e.sequence, r.timestampMs];
-      for (let i = 0; i < 11; i++) trades[i]!.push(values[i]);
-    }
-  return { firstPairs: [...firstSequence.keys()], firstSequence, journal, orders, trades };
+/**
+ * The common write, one statement: data-modifying CTEs insert the journal rows, upsert the orders and
+ * insert the trades only if every pair's first sequence follows its stored head (and, fenced, every
+ * pair's lease is still held). Parameters: heads $1-$2, journal $3-$8, orders $9-$26, trades $27-$37,
+ * fence $38-$40. The fence locks each pair's lease row FOR SHARE where owner and token still match: a
+ * takeover's UPDATE waits for this statement, and one that committed first leaves the row unmatched.
+ */
+function oneStatementWrite(fenced: boolean): string {
+  const held = fenced
+    ? `held AS (
+        SELECT o.pair FROM pair_owners o JOIN unnest($38::text[], $39::bigint[]) AS f(pair, token) ON o.pair = f.pair AND o.fencing_token = f.token
+        WHERE o.owner = $40 FOR SHARE OF o
+      ),`
+    : '';
+  const fenceOk = fenced ? ' AND (SELECT count(*) FROM held) = cardinality($38::text[])' : '';
+  return `
+      WITH heads AS (
+        SELECT h.pair, h.first, (SELECT max(j.sequence) FROM journal j WHERE j.pair = h.pair) AS head
+        FROM unnest($1::text[], $2::bigint[]) AS h(pair, first)
+      ),
+      ${held}
+      ok AS (SELECT coalesce(bool_and(first = coalesce(head, 0) + 1), true)${fenceOk} AS ok FROM heads),
+      j AS (${INSERT_JOURNAL} SELECT r.* FROM ${journalRows(3)} AS r WHERE (SELECT ok FROM ok)),
+      o AS (${INSERT_ORDERS} SELECT ${ORDER_COLUMNS_FROM_ROWS} FROM ${orderRows(9)} WHERE (SELECT ok FROM ok) ${UPSERT_ORDERS}),
+      t AS (${INSERT_TRADES} SELECT ${TRADE_COLUMNS_FROM_ROWS} FROM ${tradeRows(27)} WHERE (SELECT ok FROM ok))
+      SELECT heads.pair, heads.first, heads.head, (SELECT ok FROM ok) AS ok${fenced ? ', heads.pair IN (SELECT pair FROM held) AS held' : ', true AS held'} FROM heads`;
 }
+const ONE_STATEMENT_WRITE = oneStatementWrite(false);
+const ONE_STATEMENT_WRITE_FENCED = oneStatementWrite(true);
 
 /**
  * Closes a connection now, whatever it is doing. pg has no public "abort" for a client; destroying
