@@ -22,6 +22,11 @@
  *                               same settings (the fill takes about 100 s; the expected book is stored
  *                               beside it in bench_recovery_expected); default: a fresh schema, dropped
  *   BENCH_RECOVERY_BUILDS (dist,tsx)  which builds to alternate (e.g. `dist` alone while iterating)
+ *   BENCH_RECOVERY_BASELINE_DIR another checkout whose dist/ is built (e.g. `git archive main` unpacked, with
+ *                               node_modules linked, after `npm run build:server` there): adds the build
+ *                               `baseline` (that dist/) to the alternation and reports the median of the
+ *                               paired ratios dist/baseline of recovery time and of server CPU — a
+ *                               before/after on a shared machine
  *
  * Writes bench-results/recovery-latest.json and appends to recovery-history.jsonl. Target: < 5 s per
  * million commands (dist). Never fails on timing; exits non-zero when the database or a server fails
@@ -56,9 +61,14 @@ const PROFILE_DIR = process.env['BENCH_RECOVERY_PROFILE_DIR'] || undefined;
 const KEPT_SCHEMA = process.env['BENCH_RECOVERY_SCHEMA'] || undefined;
 const BUILDS = (process.env['BENCH_RECOVERY_BUILDS'] || 'dist,tsx').split(',').map((b) => b.trim()).filter((b) => b !== '');
 for (const b of BUILDS) if (b !== 'dist' && b !== 'tsx') throw new Error(`BENCH_RECOVERY_BUILDS: unknown build ${JSON.stringify(b)} (dist, tsx)`);
+const BASELINE_DIR = process.env['BENCH_RECOVERY_BASELINE_DIR'] || undefined;
+if (BASELINE_DIR !== undefined) {
+  if (!existsSync(join(BASELINE_DIR, 'dist/server/main.js'))) throw new Error(`BENCH_RECOVERY_BASELINE_DIR: ${BASELINE_DIR}/dist/server/main.js does not exist (run npm run build:server there)`);
+  BUILDS.push('baseline');
+}
 if (KEPT_SCHEMA !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(KEPT_SCHEMA)) throw new Error(`BENCH_RECOVERY_SCHEMA must be a lower-case SQL identifier, got ${JSON.stringify(KEPT_SCHEMA)}`);
 
-type Build = 'dist' | 'tsx';
+type Build = 'dist' | 'tsx' | 'baseline';
 
 interface RecoveryRun {
   build: Build;
@@ -92,7 +102,10 @@ async function recoverOnce(build: Build, schemaName: string, expected: { bids: s
     SNAPSHOT_INTERVAL_MS: '0',
   };
   const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
-  const args = build === 'dist' ? [...profile, '--enable-source-maps', 'dist/server/main.js'] : [...profile, '--import', 'tsx', 'server/main.ts'];
+  const args =
+    build === 'dist' ? [...profile, '--enable-source-maps', 'dist/server/main.js']
+    : build === 'baseline' ? [...profile, '--enable-source-maps', join(BASELINE_DIR!, 'dist/server/main.js')]
+    : [...profile, '--import', 'tsx', 'server/main.ts'];
   // From the journal alone: a snapshot left by an earlier run (a profiled run stops gracefully, which stores one) is removed.
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
@@ -103,7 +116,7 @@ async function recoverOnce(build: Build, schemaName: string, expected: { bids: s
   }
   const load1 = loadavg()[0]!;
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: build === 'baseline' ? BASELINE_DIR! : ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   try {
     const { recoveryMs, replayed, address } = await new Promise<{ recoveryMs: number; replayed: number; address: string }>((resolve, reject) => {
@@ -227,6 +240,8 @@ async function main(): Promise<void> {
     const medianOf = (b: Build, f: (r: RecoveryRun) => number): number | null => (of(b).length === 0 ? null : round(median(of(b).map(f))));
     const ratios = of('dist').length > 0 && of('tsx').length > 0 ? of('dist').map((d, i) => d.recoveryMs / of('tsx')[i]!.recoveryMs) : [];
     const distPerMillion = medianOf('dist', perMillion);
+    const paired = (f: (r: RecoveryRun) => number): number | null =>
+      of('baseline').length === 0 || of('dist').length === 0 ? null : round(median(of('dist').map((d, i) => f(d) / f(of('baseline')[i]!))), 3);
     const summary = {
       benchmark: 'recovery',
       at: new Date().toISOString(),
@@ -241,6 +256,12 @@ async function main(): Promise<void> {
       distServerCpuSeconds: medianOf('dist', (r) => r.cpuMs / 1000),
       tsxServerCpuSeconds: medianOf('tsx', (r) => r.cpuMs / 1000),
       distOverTsxMedianOfPairs: ratios.length === 0 ? null : round(median(ratios), 3),
+      baselineDir: BASELINE_DIR ?? null,
+      baselineSecondsPerMillion: medianOf('baseline', perMillion),
+      baselineServerCpuSeconds: medianOf('baseline', (r) => r.cpuMs / 1000),
+      /** Median of the paired ratios dist/baseline (same position in the alternation). */
+      distOverBaselineRecovery: paired((r) => r.recoveryMs),
+      distOverBaselineServerCpu: paired((r) => r.cpuMs),
       targetSecondsPerMillion: TARGET_S_PER_MILLION,
       met: distPerMillion !== null && distPerMillion < TARGET_S_PER_MILLION,
       loadavg: loadavg().map((l) => round(l)),
@@ -248,11 +269,14 @@ async function main(): Promise<void> {
     console.log(
       `  recovery from the journal alone: ${summary.distSecondsPerMillion} s per million (dist, median of ${of('dist').length}; server CPU ${summary.distServerCpuSeconds} s); tsx ${summary.tsxSecondsPerMillion} s (CPU ${summary.tsxServerCpuSeconds} s); dist/tsx median of pairs ${summary.distOverTsxMedianOfPairs}; target < ${TARGET_S_PER_MILLION} s: ${summary.met ? 'met' : 'NOT met'}`,
     );
+    if (BASELINE_DIR !== undefined) {
+      console.log(`  baseline ${BASELINE_DIR}: ${summary.baselineSecondsPerMillion} s per million (CPU ${summary.baselineServerCpuSeconds} s); dist/baseline median of pairs: recovery ${summary.distOverBaselineRecovery}, server CPU ${summary.distOverBaselineServerCpu}`);
+    }
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(join(RESULTS_DIR, 'recovery-latest.json'), `${JSON.stringify(summary, null, 2)}\n`);
     appendFileSync(
       join(RESULTS_DIR, 'recovery-history.jsonl'),
-      `${JSON.stringify({ at: summary.at, commit: summary.commit, settings: summary.settings, distSecondsPerMillion: summary.distSecondsPerMillion, tsxSecondsPerMillion: summary.tsxSecondsPerMillion, distServerCpuSeconds: summary.distServerCpuSeconds, tsxServerCpuSeconds: summary.tsxServerCpuSeconds, distOverTsx: summary.distOverTsxMedianOfPairs, loadavg: summary.loadavg, runs: runs.map((r) => ({ build: r.build, ms: r.recoveryMs, cpuMs: r.cpuMs, load1: r.load1 })) })}\n`,
+      `${JSON.stringify({ at: summary.at, commit: summary.commit, settings: summary.settings, distSecondsPerMillion: summary.distSecondsPerMillion, tsxSecondsPerMillion: summary.tsxSecondsPerMillion, distServerCpuSeconds: summary.distServerCpuSeconds, tsxServerCpuSeconds: summary.tsxServerCpuSeconds, distOverTsx: summary.distOverTsxMedianOfPairs, ...(BASELINE_DIR === undefined ? {} : { baselineSecondsPerMillion: summary.baselineSecondsPerMillion, baselineServerCpuSeconds: summary.baselineServerCpuSeconds, distOverBaselineRecovery: summary.distOverBaselineRecovery, distOverBaselineServerCpu: summary.distOverBaselineServerCpu }), loadavg: summary.loadavg, runs: runs.map((r) => ({ build: r.build, ms: r.recoveryMs, cpuMs: r.cpuMs, load1: r.load1 })) })}\n`,
     );
   } finally {
     await journal.drop();
