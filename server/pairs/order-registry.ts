@@ -17,6 +17,7 @@ import type { NewOrderCommand } from '../core/commands.ts';
 import type { JournalOrderStatus } from '../ports/journal.ts';
 import type { CancelReason } from '../core/reasons.ts';
 import type { AccountId, Lots, OrderId, OrderType, PriceTicks, Side, StpMode, TimeInForce } from '../core/types.ts';
+import { OrderTable } from './order-table.ts';
 
 /** An order's status: the journal's vocabulary (ports/journal.ts defines it, since ports cannot import pairs). */
 export type OrderStatus = JournalOrderStatus;
@@ -80,10 +81,10 @@ interface ClosedQueue {
 }
 
 export class OrderRegistry {
-  private readonly orders = new Map<OrderId, OrderRecord>();
+  private readonly orders: OrderTable<OrderRecord>;
   /** account → client order id → order id, for open and retained closed orders. */
   private readonly byClientId = new Map<AccountId, Map<string, OrderId>>();
-  /** account → its open order ids (insertion order is ascending id: ids are assigned ascending). */
+  /** account → its open order ids (listOpen sorts them). */
   private readonly openByAccount = new Map<AccountId, Set<OrderId>>();
   /** Closed order ids, oldest first (Set keeps insertion order, so eviction is O(1)). */
   /**
@@ -116,6 +117,7 @@ export class OrderRegistry {
     const perAccount = options.maxClosedOrdersPerAccount ?? Math.min(DEFAULT_MAX_CLOSED_ORDERS_PER_ACCOUNT, max);
     if (!Number.isSafeInteger(perAccount) || perAccount < 0) throw new Error(`maxClosedOrdersPerAccount must be a non-negative integer, got ${perAccount}`);
     this.maxClosedOrdersPerAccount = perAccount;
+    this.orders = new OrderTable();
   }
 
   /** The order if it exists (open or retained) and belongs to `account`. */
@@ -223,7 +225,7 @@ export class OrderRegistry {
     this.recentlyClosed = [];
   }
 
-  /** Builds the lookups from the orders kept (ascending id for the open ones: the orders map holds them in that order). */
+  /** Builds the lookups from the orders kept. */
   private buildIndexes(): void {
     this.indexed = true;
     this.byClientId.clear();
