@@ -1,6 +1,7 @@
 /**
- * The RecoveryStore port on PostgreSQL: snapshots (JSONB + sha256 checksum, checked on load, fail
- * closed; computed in slices between which the event loop runs, canonical-checksum.ts) and the journal
+ * The RecoveryStore port on PostgreSQL: snapshots (JSONB + sha256 checksum, fail closed; on save
+ * computed in slices between which the event loop runs, canonical-checksum.ts, since the canonical text
+ * is the payload written; on load verified in a worker thread, json-checksum.ts) and the journal
  * read back in closed ranges with read-ahead, gap-checked.
  */
 import type { Pool } from 'pg';
@@ -14,6 +15,7 @@ import {
 } from '../../ports/journal.ts';
 import { CommandKind } from '../../core/commands.ts';
 import { canonicalChecksum } from './canonical-checksum.ts';
+import { jsonChecksumOffLoop } from './json-checksum.ts';
 
 export const DEFAULT_RECOVERY_BATCH = 1000;
 
@@ -42,17 +44,26 @@ export class PostgresRecoveryStore implements RecoveryStore {
   constructor(private readonly pool: Pool) {}
 
   async latestSnapshot(pair: string): Promise<PairSnapshot | undefined> {
-    const { rows } = await this.pool.query<{ id: string; sequence: string; payload: unknown; checksum: string }>(
-      'SELECT id, sequence, payload, checksum FROM order_book_snapshots WHERE pair = $1 ORDER BY sequence DESC, id DESC LIMIT 1',
+    // The payload as text: a worker verifies its checksum (off the event loop) while this thread parses it.
+    const { rows } = await this.pool.query<{ id: string; sequence: string; payload: string; checksum: string }>(
+      'SELECT id, sequence, payload::text AS payload, checksum FROM order_book_snapshots WHERE pair = $1 ORDER BY sequence DESC, id DESC LIMIT 1',
       [pair],
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    const { checksum: actual } = await canonicalChecksum(row.payload);
+    const verified = jsonChecksumOffLoop(row.payload);
+    verified.catch(() => {}); // awaited below; a parse error here must not leave it unhandled
+    let payload: unknown;
+    try {
+      payload = JSON.parse(row.payload);
+    } catch (err) {
+      throw new CorruptSnapshotError(pair, row.id, `payload is not JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+    const { checksum: actual } = await verified;
     if (actual !== row.checksum) {
       throw new CorruptSnapshotError(pair, row.id, `checksum mismatch (stored ${row.checksum.slice(0, 16)}…, computed ${actual.slice(0, 16)}…); refusing to recover from it`);
     }
-    const snapshot = row.payload as PairSnapshot;
+    const snapshot = payload as PairSnapshot;
     if (snapshot === null || typeof snapshot !== 'object' || snapshot.pair !== pair || snapshot.sequence !== Number(row.sequence) || !Array.isArray(snapshot.orders)) {
       throw new CorruptSnapshotError(pair, row.id, 'payload does not match its row (pair, sequence or orders)');
     }
