@@ -22,6 +22,8 @@
  *                               same settings (the fill takes about 100 s; the expected book is stored
  *                               beside it in bench_recovery_expected); default: a fresh schema, dropped
  *   BENCH_RECOVERY_BUILDS (dist,tsx)  which builds to alternate (e.g. `dist` alone while iterating)
+ *   BENCH_RECOVERY_NODE_FLAGS   extra node flags for the dist runs only (e.g. `--max-semi-space-size=32`), to
+ *                               measure a flag against the baseline (BENCH_RECOVERY_BASELINE_DIR=. for the same build)
  *   BENCH_RECOVERY_BASELINE_DIR another checkout whose dist/ is built (e.g. `git archive main` unpacked, with
  *                               node_modules linked, after `npm run build:server` there): adds the build
  *                               `baseline` (that dist/) to the alternation and reports the median of the
@@ -62,6 +64,7 @@ const KEPT_SCHEMA = process.env['BENCH_RECOVERY_SCHEMA'] || undefined;
 const BUILDS = (process.env['BENCH_RECOVERY_BUILDS'] || 'dist,tsx').split(',').map((b) => b.trim()).filter((b) => b !== '');
 for (const b of BUILDS) if (b !== 'dist' && b !== 'tsx') throw new Error(`BENCH_RECOVERY_BUILDS: unknown build ${JSON.stringify(b)} (dist, tsx)`);
 const BASELINE_DIR = process.env['BENCH_RECOVERY_BASELINE_DIR'] || undefined;
+const NODE_FLAGS = (process.env['BENCH_RECOVERY_NODE_FLAGS'] ?? '').split(/\s+/).filter((f) => f !== '');
 if (BASELINE_DIR !== undefined) {
   if (!existsSync(join(BASELINE_DIR, 'dist/server/main.js'))) throw new Error(`BENCH_RECOVERY_BASELINE_DIR: ${BASELINE_DIR}/dist/server/main.js does not exist (run npm run build:server there)`);
   BUILDS.push('baseline');
@@ -103,7 +106,7 @@ async function recoverOnce(build: Build, schemaName: string, expected: { bids: s
   };
   const profile = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
   const args =
-    build === 'dist' ? [...profile, '--enable-source-maps', 'dist/server/main.js']
+    build === 'dist' ? [...profile, ...NODE_FLAGS, '--enable-source-maps', 'dist/server/main.js']
     : build === 'baseline' ? [...profile, '--enable-source-maps', join(BASELINE_DIR!, 'dist/server/main.js')]
     : [...profile, '--import', 'tsx', 'server/main.ts'];
   // From the journal alone: a snapshot left by an earlier run (a profiled run stops gracefully, which stores one) is removed.

@@ -143,7 +143,8 @@ export class PostgresRecoveryStore implements RecoveryStore {
    */
   private async range(pair: string, after: number, batchSize: number): Promise<JournalRow[]> {
     const { rows } = await this.pool.query<JournalRow>({
-      text: 'SELECT sequence, command, account, client_order_id, timestamp_ms FROM journal WHERE pair = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence',
+      // The bigints as text: pg's int8 parser (a regular expression per value) is skipped; toSafeInteger converts.
+      text: 'SELECT sequence::text, command, account, client_order_id, timestamp_ms::text FROM journal WHERE pair = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence',
       values: [pair, after, after + batchSize],
       rowMode: 'array',
     });
