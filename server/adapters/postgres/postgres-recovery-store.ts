@@ -143,8 +143,9 @@ export class PostgresRecoveryStore implements RecoveryStore {
    */
   private async range(pair: string, after: number, batchSize: number): Promise<JournalRow[]> {
     const { rows } = await this.pool.query<JournalRow>({
-      // The bigints as text: pg's int8 parser (a regular expression per value) is skipped; toSafeInteger converts.
-      text: 'SELECT sequence::text, command, account, client_order_id, timestamp_ms::text FROM journal WHERE pair = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence',
+      // The bigints as text: pg's int8 parser (a regular expression per value) is skipped; toSafeInteger
+      // converts. ORDER BY the column, qualified: a bare `sequence` would name the text output column.
+      text: 'SELECT j.sequence::text, j.command, j.account, j.client_order_id, j.timestamp_ms::text FROM journal j WHERE j.pair = $1 AND j.sequence > $2 AND j.sequence <= $3 ORDER BY j.sequence',
       values: [pair, after, after + batchSize],
       rowMode: 'array',
     });
