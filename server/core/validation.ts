@@ -21,20 +21,27 @@ function isId(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0;
 }
 
+// Messages in the contract's decimals (what the client sent), not internal ticks and lots. Module-level
+// helpers, not closures made inside the checks: those ran on every valid order too, and under tsx each
+// closure also paid a name-defining call (its keepNames helper), the largest cost of a book's new order.
+function lotsText(inst: Instrument, lots: number): string {
+  return fromSteps(lots, inst.lot);
+}
+function ticksText(inst: Instrument, ticks: number): string {
+  return fromSteps(ticks, inst.tick);
+}
+
 function checkQuantity(inst: Instrument, quantity: number): Rejection | undefined {
-  // Messages in the contract's decimals (what the client sent), not internal ticks and lots.
-  const q = (lots: number): string => fromSteps(lots, inst.lot);
-  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', `must be positive (a multiple of the lot size ${q(1)})`);
-  if (quantity < inst.minQuantityLots) return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${q(quantity)} is below the minimum quantity ${q(inst.minQuantityLots)}`);
-  if (quantity > inst.maxQuantityLots) return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${q(quantity)} is above the maximum quantity ${q(inst.maxQuantityLots)}`);
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', `must be positive (a multiple of the lot size ${lotsText(inst, 1)})`);
+  if (quantity < inst.minQuantityLots) return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${lotsText(inst, quantity)} is below the minimum quantity ${lotsText(inst, inst.minQuantityLots)}`);
+  if (quantity > inst.maxQuantityLots) return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${lotsText(inst, quantity)} is above the maximum quantity ${lotsText(inst, inst.maxQuantityLots)}`);
   return undefined;
 }
 
 function checkLimitPrice(inst: Instrument, price: number): Rejection | undefined {
-  const p = (ticks: number): string => fromSteps(ticks, inst.tick);
-  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', `must be positive (a multiple of the tick size ${p(1)})`);
+  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', `must be positive (a multiple of the tick size ${ticksText(inst, 1)})`);
   if (price < inst.minPriceTicks || price > inst.maxPriceTicks)
-    return reject(RejectCode.PriceOutOfBand, 'price', `${p(price)} is outside the price band [${p(inst.minPriceTicks)}, ${p(inst.maxPriceTicks)}]`);
+    return reject(RejectCode.PriceOutOfBand, 'price', `${ticksText(inst, price)} is outside the price band [${ticksText(inst, inst.minPriceTicks)}, ${ticksText(inst, inst.maxPriceTicks)}]`);
   return undefined;
 }
 
