@@ -9,6 +9,13 @@
  * from the order id (`1 + id % ACCOUNTS`) so a cancel names its order's owner; STP is off, as the peers
  * have none. One mutable command object per kind is refilled from the typed arrays inside the timed loop
  * (the books copy what they keep, never the command), so the loop measures the book, not a decoder.
+ *
+ * The previous pass's book and sink stay reachable until the next pass has built its own (`retained`).
+ * Without that, the full GC the benches run between passes collects the last instances of the book's
+ * classes, and with them their hidden classes (V8 holds map transitions weakly): every function optimised
+ * against those maps is thrown away ("weak objects" in --trace-deopt) and each timed pass re-ran from the
+ * interpreter, paying its warm-up again — up to 6 × 20 deoptimisations per run. The naive peer's plain
+ * objects and built-in Maps keep no such state. Nothing of the retained book is touched in the timed loop.
  */
 import { CommandKind, type CancelCommand, type NewOrderCommand } from '../server/core/commands.ts';
 import type { EventSink } from '../server/core/events.ts';
@@ -54,6 +61,9 @@ class FillCounter implements EventSink {
   level(): void {}
 }
 
+/** The last pass's book and sink (see the header); replaced, never accumulated. */
+let retained: { book: OrderBook; sink: EventSink } | undefined;
+
 export function runEngineOnce(makeBook: () => OrderBook, wl: PeerWorkload): PeerRun {
   const book = makeBook();
   const sink = new FillCounter();
@@ -97,5 +107,6 @@ export function runEngineOnce(makeBook: () => OrderBook, wl: PeerWorkload): Peer
     }
   }
   const t1 = process.hrtime.bigint();
+  retained = { book, sink };
   return { ns: t1 - t0, fills: sink.fills, volume: sink.volume, resting: book.size() };
 }
