@@ -11,35 +11,45 @@ import { fromSteps } from './decimal.ts';
 import type { Instrument } from './instrument.ts';
 import type { Rejection } from './order-book.ts';
 import { RejectCode } from './reasons.ts';
-import { OrderType, Side, TimeInForce } from './types.ts';
 
 export function reject(code: RejectCode, field: string, reason: string): Rejection {
   return { ok: false, code, field, reason };
 }
 
+// The checks that run on every valid command write enum members as literals, with the name in a comment:
+// V8 reloads an imported binding and re-checks the object behind it at every use (the books' hot paths
+// do the same; see adaptive-book.ts). Failure paths keep the names.
+
 function isId(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0;
 }
 
+// Messages in the contract's decimals (what the client sent), not internal ticks and lots. Module-level
+// helpers, not closures made inside the checks: those ran on every valid order too, and under tsx each
+// closure also paid a name-defining call (its keepNames helper), the largest cost of a book's new order.
+function lotsText(inst: Instrument, lots: number): string {
+  return fromSteps(lots, inst.lot);
+}
+function ticksText(inst: Instrument, ticks: number): string {
+  return fromSteps(ticks, inst.tick);
+}
+
 function checkQuantity(inst: Instrument, quantity: number): Rejection | undefined {
-  // Messages in the contract's decimals (what the client sent), not internal ticks and lots.
-  const q = (lots: number): string => fromSteps(lots, inst.lot);
-  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', `must be positive (a multiple of the lot size ${q(1)})`);
-  if (quantity < inst.minQuantityLots) return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${q(quantity)} is below the minimum quantity ${q(inst.minQuantityLots)}`);
-  if (quantity > inst.maxQuantityLots) return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${q(quantity)} is above the maximum quantity ${q(inst.maxQuantityLots)}`);
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) return reject(RejectCode.InvalidQuantity, 'quantity', `must be positive (a multiple of the lot size ${lotsText(inst, 1)})`);
+  if (quantity < inst.minQuantityLots) return reject(RejectCode.QuantityBelowMinimum, 'quantity', `${lotsText(inst, quantity)} is below the minimum quantity ${lotsText(inst, inst.minQuantityLots)}`);
+  if (quantity > inst.maxQuantityLots) return reject(RejectCode.QuantityAboveMaximum, 'quantity', `${lotsText(inst, quantity)} is above the maximum quantity ${lotsText(inst, inst.maxQuantityLots)}`);
   return undefined;
 }
 
 function checkLimitPrice(inst: Instrument, price: number): Rejection | undefined {
-  const p = (ticks: number): string => fromSteps(ticks, inst.tick);
-  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', `must be positive (a multiple of the tick size ${p(1)})`);
+  if (!Number.isSafeInteger(price) || price <= 0) return reject(RejectCode.InvalidPrice, 'price', `must be positive (a multiple of the tick size ${ticksText(inst, 1)})`);
   if (price < inst.minPriceTicks || price > inst.maxPriceTicks)
-    return reject(RejectCode.PriceOutOfBand, 'price', `${p(price)} is outside the price band [${p(inst.minPriceTicks)}, ${p(inst.maxPriceTicks)}]`);
+    return reject(RejectCode.PriceOutOfBand, 'price', `${ticksText(inst, price)} is outside the price band [${ticksText(inst, inst.minPriceTicks)}, ${ticksText(inst, inst.maxPriceTicks)}]`);
   return undefined;
 }
 
 function isSide(side: number): boolean {
-  return side === Side.Buy || side === Side.Sell;
+  return side === 0 /* Side.Buy */ || side === 1 /* Side.Sell */;
 }
 
 /** The terms of an order that need neither the book nor the instrument: its enums, and price given exactly for limit orders. */
@@ -52,12 +62,12 @@ export type OrderTerms = Pick<NewOrderCommand, 'side' | 'type' | 'tif' | 'stp' |
  */
 export function validateOrderTerms(o: OrderTerms): Rejection | undefined {
   if (!isSide(o.side)) return reject(RejectCode.InvalidSide, 'side', 'must be SIDE_BUY or SIDE_SELL');
-  if (o.type !== OrderType.Limit && o.type !== OrderType.Market) return reject(RejectCode.InvalidOrderType, 'type', 'must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET');
-  if (o.tif !== TimeInForce.GTC && o.tif !== TimeInForce.IOC && o.tif !== TimeInForce.FOK)
+  if (o.type !== 0 /* OrderType.Limit */ && o.type !== 1 /* OrderType.Market */) return reject(RejectCode.InvalidOrderType, 'type', 'must be ORDER_TYPE_LIMIT or ORDER_TYPE_MARKET');
+  if (o.tif !== 0 /* TimeInForce.GTC */ && o.tif !== 1 /* TimeInForce.IOC */ && o.tif !== 2 /* TimeInForce.FOK */)
     return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'must be TIME_IN_FORCE_GTC, _IOC or _FOK');
   if (!(Number.isInteger(o.stp) && o.stp >= 0 && o.stp <= 4)) return reject(RejectCode.InvalidStpMode, 'stp_mode', 'unknown self-trade prevention mode');
-  if (o.type === OrderType.Limit && o.price === 0) return reject(RejectCode.InvalidPrice, 'price', 'is required for LIMIT orders');
-  if (o.type === OrderType.Market && o.price !== 0) return reject(RejectCode.InvalidPrice, 'price', 'must be empty for MARKET orders');
+  if (o.type === 0 /* OrderType.Limit */ && o.price === 0) return reject(RejectCode.InvalidPrice, 'price', 'is required for LIMIT orders');
+  if (o.type === 1 /* OrderType.Market */ && o.price !== 0) return reject(RejectCode.InvalidPrice, 'price', 'must be empty for MARKET orders');
   return undefined;
 }
 
@@ -67,12 +77,12 @@ export function validateNewOrder(inst: Instrument, cmd: NewOrderCommand): Reject
   if (terms !== undefined) return terms;
   const q = checkQuantity(inst, cmd.quantity);
   if (q !== undefined) return q;
-  if (cmd.type === OrderType.Limit) {
+  if (cmd.type === 0 /* OrderType.Limit */) {
     const p = checkLimitPrice(inst, cmd.price);
     if (p !== undefined) return p;
-    if (cmd.postOnly && cmd.tif !== TimeInForce.GTC) return reject(RejectCode.InvalidPostOnly, 'post_only', 'post-only orders must be GTC');
+    if (cmd.postOnly && cmd.tif !== 0 /* TimeInForce.GTC */) return reject(RejectCode.InvalidPostOnly, 'post_only', 'post-only orders must be GTC');
   } else {
-    if (cmd.tif === TimeInForce.GTC) return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'market orders never rest: use IOC or FOK');
+    if (cmd.tif === 0 /* TimeInForce.GTC */) return reject(RejectCode.InvalidTimeInForce, 'time_in_force', 'market orders never rest: use IOC or FOK');
     if (cmd.postOnly) return reject(RejectCode.InvalidPostOnly, 'post_only', 'market orders cannot be post-only');
   }
   return undefined;

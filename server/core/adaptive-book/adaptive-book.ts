@@ -5,9 +5,10 @@
  *
  * Layout (see each module's header):
  * - OrderPool: one 64-byte record per order in two typed arrays, intrusive doubly linked FIFO per level, free list.
- * - OrderIdIndex: chained hash id → slot, for O(1) cancel and replace; a second one maps each account
- *   with resting orders to the sentinel slot of its ring (orders linked per account through the pool),
- *   so cancel-all visits that account's orders only, never the whole pool.
+ * - PooledOrderIdIndex: chained hash id → slot whose chains run through the order records, for O(1)
+ *   cancel and replace. An OrderIdIndex maps each account with resting orders to the sentinel slot of its
+ *   ring (orders linked per account through the pool), so cancel-all visits that account's orders only,
+ *   never the whole pool.
  * - LevelPool: price levels (aggregate + FIFO ends), pooled the same way.
  * - PriceIndex (one per side): a bitmap-indexed window of levels around the touch plus a heap-ordered
  *   far tier, with the best level cached.
@@ -36,6 +37,7 @@ import {
 } from '../validation.ts';
 import { LevelPool } from './level-pool.ts';
 import { OrderIdIndex } from './order-id-index.ts';
+import { PooledOrderIdIndex } from './pooled-order-id-index.ts';
 import {
   ACCOUNT_SENTINEL,
   OrderPool,
@@ -67,7 +69,7 @@ export class AdaptiveBook implements OrderBook {
   readonly implementation = 'adaptive' as const;
   readonly instrument: Instrument;
   private readonly orders: OrderPool;
-  private readonly ids: OrderIdIndex;
+  private readonly ids: PooledOrderIdIndex;
   /** Account → the sentinel slot of its ring of resting orders (only accounts with resting orders). */
   private readonly accounts: OrderIdIndex;
   private readonly levels: LevelPool;
@@ -84,7 +86,7 @@ export class AdaptiveBook implements OrderBook {
     const windowSize = options.windowSize ?? defaultWindowSize(instrument.maxPriceTicks);
     this.instrument = instrument;
     this.orders = new OrderPool(1024);
-    this.ids = new OrderIdIndex(1024);
+    this.ids = new PooledOrderIdIndex(this.orders, 1024);
     this.accounts = new OrderIdIndex(64);
     this.levels = new LevelPool(256);
     this.bids = new PriceIndex(true, instrument.maxPriceTicks, windowSize);
@@ -163,7 +165,7 @@ export class AdaptiveBook implements OrderBook {
       f[fo + 0 /* id */] = orderId;
       f[fo + 1 /* account */] = account;
       this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(side, stp, cmd.postOnly);
-      this.ids.set(orderId, o);
+      this.ids.add(orderId, o);
       this.joinAccount(o, account);
       this.rest(o, side, price, remaining, out);
     } else {
@@ -431,7 +433,7 @@ export class AdaptiveBook implements OrderBook {
   }
 
   private forget(o: number, orderId: OrderId): void {
-    this.ids.delete(orderId);
+    this.ids.remove(orderId, o);
     this.leaveAccount(o);
     this.orders.free(o);
   }
@@ -570,7 +572,7 @@ export class AdaptiveBook implements OrderBook {
       f[(o << 2) + 0 /* id */] = r.orderId;
       f[(o << 2) + 1 /* account */] = r.account;
       this.orders.i32[(o << 3) + 6 /* flags */] = packFlags(r.side, r.stp, r.postOnly);
-      this.ids.set(r.orderId, o);
+      this.ids.add(r.orderId, o);
       this.joinAccount(o, r.account);
       this.rest(o, r.side, r.price, r.remaining, quiet);
     }
@@ -623,6 +625,8 @@ export class AdaptiveBook implements OrderBook {
     let live = 0;
     for (let o = 0; o < orders.highWater; o++) if (orders.int(o, 3 /* level */) >= 0) live++;
     if (live !== resting) fail('pool consistent', `${live} live slots vs ${resting} resting`);
+    const chains = this.ids.audit();
+    if (chains !== undefined) fail('id index consistent', chains);
     this.ids.forEach((id, o) => {
       if (!orders.isLive(o) || orders.id(o) !== id) fail('id index consistent', `id ${id} points at slot ${o}`);
     });

@@ -1,6 +1,7 @@
 /**
- * Order id → pool slot: a hash table with separate chaining over typed arrays. Holds only the mapping;
- * the pool owns the orders.
+ * Id → slot: a hash table with separate chaining over typed arrays. Holds only the mapping. The book uses
+ * it for accounts (account → the sentinel slot of its ring); order ids are filed in PooledOrderIdIndex,
+ * which chains through the order records instead of entries of its own.
  *
  * Layout: `heads` (one Int32 per bucket) points at the first entry of its chain; entries live in
  * struct-of-arrays (`key`, `value`, `link`) recycled through a free list threaded through `link`.
@@ -150,7 +151,8 @@ export class OrderIdIndex {
   }
 }
 
-function shiftFor(buckets: number): number {
+/** The `shift` bucketOf() takes for a power-of-two bucket count (at least 16). */
+export function shiftFor(buckets: number): number {
   return 32 - (31 - Math.clz32(buckets >>> 3));
 }
 
@@ -161,7 +163,7 @@ function shiftFor(buckets: number): number {
  * a deep book is the largest single cost. Blocks are placed by Fibonacci hashing (the top bits of the
  * product with 2^32/φ), of both 32-bit halves for ids above 2^31, so runs of ids scatter over the table.
  */
-function bucketOf(id: number, shift: number): number {
+export function bucketOf(id: number, shift: number): number {
   let block: number;
   if (id <= 0x7fffffff) {
     block = id >>> 3;

@@ -3,7 +3,7 @@
  * fields and the intrusive links only; it knows nothing about prices or matching.
  *
  * Layout: each slot owns a record of 4 doubles in `f64` (id, account, remaining: safe integers up to
- * 2^53) and a record of 8 int32s in `i32` (price, FIFO links, level, account-ring links, flags), 64
+ * 2^53) and a record of 8 int32s in `i32` (price, FIFO links, level, account-ring links, flags, id-index chain), 64
  * bytes in all. Why records in two arrays rather than one typed array per field: every typed-array
  * access in optimised code pays a map check, a length load and a bounds check on *that* array, and a
  * deep book's order sits in 2 cache lines instead of 10. Why not one JS object per order: ~100 bytes of
@@ -39,6 +39,8 @@ export const I_ACCOUNT_PREV = 4;
 export const I_ACCOUNT_NEXT = 5;
 /** side (bit 0), stp mode (bits 1-3), postOnly (bit 4). */
 export const I_FLAGS = 6;
+/** Next slot in the same bucket of the order-id index (PooledOrderIdIndex), or NIL. */
+export const I_ID_NEXT = 7;
 
 export function packFlags(side: number, stp: number, postOnly: boolean): number {
   return side | (stp << 1) | (postOnly ? 16 : 0);
