@@ -22,6 +22,12 @@ afterEach(async () => {
 });
 
 const PER_STREAM = 64 * 1024;
+/**
+ * A client that never reads: it grants no HTTP/2 window, so the server cannot send it a byte. (A
+ * paused grpc-js stream alone is not that: grpc-js keeps taking DATA into its own memory and the
+ * window stays open, so a server that writes fast enough is never held up by it.)
+ */
+const NO_WINDOW = { 'grpc-node.flow_control_window': 0 };
 
 /** Resting orders at distinct prices: each one is a market-data delta (a new level). */
 function restingOrder(i: number): NewOrderRequest {
@@ -55,7 +61,7 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     const pair = h.pairs.get('BTCUSDT')!;
     const streams: ClientReadableStream<MarketDataUpdate>[] = [];
     for (let i = 0; i < 30; i++) {
-      const c = new MarketDataServiceClient(h.address, credentials.createInsecure());
+      const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), NO_WINDOW);
       clients.push(c);
       const s = watched(c.streamMarketData({ pair: 'BTCUSDT', depth: 0 }));
       s.pause();
@@ -113,7 +119,7 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     h = await startHarness({ streamLimits: { maxQueuedBytesPerStream: 1024 * 1024, maxQueuedBytesTotal: 256 * 1024, slowConsumerGraceMs: 0 } });
     const pair = h.pairs.get('BTCUSDT')!;
     for (let i = 0; i < 10; i++) {
-      const c = new MarketDataServiceClient(h.address, credentials.createInsecure());
+      const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), NO_WINDOW);
       clients.push(c);
       const s = c.streamMarketData({ pair: 'BTCUSDT', depth: 0 });
       s.on('error', () => {});

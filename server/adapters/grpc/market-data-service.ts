@@ -14,18 +14,19 @@ import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts
 import type { DurabilityGate } from './durability-gate.ts';
 import { ApiRejectCode, NotFoundError, toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
+import { frameMessage } from './grpc-frame.ts';
 import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
 import { GetOrderBookResponse } from './generated/trading/v1/market_data.ts';
 import type { Instrument } from '../../core/instrument.ts';
 import type { MarketDataDelta, TradingPair } from '../../pairs/trading-pair.ts';
 
-/** Each delta is encoded once, whatever the number of subscribers (they all get the same bytes). */
-const encodedDeltas = new WeakMap<MarketDataDelta, Buffer>();
-function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
-  let buf = encodedDeltas.get(delta);
-  if (buf === undefined) encodedDeltas.set(delta, (buf = Buffer.from(MarketDataUpdate.encode(deltaToWire(inst, delta)).finish())));
-  return buf;
+/** Each delta is encoded and framed once, whatever the number of subscribers (they all get the same bytes). */
+const framedDeltas = new WeakMap<MarketDataDelta, Buffer>();
+function framedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
+  let frame = framedDeltas.get(delta);
+  if (frame === undefined) framedDeltas.set(delta, (frame = frameMessage(MarketDataUpdate.encode(deltaToWire(inst, delta)).finish())));
+  return frame;
 }
 
 export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter(), connections?: ConnectionGuard): MarketDataServiceServer {
@@ -129,7 +130,7 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         outbox = box;
         const subscription = pair.subscribeMarketData(depth, (delta) => {
           if (closed) return;
-          box.write(encodedDelta(inst, delta));
+          box.writeFrame(framedDelta(inst, delta));
         });
         unsubscribe = subscription.unsubscribe;
         unregister = ctx.registerStream((reason) => close(reason), pair.symbol);

@@ -15,8 +15,10 @@
  * (`slowConsumerGraceMs`), which frees the queue; grpc clients report that reset as RESOURCE_EXHAUSTED.
  */
 import { constants as http2constants } from 'node:http2';
-import type { Http2Stream } from 'node:http2';
+import type { Http2Stream, ServerHttp2Stream } from 'node:http2';
+import { Metadata } from '@grpc/grpc-js';
 import { ResourceExhaustedError } from './errors.ts';
+import { FRAME_HEADER_BYTES, frameBody, frameMessage } from './grpc-frame.ts';
 import { StreamPacer, type PacedSource } from './stream-pacer.ts';
 
 export interface StreamLimitOptions {
@@ -84,6 +86,8 @@ export interface StreamTicket {
 interface Writable {
   write(chunk: unknown, cb?: (err?: Error | null) => void): boolean;
   on(event: 'drain', listener: () => void): unknown;
+  /** grpc-js ServerWritableStream: sends the response headers now. */
+  sendMetadata?(metadata: Metadata): void;
 }
 
 /** How a StreamOutbox passes messages to grpc-js. */
@@ -94,6 +98,13 @@ export interface OutboxOptions {
    * room (`write` returned true; else until 'drain'). An unread stream then costs one array slot per
    * message instead of grpc-js's framed copy, write request and callback, and a fan-out to many streams
    * cannot hold the event loop. The owner must call `flush()` before ending the stream normally.
+   *
+   * Where the HTTP/2 stream under the call is found (http2StreamOf), a turn's messages of one stream
+   * go to it as gRPC frames in ONE write, the response headers having been sent first: grpc-js would
+   * take one write request, a framed copy, a callback and one round trip to the socket per message
+   * (its writable passes one message at a time), which — at hundreds of streams × thousands of deltas
+   * — is what held the event loop and fed the garbage collector. The bytes on the wire are the same.
+   * Messages may be given framed (`writeFrame`, one frame shared by every subscriber) or not (`write`).
    * @default false (every message goes to grpc-js at once; the owner watches `writableNeedDrain`)
    */
   paced?: boolean;
@@ -185,11 +196,13 @@ export class StreamOutbox implements PacedSource {
   private queued = 0;
   private over = false;
   private released = false;
-  /** Paced: messages not yet given to grpc-js, `held[head…]`, oldest first. */
+  /** Paced: what is not yet handed over, `held[head…]`, oldest first: frames when direct, else messages. */
   private held: Buffer[] = [];
   private head = 0;
-  /** Paced: grpc-js's buffer is full; wait for 'drain'. */
+  /** Paced: the buffer written to is full; wait for 'drain'. */
   private blocked = false;
+  /** Paced, where found: the HTTP/2 stream the frames are written to directly (headers already sent). */
+  private readonly direct: Http2Stream | undefined;
 
   constructor(
     private readonly governor: StreamGovernor,
@@ -197,11 +210,19 @@ export class StreamOutbox implements PacedSource {
     private readonly onSlow: (reason: ResourceExhaustedError) => void,
     private readonly pacer: StreamPacer | undefined,
   ) {
-    if (pacer !== undefined)
-      call.on('drain', () => {
-        this.blocked = false;
-        if (!this.released && this.head < this.held.length) pacer.wake(this);
-      });
+    if (pacer === undefined) return;
+    const h2 = http2StreamOf(call);
+    if (h2 !== undefined && typeof call.sendMetadata === 'function' && !h2.destroyed) {
+      call.sendMetadata(new Metadata());
+      // Only once grpc-js has sent the headers (synchronously, without an interceptor holding them) may data follow.
+      if ((h2 as ServerHttp2Stream).headersSent) this.direct = h2;
+    }
+    const drained = (): void => {
+      this.blocked = false;
+      if (!this.released && this.head < this.held.length) pacer.wake(this);
+    };
+    if (this.direct !== undefined) this.direct.on('drain', drained);
+    else call.on('drain', drained);
   }
 
   /** Unsent bytes of this stream. */
@@ -209,10 +230,26 @@ export class StreamOutbox implements PacedSource {
     return this.queued;
   }
 
+  /** True when paced messages are written to the HTTP/2 stream directly (for tests and metrics). */
+  get writesFrames(): boolean {
+    return this.direct !== undefined;
+  }
+
   /** False once the stream was found too slow (the message was not written). */
   write(message: Buffer): boolean {
+    return this.take(this.direct !== undefined ? frameMessage(message) : message, message.length);
+  }
+
+  /** Paced only: like `write`, for a message already framed (grpc-frame.ts), e.g. one frame for every subscriber. */
+  writeFrame(frame: Buffer): boolean {
+    if (this.pacer === undefined) throw new Error('StreamOutbox.writeFrame: only a paced outbox takes frames');
+    return this.take(this.direct !== undefined ? frame : frameBody(frame), frame.length - FRAME_HEADER_BYTES);
+  }
+
+  /** Counts `chunk` (a message, or direct a frame) of a `size`-byte message against the bounds and queues or writes it. */
+  private take(chunk: Buffer, size: number): boolean {
     if (this.over || this.released) return false;
-    const n = message.length + MESSAGE_OVERHEAD_BYTES;
+    const n = size + MESSAGE_OVERHEAD_BYTES;
     const l = this.governor.limits;
     if (this.queued + n > l.maxQueuedBytesPerStream) {
       this.slow(`slow consumer: ${this.queued + n} bytes queued for this stream (limit ${l.maxQueuedBytesPerStream}: GRPC_MAX_QUEUED_BYTES_PER_STREAM); stream ended, read faster or resubscribe`);
@@ -226,17 +263,24 @@ export class StreamOutbox implements PacedSource {
     }
     this.queued += n;
     this.governor.addQueued(n);
-    if (this.pacer === undefined) this.handOver(message);
+    if (this.pacer === undefined) this.handOver(chunk, n);
     else {
-      this.held.push(message);
+      this.held.push(chunk);
       if (!this.blocked) this.pacer.wake(this);
     }
     return true;
   }
 
-  /** Paced: hands up to `max` held messages to grpc-js while it has room; true when more could go now. */
+  /** Paced: hands up to `max` held messages over while there is room; true when more could go now. */
   pass(max: number): boolean {
-    for (let i = 0; i < max && !this.blocked && !this.released && this.head < this.held.length; i++) this.handOver(this.held[this.head++]!);
+    if (this.direct !== undefined) {
+      if (!this.blocked && !this.released && this.head < this.held.length) this.writeFrames(Math.min(this.held.length, this.head + max));
+    } else {
+      for (let i = 0; i < max && !this.blocked && !this.released && this.head < this.held.length; i++) {
+        const message = this.held[this.head++]!;
+        this.handOver(message, message.length + MESSAGE_OVERHEAD_BYTES);
+      }
+    }
     if (this.head === this.held.length) {
       this.held = [];
       this.head = 0;
@@ -249,9 +293,16 @@ export class StreamOutbox implements PacedSource {
     return !this.blocked && !this.released;
   }
 
-  /** Paced: hands every held message to grpc-js now (whatever its buffer holds), before ending the stream normally. */
+  /** Paced: hands every held message over now (whatever the buffers hold), before ending the stream normally. */
   flush(): void {
-    while (!this.released && this.head < this.held.length) this.handOver(this.held[this.head++]!);
+    if (this.direct !== undefined) {
+      if (!this.released && this.head < this.held.length) this.writeFrames(this.held.length);
+    } else {
+      while (!this.released && this.head < this.held.length) {
+        const message = this.held[this.head++]!;
+        this.handOver(message, message.length + MESSAGE_OVERHEAD_BYTES);
+      }
+    }
     this.held = [];
     this.head = 0;
   }
@@ -267,14 +318,49 @@ export class StreamOutbox implements PacedSource {
     this.head = 0;
   }
 
-  private handOver(message: Buffer): void {
-    const n = message.length + MESSAGE_OVERHEAD_BYTES;
+  /** Not paced, or paced without a direct stream: one message to grpc-js, counted (`n`) until its write callback. */
+  private handOver(message: Buffer, n: number): void {
     const more = this.call.write(message, () => {
       if (this.released) return;
       this.queued -= n;
       this.governor.addQueued(-n);
     });
     if (!more && this.pacer !== undefined) this.blocked = true;
+  }
+
+  /** Direct: `held[head…end)` to the HTTP/2 stream in one write (one Buffer), counted until its callback. */
+  private writeFrames(end: number): void {
+    const h2 = this.direct!;
+    if (h2.destroyed || h2.writableEnded) {
+      // The stream is going away (its 'close' releases this outbox); nothing more can be written.
+      this.head = end;
+      return;
+    }
+    let bytes = 0;
+    let n = 0;
+    for (let i = this.head; i < end; i++) {
+      const len = this.held[i]!.length;
+      bytes += len;
+      n += len - FRAME_HEADER_BYTES + MESSAGE_OVERHEAD_BYTES;
+    }
+    let chunk: Buffer;
+    if (end - this.head === 1) chunk = this.held[this.head]!;
+    else {
+      chunk = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (let i = this.head; i < end; i++) {
+        const frame = this.held[i]!;
+        frame.copy(chunk, at);
+        at += frame.length;
+      }
+    }
+    this.head = end;
+    const more = h2.write(chunk, () => {
+      if (this.released) return;
+      this.queued -= n;
+      this.governor.addQueued(-n);
+    });
+    if (!more) this.blocked = true;
   }
 
   private slow(detail: string): void {
