@@ -15,11 +15,13 @@
  * (`slowConsumerGraceMs`), which frees the queue; grpc clients report that reset as RESOURCE_EXHAUSTED.
  */
 import { constants as http2constants } from 'node:http2';
-import type { Http2Stream, ServerHttp2Stream } from 'node:http2';
-import { Metadata } from '@grpc/grpc-js';
 import { ResourceExhaustedError } from './errors.ts';
-import { FRAME_HEADER_BYTES, frameBody, frameMessage } from './grpc-frame.ts';
+import { FRAME_HEADER_BYTES, frameMessage } from './grpc-frame.ts';
+import { FrameSink, type SinkCall } from './frame-sink.ts';
 import { StreamPacer, type PacedSource } from './stream-pacer.ts';
+import { http2StreamOf } from './http2-stream-of.ts';
+
+export { http2StreamOf };
 
 export interface StreamLimitOptions {
   /**
@@ -83,12 +85,7 @@ export interface StreamTicket {
   release(): void;
 }
 
-interface Writable {
-  write(chunk: unknown, cb?: (err?: Error | null) => void): boolean;
-  on(event: 'drain', listener: () => void): unknown;
-  /** grpc-js ServerWritableStream: sends the response headers now. */
-  sendMetadata?(metadata: Metadata): void;
-}
+type Writable = SinkCall;
 
 /** How a StreamOutbox passes messages to grpc-js. */
 export interface OutboxOptions {
@@ -99,12 +96,8 @@ export interface OutboxOptions {
    * message instead of grpc-js's framed copy, write request and callback, and a fan-out to many streams
    * cannot hold the event loop. The owner must call `flush()` before ending the stream normally.
    *
-   * Where the HTTP/2 stream under the call is found (http2StreamOf), a turn's messages of one stream
-   * go to it as gRPC frames in ONE write, the response headers having been sent first: grpc-js would
-   * take one write request, a framed copy, a callback and one round trip to the socket per message
-   * (its writable passes one message at a time), which — at hundreds of streams × thousands of deltas
-   * — is what held the event loop and fed the garbage collector. The bytes on the wire are the same.
-   * Messages may be given framed (`writeFrame`, one frame shared by every subscriber) or not (`write`).
+   * A turn's messages of one stream go out as gRPC frames in ONE write to its HTTP/2 stream where
+   * that is found (frame-sink.ts). Messages may be given framed (`writeFrame`, one frame shared by every subscriber) or not (`write`).
    * @default false (every message goes to grpc-js at once; the owner watches `writableNeedDrain`)
    */
   paced?: boolean;
@@ -196,13 +189,16 @@ export class StreamOutbox implements PacedSource {
   private queued = 0;
   private over = false;
   private released = false;
-  /** Paced: what is not yet handed over, `held[head…]`, oldest first: frames when direct, else messages. */
+  /** Paced: frames not yet handed over, `held[head…]`, oldest first. */
   private held: Buffer[] = [];
   private head = 0;
-  /** Paced: the buffer written to is full; wait for 'drain'. */
-  private blocked = false;
-  /** Paced, where found: the HTTP/2 stream the frames are written to directly (headers already sent). */
-  private readonly direct: Http2Stream | undefined;
+  /** Paced: where the frames go (frame-sink.ts). */
+  private readonly sink: FrameSink | undefined;
+  private readonly ack = (n: number): void => {
+    if (this.released) return;
+    this.queued -= n;
+    this.governor.addQueued(-n);
+  };
 
   constructor(
     private readonly governor: StreamGovernor,
@@ -210,19 +206,10 @@ export class StreamOutbox implements PacedSource {
     private readonly onSlow: (reason: ResourceExhaustedError) => void,
     private readonly pacer: StreamPacer | undefined,
   ) {
-    if (pacer === undefined) return;
-    const h2 = http2StreamOf(call);
-    if (h2 !== undefined && typeof call.sendMetadata === 'function' && !h2.destroyed) {
-      call.sendMetadata(new Metadata());
-      // Only once grpc-js has sent the headers (synchronously, without an interceptor holding them) may data follow.
-      if ((h2 as ServerHttp2Stream).headersSent) this.direct = h2;
-    }
-    const drained = (): void => {
-      this.blocked = false;
-      if (!this.released && this.head < this.held.length) pacer.wake(this);
-    };
-    if (this.direct !== undefined) this.direct.on('drain', drained);
-    else call.on('drain', drained);
+    if (pacer !== undefined)
+      this.sink = new FrameSink(call, MESSAGE_OVERHEAD_BYTES, () => {
+        if (!this.released && this.head < this.held.length) pacer.wake(this);
+      });
   }
 
   /** Unsent bytes of this stream. */
@@ -232,21 +219,21 @@ export class StreamOutbox implements PacedSource {
 
   /** True when paced messages are written to the HTTP/2 stream directly (for tests and metrics). */
   get writesFrames(): boolean {
-    return this.direct !== undefined;
+    return this.sink?.writesFrames === true;
   }
 
   /** False once the stream was found too slow (the message was not written). */
   write(message: Buffer): boolean {
-    return this.take(this.direct !== undefined ? frameMessage(message) : message, message.length);
+    return this.take(this.pacer === undefined ? message : frameMessage(message), message.length);
   }
 
   /** Paced only: like `write`, for a message already framed (grpc-frame.ts), e.g. one frame for every subscriber. */
   writeFrame(frame: Buffer): boolean {
     if (this.pacer === undefined) throw new Error('StreamOutbox.writeFrame: only a paced outbox takes frames');
-    return this.take(this.direct !== undefined ? frame : frameBody(frame), frame.length - FRAME_HEADER_BYTES);
+    return this.take(frame, frame.length - FRAME_HEADER_BYTES);
   }
 
-  /** Counts `chunk` (a message, or direct a frame) of a `size`-byte message against the bounds and queues or writes it. */
+  /** Counts `chunk` (a message, or paced a frame) of a `size`-byte message against the bounds and queues or writes it. */
   private take(chunk: Buffer, size: number): boolean {
     if (this.over || this.released) return false;
     const n = size + MESSAGE_OVERHEAD_BYTES;
@@ -263,23 +250,22 @@ export class StreamOutbox implements PacedSource {
     }
     this.queued += n;
     this.governor.addQueued(n);
-    if (this.pacer === undefined) this.handOver(chunk, n);
+    if (this.pacer === undefined) this.call.write(chunk, () => this.ack(n));
     else {
       this.held.push(chunk);
-      if (!this.blocked) this.pacer.wake(this);
+      if (!this.sink!.blocked) this.pacer.wake(this);
     }
     return true;
   }
 
   /** Paced: hands up to `max` held messages over while there is room; true when more could go now. */
   pass(max: number): boolean {
-    if (this.direct !== undefined) {
-      if (!this.blocked && !this.released && this.head < this.held.length) this.writeFrames(Math.min(this.held.length, this.head + max));
-    } else {
-      for (let i = 0; i < max && !this.blocked && !this.released && this.head < this.held.length; i++) {
-        const message = this.held[this.head++]!;
-        this.handOver(message, message.length + MESSAGE_OVERHEAD_BYTES);
-      }
+    const sink = this.sink!;
+    if (!sink.blocked && !this.released && this.head < this.held.length) {
+      const end = Math.min(this.held.length, this.head + max);
+      const from = this.head;
+      this.head = end;
+      sink.write(this.held, from, end, this.ack);
     }
     if (this.head === this.held.length) {
       this.held = [];
@@ -290,19 +276,12 @@ export class StreamOutbox implements PacedSource {
       this.held = this.held.slice(this.head);
       this.head = 0;
     }
-    return !this.blocked && !this.released;
+    return !sink.blocked && !this.released;
   }
 
   /** Paced: hands every held message over now (whatever the buffers hold), before ending the stream normally. */
   flush(): void {
-    if (this.direct !== undefined) {
-      if (!this.released && this.head < this.held.length) this.writeFrames(this.held.length);
-    } else {
-      while (!this.released && this.head < this.held.length) {
-        const message = this.held[this.head++]!;
-        this.handOver(message, message.length + MESSAGE_OVERHEAD_BYTES);
-      }
-    }
+    if (this.sink !== undefined && !this.released) this.sink.write(this.held, this.head, this.held.length, this.ack);
     this.held = [];
     this.head = 0;
   }
@@ -318,71 +297,11 @@ export class StreamOutbox implements PacedSource {
     this.head = 0;
   }
 
-  /** Not paced, or paced without a direct stream: one message to grpc-js, counted (`n`) until its write callback. */
-  private handOver(message: Buffer, n: number): void {
-    const more = this.call.write(message, () => {
-      if (this.released) return;
-      this.queued -= n;
-      this.governor.addQueued(-n);
-    });
-    if (!more && this.pacer !== undefined) this.blocked = true;
-  }
-
-  /** Direct: `held[head…end)` to the HTTP/2 stream in one write (one Buffer), counted until its callback. */
-  private writeFrames(end: number): void {
-    const h2 = this.direct!;
-    if (h2.destroyed || h2.writableEnded) {
-      // The stream is going away (its 'close' releases this outbox); nothing more can be written.
-      this.head = end;
-      return;
-    }
-    let bytes = 0;
-    let n = 0;
-    for (let i = this.head; i < end; i++) {
-      const len = this.held[i]!.length;
-      bytes += len;
-      n += len - FRAME_HEADER_BYTES + MESSAGE_OVERHEAD_BYTES;
-    }
-    let chunk: Buffer;
-    if (end - this.head === 1) chunk = this.held[this.head]!;
-    else {
-      chunk = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (let i = this.head; i < end; i++) {
-        const frame = this.held[i]!;
-        frame.copy(chunk, at);
-        at += frame.length;
-      }
-    }
-    this.head = end;
-    const more = h2.write(chunk, () => {
-      if (this.released) return;
-      this.queued -= n;
-      this.governor.addQueued(-n);
-    });
-    if (!more) this.blocked = true;
-  }
-
   private slow(detail: string): void {
     this.over = true;
     this.governor.slowConsumersEnded++;
     this.onSlow(new ResourceExhaustedError(detail));
   }
-}
-
-/**
- * The HTTP/2 stream under a grpc-js server call (ServerWritableStream / ServerDuplexStream), found by
- * walking its interceptor chain (`call` → `nextCall`… → `stream`); undefined when the layout differs
- * from grpc-js 1.14's (then only the graceful status is sent).
- */
-export function http2StreamOf(call: unknown): Http2Stream | undefined {
-  let node = (call as { call?: unknown }).call;
-  for (let i = 0; i < 16 && node !== undefined && node !== null; i++) {
-    const stream = (node as { stream?: unknown }).stream;
-    if (stream !== undefined && stream !== null && typeof (stream as Http2Stream).close === 'function' && 'session' in (stream as object)) return stream as Http2Stream;
-    node = (node as { nextCall?: unknown }).nextCall;
-  }
-  return undefined;
 }
 
 /**
