@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   }
   const attackMs = performance.now() - started;
   const firstBatches = batchMs.slice(0, 5).reduce((a, b) => a + b, 0); // mean of the first 5, every stream still subscribed
+  const firstTwenty = batchMs.slice(0, 20).map((x) => +x.toFixed(1));
   const attackCpu = process.cpuUsage(cpuAtStart);
   measuringTurns = false;
   loopDelay.disable();
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     probe_calls_over_50ms: slowCalls,
     batch_of_100_p50_ms: +(batchMs.sort((a, b) => a - b)[batchMs.length >> 1] ?? NaN).toFixed(2),
     batch_of_100_first_ms: +(firstBatches / 5).toFixed(2),
+    batch_first_20_ms: firstTwenty,
     attack_cpu_ms: Math.round((attackCpu.user + attackCpu.system) / 1000),
     loop_turns: turnCpuMs.length,
     turn_cpu_p99_ms: +turnQ(0.99).toFixed(2),

@@ -61,7 +61,7 @@ export const DEFAULT_STREAM_LIMITS: Readonly<Required<StreamLimitOptions>> = Obj
 });
 
 /** A stream behind by less than this is not ended for the total limit (it is merely between writes). */
-const TOTAL_LIMIT_MIN_BEHIND = 16 * 1024;
+export const TOTAL_LIMIT_MIN_BEHIND = 16 * 1024;
 /**
  * What one queued message costs besides its bytes (grpc-js's write queue entry and callback; measured
  * ~150 bytes on Node 20). Counted so that many tiny messages — or one Buffer shared by many streams —
