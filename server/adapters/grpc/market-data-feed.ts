@@ -43,6 +43,11 @@ export class MarketDataFeed {
     return this.heap.length;
   }
 
+  /** Frames the log holds now (for tests and metrics). */
+  get heldFrames(): number {
+    return this.frames.length;
+  }
+
   /** Absolute index after the last frame. */
   get end(): number {
     return this.first + this.frames.length;
