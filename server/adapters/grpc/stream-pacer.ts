@@ -1,10 +1,11 @@
 /**
- * Hands queued stream messages to grpc-js in slices, so that a burst fanned out to many streams (one
+ * Moves queued stream messages out in slices, so that a burst fanned out to many streams (one
  * market-data delta to every subscriber, a 100-order batch → 100 deltas × N streams) never holds the
  * event loop for long: each turn passes messages for at most `sliceMs`, then yields (setImmediate) so
- * I/O — other calls — runs before the next slice. Streams take turns (round robin, at most `quantum`
- * messages each per turn), each in its own order. Passing a message to grpc-js is the costly part
- * (framing copy, write request, HTTP/2 bookkeeping); queueing it here is one array slot.
+ * I/O — other calls — runs before the next slice. Streams take turns (round robin, at most QUANTUM
+ * messages each per turn), each in its own order. Sources: market-data feed cursors
+ * (market-data-feed.ts) and paced outboxes (stream-limits.ts); each turn of a source is one write of
+ * its frames to HTTP/2 (frame-sink.ts), done inside the slice, so the slice measures the real work.
  */
 
 /** Something with messages waiting: `pass` hands over up to `max` and says whether it still has more it can pass now. */
