@@ -198,6 +198,12 @@ export class MarketDataFeed {
 
 /** One stream's cursor into its pair's feed. */
 export class FeedReader implements PacedSource {
+  /**
+   * Frames per round: deltas are small (tens of bytes) and a round is one write whatever its size, so
+   * a stream catches up on a 100-order batch in one write per turn instead of seven (each write costs
+   * an HTTP/2 write request, a completion and a socket write of its own).
+   */
+  readonly quantum = 256;
   /** Absolute index of the next frame to write. */
   cursor = 0;
   /** Counted bytes acknowledged (or skipped), on the feed's `appended` scale. */

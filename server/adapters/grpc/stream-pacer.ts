@@ -11,6 +11,8 @@
 /** Something with messages waiting: `pass` hands over up to `max` and says whether it still has more it can pass now. */
 export interface PacedSource {
   pass(max: number): boolean;
+  /** Messages this source may pass per round (its `max`). @default 16 */
+  readonly quantum?: number;
 }
 
 /** Default time one turn may spend passing messages. */
@@ -57,7 +59,7 @@ export class StreamPacer {
       if (!this.queued.has(source)) continue;
       let more: boolean;
       try {
-        more = source.pass(QUANTUM);
+        more = source.pass(source.quantum ?? QUANTUM);
       } catch {
         // A stream whose write throws gets no more turns (its byte bound still ends it); the others go on.
         this.sourcesFailed++;
