@@ -133,6 +133,24 @@ describe('market-data feed (issue 7 item 1)', () => {
     expect(governor.queuedBytes).toBeLessThanOrEqual(64 * 1024 + 2 * (8 + MESSAGE_OVERHEAD_BYTES));
   });
 
+  it('a stream whose ending throws is dropped all the same, and the feed goes on for the others', async () => {
+    const { governor, feed, deltas } = setup({ maxQueuedBytesPerStream: 4096 });
+    feed.join(new FakeCall(1), frameMessage(Buffer.from('snap')), 0, () => {
+      throw new Error('call already destroyed');
+    });
+    const reading = new FakeCall();
+    feed.join(reading, frameMessage(Buffer.from('snap')), 0, () => expect.fail('the reader is not slow'));
+    for (let round = 0; round < 10; round++) {
+      deltas(5);
+      await settle(3);
+      reading.drain();
+    }
+    await settle();
+    expect(governor.pacer.sourcesFailed).toBe(1);
+    expect(feed.readers).toBe(1);
+    expect(reading.got).toHaveLength(51);
+  });
+
   it('the log drops the frames every stream has passed; the feed says when its last stream left', async () => {
     const { feed, deltas, emptied } = setup();
     const calls = [new FakeCall(), new FakeCall()];

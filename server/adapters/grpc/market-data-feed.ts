@@ -146,6 +146,10 @@ export class MarketDataFeed {
       } else return;
       try {
         worst.slow(detail);
+      } catch {
+        // Ending it threw (its call already gone): counted like a paced source whose write threw. Not
+        // rethrown: that would make the pair drop the feed's subscription, and every other stream with it.
+        this.governor.pacer.sourcesFailed++;
       } finally {
         // Whatever its owner did (it normally releases it at once), it holds nothing more; the feed goes on for the others.
         this.leave(worst);
