@@ -19,7 +19,7 @@ import { basename, resolve } from 'node:path';
 import { loadavg } from 'node:os';
 import { envInt, gitCommit } from './bench-support.ts';
 
-const METRICS = ['probe_p50_ms', 'probe_p99_ms', 'probe_max_ms', 'event_loop_delay_p99_ms', 'event_loop_delay_max_ms', 'rss_peak_mib', 'rss_end_of_attack_mib', 'server_peak_queued_mib', 'attack_ms'] as const;
+const METRICS = ['probe_p50_ms', 'probe_p99_ms', 'probe_max_ms', 'attack_cpu_ms', 'turn_cpu_p99_ms', 'turn_cpu_p999_ms', 'turn_cpu_max_ms', 'event_loop_delay_p99_ms', 'event_loop_delay_max_ms', 'rss_peak_mib', 'rss_end_of_attack_mib', 'server_peak_queued_mib', 'attack_ms'] as const;
 type Figures = Record<string, unknown>;
 
 function run(dir: string, bench: string, env: Record<string, string>): Figures {

@@ -37,6 +37,27 @@ describe('fan-out in slices', () => {
     expect(pacer.slicesYielded).toBeGreaterThanOrEqual(1);
   });
 
+  it('a source may name its own quantum (a feed reader: many small frames in one write); others get 16', async () => {
+    let now = 0;
+    const pacer = new StreamPacer(4, () => now);
+    const maxes: Record<string, number[]> = { big: [], plain: [] };
+    const source = (name: 'big' | 'plain', quantum?: number): PacedSource => {
+      let left = 2;
+      return {
+        quantum,
+        pass(max) {
+          maxes[name]!.push(max);
+          now += 0.1;
+          return --left > 0;
+        },
+      };
+    };
+    pacer.wake(source('big', 256));
+    pacer.wake(source('plain'));
+    while (maxes['big']!.length + maxes['plain']!.length < 4) await new Promise((r) => setImmediate(r));
+    expect(maxes).toEqual({ big: [256, 256], plain: [16, 16] });
+  });
+
   it('a source whose pass throws is dropped; the others still get their turns', async () => {
     let now = 0;
     const pacer = new StreamPacer(4, () => now);

@@ -11,6 +11,7 @@ import { MarketDataServiceClient, type MarketDataUpdate } from '../server/adapte
 import { OrdersServiceClient, type OrderFlowRequest, type OrderFlowResponse } from '../server/adapters/grpc/generated/trading/v1/orders.ts';
 import { MESSAGE_OVERHEAD_BYTES } from '../server/adapters/grpc/stream-limits.ts';
 import type { NewOrderRequest } from '../server/pairs/trading-pair.ts';
+import { TimeInForce } from '../server/adapters/grpc/generated/trading/v1/types.ts';
 import { asAccount, limitOrder, startHarness, unary, type Harness } from './grpc-harness.ts';
 
 let h: Harness | undefined;
@@ -22,6 +23,12 @@ afterEach(async () => {
 });
 
 const PER_STREAM = 64 * 1024;
+/**
+ * A client that never reads: it grants no HTTP/2 window, so the server cannot send it a byte. (A
+ * paused grpc-js stream alone is not that: grpc-js keeps taking DATA into its own memory and the
+ * window stays open, so a server that writes fast enough is never held up by it.)
+ */
+const NO_WINDOW = { 'grpc-node.flow_control_window': 0 };
 
 /** Resting orders at distinct prices: each one is a market-data delta (a new level). */
 function restingOrder(i: number): NewOrderRequest {
@@ -55,7 +62,7 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     const pair = h.pairs.get('BTCUSDT')!;
     const streams: ClientReadableStream<MarketDataUpdate>[] = [];
     for (let i = 0; i < 30; i++) {
-      const c = new MarketDataServiceClient(h.address, credentials.createInsecure());
+      const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), NO_WINDOW);
       clients.push(c);
       const s = watched(c.streamMarketData({ pair: 'BTCUSDT', depth: 0 }));
       s.pause();
@@ -85,7 +92,7 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     const md = await asAccount('flooder');
     const streams: ClientDuplexStream<OrderFlowRequest, OrderFlowResponse>[] = [];
     for (let i = 0; i < 8; i++) {
-      const c = new OrdersServiceClient(h.address, credentials.createInsecure());
+      const c = new OrdersServiceClient(h.address, credentials.createInsecure(), NO_WINDOW);
       clients.push(c);
       const s = watched(c.orderFlow(md));
       s.pause();
@@ -93,10 +100,13 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     }
     await until(() => h!.server.streamGovernor.openStreams === 8);
     let maxQueued = 0;
-    // The account's own batches: every event goes to each of its 8 unread streams.
+    // The account rests 200 orders a round and another account fills them: every fill is an event of the
+    // account's orders caused by someone else, which goes to each of its 8 unread streams.
     for (let round = 0; round < 30 && h.server.streamGovernor.openStreams > 0; round++) {
       const orders = Array.from({ length: 200 }, (_, k) => limitOrder(k % 2 === 0 ? 'buy' : 'sell', k % 2 === 0 ? String(10_000 - round - k / 1000) : String(20_000 + round + k / 1000), '0.001'));
       await unary(h.orders.submitOrderBatch.bind(h.orders), { orders }, 'flooder');
+      const sweeps = [limitOrder('sell', '1', '0.1', { timeInForce: TimeInForce.TIME_IN_FORCE_IOC }), limitOrder('buy', '500000', '0.1', { timeInForce: TimeInForce.TIME_IN_FORCE_IOC })];
+      await unary(h.orders.submitOrderBatch.bind(h.orders), { orders: sweeps }, 'taker');
       maxQueued = Math.max(maxQueued, h.server.streamGovernor.queuedBytes);
     }
     expect(maxQueued).toBeLessThanOrEqual(8 * (PER_STREAM + 64 * 1024 + MESSAGE_OVERHEAD_BYTES));
@@ -105,6 +115,8 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     const ends = await Promise.all(streams.map(endStatus));
     for (const e of ends) expect(e.code).toBe(status.RESOURCE_EXHAUSTED);
     // The account itself is fine: unary calls still work.
+    const rest = await unary(h.orders.submitOrder.bind(h.orders), limitOrder('buy', '9000', '0.001'), 'flooder');
+    expect(rest.order?.orderId).toBeTruthy();
     const res = await unary(h.orders.listOpenOrders.bind(h.orders), { pair: 'BTCUSDT', page: undefined }, 'flooder');
     expect(res.orders.length).toBeGreaterThan(0);
   }, 60_000);
@@ -113,7 +125,7 @@ describe('unread streams are bounded in bytes (issue 7 item 1)', () => {
     h = await startHarness({ streamLimits: { maxQueuedBytesPerStream: 1024 * 1024, maxQueuedBytesTotal: 256 * 1024, slowConsumerGraceMs: 0 } });
     const pair = h.pairs.get('BTCUSDT')!;
     for (let i = 0; i < 10; i++) {
-      const c = new MarketDataServiceClient(h.address, credentials.createInsecure());
+      const c = new MarketDataServiceClient(h.address, credentials.createInsecure(), NO_WINDOW);
       clients.push(c);
       const s = c.streamMarketData({ pair: 'BTCUSDT', depth: 0 });
       s.on('error', () => {});

@@ -94,7 +94,8 @@ describe(`against the real Redis at ${REDIS_URL}`, () => {
       await store.rememberClientOrder('alice', 'BTC-USD', 'c-1', 'r');
       await store.consume('alice');
       const keys = (await admin.keys(`${prefix}*`)).sort();
-      expect(keys.map((k) => k.slice(prefix.length).split(':')[0])).toEqual(['accountsessions', 'apikey', 'keysessions', 'order', 'rate', 'session']);
+      // `order` twice: the record and the account's index of its records (the per-account cap).
+      expect(keys.map((k) => k.slice(prefix.length).split(':')[0])).toEqual(['accountsessions', 'apikey', 'keysessions', 'order', 'order', 'rate', 'session']);
       const ttl = async (kind: string): Promise<number> => admin.pttl(keys.find((k) => k.startsWith(`${prefix}${kind}:`))!);
       expect(await ttl('apikey')).toBe(-1);
       expect(await ttl('session')).toBeGreaterThan(110_000);

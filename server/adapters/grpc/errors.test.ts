@@ -5,7 +5,7 @@ import { ValidationError } from '../../pairs/errors.ts';
 import { CancelReason, RejectReason } from './generated/trading/v1/types.ts';
 import { InvalidCredentialsError } from '../../ports/session-store.ts';
 import { UnavailableError } from '../../ports/errors.ts';
-import { NotFoundError, RateLimitedError, RejectionError, UnauthenticatedError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
+import { NotFoundError, RateLimitedError, ResourceExhaustedError, RejectionError, UnauthenticatedError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
 
 const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -60,6 +60,17 @@ describe('describeError, the one mapping to gRPC status', () => {
     expect(s.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(s.details).toBe('rate limit exceeded for this account: nothing was applied; retry after 250 ms');
     expect(s.metadata?.get('x-retry-after-ms')).toEqual(['250']);
+  });
+
+  it('builds refusals without a stack trace (a flood of them walks no frames), and leaves Error.stackTraceLimit as it was', () => {
+    const limit = Error.stackTraceLimit;
+    for (const e of [new RateLimitedError(250, 1), new ResourceExhaustedError('too many open streams')]) {
+      expect(e.stack).not.toContain('\n    at ');
+      expect(e.stack).toContain(e.message);
+      expect(toStatus(e).code).toBe(status.RESOURCE_EXHAUSTED);
+    }
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(new Error('a bug').stack).toContain('\n    at '); // other errors keep theirs
   });
 
   it('answers a bug with INTERNAL and leaks nothing', () => {

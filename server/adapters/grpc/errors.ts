@@ -58,10 +58,27 @@ export class DeadlineExceededError extends Error {
   }
 }
 
-/** Too slow a reader, too many subscriptions. */
+/**
+ * Refusals (rate limits, resource bounds) are expected outcomes, told to the caller and never logged
+ * with a stack, and a flood of them must stay cheap: ResourceExhaustedError and RateLimitedError are
+ * built without a stack trace (V8 walks up to Error.stackTraceLimit frames when an Error is made;
+ * with 0 it walks none, and `stack` is the first line only). Set around `super()`, restored at once.
+ */
+function stackTraceOff(): number {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  return limit;
+}
+
+/** Too slow a reader, too many subscriptions. No stack trace (a refusal). */
 export class ResourceExhaustedError extends Error {
   constructor(detail: string) {
-    super(detail);
+    const limit = stackTraceOff();
+    try {
+      super(detail);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'ResourceExhaustedError';
   }
 }
@@ -83,15 +100,21 @@ export class LimitReachedError extends Error {
  * has no metadata of its own.
  */
 export class RateLimitedError extends Error {
-  constructor(
-    /** Whole ms until the refused cost would be available again. */
-    readonly retryAfterMs: number,
-    /** What the refused work cost (1 per command, the item count of a batch). */
-    readonly cost: number,
-    /** What was refused and why. @default the account's command rate limit */
-    what = 'rate limit exceeded for this account: nothing was applied',
-  ) {
-    super(`${what}; retry after ${retryAfterMs} ms`);
+  /** Whole ms until the refused cost would be available again. */
+  readonly retryAfterMs: number;
+  /** What the refused work cost (1 per command, the item count of a batch). */
+  readonly cost: number;
+
+  /** No stack trace (a refusal: see ResourceExhaustedError). `what`: what was refused and why. */
+  constructor(retryAfterMs: number, cost: number, what = 'rate limit exceeded for this account: nothing was applied') {
+    const limit = stackTraceOff();
+    try {
+      super(`${what}; retry after ${retryAfterMs} ms`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.retryAfterMs = retryAfterMs;
+    this.cost = cost;
     this.name = 'RateLimitedError';
   }
 }

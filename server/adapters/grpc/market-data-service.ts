@@ -14,19 +14,12 @@ import { deltaToWire, parseDepth, resolvePair, snapshotToWire } from './codec.ts
 import type { DurabilityGate } from './durability-gate.ts';
 import { ApiRejectCode, NotFoundError, toStatus } from './errors.ts';
 import { MarketDataUpdate, type MarketDataServiceServer, type StreamMarketDataRequest } from './generated/trading/v1/market_data.ts';
-import { endSlowStream, http2StreamOf, peerAddress, type StreamOutbox, type StreamTicket } from './stream-limits.ts';
+import { frameMessage } from './grpc-frame.ts';
+import { endSlowStream, http2StreamOf, peerAddress, type StreamTicket } from './stream-limits.ts';
+import { MarketDataFeed, type FeedReader } from './market-data-feed.ts';
 import { MARKET_DATA_LEVELS_PER_TOKEN, MarketDataLimiter } from './market-data-limiter.ts';
 import { GetOrderBookResponse } from './generated/trading/v1/market_data.ts';
-import type { Instrument } from '../../core/instrument.ts';
-import type { MarketDataDelta, TradingPair } from '../../pairs/trading-pair.ts';
-
-/** Each delta is encoded once, whatever the number of subscribers (they all get the same bytes). */
-const encodedDeltas = new WeakMap<MarketDataDelta, Buffer>();
-function encodedDelta(inst: Instrument, delta: MarketDataDelta): Buffer {
-  let buf = encodedDeltas.get(delta);
-  if (buf === undefined) encodedDeltas.set(delta, (buf = Buffer.from(MarketDataUpdate.encode(deltaToWire(inst, delta)).finish())));
-  return buf;
-}
+import type { TradingPair } from '../../pairs/trading-pair.ts';
 
 export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, durability?: DurabilityGate, limiter = new MarketDataLimiter(), connections?: ConnectionGuard): MarketDataServiceServer {
   /**
@@ -34,6 +27,25 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
    * an unchanged book reuse its bytes instead of walking and encoding every level each time.
    */
   const fullDepth = new WeakMap<TradingPair, { sequence: number; answer: GetOrderBookResponse; levels: number }>(); // by pair object: a delisted pair's entry goes with it
+  /**
+   * The delta feed of each pair with streams (market-data-feed.ts): the pair's ONE market-data
+   * subscription while it has streams; each delta is encoded and framed once and appended for all.
+   */
+  const feeds = new WeakMap<TradingPair, MarketDataFeed>();
+  const feedOf = (pair: TradingPair): MarketDataFeed => {
+    let feed = feeds.get(pair);
+    if (feed !== undefined) return feed;
+    const inst = pair.instrument;
+    let unsubscribe = (): void => {};
+    const created = new MarketDataFeed(ctx.streams, () => {
+      unsubscribe();
+      if (feeds.get(pair) === created) feeds.delete(pair);
+    });
+    // From the pair's current sequence on; a stream's own snapshot may be later (it skips what it has).
+    unsubscribe = pair.subscribeMarketData(1, (delta) => created.append(frameMessage(MarketDataUpdate.encode(deltaToWire(inst, delta)).finish()), delta.sequence)).unsubscribe;
+    feeds.set(pair, (feed = created));
+    return feed;
+  };
   /** Runs `admit`; when it refuses the call and the address is flooding, the caller's connection is cut too. */
   const guarded = <T>(call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>, peer: string, admit: () => T): T => {
     try {
@@ -83,22 +95,20 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
 
     streamMarketData: (call: ServerWritableStream<StreamMarketDataRequest, MarketDataUpdate>) => {
       let closed = false;
-      let unsubscribe = (): void => {};
       let unregister = (): void => {};
       let unwatch = (): void => {};
       let ticket: StreamTicket | undefined;
-      let outbox: StreamOutbox | undefined;
+      let reader: FeedReader | undefined;
       const release = (): void => {
-        unsubscribe();
         unregister();
         unwatch();
-        outbox?.release();
+        reader?.release();
         ticket?.release();
       };
       const close = (reason?: Error): void => {
         if (closed) return;
         closed = true;
-        outbox?.flush(); // what the stream was sent so far goes out before its status
+        reader?.flush(); // what the stream was sent so far goes out before its status
         release();
         if (reason === undefined) call.end();
         else call.emit('error', toStatus(reason));
@@ -125,17 +135,15 @@ export function createMarketDataService(ctx: CallContext, pairs: TradingPairs, d
         const peer = peerAddress(call.getPeer());
         guarded(call, peer, () => limiter.take(peer, 1, ctx.nowMs()));
         ticket = ctx.streams.admit('StreamMarketData', call.getPeer());
-        const box = ctx.streams.outbox(call, slow, { paced: true });
-        outbox = box;
-        const subscription = pair.subscribeMarketData(depth, (delta) => {
-          if (closed) return;
-          box.write(encodedDelta(inst, delta));
-        });
-        unsubscribe = subscription.unsubscribe;
         unregister = ctx.registerStream((reason) => close(reason), pair.symbol);
         unwatch = pairs.watchRemoval(pair, () => close(new NotFoundError('pair', `pair ${inst.symbol} was delisted`, ApiRejectCode.UnknownPair)));
-        const { snapshot } = subscription;
-        box.write(Buffer.from(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish()));
+        if (closed) return; // the pair went while we looked
+        // The feed first (it is subscribed from now on), then the snapshot: the first delta the stream
+        // gets is exactly snapshot.sequence + 1 (all in this one synchronous step).
+        const feed = feedOf(pair);
+        const snapshot = pair.snapshot(depth);
+        const frame = frameMessage(MarketDataUpdate.encode({ pair: inst.symbol, sequence: String(snapshot.sequence), update: { $case: 'snapshot', value: snapshotToWire(inst, snapshot) } }).finish());
+        reader = feed.join(call, frame, snapshot.sequence, slow);
       } catch (err) {
         close(err as Error);
       }

@@ -15,9 +15,13 @@
  * (`slowConsumerGraceMs`), which frees the queue; grpc clients report that reset as RESOURCE_EXHAUSTED.
  */
 import { constants as http2constants } from 'node:http2';
-import type { Http2Stream } from 'node:http2';
 import { ResourceExhaustedError } from './errors.ts';
+import { FRAME_HEADER_BYTES, frameMessage } from './grpc-frame.ts';
+import { FrameSink, type SinkCall } from './frame-sink.ts';
 import { StreamPacer, type PacedSource } from './stream-pacer.ts';
+import { http2StreamOf } from './http2-stream-of.ts';
+
+export { http2StreamOf };
 
 export interface StreamLimitOptions {
   /**
@@ -57,7 +61,7 @@ export const DEFAULT_STREAM_LIMITS: Readonly<Required<StreamLimitOptions>> = Obj
 });
 
 /** A stream behind by less than this is not ended for the total limit (it is merely between writes). */
-const TOTAL_LIMIT_MIN_BEHIND = 16 * 1024;
+export const TOTAL_LIMIT_MIN_BEHIND = 16 * 1024;
 /**
  * What one queued message costs besides its bytes (grpc-js's write queue entry and callback; measured
  * ~150 bytes on Node 20). Counted so that many tiny messages — or one Buffer shared by many streams —
@@ -81,10 +85,7 @@ export interface StreamTicket {
   release(): void;
 }
 
-interface Writable {
-  write(chunk: unknown, cb?: (err?: Error | null) => void): boolean;
-  on(event: 'drain', listener: () => void): unknown;
-}
+type Writable = SinkCall;
 
 /** How a StreamOutbox passes messages to grpc-js. */
 export interface OutboxOptions {
@@ -94,6 +95,9 @@ export interface OutboxOptions {
    * room (`write` returned true; else until 'drain'). An unread stream then costs one array slot per
    * message instead of grpc-js's framed copy, write request and callback, and a fan-out to many streams
    * cannot hold the event loop. The owner must call `flush()` before ending the stream normally.
+   *
+   * A turn's messages of one stream go out as gRPC frames in ONE write to its HTTP/2 stream where
+   * that is found (frame-sink.ts). Messages may be given framed (`writeFrame`, one frame shared by every subscriber) or not (`write`).
    * @default false (every message goes to grpc-js at once; the owner watches `writableNeedDrain`)
    */
   paced?: boolean;
@@ -185,11 +189,16 @@ export class StreamOutbox implements PacedSource {
   private queued = 0;
   private over = false;
   private released = false;
-  /** Paced: messages not yet given to grpc-js, `held[head…]`, oldest first. */
+  /** Paced: frames not yet handed over, `held[head…]`, oldest first. */
   private held: Buffer[] = [];
   private head = 0;
-  /** Paced: grpc-js's buffer is full; wait for 'drain'. */
-  private blocked = false;
+  /** Paced: where the frames go (frame-sink.ts). */
+  private readonly sink: FrameSink | undefined;
+  private readonly ack = (n: number): void => {
+    if (this.released) return;
+    this.queued -= n;
+    this.governor.addQueued(-n);
+  };
 
   constructor(
     private readonly governor: StreamGovernor,
@@ -198,8 +207,7 @@ export class StreamOutbox implements PacedSource {
     private readonly pacer: StreamPacer | undefined,
   ) {
     if (pacer !== undefined)
-      call.on('drain', () => {
-        this.blocked = false;
+      this.sink = new FrameSink(call, MESSAGE_OVERHEAD_BYTES, () => {
         if (!this.released && this.head < this.held.length) pacer.wake(this);
       });
   }
@@ -209,10 +217,26 @@ export class StreamOutbox implements PacedSource {
     return this.queued;
   }
 
+  /** True when paced messages are written to the HTTP/2 stream directly (for tests and metrics). */
+  get writesFrames(): boolean {
+    return this.sink?.writesFrames === true;
+  }
+
   /** False once the stream was found too slow (the message was not written). */
   write(message: Buffer): boolean {
+    return this.take(this.pacer === undefined ? message : frameMessage(message), message.length);
+  }
+
+  /** Paced only: like `write`, for a message already framed (grpc-frame.ts), e.g. one frame for every subscriber. */
+  writeFrame(frame: Buffer): boolean {
+    if (this.pacer === undefined) throw new Error('StreamOutbox.writeFrame: only a paced outbox takes frames');
+    return this.take(frame, frame.length - FRAME_HEADER_BYTES);
+  }
+
+  /** Counts `chunk` (a message, or paced a frame) of a `size`-byte message against the bounds and queues or writes it. */
+  private take(chunk: Buffer, size: number): boolean {
     if (this.over || this.released) return false;
-    const n = message.length + MESSAGE_OVERHEAD_BYTES;
+    const n = size + MESSAGE_OVERHEAD_BYTES;
     const l = this.governor.limits;
     if (this.queued + n > l.maxQueuedBytesPerStream) {
       this.slow(`slow consumer: ${this.queued + n} bytes queued for this stream (limit ${l.maxQueuedBytesPerStream}: GRPC_MAX_QUEUED_BYTES_PER_STREAM); stream ended, read faster or resubscribe`);
@@ -226,17 +250,23 @@ export class StreamOutbox implements PacedSource {
     }
     this.queued += n;
     this.governor.addQueued(n);
-    if (this.pacer === undefined) this.handOver(message);
+    if (this.pacer === undefined) this.call.write(chunk, () => this.ack(n));
     else {
-      this.held.push(message);
-      if (!this.blocked) this.pacer.wake(this);
+      this.held.push(chunk);
+      if (!this.sink!.blocked) this.pacer.wake(this);
     }
     return true;
   }
 
-  /** Paced: hands up to `max` held messages to grpc-js while it has room; true when more could go now. */
+  /** Paced: hands up to `max` held messages over while there is room; true when more could go now. */
   pass(max: number): boolean {
-    for (let i = 0; i < max && !this.blocked && !this.released && this.head < this.held.length; i++) this.handOver(this.held[this.head++]!);
+    const sink = this.sink!;
+    if (!sink.blocked && !this.released && this.head < this.held.length) {
+      const end = Math.min(this.held.length, this.head + max);
+      const from = this.head;
+      this.head = end;
+      sink.write(this.held, from, end, this.ack);
+    }
     if (this.head === this.held.length) {
       this.held = [];
       this.head = 0;
@@ -246,12 +276,12 @@ export class StreamOutbox implements PacedSource {
       this.held = this.held.slice(this.head);
       this.head = 0;
     }
-    return !this.blocked && !this.released;
+    return !sink.blocked && !this.released;
   }
 
-  /** Paced: hands every held message to grpc-js now (whatever its buffer holds), before ending the stream normally. */
+  /** Paced: hands every held message over now (whatever the buffers hold), before ending the stream normally. */
   flush(): void {
-    while (!this.released && this.head < this.held.length) this.handOver(this.held[this.head++]!);
+    if (this.sink !== undefined && !this.released) this.sink.write(this.held, this.head, this.held.length, this.ack);
     this.held = [];
     this.head = 0;
   }
@@ -267,36 +297,11 @@ export class StreamOutbox implements PacedSource {
     this.head = 0;
   }
 
-  private handOver(message: Buffer): void {
-    const n = message.length + MESSAGE_OVERHEAD_BYTES;
-    const more = this.call.write(message, () => {
-      if (this.released) return;
-      this.queued -= n;
-      this.governor.addQueued(-n);
-    });
-    if (!more && this.pacer !== undefined) this.blocked = true;
-  }
-
   private slow(detail: string): void {
     this.over = true;
     this.governor.slowConsumersEnded++;
     this.onSlow(new ResourceExhaustedError(detail));
   }
-}
-
-/**
- * The HTTP/2 stream under a grpc-js server call (ServerWritableStream / ServerDuplexStream), found by
- * walking its interceptor chain (`call` → `nextCall`… → `stream`); undefined when the layout differs
- * from grpc-js 1.14's (then only the graceful status is sent).
- */
-export function http2StreamOf(call: unknown): Http2Stream | undefined {
-  let node = (call as { call?: unknown }).call;
-  for (let i = 0; i < 16 && node !== undefined && node !== null; i++) {
-    const stream = (node as { stream?: unknown }).stream;
-    if (stream !== undefined && stream !== null && typeof (stream as Http2Stream).close === 'function' && 'session' in (stream as object)) return stream as Http2Stream;
-    node = (node as { nextCall?: unknown }).nextCall;
-  }
-  return undefined;
 }
 
 /**

@@ -1,15 +1,18 @@
 /**
- * Hands queued stream messages to grpc-js in slices, so that a burst fanned out to many streams (one
+ * Moves queued stream messages out in slices, so that a burst fanned out to many streams (one
  * market-data delta to every subscriber, a 100-order batch → 100 deltas × N streams) never holds the
  * event loop for long: each turn passes messages for at most `sliceMs`, then yields (setImmediate) so
- * I/O — other calls — runs before the next slice. Streams take turns (round robin, at most `quantum`
- * messages each per turn), each in its own order. Passing a message to grpc-js is the costly part
- * (framing copy, write request, HTTP/2 bookkeeping); queueing it here is one array slot.
+ * I/O — other calls — runs before the next slice. Streams take turns (round robin, at most QUANTUM
+ * messages each per turn), each in its own order. Sources: market-data feed cursors
+ * (market-data-feed.ts) and paced outboxes (stream-limits.ts); each turn of a source is one write of
+ * its frames to HTTP/2 (frame-sink.ts), done inside the slice, so the slice measures the real work.
  */
 
 /** Something with messages waiting: `pass` hands over up to `max` and says whether it still has more it can pass now. */
 export interface PacedSource {
   pass(max: number): boolean;
+  /** Messages this source may pass per round (its `max`). @default 16 */
+  readonly quantum?: number;
 }
 
 /** Default time one turn may spend passing messages. */
@@ -56,7 +59,7 @@ export class StreamPacer {
       if (!this.queued.has(source)) continue;
       let more: boolean;
       try {
-        more = source.pass(QUANTUM);
+        more = source.pass(source.quantum ?? QUANTUM);
       } catch {
         // A stream whose write throws gets no more turns (its byte bound still ends it); the others go on.
         this.sourcesFailed++;

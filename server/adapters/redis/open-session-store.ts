@@ -20,7 +20,7 @@ export interface OpenSessionStoreOptions extends SessionStoreOptions {
   idempotencyScope?: string;
   /** In-process store only: see MemorySessionStoreOptions.maxClientOrders. @default 1000000 */
   maxClientOrders?: number;
-  /** In-process store only: see MemorySessionStoreOptions.maxClientOrdersPerAccount. @default 100000 */
+  /** See MemorySessionStoreOptions.maxClientOrdersPerAccount and RedisSessionStoreOptions.maxClientOrdersPerAccount (both stores). @default 100000 */
   maxClientOrdersPerAccount?: number;
   /** See ResilientSessionStoreOptions.offlineGraceMs. @default 60000 */
   offlineGraceMs?: number;
@@ -56,7 +56,7 @@ export function openSessionStore(options: OpenSessionStoreOptions): OpenedSessio
     };
     return { store: new MemorySessionStore({ ...semantics, clock, maxClientOrders, maxClientOrdersPerAccount }), backend: 'memory', isOnline: () => true, ready: async () => {}, claimMarker };
   }
-  const inner = new RedisSessionStore({ ...semantics, clock, url: redisUrl, prefix: redisPrefix, idempotencyScope });
+  const inner = new RedisSessionStore({ ...semantics, clock, url: redisUrl, prefix: redisPrefix, idempotencyScope, maxClientOrdersPerAccount });
   const store = new ResilientSessionStore({ ...semantics, clock, inner, offlineGraceMs, onStateChange });
   // Before the first call has failed, the connection state is the better witness (startup with Redis down).
   return {

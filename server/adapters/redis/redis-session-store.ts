@@ -67,6 +67,15 @@ export interface RedisSessionStoreOptions extends SessionStoreOptions {
   reconnectMaxDelayMs?: number;
   /** Told about connection errors (ioredis 'error' events); they are never left unhandled. @default ignore */
   onConnectionError?: (err: Error) => void;
+  /**
+   * IDEMPOTENCY_RECORDS_PER_ACCOUNT: most client order id records one account keeps in Redis (each
+   * also lives at most the idempotency TTL). Beyond it the account's own oldest record is deleted, in
+   * the same script that stores the new one — never another account's; a retry of that order is then
+   * answered from the `orders` table (the fallback of record). Higher keeps more retries on the fast
+   * path; lower bounds what one account can make Redis hold (~150 bytes a record plus its index entry).
+   * @default 100000
+   */
+  maxClientOrdersPerAccount?: number;
 }
 
 export const DEFAULT_REDIS_PREFIX = 'trading:';
@@ -74,7 +83,12 @@ export const DEFAULT_REDIS_PREFIX = 'trading:';
 /** Consecutive command timeouts after which the connection is presumed dead and replaced. */
 const RECONNECT_AFTER_TIMEOUTS = 3;
 
-/** First writer wins: returns the live record, or stores ARGV[1] (`<expiresAtMs>:<result>`) with PX ARGV[2]. */
+/**
+ * First writer wins: returns the live record, or stores ARGV[1] (`<expiresAtMs>:<result>`) with PX
+ * ARGV[2] and indexes it in the account's zset KEYS[2] (member ARGV[5], scored by its expiry ARGV[6]).
+ * Expired index entries are dropped; beyond ARGV[4] records the account's own oldest are deleted
+ * (record keys are ARGV[7] .. member). Returns the record on file.
+ */
 const REMEMBER_SCRIPT = `
 local old = redis.call('GET', KEYS[1])
 if old then
@@ -82,6 +96,16 @@ if old then
   if e and e > tonumber(ARGV[3]) then return old end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do
+    if oldest[i] == ARGV[5] then redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5]) else redis.call('DEL', ARGV[7] .. oldest[i]) end
+  end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return ARGV[1]
 `;
 
@@ -148,7 +172,7 @@ return removed
 interface SessionCommands {
   storeSession(sessionKey: string, accountIndex: string, keyIndex: string, json: string, ttlMs: number, digest: string, expiresAtMs: number, nowMs: number, cap: number, sessionPrefix: string): Promise<number>;
   revokeKey(apiKey: string, keyIndex: string, sessionPrefix: string): Promise<number>;
-  rememberClientOrder(key: string, value: string, ttlMs: number, nowMs: number): Promise<string>;
+  rememberClientOrder(key: string, accountIndex: string, value: string, ttlMs: number, nowMs: number, cap: number, member: string, expiresAtMs: number, recordPrefix: string): Promise<string>;
   consumeTokens(key: string, capacity: number, rate: number, nowMs: number, need: number, ttlMs: number): Promise<[number, number]>;
 }
 
@@ -164,6 +188,7 @@ export class RedisSessionStore implements SessionStore {
   private readonly orderKind: string;
   private readonly client: Redis & SessionCommands;
   private readonly bucketTtlMs: number;
+  private readonly maxClientOrdersPerAccount: number;
   private lastError: Error | undefined;
   private consecutiveTimeouts = 0;
   private readyEvents = 0;
@@ -180,6 +205,7 @@ export class RedisSessionStore implements SessionStore {
     const commandTimeoutMs = integerOption('commandTimeoutMs', raw.commandTimeoutMs ?? 500, 1, 600_000);
     const connectTimeoutMs = integerOption('connectTimeoutMs', raw.connectTimeoutMs ?? 2000, 1, 600_000);
     const reconnectMaxDelayMs = integerOption('reconnectMaxDelayMs', raw.reconnectMaxDelayMs ?? 2000, 1, 600_000);
+    this.maxClientOrdersPerAccount = integerOption('maxClientOrdersPerAccount', raw.maxClientOrdersPerAccount ?? 100_000, 1, 100_000_000);
     // A full bucket needs no state; keep it a second past the refill so a just-expired key is always full.
     this.bucketTtlMs = bucketRefillMs(this.options) + 1000;
     const onConnectionError = raw.onConnectionError ?? (() => {});
@@ -204,7 +230,7 @@ export class RedisSessionStore implements SessionStore {
     client.on('ready', () => {
       this.readyEvents += 1;
     });
-    client.defineCommand('rememberClientOrder', { numberOfKeys: 1, lua: REMEMBER_SCRIPT });
+    client.defineCommand('rememberClientOrder', { numberOfKeys: 2, lua: REMEMBER_SCRIPT });
     client.defineCommand('consumeTokens', { numberOfKeys: 1, lua: CONSUME_SCRIPT });
     client.defineCommand('storeSession', { numberOfKeys: 3, lua: LOGIN_SCRIPT });
     client.defineCommand('revokeKey', { numberOfKeys: 2, lua: REVOKE_SCRIPT });
@@ -310,9 +336,11 @@ export class RedisSessionStore implements SessionStore {
     checkClientOrderKey(pair, clientOrderId);
     const now = this.clock.nowMs();
     const ttlMs = this.options.idempotencyTtlMs;
-    const value = `${now + ttlMs}:${result}`;
+    const expiresAtMs = now + ttlMs;
+    const value = `${expiresAtMs}:${result}`;
+    const member = clientOrderKey(account, pair, clientOrderId);
     const onRecord = await this.run('remember a client order id', () =>
-      this.client.rememberClientOrder(this.key(this.orderKind, clientOrderKey(account, pair, clientOrderId)), value, ttlMs, now),
+      this.client.rememberClientOrder(this.key(this.orderKind, member), this.clientOrderIndex(account), value, ttlMs, now, this.maxClientOrdersPerAccount, member, expiresAtMs, this.key(this.orderKind, '')),
     );
     return resultOf(onRecord);
   }
@@ -365,6 +393,20 @@ export class RedisSessionStore implements SessionStore {
 
   private key(kind: string, id: string): string {
     return `${this.prefix}${kind}:${id}`;
+  }
+
+  /**
+   * The zset of an account's client order id records, by expiry, beside the records (`order[:scope]:`):
+   * its id starts with ':', which no record id does (their parts are URI-encoded, ':' included).
+   */
+  private clientOrderIndex(account: string): string {
+    return this.key(this.orderKind, `:index:${encodeURIComponent(account)}`);
+  }
+
+  /** Client order id records of `account` in its index now (for tests and operators). */
+  async clientOrderRecords(account: string): Promise<number> {
+    checkAccount(account);
+    return this.run('count client order ids', () => this.client.zcard(this.clientOrderIndex(account)));
   }
 
   /**
