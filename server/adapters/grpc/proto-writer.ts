@@ -109,17 +109,7 @@ export class ProtoWriter {
    * renumbered to `field + shift`. Throws RangeError as findField does.
    */
   fieldsOf(src: Uint8Array, shift: number): void {
-    let p = 0;
-    while (p < src.length) {
-      const key = readVarint(src, p);
-      p = varintEnd;
-      if (key % 8 !== WIRE_LEN) throw new RangeError(`fieldsOf: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
-      const length = readVarint(src, p);
-      p = varintEnd;
-      if (p + length > src.length) throw new RangeError('fieldsOf: field runs past the end');
-      this.bytesOf(Math.floor(key / 8) + shift, src, p, p + length);
-      p += length;
-    }
+    for (let p = 0; p < src.length; p = fieldEnd) this.bytesOf(readField(src, p) + shift, src, fieldStart, fieldEnd);
   }
 
   /** Starts a nested message in `field`; pass the result to `end` once its fields are written. */
@@ -186,7 +176,7 @@ function varintSize(value: number): number {
 let varintEnd = 0;
 
 /** The varint at `src[at]`; sets `varintEnd`. Throws RangeError when truncated or longer than 2^53. */
-export function readVarint(src: Uint8Array, at: number): number {
+function readVarint(src: Uint8Array, at: number): number {
   let v = 0;
   let p = at;
   for (let scale = 1; scale <= 2 ** 49; scale *= 0x80) {
@@ -207,20 +197,27 @@ export function readVarint(src: Uint8Array, at: number): number {
  * level or on truncated bytes (field 0, which no message has, checks a whole message that way).
  */
 export function findField(src: Uint8Array, field: number, found: [number, number]): boolean {
-  let p = 0;
-  while (p < src.length) {
-    const key = readVarint(src, p);
-    p = varintEnd;
-    if (key % 8 !== WIRE_LEN) throw new RangeError(`findField: field ${Math.floor(key / 8)} has wire type ${key % 8}`);
-    const length = readVarint(src, p);
-    p = varintEnd;
-    if (p + length > src.length) throw new RangeError('findField: field runs past the end');
-    if (Math.floor(key / 8) === field) {
-      found[0] = p;
-      found[1] = p + length;
+  for (let p = 0; p < src.length; p = fieldEnd) {
+    if (readField(src, p) === field) {
+      found[0] = fieldStart;
+      found[1] = fieldEnd;
       return true;
     }
-    p += length;
   }
   return false;
+}
+
+/** Where the payload of the field `readField` read last starts and ends (module state, as varintEnd). */
+let fieldStart = 0;
+let fieldEnd = 0;
+
+/** The length-delimited field at `src[at]`: returns its number, sets fieldStart/fieldEnd. Throws RangeError otherwise. */
+function readField(src: Uint8Array, at: number): number {
+  const key = readVarint(src, at);
+  if (key % 8 !== WIRE_LEN) throw new RangeError(`field ${Math.floor(key / 8)} has wire type ${key % 8}, not length-delimited`);
+  const length = readVarint(src, varintEnd);
+  if (varintEnd + length > src.length) throw new RangeError(`field ${Math.floor(key / 8)} runs past the end`);
+  fieldStart = varintEnd;
+  fieldEnd = varintEnd + length;
+  return Math.floor(key / 8);
 }
