@@ -280,7 +280,7 @@ export interface ClientLimits {
   readonly closedOrdersRetained: number;
   /** CLOSED_ORDERS_PER_ACCOUNT: of those, at most this many per account (an account only pushes out its own). @default 10000 */
   readonly closedOrdersPerAccount: number;
-  /** IDEMPOTENCY_RECORDS_PER_ACCOUNT: client order id records one account may hold in the in-process session store. @default 100000 */
+  /** IDEMPOTENCY_RECORDS_PER_ACCOUNT: client order id records one account may hold in the session store (in-process or Redis; beyond it its own oldest go). @default 100000 */
   readonly idempotencyRecordsPerAccount: number;
   /** IDEMPOTENCY_RECORDS: client order id records in the in-process session store in total. @default 1000000 */
   readonly idempotencyRecords: number;
