@@ -184,7 +184,11 @@ async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, s
       maxInFlight: 1_000_000,
       progressEvery: 1_000_000,
     };
-    const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args }]);
+    const tokens = await tokensFor(server);
+    // A fresh process first compiles its hot paths: warm it up at the same rate, as the throughput runs
+    // do, so the tail measures the server and not its JIT's first second.
+    if (CONFIG.warmupSeconds > 0) await measureWindow(server, [{ kind: 'latency', tokens, args: { ...args, durationSeconds: CONFIG.warmupSeconds, seed: args.seed + 1000 } }]);
+    const w = await measureWindow(server, [{ kind: 'latency', tokens, args }]);
     const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
     return { mode, target, ratePerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs, clientCores: w.clientCpuUs / 1000 / w.wallMs };
   } finally {

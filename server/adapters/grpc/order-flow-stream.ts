@@ -264,7 +264,10 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       handle(req).then(
         () => {
           working = false;
-          pump();
+          // The next message in a later event-loop turn: with an in-memory store every await above resolves
+          // at once, and one microtask chain would apply message after message of every stream (100+ ms)
+          // before a reply reaches the socket or a read is taken.
+          setImmediate(pump);
         },
         (err: unknown) => {
           working = false;
