@@ -351,7 +351,6 @@ type Act = (label: string, path: string, body?: Record<string, unknown>) => Prom
 type Confirmed = (title: string, body: string, label: string, run: () => Promise<unknown>) => void;
 
 function MigrationRowView({ m, act, confirmed }: { m: MigrationRow; act: Act; confirmed: Confirmed }) {
-  const [pct, setPct] = useState(String(m.target_percentage));
   const id = `pct-${m.pair}`;
   return (
     <tr data-pair={m.pair}>
@@ -369,6 +368,8 @@ function MigrationRowView({ m, act, confirmed }: { m: MigrationRow; act: Act; co
           class="inline"
           onSubmit={(ev) => {
             ev.preventDefault();
+            // Read from the field itself: it is uncontrolled, so the 2-second refresh never replaces what the operator typed.
+            const pct = String(new FormData(ev.currentTarget).get('percentage') ?? '');
             const n = Number(pct);
             void act(`${m.pair} to ${pct} %`, '/admin/migration/percentage', { pair: m.pair, percentage: Number.isInteger(n) && pct.trim() !== '' ? n : pct });
           }}
@@ -376,7 +377,7 @@ function MigrationRowView({ m, act, confirmed }: { m: MigrationRow; act: Act; co
           <label for={id} class="sr-only">
             Adaptive percentage for {m.pair}
           </label>
-          <input id={id} name="percentage" type="number" min={0} max={100} step={1} value={pct} onInput={(e) => setPct(e.currentTarget.value)} class="pct" />
+          <input id={id} name="percentage" type="number" min={0} max={100} step={1} defaultValue={String(m.target_percentage)} class="pct" />
           <button type="submit" aria-label={`Set the percentage of ${m.pair}`}>
             Set %
           </button>
