@@ -13,7 +13,7 @@
  *   BENCH_IN_FLIGHT (20)  BENCH_MAX_BATCH (1000: the journal's maxBatch)  BENCH_ROUNDS (3)
  *   BENCH_SETUP_SQL ('')  SQL run on each fresh schema after the migrations (experiments: DROP INDEX ...)
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +21,10 @@ import pg from 'pg';
 import { runMigrations } from '../server/adapters/postgres/migrations.ts';
 import { PostgresJournal } from '../server/adapters/postgres/postgres-journal.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL } from '../server/adapters/postgres/test-schema.ts';
-import { BOOK_IMPLEMENTATIONS } from '../server/core/book-implementations.ts';
-import { DEFAULT_INSTRUMENTS, compileInstrument } from '../server/core/instrument.ts';
-import { OrderType, Side, StpMode, TimeInForce } from '../server/core/types.ts';
-import { AccountIds } from '../server/pairs/account-ids.ts';
-import { singleBook } from '../server/pairs/serving-book.ts';
-import { TradingPair } from '../server/pairs/trading-pair.ts';
-import { ManualClock } from '../server/ports/clock.ts';
 import type { JournalEntry } from '../server/ports/journal.ts';
-import { Random } from '../simulator/random.ts';
+import { processCpuMs } from './bench-processes.ts';
 import { gitCommit } from './bench-support.ts';
+import { SeededCommandMix } from './journal-fill.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,51 +45,10 @@ const SETUP_SQL = process.env['BENCH_SETUP_SQL'] ?? '';
 
 /** The entries of `count` commands of the seeded mix, in order. */
 function generate(count: number): JournalEntry[] {
-  const instrument = compileInstrument(DEFAULT_INSTRUMENTS.find((i) => i.symbol === 'BTCUSDT')!);
-  const accounts = new AccountIds();
-  const clock = new ManualClock(1_700_000_000_000);
-  const pair = new TradingPair({ instrument, createBook: singleBook(BOOK_IMPLEMENTATIONS.legacy), clock, accountName: (id) => accounts.nameOf(id) ?? '' });
   const out: JournalEntry[] = [];
-  pair.setRecorder({ record: (_p, e) => out.push(e) });
-  const ids = Array.from({ length: 8 }, (_, i) => accounts.intern(`bench-${i}`));
-  const open: number[][] = ids.map(() => []);
-  const rng = new Random(7);
-  for (let n = 1; n <= count; n++) {
-    clock.advanceMs(1);
-    const a = rng.nextInt(ids.length);
-    const mine = open[a]!;
-    const roll = rng.nextInt(100);
-    if (mine.length > 0 && (roll < 30 || mine.length > 200)) {
-      const i = rng.nextInt(mine.length);
-      const id = mine[i]!;
-      mine[i] = mine[mine.length - 1]!;
-      mine.pop();
-      pair.cancel(ids[a]!, id);
-    } else {
-      const buy = rng.nextInt(2) === 0;
-      const crossing = roll >= 70;
-      const price = 6_500_000 + (buy ? 1 : -1) * (crossing ? rng.nextInt(20) : -1 - rng.nextInt(50));
-      const r = pair.submit(ids[a]!, {
-        clientOrderId: `c-${a}-${n}`,
-        side: buy ? Side.Buy : Side.Sell,
-        type: OrderType.Limit,
-        tif: crossing ? TimeInForce.IOC : TimeInForce.GTC,
-        postOnly: false,
-        price,
-        quantity: 1 + rng.nextInt(100),
-        stp: StpMode.CancelTaker,
-      });
-      if (r.order !== undefined && r.order.remaining > 0) mine.push(r.order.orderId);
-    }
-  }
+  const mix = new SeededCommandMix({ seed: 7, accountPrefix: 'bench-', restingPerAccount: 200, cancelPct: 30, crossingPct: 30, spread: 50, clientOrderId: (a, n) => `c-${a}-${n}` }, (e) => out.push(e));
+  for (let n = 1; n <= count; n++) mix.step(n);
   return out;
-}
-
-const CLK_TCK = 100;
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
 }
 
 interface Round {
