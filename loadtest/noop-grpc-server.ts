@@ -172,7 +172,8 @@ const instruments: InstrumentsServiceServer = {
 };
 
 export function createNoopServer(shape: ResponseShape = ONE_ACCEPTED): Server {
-  const server = new Server();
+  // The transport as the service configures it (grpc-server.ts): channelz off.
+  const server = new Server({ 'grpc.enable_channelz': 0 });
   server.addService(OrdersServiceService, createOrdersHandlers(shape));
   server.addService(MarketDataServiceService, marketData);
   server.addService(InstrumentsServiceService, instruments);
@@ -183,11 +184,15 @@ function main(): void {
   const host = process.env.GRPC_HOST || '127.0.0.1';
   const port = Number(process.env.GRPC_PORT || '0');
   const server = createNoopServer(parseShape(process.env.NOOP_RESPONSE_SHAPE));
+  // Holds the event loop open until the server is bound: under valgrind a start was seen to end with
+  // exit code 0 before "listening" (the loop ran empty while the bind was still pending).
+  const starting = setInterval(() => {}, 60_000);
   server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
     if (err) {
       console.error('noop-grpc-server failed to bind:', err.message);
       process.exit(1);
     }
+    clearInterval(starting);
     console.log(`noop-grpc-server listening on ${host}:${bound}`);
   });
   const stop = (): void => {

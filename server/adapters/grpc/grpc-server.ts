@@ -157,7 +157,8 @@ export class TradingGrpcServer {
       maxOpenOrdersPerAccount: options.maxOpenOrdersPerAccount ?? DEFAULT_MAX_OPEN_ORDERS_PER_ACCOUNT,
       checkNewOrders: options.newOrderGate ? (pair) => options.newOrderGate!.checkNewOrders(pair) : () => {},
     };
-    this.server = new Server({ ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
+    // Channelz off: nothing serves it here, and its per-call trackers (closures, Date.now per message) are per-order work.
+    this.server = new Server({ 'grpc.enable_channelz': 0, ...connectionServerOptions(this.connectionGuard.limits), ...options.serverOptions, interceptors: [...(options.serverOptions?.interceptors ?? []), ...(options.interceptors ?? [])] });
     const sessions = options.sessions;
     const hooks = sessions !== undefined && sessions.orderHooks !== false ? sessionHooks(sessions.store, { rateLimitBurst: sessions.rateLimitBurst, revalidate: (md) => sessions.authenticator.revalidate(md), streamRecheckMs: sessions.streamRecheckMs }) : undefined;
     this.server.addService(withRawResponses(OrdersServiceService, ['submitOrder', 'cancelOrder', 'replaceOrder', 'submitOrderBatch', 'orderFlow']), createOrdersService(ctx, options.pairs, hooks, options.durability, options.clientOrderArchive));

@@ -10,12 +10,20 @@ import { Order, type ItemError } from './generated/trading/v1/types.ts';
 import { encodeBatchResponse, encodeFlowResponse, encodeOrderAnswer } from './order-wire.ts';
 import { findField, ProtoWriter } from './proto-writer.ts';
 
-const instruments = DEFAULT_INSTRUMENTS.map(compileInstrument);
+// The shipped instruments, and steps that take the other paths of the decimal writing: a tick of 25 units
+// (products past 2^53 fall back to the formatter's string), whole-number lots (scale 0), and the finest
+// scale a step may have (18: zero padding).
+const instruments = [
+  ...DEFAULT_INSTRUMENTS,
+  { ...DEFAULT_INSTRUMENTS[0]!, symbol: 'ODDSTEPS', tickSize: '0.25', lotSize: '5' },
+  { ...DEFAULT_INSTRUMENTS[0]!, symbol: 'WHOLETICKS', tickSize: '5', lotSize: '0.1' },
+  { ...DEFAULT_INSTRUMENTS[0]!, symbol: 'FINESTEPS', tickSize: '0.000000000000000001', lotSize: '0.000000000000000003' },
+].map(compileInstrument);
 const runs = Math.round(300 * Number(process.env.PROPERTY_RUNS_SCALE ?? 1));
 
 const id = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
 const ms = fc.oneof(fc.constant(0), fc.integer({ min: 1_600_000_000_000, max: 2_000_000_000_000 }));
-const lots = fc.integer({ min: 0, max: 10_000_000_000 });
+const lots = fc.oneof(fc.integer({ min: 0, max: 10_000_000_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
 const cid = fc.oneof(fc.constant(''), fc.stringMatching(/^[\x20-\x7e]{1,64}$/));
 const status = fc.constantFrom<OrderStatus>('new', 'partially_filled', 'filled', 'cancelled', 'rejected');
 const inst = fc.constantFrom(...instruments);

@@ -13,7 +13,8 @@ import type { Instrument } from '../../core/instrument.ts';
 import { OrderType } from '../../core/types.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
 import type { OrderEvent as PairOrderEvent } from '../../pairs/trading-pair.ts';
-import { formattersOf, SIDE_TO_WIRE, STATUS_TO_WIRE, STP_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from './codec.ts';
+import type { Decimal } from '../../core/decimal.ts';
+import { formattersOf, type Formatters, SIDE_TO_WIRE, STATUS_TO_WIRE, STP_TO_WIRE, TIF_TO_WIRE, TYPE_TO_WIRE } from './codec.ts';
 import type { ItemError } from './generated/trading/v1/types.ts';
 import { Liquidity } from './generated/trading/v1/types.ts';
 import { findField, ProtoWriter } from './proto-writer.ts';
@@ -21,19 +22,62 @@ import { findField, ProtoWriter } from './proto-writer.ts';
 /** The one writer of this module: every function below writes one message completely before returning. */
 const w = new ProtoWriter();
 
+/** What every message of one instrument repeats, prepared once: its symbol as field 1, and its steps as safe numbers. */
+interface InstrumentWire {
+  /** `pair = 1` / `symbol = 1`, key, length and text. */
+  readonly symbolField: Uint8Array;
+  /** Units of one tick / one lot (0: too large for a safe number: use the formatter). */
+  readonly tickUnits: number;
+  readonly tickScale: number;
+  readonly lotUnits: number;
+  readonly lotScale: number;
+  readonly format: Formatters;
+}
+
+const WIRE = new WeakMap<Instrument, InstrumentWire>();
+
+function stepUnits(step: Decimal): number {
+  return step.units <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(step.units) : 0;
+}
+
+function wireOf(inst: Instrument): InstrumentWire {
+  let k = WIRE.get(inst);
+  if (k === undefined) {
+    const symbol = new ProtoWriter(64);
+    symbol.string(1, inst.symbol);
+    k = { symbolField: symbol.take(), tickUnits: stepUnits(inst.tick), tickScale: inst.tick.scale, lotUnits: stepUnits(inst.lot), lotScale: inst.lot.scale, format: formattersOf(inst) };
+    WIRE.set(inst, k);
+  }
+  return k;
+}
+
+/** A price in ticks as its decimal text (the same text as Formatters.price). */
+function price(field: number, k: InstrumentWire, ticks: number): void {
+  const units = ticks * k.tickUnits;
+  if (k.tickUnits > 0 && ticks >= 0 && Number.isSafeInteger(units)) w.decimal(field, units, k.tickScale);
+  else w.string(field, k.format.price.format(ticks));
+}
+
+/** A quantity in lots as its decimal text (the same text as Formatters.quantity). */
+function quantity(field: number, k: InstrumentWire, lots: number): void {
+  const units = lots * k.lotUnits;
+  if (k.lotUnits > 0 && lots >= 0 && Number.isSafeInteger(units)) w.decimal(field, units, k.lotScale);
+  else w.string(field, k.format.quantity.format(lots));
+}
+
 function writeOrder(field: number, inst: Instrument, o: OrderRecord): void {
-  const f = formattersOf(inst);
+  const k = wireOf(inst);
   const at = w.begin(field);
-  w.string(1, inst.symbol);
+  w.raw(k.symbolField);
   w.uint(2, o.orderId);
   w.string(3, o.clientOrderId);
   w.uint(4, SIDE_TO_WIRE[o.side]);
   w.uint(5, TYPE_TO_WIRE[o.type]);
   w.uint(6, TIF_TO_WIRE[o.tif]);
-  if (o.type !== OrderType.Market) w.string(7, f.price.format(o.price));
-  w.string(8, f.quantity.format(o.quantity));
-  w.string(9, f.quantity.format(o.filled));
-  w.string(10, f.quantity.format(o.remaining));
+  if (o.type !== OrderType.Market) price(7, k, o.price);
+  quantity(8, k, o.quantity);
+  quantity(9, k, o.filled);
+  quantity(10, k, o.remaining);
   w.uint(11, STATUS_TO_WIRE[o.status]);
   w.uint(12, o.cancelReason);
   w.bool(13, o.postOnly);
@@ -45,9 +89,9 @@ function writeOrder(field: number, inst: Instrument, o: OrderRecord): void {
 }
 
 function writeOrderEvent(field: number, inst: Instrument, e: PairOrderEvent): void {
-  const f = formattersOf(inst);
+  const k = wireOf(inst);
   const at = w.begin(field);
-  w.string(1, inst.symbol);
+  w.raw(k.symbolField);
   w.uint(2, e.sequence);
   w.uint(3, e.orderId);
   w.string(4, e.clientOrderId);
@@ -58,27 +102,27 @@ function writeOrderEvent(field: number, inst: Instrument, e: PairOrderEvent): vo
     case 'accepted':
       body = w.begin(10);
       w.uint(1, SIDE_TO_WIRE[e.side]);
-      if (e.price !== 0) w.string(2, f.price.format(e.price));
-      w.string(3, f.quantity.format(e.quantity));
+      if (e.price !== 0) price(2, k, e.price);
+      quantity(3, k, e.quantity);
       break;
     case 'filled':
       body = w.begin(11);
       w.uint(1, e.tradeId);
-      w.string(2, f.price.format(e.price));
-      w.string(3, f.quantity.format(e.quantity));
-      w.string(4, f.quantity.format(e.remaining));
+      price(2, k, e.price);
+      quantity(3, k, e.quantity);
+      quantity(4, k, e.remaining);
       w.uint(5, e.liquidity === 'maker' ? Liquidity.LIQUIDITY_MAKER : Liquidity.LIQUIDITY_TAKER);
       break;
     case 'cancelled':
       body = w.begin(12);
-      w.string(1, f.quantity.format(e.quantity));
-      w.string(2, f.quantity.format(e.remaining));
+      quantity(1, k, e.quantity);
+      quantity(2, k, e.remaining);
       w.uint(3, e.reason);
       break;
     case 'replaced':
       body = w.begin(13);
-      w.string(1, f.price.format(e.price));
-      w.string(2, f.quantity.format(e.remaining));
+      price(1, k, e.price);
+      quantity(2, k, e.remaining);
       w.bool(3, e.priorityKept);
       break;
   }

@@ -31,13 +31,14 @@ export class ProtoWriter {
   /** A copy of what was written since `reset` (the writer's buffer is reused). */
   take(): Buffer {
     const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    copyInto(out, 0, this.buf, 0, this.pos);
     return out;
   }
 
   /** A non-negative integer below 2^53 as a varint field (0 is not written). */
   uint(field: number, value: number): void {
     if (value === 0) return;
+    this.ensure(16);
     this.tag(field, WIRE_VARINT);
     this.varint(value);
   }
@@ -46,9 +47,9 @@ export class ProtoWriter {
   int(field: number, value: number): void {
     if (value === 0) return;
     if (value > 0) return this.uint(field, value);
+    this.ensure(15);
     this.tag(field, WIRE_VARINT);
     let v = BigInt.asUintN(64, BigInt(value));
-    this.ensure(10);
     while (v >= 0x80n) {
       this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
       v >>= 7n;
@@ -58,8 +59,8 @@ export class ProtoWriter {
 
   bool(field: number, value: boolean): void {
     if (!value) return;
+    this.ensure(6);
     this.tag(field, WIRE_VARINT);
-    this.ensure(1);
     this.buf[this.pos++] = 1;
   }
 
@@ -67,8 +68,8 @@ export class ProtoWriter {
   string(field: number, value: string): void {
     const n = value.length;
     if (n === 0) return;
+    this.ensure(n + 10);
     this.tag(field, WIRE_LEN);
-    this.ensure(n + 5);
     const buf = this.buf;
     const lengthAt = this.pos;
     if (n <= ONE_BYTE) {
@@ -85,11 +86,54 @@ export class ProtoWriter {
     this.utf8(value, lengthAt);
   }
 
+  /**
+   * A decimal string field written straight from its units: `units` (a non-negative safe integer) with
+   * `scale` fraction digits, always all of them ("0.50" for 50 at scale 2) — the text formatUnits
+   * (core/decimal.ts) gives, without making the string. Never empty, so always written. `scale` is at
+   * most 18 (parseDecimal), so the text is at most 20 characters.
+   */
+  decimal(field: number, units: number, scale: number): void {
+    this.ensure(40);
+    this.tag(field, WIRE_LEN);
+    const buf = this.buf;
+    const lengthAt = this.pos;
+    // Digits of `units`, at least scale + 1 of them (zero-padded), then the point inserted `scale` from the end.
+    let digits = 1;
+    for (let v = units; v >= 10; v = Math.floor(v / 10)) digits++;
+    if (digits < scale + 1) digits = scale + 1;
+    const length = scale === 0 ? digits : digits + 1;
+    let p = lengthAt + length; // one past the last character
+    let v = units;
+    for (let i = 0; i < scale; i++) {
+      const q = Math.floor(v / 10);
+      buf[p--] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    if (scale > 0) buf[p--] = 0x2e;
+    for (let i = scale; i < digits; i++) {
+      const q = Math.floor(v / 10);
+      buf[p--] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    buf[lengthAt] = length;
+    this.pos = lengthAt + 1 + length;
+  }
+
+  /** Bytes written as they are (a field already encoded whole: tag, length and payload). */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = bytes[i]!;
+    this.pos = p;
+  }
+
   /** Bytes already encoded (a nested message, or a field's payload) as a length-delimited field. */
   bytes(field: number, value: Uint8Array): void {
+    this.ensure(value.length + 13);
     this.tag(field, WIRE_LEN);
     this.varint(value.length);
-    this.ensure(value.length);
     this.buf.set(value, this.pos);
     this.pos += value.length;
   }
@@ -97,11 +141,10 @@ export class ProtoWriter {
   /** `src[start, end)` as a length-delimited field (a field's payload copied out of another message). */
   bytesOf(field: number, src: Uint8Array, start: number, end: number): void {
     const n = end - start;
+    this.ensure(n + 13);
     this.tag(field, WIRE_LEN);
     this.varint(n);
-    this.ensure(n);
-    this.buf.set(n === src.length ? src : src.subarray(start, end), this.pos);
-    this.pos += n;
+    this.pos = copyInto(this.buf, this.pos, src, start, end);
   }
 
   /**
@@ -114,8 +157,8 @@ export class ProtoWriter {
 
   /** Starts a nested message in `field`; pass the result to `end` once its fields are written. */
   begin(field: number): number {
+    this.ensure(6);
     this.tag(field, WIRE_LEN);
-    this.ensure(1);
     return this.pos++; // one byte reserved for the length; `end` makes room when it needs more
   }
 
@@ -143,19 +186,42 @@ export class ProtoWriter {
     this.pos += this.buf.write(value, this.pos, 'utf8');
   }
 
+  /** A field key; the caller has ensured room for it (5 bytes). */
   private tag(field: number, wireType: number): void {
-    this.varint((field << 3) | wireType);
+    const key = (field << 3) | wireType;
+    if (key < 0x80) this.buf[this.pos++] = key;
+    else this.varint(key);
   }
 
+  /** A varint of a non-negative integer below 2^53; the caller has ensured room for it (8 bytes). */
   private varint(value: number): void {
-    this.ensure(8);
     const buf = this.buf;
-    let v = value;
-    while (v > 0x7f) {
-      buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    let p = this.pos;
+    if (value < 0x80) {
+      buf[p++] = value;
+    } else if (value <= 0xffffffff) {
+      let v = value >>> 0;
+      while (v > 0x7f) {
+        buf[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[p++] = v;
+    } else {
+      // Above 32 bits: the low 28 bits as four groups, the rest (at most 25 bits) as int arithmetic.
+      const high = Math.floor(value / 0x10000000);
+      let low = value - high * 0x10000000;
+      for (let i = 0; i < 4; i++) {
+        buf[p++] = (low & 0x7f) | 0x80;
+        low >>>= 7;
+      }
+      let v = high;
+      while (v > 0x7f) {
+        buf[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      buf[p++] = v;
     }
-    buf[this.pos++] = v;
+    this.pos = p;
   }
 
   private ensure(bytes: number): void {
@@ -164,6 +230,20 @@ export class ProtoWriter {
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
   }
+}
+
+/** Below this many bytes a copy is a loop: cheaper than the subarray and native call of `set`. */
+const SHORT_COPY = 512;
+
+/** Copies `src[start, end)` to `dst` at `at`; returns where it ends in `dst`. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): number {
+  if (end - start >= SHORT_COPY) {
+    dst.set(src.subarray(start, end), at);
+    return at + end - start;
+  }
+  let p = at;
+  for (let i = start; i < end; i++) dst[p++] = src[i]!;
+  return p;
 }
 
 function varintSize(value: number): number {
