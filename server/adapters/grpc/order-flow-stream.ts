@@ -39,8 +39,8 @@ export interface OrderFlowCommands {
 /** A command's result in a flow reply (its error may still be set when its journal write fails). */
 export type FlowResult = Extract<FlowPart, { kind: 'result' }>;
 
-function eventPart(pair: TradingPair, events: readonly PairOrderEvent[]): FlowPart {
-  return { kind: 'events', inst: pair.instrument, events };
+function eventPart(pair: TradingPair, events: readonly PairOrderEvent[]): Extract<FlowPart, { kind: 'events' }> {
+  return { kind: 'events', inst: pair.instrument, events, answer: undefined };
 }
 
 /** OrderFlow replies waiting for durability per stream before the stream stops reading. */
@@ -205,6 +205,9 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       try {
         for (let i = 0; i < commands.length; i++) {
           const { result, answer, pair } = paths.run(account, commands[i]!, prepared[i], earlier);
+          // The order's own events were pushed right before its result: the answer holds them encoded.
+          const last = batch[batch.length - 1];
+          if (answer?.events !== undefined && last?.kind === 'events' && last.events === answer.events) last.answer = answer.answer;
           answers.push(answer);
           applied.push(pair && { pair, sequence: pair.lastCommandSequence, result });
           batch.push(result);

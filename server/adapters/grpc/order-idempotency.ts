@@ -19,7 +19,7 @@ import { RejectCode } from '../../core/reasons.ts';
 import type { AccountId } from '../../core/types.ts';
 import type { OrderRecord } from '../../pairs/order-registry.ts';
 import { recordOfRow } from '../../pairs/pair-projection.ts';
-import type { NewOrderRequest, TradingPair } from '../../pairs/trading-pair.ts';
+import type { NewOrderRequest, OrderEvent as PairOrderEvent, TradingPair } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { ClientOrderArchive } from '../../ports/client-order-archive.ts';
 import type { OrderRow } from '../../ports/journal.ts';
@@ -100,6 +100,12 @@ export interface SubmitAnswer {
   pair: TradingPair;
   /** SubmitOrderResponse bytes (order-wire.ts): sent as they are, or copied into a batch item / flow result. */
   answer: Buffer;
+  /**
+   * The pair's events the answer's `events` were encoded from, when the order was applied now (the same
+   * array the pair pushed to the account's subscribers, so a flow can copy them from `answer`);
+   * undefined for an answer on record.
+   */
+  events: readonly PairOrderEvent[] | undefined;
   clientOrderId: string;
   /** Set when the engine refused the order: a unary call fails with it, an item reports it. */
   rejection: Rejection | undefined;
@@ -183,18 +189,18 @@ export class OrderIdempotency {
     if (existing !== undefined) {
       // Compared with the submitted fields when on record: a replace since then changed price/quantity.
       if ((original?.fingerprint ?? fingerprint(existing)) !== p.fingerprint) throw duplicateWithOtherFields(cid, existing.orderId);
-      return { pair, answer: original?.answer ?? encodeOrderAnswer(pair.instrument, existing, []), clientOrderId: cid, rejection: undefined, remember: undefined };
+      return { pair, answer: original?.answer ?? encodeOrderAnswer(pair.instrument, existing, []), events: undefined, clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     // Not retained by the registry any more (closed and evicted), but still within the idempotency TTL.
     if (original !== undefined) {
       if (original.fingerprint !== p.fingerprint) throw duplicateWithOtherFields(cid, orderIdOf(original));
-      return { pair, answer: original.answer, clientOrderId: cid, rejection: undefined, remember: undefined };
+      return { pair, answer: original.answer, events: undefined, clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     // Only the orders table still knows it: its current state, without events.
     const archived = p.archived;
     if (archived !== undefined) {
       if (fingerprint(archived) !== p.fingerprint) throw duplicateWithOtherFields(cid, archived.orderId);
-      return { pair, answer: encodeOrderAnswer(pair.instrument, recordOfRow(archived, account, 0), []), clientOrderId: cid, rejection: undefined, remember: undefined };
+      return { pair, answer: encodeOrderAnswer(pair.instrument, recordOfRow(archived, account, 0), []), events: undefined, clientOrderId: cid, rejection: undefined, remember: undefined };
     }
     return undefined;
   }

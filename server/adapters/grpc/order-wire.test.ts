@@ -94,10 +94,10 @@ describe('order-wire: the same bytes as the generated encoder', () => {
     );
   });
 
-  it('flow responses: results (order from an answer or a record) and pushed events', () => {
+  it('flow responses: results (order from an answer or a record) and pushed events (encoded, or copied from an answer)', () => {
     const part = fc.oneof(
       fc.record({ kind: fc.constant('result' as const), correlationId: fc.oneof(fc.constant(''), fc.string({ maxLength: 40 })), error: fc.option(itemError, { nil: undefined }), order: fc.option(order, { nil: undefined }), fromAnswer: fc.boolean() }),
-      fc.record({ kind: fc.constant('events' as const), events: fc.array(event, { minLength: 1, maxLength: 4 }) }),
+      fc.record({ kind: fc.constant('events' as const), events: fc.array(event, { minLength: 1, maxLength: 4 }), fromAnswer: fc.boolean(), answerOrder: fc.option(order, { nil: undefined }) }),
     );
     fc.assert(
       fc.property(inst, fc.array(part, { maxLength: 6 }), (i, parts) => {
@@ -111,7 +111,7 @@ describe('order-wire: the same bytes as the generated encoder', () => {
         const bytes = encodeFlowResponse(
           parts.map((p) =>
             p.kind === 'events'
-              ? { kind: 'events', inst: i, events: p.events }
+              ? { kind: 'events', inst: i, events: p.events, answer: p.fromAnswer ? encodeOrderAnswer(i, p.answerOrder, p.events) : undefined }
               : p.fromAnswer
                 ? { kind: 'result', correlationId: p.correlationId, error: p.error, answer: p.order && encodeOrderAnswer(i, p.order, []), order: undefined, inst: undefined }
                 : { kind: 'result', correlationId: p.correlationId, error: p.error, answer: undefined, order: p.order, inst: i },

@@ -172,7 +172,8 @@ export function encodeBatchResponse(items: readonly BatchItem[]): Buffer {
 /** One OrderFlowMessage of a reply: a command's result, or order events of one pair. */
 export type FlowPart =
   | { kind: 'result'; correlationId: string; error: ItemError | undefined; answer: Uint8Array | undefined; order: OrderRecord | undefined; inst: Instrument | undefined }
-  | { kind: 'events'; inst: Instrument; events: readonly PairOrderEvent[] };
+  /** `answer`, when set, is a SubmitOrderResponse whose events are exactly `events`: they are copied from it, not encoded again. */
+  | { kind: 'events'; inst: Instrument; events: readonly PairOrderEvent[]; answer: Uint8Array | undefined };
 
 /**
  * OrderFlowResponse: `messages = 1` of OrderFlowMessage `{ result = 1 | event = 2 }`; a result is
@@ -183,6 +184,11 @@ export function encodeFlowResponse(parts: readonly FlowPart[]): Buffer {
   w.reset();
   for (const part of parts) {
     if (part.kind === 'events') {
+      // Each event an OrderFlowMessage (event = 2): the answer's events (its field 2) copied as they are.
+      if (part.answer !== undefined) {
+        w.eachAsMessage(part.answer, 2, 1);
+        continue;
+      }
       for (const e of part.events) {
         const at = w.begin(1);
         writeOrderEvent(2, part.inst, e);

@@ -157,8 +157,8 @@ export function createOrdersService(
     }
     const result = writable(pair).submit(account, order);
     const answer = encodeOrderAnswer(pair.instrument, result.order, result.events);
-    if (!result.outcome.ok) return { pair, answer, clientOrderId: order.clientOrderId, rejection: result.outcome, remember: undefined };
-    return { pair, answer, clientOrderId: order.clientOrderId, rejection: undefined, remember: idempotency.first(p, answer, earlier) };
+    if (!result.outcome.ok) return { pair, answer, events: result.events, clientOrderId: order.clientOrderId, rejection: result.outcome, remember: undefined };
+    return { pair, answer, events: result.events, clientOrderId: order.clientOrderId, rejection: undefined, remember: idempotency.first(p, answer, earlier) };
   };
 
   const cancel = (account: number, req: CancelOrderRequest): Applied => {

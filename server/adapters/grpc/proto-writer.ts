@@ -155,6 +155,21 @@ export class ProtoWriter {
     for (let p = 0; p < src.length; p = fieldEnd) this.bytesOf(readField(src, p) + shift, src, fieldStart, fieldEnd);
   }
 
+  /**
+   * Each top-level `field` of `src` (a message this service encoded) as a message of its own in
+   * `outer`, holding it under the same number: `outer { field }` per occurrence. Throws RangeError as
+   * findField does.
+   */
+  eachAsMessage(src: Uint8Array, field: number, outer: number): void {
+    for (let p = 0; p < src.length; p = fieldEnd) {
+      if (readField(src, p) !== field) continue;
+      const start = fieldStart;
+      const at = this.begin(outer);
+      this.bytesOf(field, src, start, fieldEnd);
+      this.end(at);
+    }
+  }
+
   /** Starts a nested message in `field`; pass the result to `end` once its fields are written. */
   begin(field: number): number {
     this.ensure(6);
