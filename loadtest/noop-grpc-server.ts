@@ -13,6 +13,7 @@
  * Prints `noop-grpc-server listening on HOST:PORT` once bound; exits on SIGTERM/SIGINT.
  */
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { InstrumentsServiceService, type Instrument, type InstrumentsServiceServer } from '../server/adapters/grpc/generated/trading/v1/instruments.ts';
 import { MarketDataServiceService, type MarketDataServiceServer, type OrderBookSnapshot } from '../server/adapters/grpc/generated/trading/v1/market_data.ts';
@@ -184,15 +185,11 @@ function main(): void {
   const host = process.env.GRPC_HOST || '127.0.0.1';
   const port = Number(process.env.GRPC_PORT || '0');
   const server = createNoopServer(parseShape(process.env.NOOP_RESPONSE_SHAPE));
-  // Holds the event loop open until the server is bound: under valgrind a start was seen to end with
-  // exit code 0 before "listening" (the loop ran empty while the bind was still pending).
-  const starting = setInterval(() => {}, 60_000);
   server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
     if (err) {
       console.error('noop-grpc-server failed to bind:', err.message);
       process.exit(1);
     }
-    clearInterval(starting);
     console.log(`noop-grpc-server listening on ${host}:${bound}`);
   });
   const stop = (): void => {
@@ -203,4 +200,6 @@ function main(): void {
   process.on('SIGINT', stop);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+// Compared as real paths: run through a symlinked node_modules (a worktree sharing another's), the
+// module's URL is the resolved one and a plain comparison would never start the server.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) main();
