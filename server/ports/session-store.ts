@@ -36,6 +36,21 @@ export interface RateDecision {
  */
 export type ClientOrderResult = string;
 
+/**
+ * A store's synchronous client-order table, when the store lives in this process (MemorySessionStore,
+ * and wrappers of it that keep the capability): the idempotency fast path then costs no promise per order.
+ */
+export interface InProcessClientOrders {
+  lookupClientOrderNow(account: string, pair: string, clientOrderId: string): ClientOrderResult | undefined;
+  rememberClientOrderNow(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): ClientOrderResult;
+}
+
+/** `store`'s synchronous client-order table, or undefined when it has none (Redis). */
+export function inProcessClientOrders(store: SessionStore): InProcessClientOrders | undefined {
+  const s = store as SessionStore & Partial<InProcessClientOrders>;
+  return typeof s.lookupClientOrderNow === 'function' && typeof s.rememberClientOrderNow === 'function' ? (s as InProcessClientOrders) : undefined;
+}
+
 export interface SessionStore {
   /** Creates an API key for `account`. The secret is returned once and stored only hashed. */
   createApiKey(account: string): Promise<ApiKeyCredentials>;

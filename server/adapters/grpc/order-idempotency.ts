@@ -26,7 +26,8 @@ import type { OrderRow } from '../../ports/journal.ts';
 import type { Logger } from './call-context.ts';
 import { RejectionError, describeError, type ErrorFacts } from './errors.ts';
 import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
-import type { InProcessClientOrders, OrderSessionHooks } from './order-session-hooks.ts';
+import type { InProcessClientOrders } from '../../ports/session-store.ts';
+import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { encodeOrderAnswer } from './order-wire.ts';
 import { findField } from './proto-writer.ts';
 

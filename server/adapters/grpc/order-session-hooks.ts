@@ -5,7 +5,7 @@
  * over a SessionStore. No matching logic here.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import type { ClientOrderResult, SessionStore } from '../../ports/session-store.ts';
+import { inProcessClientOrders, type ClientOrderResult, type InProcessClientOrders, type SessionStore } from '../../ports/session-store.ts';
 import { RateLimitedError } from './errors.ts';
 
 export interface OrderSessionHooks {
@@ -31,17 +31,6 @@ export interface OrderSessionHooks {
   revalidate?(metadata: Metadata): Promise<unknown>;
   /** Least time between two re-checks of one stream's session. */
   readonly streamRecheckMs: number;
-}
-
-/** A store's synchronous client-order table (MemorySessionStore has one). */
-export interface InProcessClientOrders {
-  lookupClientOrderNow(account: string, pair: string, clientOrderId: string): ClientOrderResult | undefined;
-  rememberClientOrderNow(account: string, pair: string, clientOrderId: string, result: ClientOrderResult): ClientOrderResult;
-}
-
-function inProcessClientOrders(store: SessionStore): InProcessClientOrders | undefined {
-  const s = store as SessionStore & Partial<InProcessClientOrders>;
-  return typeof s.lookupClientOrderNow === 'function' && typeof s.rememberClientOrderNow === 'function' ? (s as InProcessClientOrders) : undefined;
 }
 
 /** Default for SessionHooksOptions.streamRecheckMs. */

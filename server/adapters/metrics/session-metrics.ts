@@ -9,7 +9,7 @@
  *   trading_session_cached_sessions                         gauge    sessions the Redis wrapper keeps locally for outages
  */
 import { Gauge, type Registry } from 'prom-client';
-import { InvalidCredentialsError, type SessionStore } from '../../ports/session-store.ts';
+import { InvalidCredentialsError, inProcessClientOrders, type InProcessClientOrders, type SessionStore } from '../../ports/session-store.ts';
 import { CounterFamily } from './metric-families.ts';
 
 export interface SessionMetricsSources {
@@ -58,7 +58,7 @@ export class SessionMetrics {
     const loginOk = this.logins.series({ result: 'ok' });
     const loginRefused = this.logins.series({ result: 'refused' });
     const loginFailed = this.logins.series({ result: 'failed' });
-    return {
+    const instrumented: SessionStore = {
       createApiKey: (account) => store.createApiKey(account),
       revokeApiKey: (keyId) => store.revokeApiKey(keyId),
       login: (keyId, secret, ttlMs) =>
@@ -87,5 +87,18 @@ export class SessionMetrics {
         }),
       close: () => store.close(),
     };
+    // The in-process store's synchronous client-order table (order-session-hooks.ts: no promise per
+    // order) stays visible through the wrapper, counted the same way.
+    const now = inProcessClientOrders(store);
+    if (now === undefined) return instrumented;
+    const sync: InProcessClientOrders = {
+      lookupClientOrderNow: (account, pair, id) => {
+        const r = now.lookupClientOrderNow(account, pair, id);
+        (r === undefined ? miss : hit).inc();
+        return r;
+      },
+      rememberClientOrderNow: (account, pair, id, result) => now.rememberClientOrderNow(account, pair, id, result),
+    };
+    return Object.assign(instrumented, sync);
   }
 }
