@@ -45,11 +45,10 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFil
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildService, measureWindow, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
+import { buildService, measureWindow, openLoopArgs, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
-import type { LoadArgs } from './load-args.ts';
 import type { LoadResult } from './load-run.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { shapeOf, type ResponseShape } from './response-shape.ts';
@@ -167,23 +166,7 @@ interface LatencyRun {
 async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, shape: ResponseShape | undefined): Promise<LatencyRun> {
   const server = await startServer({ target, env: serviceEnv(), shape: target === 'noop' ? shape : undefined, runtime: CONFIG.runtime });
   try {
-    const args: LoadArgs = {
-      // At least one call or message a second, so a mode whose closed-loop rate was near 0 still measures something.
-      rate: Math.max(mode === 'unary' ? 1 : CONFIG.batch, Math.round(ratePerSec)),
-      durationSeconds: CONFIG.seconds,
-      mix: { unary: mode === 'unary' ? 1 : 0, stream: mode === 'stream' ? 1 : 0, batch: mode === 'batch' ? 1 : 0 },
-      batch: CONFIG.batch,
-      streams: BENCH_ACCOUNTS.length,
-      connections: 2,
-      target: server.address,
-      admin: server.admin ?? '',
-      adminToken: undefined,
-      auth: 'header', // "do not log in": the job's tokens are already the accounts' sessions
-      out: '',
-      seed: CONFIG.seed,
-      maxInFlight: 1_000_000,
-      progressEvery: 1_000_000,
-    };
+    const args = openLoopArgs(mode, ratePerSec, server, CONFIG);
     const tokens = await tokensFor(server);
     // A fresh process first compiles its hot paths: warm it up at the same rate, as the throughput runs
     // do, so the tail measures the server and not its JIT's first second.

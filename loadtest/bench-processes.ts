@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BenchMode, ClientJob, ClientResult, ThroughputJob } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, loginBenchAccounts } from './grpc-load-client.ts';
+import type { LoadArgs } from './load-args.ts';
 import type { ResponseShape } from './response-shape.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -231,4 +232,29 @@ export function throughputJobs(plan: JobPlan, address: string, tokens: string[])
     inFlight: plan.mode === 'stream' ? plan.inFlight : share(plan.inFlight, i),
     batch: plan.batch,
   }));
+}
+
+/**
+ * An open-loop run of `mode` at `ratePerSec` orders a second against `server` for `seconds`, as the latency
+ * job of loadtest/load-run.ts takes it: one stream per bench account, two connections, the accounts'
+ * sessions already logged in (tokensFor).
+ */
+export function openLoopArgs(mode: BenchMode, ratePerSec: number, server: ServerProcess, o: { seconds: number; batch: number; seed: number }): LoadArgs {
+  return {
+    // At least one call or message a second, so a mode whose closed-loop rate was near 0 still measures something.
+    rate: Math.max(mode === 'unary' ? 1 : o.batch, Math.round(ratePerSec)),
+    durationSeconds: o.seconds,
+    mix: { unary: mode === 'unary' ? 1 : 0, stream: mode === 'stream' ? 1 : 0, batch: mode === 'batch' ? 1 : 0 },
+    batch: o.batch,
+    streams: BENCH_ACCOUNTS.length,
+    connections: 2,
+    target: server.address,
+    admin: server.admin ?? '',
+    adminToken: undefined,
+    auth: 'header', // "do not log in": the job's tokens are already the accounts' sessions
+    out: '',
+    seed: o.seed,
+    maxInFlight: 1_000_000,
+    progressEvery: 1_000_000,
+  };
 }

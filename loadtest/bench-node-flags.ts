@@ -1,0 +1,146 @@
+/**
+ * Paired A/B of node flags for the service (`npm run bench:node-flags`): the same build run with flags A and
+ * flags B, a fresh process per run, the order alternating within each pair, under the bench:grpc load
+ * (sessions, client order ids, shadow migration, PERSISTENCE=memory). Per pair: server CPU per order and
+ * orders/s closed-loop, then the open-loop latency at one fixed rate. Reports the median of the per-pair
+ * ratios B/A with every pair's ratio beside it, and the load average of each run.
+ *
+ *   BENCH_FLAGS_A ()           node flags of A (e.g. empty: the defaults)
+ *   BENCH_FLAGS_B (required)   node flags of B (e.g. --max-semi-space-size=64)
+ *   BENCH_MODE (stream)        stream | batch | unary, as bench:grpc
+ *   BENCH_PAIRS (5)  BENCH_SECONDS (5)  BENCH_WARMUP_SECONDS (1)  BENCH_CLIENTS (2)  BENCH_SEED (1)  BENCH_BATCH (100)
+ *   BENCH_RATE (0)             open-loop orders/s; 0: half of A's median closed-loop maximum
+ *   BENCH_TAG ()               names the run: node-flags-<date>-<tag>.json
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildService, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor } from './bench-processes.ts';
+import { envInt, gitCommit } from './bench-support.ts';
+import type { BenchMode } from './grpc-bench-client.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const flags = (v: string | undefined): string[] => (v ?? '').split(/\s+/).filter((f) => f !== '');
+const CONFIG = {
+  a: flags(process.env.BENCH_FLAGS_A),
+  b: flags(process.env.BENCH_FLAGS_B),
+  mode: (process.env.BENCH_MODE || 'stream') as BenchMode,
+  pairs: envInt('BENCH_PAIRS', 5),
+  seconds: envInt('BENCH_SECONDS', 5),
+  warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 1, 0),
+  clients: envInt('BENCH_CLIENTS', 2),
+  seed: envInt('BENCH_SEED', 1),
+  batch: envInt('BENCH_BATCH', 100),
+  rate: envInt('BENCH_RATE', 0, 0),
+  tag: process.env.BENCH_TAG || '',
+};
+if (CONFIG.b.length === 0) throw new Error('BENCH_FLAGS_B: give the node flags to compare against BENCH_FLAGS_A');
+if (!['stream', 'batch', 'unary'].includes(CONFIG.mode)) throw new Error(`BENCH_MODE must be stream, batch or unary, got ${JSON.stringify(CONFIG.mode)}`);
+if (!/^[a-z0-9-]{0,40}$/.test(CONFIG.tag)) throw new Error(`BENCH_TAG must be up to 40 of a-z, 0-9 and -, got ${JSON.stringify(CONFIG.tag)}`);
+
+/** As bench:grpc runs the service. */
+const ENV = { PERSISTENCE: 'memory', MIGRATION_INITIAL_STATE: 'shadow', RATE_LIMIT_PER_SECOND: '10000' };
+const IN_FLIGHT: Record<BenchMode, number> = { stream: 2, batch: 4, unary: 64 };
+
+type Side = 'a' | 'b';
+interface Throughput { ordersPerSec: number; usPerOrder: number; load: number }
+interface Latency { p50us: number; p99us: number; maxus: number; load: number }
+
+async function throughput(side: Side, pair: number): Promise<Throughput> {
+  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side] });
+  try {
+    const plan = { mode: CONFIG.mode, clients: CONFIG.clients, seconds: CONFIG.seconds, warmupSeconds: CONFIG.warmupSeconds, seed: CONFIG.seed, tag: `${side}${pair}`, inFlight: IN_FLIGHT[CONFIG.mode], batch: CONFIG.batch };
+    const w = await measureWindow(server, throughputJobs(plan, server.address, await tokensFor(server)));
+    const orders = w.results.reduce((n, r) => n + r.throughput!.orders, 0);
+    return { ordersPerSec: orders / CONFIG.seconds, usPerOrder: (w.serverCpuMs * 1000) / Math.max(1, orders), load: w.loadStart };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function latency(side: Side, rate: number): Promise<Latency> {
+  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side] });
+  try {
+    const args = openLoopArgs(CONFIG.mode, rate, server, CONFIG);
+    const tokens = await tokensFor(server);
+    if (CONFIG.warmupSeconds > 0) await measureWindow(server, [{ kind: 'latency', tokens, args: { ...args, durationSeconds: CONFIG.warmupSeconds, seed: args.seed + 1000 } }]);
+    const w = await measureWindow(server, [{ kind: 'latency', tokens, args }]);
+    const l = w.results[0]!.latency!.latency_us;
+    return { p50us: l.p50, p99us: l.p99, maxus: l.max, load: w.loadStart };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const ratios = (pairs: { a: number; b: number }[]): { median: number; each: number[] } => {
+  const each = pairs.map((p) => r3(p.b / p.a));
+  return { median: r3(median(each)), each };
+};
+
+async function main(): Promise<void> {
+  const label = (s: Side) => (CONFIG[s].length > 0 ? CONFIG[s].join(' ') : '(defaults)');
+  console.log(`bench:node-flags  ${CONFIG.mode}  A: ${label('a')}  B: ${label('b')}  ${CONFIG.pairs} pairs, ${CONFIG.seconds} s per run; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  buildService();
+  const tp: { a: Throughput; b: Throughput }[] = [];
+  for (let p = 1; p <= CONFIG.pairs; p++) {
+    const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
+    const got: Partial<Record<Side, Throughput>> = {};
+    for (const s of order) got[s] = await throughput(s, p);
+    tp.push(got as { a: Throughput; b: Throughput });
+    for (const s of order) console.log(`  pair ${p} ${s}  ${Math.round(got[s]!.ordersPerSec)} orders/s  server ${got[s]!.usPerOrder.toFixed(2)} µs/order  load ${got[s]!.load.toFixed(2)}`);
+  }
+  const rate = CONFIG.rate > 0 ? CONFIG.rate : Math.round(median(tp.map((t) => t.a.ordersPerSec)) / 2);
+  const lat: { a: Latency; b: Latency }[] = [];
+  for (let p = 1; p <= CONFIG.pairs; p++) {
+    const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
+    const got: Partial<Record<Side, Latency>> = {};
+    for (const s of order) got[s] = await latency(s, rate);
+    lat.push(got as { a: Latency; b: Latency });
+    for (const s of order) console.log(`  latency pair ${p} ${s} at ${rate}/s  p50 ${(got[s]!.p50us / 1000).toFixed(2)} ms  p99 ${(got[s]!.p99us / 1000).toFixed(2)} ms  load ${got[s]!.load.toFixed(2)}`);
+  }
+  const result = {
+    date: new Date().toISOString(),
+    commit: gitCommit(ROOT, ['server', 'loadtest']),
+    mode: CONFIG.mode,
+    flagsA: CONFIG.a.join(' '),
+    flagsB: CONFIG.b.join(' '),
+    pairs: CONFIG.pairs,
+    seconds: CONFIG.seconds,
+    loadavgEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+    cpuPerOrderBA: ratios(tp.map((t) => ({ a: t.a.usPerOrder, b: t.b.usPerOrder }))),
+    ordersPerSecBA: ratios(tp.map((t) => ({ a: t.a.ordersPerSec, b: t.b.ordersPerSec }))),
+    latencyRate: rate,
+    p99BA: ratios(lat.map((l) => ({ a: l.a.p99us, b: l.b.p99us }))),
+    p50BA: ratios(lat.map((l) => ({ a: l.a.p50us, b: l.b.p50us }))),
+    throughput: tp,
+    latency: lat,
+  };
+  const line = (name: string, r: { median: number; each: number[] }) => console.log(`${name.padEnd(22)} B/A median ${r.median.toFixed(3)}  (${r.each.map((x) => x.toFixed(3)).join(', ')})`);
+  console.log('');
+  line('server CPU per order', result.cpuPerOrderBA);
+  line('orders/s', result.ordersPerSecBA);
+  line(`p99 at ${rate}/s`, result.p99BA);
+  line(`p50 at ${rate}/s`, result.p50BA);
+  console.log(`load average at end ${result.loadavgEnd.join(' ')}`);
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = `node-flags-${result.date.slice(0, 10)}${CONFIG.tag ? `-${CONFIG.tag}` : ''}.json`;
+  writeFileSync(join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
+  const { throughput: _t, latency: _l, ...summary } = result;
+  appendFileSync(join(dir, 'node-flags-history.jsonl'), `${JSON.stringify(summary)}\n`);
+  console.log(`wrote bench-results/${file}, appended node-flags-history.jsonl`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error('bench:node-flags failed:', err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);
