@@ -51,6 +51,8 @@ export interface ServerOptions {
   wrap?: readonly string[];
   /** How long the server may take to listen. @default 60000 */
   startTimeoutMs?: number;
+  /** The checkout the service runs from (its dist/ or sources; bench:service-ab runs another build). @default this checkout */
+  root?: string;
 }
 
 export type ServiceRuntime = 'dist' | 'tsx';
@@ -71,12 +73,12 @@ export function serviceNodeFlags(): string[] {
 const NOOP_BUNDLE = join(ROOT, 'node_modules/.cache/bench-noop/noop-grpc-server.mjs');
 
 /**
- * `npm run build:server` (what `npm start` runs first), so dist/ holds the sources being measured, and
+ * `npm run build:server` in `root` (this checkout by default; what `npm start` runs first), so its dist/ holds the sources being measured, and
  * the no-op server bundled with esbuild: both run as plain JavaScript, neither pays tsx's per-function
  * naming helper (`BENCH_SERVICE_RUNTIME=tsx` runs both from sources instead).
  */
-export function buildService(): void {
-  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+export function buildService(root = ROOT): void {
+  execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: root, stdio: 'inherit' });
   execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'loadtest/noop-grpc-server.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${NOOP_BUNDLE}`, '--log-level=warning'], { stdio: 'inherit' });
 }
 
@@ -91,7 +93,8 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
     : o.runtime === 'dist' ? ['--enable-source-maps', ...serviceNodeFlags(), ...profile, 'dist/server/main.js']
     : ['--import', 'tsx', ...serviceNodeFlags(), ...profile, 'server/main.ts'];
   const wrap = o.wrap ?? [];
-  const child = wrap.length > 0 ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cwd = o.target === 'service' ? (o.root ?? ROOT) : ROOT;
+  const child = wrap.length > 0 ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const startTimeoutMs = o.startTimeoutMs ?? 60_000;
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${o.target}] ${d.toString()}`));
   return new Promise<ServerProcess>((resolve, reject) => {

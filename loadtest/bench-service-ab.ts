@@ -1,20 +1,22 @@
 /**
- * Paired A/B of node flags for the service (`npm run bench:node-flags`): the same build run with flags A and
- * flags B, a fresh process per run, the order alternating within each pair, under the bench:grpc load
- * (sessions, client order ids, shadow migration, PERSISTENCE=memory). Per pair: server CPU per order and
- * orders/s closed-loop, then the open-loop latency at one fixed rate. Reports the median of the per-pair
- * ratios B/A with every pair's ratio beside it, and the load average of each run.
+ * Paired A/B of two service builds or node flags (`npm run bench:service-ab`): A and B each run as `npm
+ * start` runs the service (node dist/server/main.js of a checkout, built first), a fresh process per run,
+ * the order alternating within each pair, under the bench:grpc load (sessions, client order ids, shadow
+ * migration, PERSISTENCE=memory). Per pair: server CPU per order and orders/s closed-loop, then the
+ * open-loop latency at one fixed rate. Reports the median of the per-pair ratios B/A with every pair's
+ * ratio beside it, and the load average of each run.
  *
- *   BENCH_FLAGS_A ()           node flags of A (e.g. empty: the defaults)
- *   BENCH_FLAGS_B (required)   node flags of B (e.g. --max-semi-space-size=64)
+ *   BENCH_A_ROOT, BENCH_B_ROOT (this checkout)  the checkout whose build runs as A, B (e.g. a git worktree
+ *                              of the commit before a change; its node_modules may be a link to this one's)
+ *   BENCH_A_FLAGS, BENCH_B_FLAGS ()  extra node flags of A, B (e.g. B: --max-semi-space-size=64)
  *   BENCH_MODE (stream)        stream | batch | unary, as bench:grpc
  *   BENCH_PAIRS (5)  BENCH_SECONDS (5)  BENCH_WARMUP_SECONDS (1)  BENCH_CLIENTS (2)  BENCH_SEED (1)  BENCH_BATCH (100)
  *   BENCH_RATE (0)             open-loop orders/s; 0: half of A's median closed-loop maximum
- *   BENCH_TAG ()               names the run: node-flags-<date>-<tag>.json
+ *   BENCH_TAG ()               names the run: service-ab-<date>-<tag>.json
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildService, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
@@ -22,9 +24,10 @@ import type { BenchMode } from './grpc-bench-client.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const flags = (v: string | undefined): string[] => (v ?? '').split(/\s+/).filter((f) => f !== '');
+const root = (v: string | undefined): string => resolve(v || ROOT);
 const CONFIG = {
-  a: flags(process.env.BENCH_FLAGS_A),
-  b: flags(process.env.BENCH_FLAGS_B),
+  a: { flags: flags(process.env.BENCH_A_FLAGS), root: root(process.env.BENCH_A_ROOT) },
+  b: { flags: flags(process.env.BENCH_B_FLAGS), root: root(process.env.BENCH_B_ROOT) },
   mode: (process.env.BENCH_MODE || 'stream') as BenchMode,
   pairs: envInt('BENCH_PAIRS', 5),
   seconds: envInt('BENCH_SECONDS', 5),
@@ -35,7 +38,7 @@ const CONFIG = {
   rate: envInt('BENCH_RATE', 0, 0),
   tag: process.env.BENCH_TAG || '',
 };
-if (CONFIG.b.length === 0) throw new Error('BENCH_FLAGS_B: give the node flags to compare against BENCH_FLAGS_A');
+if (CONFIG.a.root === CONFIG.b.root && CONFIG.a.flags.join(' ') === CONFIG.b.flags.join(' ')) throw new Error('A and B are the same: set BENCH_B_ROOT or BENCH_B_FLAGS (or their A counterparts)');
 if (!['stream', 'batch', 'unary'].includes(CONFIG.mode)) throw new Error(`BENCH_MODE must be stream, batch or unary, got ${JSON.stringify(CONFIG.mode)}`);
 if (!/^[a-z0-9-]{0,40}$/.test(CONFIG.tag)) throw new Error(`BENCH_TAG must be up to 40 of a-z, 0-9 and -, got ${JSON.stringify(CONFIG.tag)}`);
 
@@ -48,7 +51,7 @@ interface Throughput { ordersPerSec: number; usPerOrder: number; load: number }
 interface Latency { p50us: number; p99us: number; maxus: number; load: number }
 
 async function throughput(side: Side, pair: number): Promise<Throughput> {
-  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side] });
+  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side].flags, root: CONFIG[side].root });
   try {
     const plan = { mode: CONFIG.mode, clients: CONFIG.clients, seconds: CONFIG.seconds, warmupSeconds: CONFIG.warmupSeconds, seed: CONFIG.seed, tag: `${side}${pair}`, inFlight: IN_FLIGHT[CONFIG.mode], batch: CONFIG.batch };
     const w = await measureWindow(server, throughputJobs(plan, server.address, await tokensFor(server)));
@@ -60,7 +63,7 @@ async function throughput(side: Side, pair: number): Promise<Throughput> {
 }
 
 async function latency(side: Side, rate: number): Promise<Latency> {
-  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side] });
+  const server = await startServer({ target: 'service', env: ENV, runtime: 'dist', nodeFlags: CONFIG[side].flags, root: CONFIG[side].root });
   try {
     const args = openLoopArgs(CONFIG.mode, rate, server, CONFIG);
     const tokens = await tokensFor(server);
@@ -84,9 +87,9 @@ const ratios = (pairs: { a: number; b: number }[]): { median: number; each: numb
 };
 
 async function main(): Promise<void> {
-  const label = (s: Side) => (CONFIG[s].length > 0 ? CONFIG[s].join(' ') : '(defaults)');
-  console.log(`bench:node-flags  ${CONFIG.mode}  A: ${label('a')}  B: ${label('b')}  ${CONFIG.pairs} pairs, ${CONFIG.seconds} s per run; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  buildService();
+  const label = (s: Side) => `${CONFIG[s].root === ROOT ? 'this checkout' : CONFIG[s].root} (${gitCommit(CONFIG[s].root, ['server'])})${CONFIG[s].flags.length > 0 ? ` ${CONFIG[s].flags.join(' ')}` : ''}`;
+  console.log(`bench:service-ab  ${CONFIG.mode}  A: ${label('a')}  B: ${label('b')}  ${CONFIG.pairs} pairs, ${CONFIG.seconds} s per run; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  for (const r of new Set([CONFIG.a.root, CONFIG.b.root])) buildService(r);
   const tp: { a: Throughput; b: Throughput }[] = [];
   for (let p = 1; p <= CONFIG.pairs; p++) {
     const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
@@ -108,8 +111,8 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: gitCommit(ROOT, ['server', 'loadtest']),
     mode: CONFIG.mode,
-    flagsA: CONFIG.a.join(' '),
-    flagsB: CONFIG.b.join(' '),
+    a: { commit: gitCommit(CONFIG.a.root, ['server']), flags: CONFIG.a.flags.join(' ') },
+    b: { commit: gitCommit(CONFIG.b.root, ['server']), flags: CONFIG.b.flags.join(' ') },
     pairs: CONFIG.pairs,
     seconds: CONFIG.seconds,
     loadavgEnd: loadavg().map((l) => Math.round(l * 100) / 100),
@@ -130,17 +133,17 @@ async function main(): Promise<void> {
   console.log(`load average at end ${result.loadavgEnd.join(' ')}`);
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  const file = `node-flags-${result.date.slice(0, 10)}${CONFIG.tag ? `-${CONFIG.tag}` : ''}.json`;
+  const file = `service-ab-${result.date.slice(0, 10)}${CONFIG.tag ? `-${CONFIG.tag}` : ''}.json`;
   writeFileSync(join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
   const { throughput: _t, latency: _l, ...summary } = result;
-  appendFileSync(join(dir, 'node-flags-history.jsonl'), `${JSON.stringify(summary)}\n`);
-  console.log(`wrote bench-results/${file}, appended node-flags-history.jsonl`);
+  appendFileSync(join(dir, 'service-ab-history.jsonl'), `${JSON.stringify(summary)}\n`);
+  console.log(`wrote bench-results/${file}, appended service-ab-history.jsonl`);
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error('bench:node-flags failed:', err instanceof Error ? err.stack : err);
+    console.error('bench:service-ab failed:', err instanceof Error ? err.stack : err);
     process.exit(1);
   },
 );
