@@ -20,6 +20,7 @@
  *   BENCH_REPEATS (3)              throughput pairs (memory, postgres) measured (0: recovery only)
  *   BENCH_RATE_LIMIT (10000)       RATE_LIMIT_PER_SECOND per account (the default's 1000 would cap the load; burst stays default)
  *   BENCH_LATENCY_LOAD (50)        open-loop rate as % of the durable median closed-loop maximum (0: skip)
+ *   BENCH_LATENCY_WARMUP_SECONDS (3)  the open-loop client warms itself and the server up at that rate first
  *   BENCH_SERVICE_RUNTIME (dist)   dist: `npm run build:server`, then node dist/server/main.js (as npm start); tsx: the sources
  *   BENCH_RESULTS_DIR (bench-results)
  *   BENCH_RECOVERY_COMMANDS (1000000)  0 skips the recovery part
@@ -52,12 +53,11 @@ import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../s
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { loadConfig } from '../server/config.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
-import { buildService, measureWindow, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
+import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
 import { gitCommit } from './bench-support.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { fillJournal as fillRecoveryJournal } from './journal-fill.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
-import type { LoadArgs } from './load-args.ts';
 import type { LoadResult } from './load-run.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -180,24 +180,8 @@ async function journalWrites(server: ServerProcess): Promise<JournalWrites | und
 
 function measureLatency(mode: Mode, ordersPerSec: number): Promise<LatencyRun> {
   return withServer(mode, async (server) => {
-    const args: LoadArgs = {
-      // At least one message a second, so a run whose closed-loop rate was near 0 still measures something.
-      rate: Math.max(BATCH, Math.round(ordersPerSec)),
-      durationSeconds: SECONDS,
-      mix: { unary: 0, stream: 1, batch: 0 },
-      batch: BATCH,
-      streams: BENCH_ACCOUNTS.length,
-      connections: 2,
-      target: server.address,
-      admin: server.admin ?? '',
-      adminToken: undefined,
-      auth: 'header', // "do not log in": the job's tokens are already the accounts' sessions
-      out: '',
-      seed: 3,
-      maxInFlight: 1_000_000,
-      progressEvery: 1_000_000,
-    };
-    const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args }]);
+    const args = openLoopArgs('stream', ordersPerSec, server, { seconds: SECONDS, batch: BATCH, seed: 3 });
+    const w = await measureWindow(server, [{ kind: 'latency', tokens: await tokensFor(server), args, warmupSeconds: latencyWarmupSeconds() }]);
     const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
     return { mode, ordersPerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs, journal: mode === 'postgres' ? await journalWrites(server) : undefined };
   });

@@ -32,6 +32,7 @@
  *   BENCH_RATE_LIMIT (10000)           RATE_LIMIT_PER_SECOND per account for the service: about twice what one
  *                                      account reaches here (RATE_LIMIT_BURST stays at its default)
  *   BENCH_LATENCY_LOAD (50)            open-loop rate, % of the service's median closed-loop maximum (0: none)
+ *   BENCH_LATENCY_WARMUP_SECONDS (3)   the open-loop client's warm-up at that rate, in the process that then measures
  *   BENCH_PROFILE (0)                  1: one more service run under --cpu-prof (BENCH_PROFILE_MODE, default stream), summarized
  *   BENCH_SERVICE_RUNTIME (dist)       dist: `npm run build:server`, then node dist/server/main.js; tsx: server/main.ts from the sources
  *   BENCH_SERVICE_NODE_FLAGS ()        extra node flags for the service process only, e.g. --max-semi-space-size=64
@@ -45,7 +46,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFil
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildService, measureWindow, openLoopArgs, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
+import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
@@ -168,10 +169,9 @@ async function latencyRun(mode: BenchMode, target: Target, ratePerSec: number, s
   try {
     const args = openLoopArgs(mode, ratePerSec, server, CONFIG);
     const tokens = await tokensFor(server);
-    // A fresh process first compiles its hot paths: warm it up at the same rate, as the throughput runs
-    // do, so the tail measures the server and not its JIT's first second.
-    if (CONFIG.warmupSeconds > 0) await measureWindow(server, [{ kind: 'latency', tokens, args: { ...args, durationSeconds: CONFIG.warmupSeconds, seed: args.seed + 1000 } }]);
-    const w = await measureWindow(server, [{ kind: 'latency', tokens, args }]);
+    // Fresh processes first compile their hot paths: the client warms itself and the server up at the
+    // same rate first (BENCH_LATENCY_WARMUP_SECONDS), so the tail measures steady state, not the JIT.
+    const w = await measureWindow(server, [{ kind: 'latency', tokens, args, warmupSeconds: latencyWarmupSeconds() }]);
     const { per_second: _s, distribution: _d, ...result } = w.results[0]!.latency!;
     return { mode, target, ratePerSec: args.rate, result, serverCores: w.serverCpuMs / w.wallMs, clientCores: w.clientCpuUs / 1000 / w.wallMs };
   } finally {

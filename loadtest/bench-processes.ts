@@ -238,6 +238,18 @@ export function throughputJobs(plan: JobPlan, address: string, tokens: string[])
 }
 
 /**
+ * BENCH_LATENCY_WARMUP_SECONDS (3): the open-loop client's warm-up at the measured rate, in the process
+ * that then measures (LatencyJob.warmupSeconds): a fresh server and a fresh client both need about that
+ * long before their first seconds stop showing as a tail (seen: p99 per second 0.5-1 s, then 11-22 ms).
+ */
+export function latencyWarmupSeconds(): number {
+  const raw = process.env.BENCH_LATENCY_WARMUP_SECONDS;
+  const n = raw === undefined || raw === '' ? 3 : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`BENCH_LATENCY_WARMUP_SECONDS must be a whole number of seconds >= 0, got "${raw}"`);
+  return n;
+}
+
+/**
  * An open-loop run of `mode` at `ratePerSec` orders a second against `server` for `seconds`, as the latency
  * job of loadtest/load-run.ts takes it: one stream per bench account, two connections, the accounts'
  * sessions already logged in (tokensFor).

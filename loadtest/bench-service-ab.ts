@@ -18,7 +18,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildService, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor } from './bench-processes.ts';
+import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor } from './bench-processes.ts';
 import { envInt, gitCommit } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 
@@ -67,8 +67,7 @@ async function latency(side: Side, rate: number): Promise<Latency> {
   try {
     const args = openLoopArgs(CONFIG.mode, rate, server, CONFIG);
     const tokens = await tokensFor(server);
-    if (CONFIG.warmupSeconds > 0) await measureWindow(server, [{ kind: 'latency', tokens, args: { ...args, durationSeconds: CONFIG.warmupSeconds, seed: args.seed + 1000 } }]);
-    const w = await measureWindow(server, [{ kind: 'latency', tokens, args }]);
+    const w = await measureWindow(server, [{ kind: 'latency', tokens, args, warmupSeconds: latencyWarmupSeconds() }]);
     const l = w.results[0]!.latency!.latency_us;
     return { p50us: l.p50, p99us: l.p99, maxus: l.max, load: w.loadStart };
   } finally {

@@ -48,6 +48,12 @@ export interface LatencyJob {
   kind: 'latency';
   tokens: string[];
   args: LoadArgs;
+  /**
+   * Seconds of the same load (another seed) this process runs before it reports ready, so the measured
+   * run starts with this client's code compiled too, not only the server's (a fresh client's first
+   * seconds are slow, and an open-loop client counts its own stalls as latency).
+   */
+  warmupSeconds: number;
 }
 
 export type ClientJob = ThroughputJob | LatencyJob;
@@ -80,6 +86,7 @@ function drive(job: ThroughputJob, client: OrdersServiceClient, seconds: number,
 async function measure(job: ClientJob): Promise<ClientResult> {
   useSessionTokens(job.tokens);
   if (job.kind === 'latency') {
+    if (job.warmupSeconds > 0) await runLoad({ ...job.args, durationSeconds: job.warmupSeconds, seed: job.args.seed + 1000 }, () => {});
     await send({ type: 'ready' });
     if ((await nextMessage()).type !== 'go') throw new Error('expected go');
     const c0 = process.cpuUsage();

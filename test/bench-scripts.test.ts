@@ -14,7 +14,7 @@ const root = join(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'bench-scripts-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-const TINY = { BENCH_SERVICE_RUNTIME: 'tsx', BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '0', BENCH_PAIRS: '1', BENCH_REPEATS: '1', BENCH_CLIENTS: '2', BENCH_RECOVERY_COMMANDS: '0', BENCH_RESULTS_DIR: out };
+const TINY = { BENCH_SERVICE_RUNTIME: 'tsx', BENCH_SECONDS: '1', BENCH_WARMUP_SECONDS: '0', BENCH_LATENCY_WARMUP_SECONDS: '1', BENCH_PAIRS: '1', BENCH_REPEATS: '1', BENCH_CLIENTS: '2', BENCH_RECOVERY_COMMANDS: '0', BENCH_RESULTS_DIR: out };
 
 function run(script: string, env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve) => {
