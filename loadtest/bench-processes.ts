@@ -73,9 +73,10 @@ export function serviceNodeFlags(): string[] {
 const NOOP_BUNDLE = join(ROOT, 'node_modules/.cache/bench-noop/noop-grpc-server.mjs');
 
 /**
- * `npm run build:server` in `root` (this checkout by default; what `npm start` runs first), so its dist/ holds the sources being measured, and
- * the no-op server bundled with esbuild: both run as plain JavaScript, neither pays tsx's per-function
- * naming helper (`BENCH_SERVICE_RUNTIME=tsx` runs both from sources instead).
+ * `npm run build:server` in `root` (this checkout by default; what `npm start` runs first), so its dist/
+ * holds the sources being measured, and the no-op server bundled with esbuild: both run as plain
+ * JavaScript, neither pays tsx's per-function naming helper (`BENCH_SERVICE_RUNTIME=tsx` runs both from
+ * sources instead).
  */
 export function buildService(root = ROOT): void {
   execFileSync('npm', ['run', 'build:server', '--silent'], { cwd: root, stdio: 'inherit' });
