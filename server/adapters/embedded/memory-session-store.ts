@@ -6,6 +6,7 @@
  * every table has a size cap so memory stays bounded whatever clients do.
  */
 import type { Clock } from '../../ports/clock.ts';
+import { AccountOrders } from './account-orders.ts';
 import {
   InvalidCredentialsError,
   SessionLimitError,
@@ -73,84 +74,6 @@ interface MemorySession {
   readonly account: string;
   readonly keyId: string;
   readonly expiresAtMs: number;
-}
-
-interface RememberedOrder {
-  readonly key: string;
-  readonly result: ClientOrderResult;
-  readonly expiresAtMs: number;
-}
-
-/**
- * One account's remembered client orders: looked up by key, and queued oldest first (= first to expire:
- * one TTL for all) for eviction and expiry. A queue, not the Map's own order: V8 leaves deleted Map
- * entries as holes that `keys().next()` scans past, so "drop the first, add one" at the per-account cap
- * cost O(records) per order (measured: 6 µs per order at 1,000 evictions into a full table of 100,000,
- * 140 µs at 100,000 — event-loop time every other client waits for). Queue entries whose record was
- * removed out of order (expired on lookup, replaced) are skipped: no longer the Map's value for the key.
- */
-class AccountOrders {
-  readonly byKey = new Map<string, RememberedOrder>();
-  private queue: RememberedOrder[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.byKey.size;
-  }
-
-  add(o: RememberedOrder): void {
-    this.byKey.set(o.key, o);
-    this.queue.push(o);
-  }
-
-  /** Forgets `key`'s record (its queue entry is skipped later); true if there was one. */
-  delete(key: string): boolean {
-    return this.byKey.delete(key);
-  }
-
-  /** Forgets the oldest record; false when there is none. */
-  dropOldest(): boolean {
-    const o = this.oldest();
-    if (o === undefined) return false;
-    this.byKey.delete(o.key);
-    this.head++;
-    this.compact();
-    return true;
-  }
-
-  /** Forgets the records expired at `now` (a prefix of the queue); returns how many. */
-  dropExpired(now: number): number {
-    let dropped = 0;
-    for (let o = this.oldest(); o !== undefined && now >= o.expiresAtMs; o = this.oldest()) {
-      this.byKey.delete(o.key);
-      this.head++;
-      dropped++;
-    }
-    this.compact();
-    return dropped;
-  }
-
-  /** The oldest live record, skipping (and consuming) stale queue entries. */
-  private oldest(): RememberedOrder | undefined {
-    while (this.head < this.queue.length) {
-      const o = this.queue[this.head]!;
-      if (this.byKey.get(o.key) === o) return o;
-      this.head++;
-    }
-    return undefined;
-  }
-
-  /** Drops the consumed prefix once it is most of the queue, or stale entries once they outnumber the live ones. */
-  private compact(): void {
-    const pending = this.queue.length - this.head;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    } else if (pending > 2 * this.byKey.size + 4096) {
-      this.queue = this.queue.slice(this.head).filter((o) => this.byKey.get(o.key) === o);
-      this.head = 0;
-    }
-  }
 }
 
 /** A client order's key within its account's table: the pair's length first, so no two (pair, id) meet. */
@@ -296,8 +219,8 @@ export class MemorySessionStore implements SessionStore {
     const key = accountOrderKey(pair, clientOrderId);
     const now = this.maybeSweep();
     let mine = this.ordersByAccount.get(account);
-    const existing = mine?.byKey.get(key);
-    if (existing !== undefined && now < existing.expiresAtMs) return existing.result;
+    const existing = mine === undefined ? -1 : mine.indexOf(key);
+    if (existing >= 0 && now < mine!.expiresAt(existing)) return mine!.resultAt(existing);
     if (mine === undefined) this.ordersByAccount.set(account, (mine = new AccountOrders()));
     // Re-inserting puts the key at the end, keeping queue order = expiry order.
     if (mine.delete(key)) this.orderCount--;
@@ -309,7 +232,7 @@ export class MemorySessionStore implements SessionStore {
       if (mine.size === 0) this.ordersByAccount.delete(account);
       return result;
     }
-    mine.add({ key: flat(key), result: flat(result), expiresAtMs: now + this.options.idempotencyTtlMs });
+    mine.add(flat(key), flat(result), now + this.options.idempotencyTtlMs);
     this.orderCount++;
     return result;
   }
@@ -323,15 +246,15 @@ export class MemorySessionStore implements SessionStore {
     checkClientOrderKey(pair, clientOrderId);
     const key = accountOrderKey(pair, clientOrderId);
     const mine = this.ordersByAccount.get(account);
-    const found = mine?.byKey.get(key);
-    if (found === undefined) return undefined;
-    if (this.clock.nowMs() >= found.expiresAtMs) {
+    const found = mine === undefined ? -1 : mine.indexOf(key);
+    if (found < 0) return undefined;
+    if (this.clock.nowMs() >= mine!.expiresAt(found)) {
       mine!.delete(key);
       this.orderCount--;
       if (mine!.size === 0) this.ordersByAccount.delete(account);
       return undefined;
     }
-    return found.result;
+    return mine!.resultAt(found);
   }
 
   async consume(account: string, cost = 1): Promise<RateDecision> {
