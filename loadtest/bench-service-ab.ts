@@ -85,27 +85,26 @@ const ratios = (pairs: { a: number; b: number }[]): { median: number; each: numb
   return { median: r3(median(each)), each };
 };
 
+/** CONFIG.pairs pairs of `run`, A first in odd pairs and B first in even ones; each run printed by `line`. */
+async function pairs<T>(run: (side: Side, pair: number) => Promise<T>, line: (side: Side, got: T, pair: number) => string): Promise<{ a: T; b: T }[]> {
+  const out: { a: T; b: T }[] = [];
+  for (let p = 1; p <= CONFIG.pairs; p++) {
+    const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
+    const got: Partial<Record<Side, T>> = {};
+    for (const s of order) got[s] = await run(s, p);
+    out.push(got as { a: T; b: T });
+    for (const s of order) console.log(line(s, got[s]!, p));
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const label = (s: Side) => `${CONFIG[s].root === ROOT ? 'this checkout' : CONFIG[s].root} (${gitCommit(CONFIG[s].root, ['server'])})${CONFIG[s].flags.length > 0 ? ` ${CONFIG[s].flags.join(' ')}` : ''}`;
   console.log(`bench:service-ab  ${CONFIG.mode}  A: ${label('a')}  B: ${label('b')}  ${CONFIG.pairs} pairs, ${CONFIG.seconds} s per run; load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const r of new Set([CONFIG.a.root, CONFIG.b.root])) buildService(r);
-  const tp: { a: Throughput; b: Throughput }[] = [];
-  for (let p = 1; p <= CONFIG.pairs; p++) {
-    const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
-    const got: Partial<Record<Side, Throughput>> = {};
-    for (const s of order) got[s] = await throughput(s, p);
-    tp.push(got as { a: Throughput; b: Throughput });
-    for (const s of order) console.log(`  pair ${p} ${s}  ${Math.round(got[s]!.ordersPerSec)} orders/s  server ${got[s]!.usPerOrder.toFixed(2)} µs/order  load ${got[s]!.load.toFixed(2)}`);
-  }
+  const tp = await pairs((s, p) => throughput(s, p), (s, t, p) => `  pair ${p} ${s}  ${Math.round(t.ordersPerSec)} orders/s  server ${t.usPerOrder.toFixed(2)} µs/order  load ${t.load.toFixed(2)}`);
   const rate = CONFIG.rate > 0 ? CONFIG.rate : Math.round(median(tp.map((t) => t.a.ordersPerSec)) / 2);
-  const lat: { a: Latency; b: Latency }[] = [];
-  for (let p = 1; p <= CONFIG.pairs; p++) {
-    const order: Side[] = p % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
-    const got: Partial<Record<Side, Latency>> = {};
-    for (const s of order) got[s] = await latency(s, rate);
-    lat.push(got as { a: Latency; b: Latency });
-    for (const s of order) console.log(`  latency pair ${p} ${s} at ${rate}/s  p50 ${(got[s]!.p50us / 1000).toFixed(2)} ms  p99 ${(got[s]!.p99us / 1000).toFixed(2)} ms  load ${got[s]!.load.toFixed(2)}`);
-  }
+  const lat = await pairs((s) => latency(s, rate), (s, l, p) => `  latency pair ${p} ${s} at ${rate}/s  p50 ${(l.p50us / 1000).toFixed(2)} ms  p99 ${(l.p99us / 1000).toFixed(2)} ms  load ${l.load.toFixed(2)}`);
   const result = {
     date: new Date().toISOString(),
     commit: gitCommit(ROOT, ['server', 'loadtest']),
