@@ -12,10 +12,10 @@ describe('AccountOrders against a list model (out-of-order deletes, both compact
   );
 
   // Tiny thresholds, so both compactions (prefix dropped; rebuilt from the live entries) run all the time.
-  it.prop([fc.array(op, { maxLength: 300 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })], { numRuns: 300 })(
+  it.prop([fc.array(op, { maxLength: 300 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 8 })], { numRuns: 300 })(
     'finds, evicts and expires exactly what an insertion-ordered list would',
-    (ops, compactAfter, staleSlack) => {
-      const orders = new AccountOrders(compactAfter, staleSlack);
+    (ops, compactAfter, staleSlack, renumberAbove) => {
+      const orders = new AccountOrders(compactAfter, staleSlack, renumberAbove);
       const model: { key: string; result: string; expiresAtMs: number }[] = [];
       let n = 0;
       for (const o of ops) {
@@ -75,8 +75,8 @@ describe('AccountOrders against a list model (out-of-order deletes, both compact
     expect(orders.resultAt(orders.indexOf('k2'))).toBe('d');
   });
 
-  plainIt('drops the consumed prefix of a long queue and still numbers new entries right', () => {
-    const orders = new AccountOrders(2, 4096);
+  plainIt('drops the consumed prefix of a long queue, renumbers from 0 past the limit, and still numbers new entries right', () => {
+    const orders = new AccountOrders(2, 4096, 10);
     for (let i = 0; i < 50; i++) orders.add(`k${i}`, `r${i}`, i);
     for (let i = 0; i < 40; i++) expect(orders.dropOldest()).toBe(true);
     for (let i = 50; i < 60; i++) orders.add(`k${i}`, `r${i}`, i);

@@ -29,10 +29,13 @@ export class AccountOrders {
   /**
    * @param compactAfter consumed entries before the queue's prefix is dropped (and only once they are most of it)
    * @param staleSlack stale entries beyond twice the live ones before the queue is rebuilt from the live ones
+   * @param renumberAbove queue numbers are renumbered from 0 when the prefix dropped passes this, so they stay
+   *   small integers (V8 keeps them in the Map unboxed; a larger one would be one more heap object per record)
    */
   constructor(
     private readonly compactAfter = 1024,
     private readonly staleSlack = 4096,
+    private readonly renumberAbove = 2 ** 30,
   ) {}
 
   get size(): number {
@@ -110,14 +113,15 @@ export class AccountOrders {
       this.expiries = this.expiries.slice(this.head);
       this.base += this.head;
       this.head = 0;
+      if (this.base > this.renumberAbove) this.renumber();
     } else if (pending > 2 * this.byKey.size + this.staleSlack) {
       const keys: string[] = [];
       const results: ClientOrderResult[] = [];
       const expiries: number[] = [];
-      const base = this.base + this.keys.length; // new numbers, past every old one
+      // Numbered from 0: a key's live entry is its last, so renumbering it never makes a later entry look live.
       for (let i = this.head; i < this.keys.length; i++) {
         if (!this.isLive(i)) continue;
-        this.byKey.set(this.keys[i]!, base + keys.length);
+        this.byKey.set(this.keys[i]!, keys.length);
         keys.push(this.keys[i]!);
         results.push(this.results[i]!);
         expiries.push(this.expiries[i]!);
@@ -125,8 +129,14 @@ export class AccountOrders {
       this.keys = keys;
       this.results = results;
       this.expiries = expiries;
-      this.base = base;
+      this.base = 0;
       this.head = 0;
     }
+  }
+
+  /** Numbers every live entry by its index (base 0); stale entries keep failing isLive (their key's number is its live index). */
+  private renumber(): void {
+    for (let i = 0; i < this.keys.length; i++) if (this.isLive(i)) this.byKey.set(this.keys[i]!, i);
+    this.base = 0;
   }
 }
