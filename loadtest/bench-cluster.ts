@@ -32,7 +32,7 @@ import { RoutingClient } from '../simulator/routing-client.ts';
 import { limitOrder } from '../test/grpc-harness.ts';
 import { ClusterLoad } from '../test/support/cluster-load.ts';
 import { isRunning, servingMap, startReplica, stopReplica, waitForServing, type Replica } from '../test/support/cluster-replicas.ts';
-import { envInt, gitCommit } from './bench-support.ts';
+import { envInt, gitCommit, median } from './bench-support.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const URL = process.env['DATABASE_URL'] ?? LOCAL_TEST_DATABASE_URL;
@@ -49,10 +49,6 @@ const PAIRS = DEFAULT_INSTRUMENTS.map((i) => i.symbol);
 const ENV = { OWNERSHIP_LEASE_MS: String(LEASE_MS), OWNERSHIP_RENEW_MS: String(RENEW_MS), SNAPSHOT_EVERY_COMMANDS: '5000' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function cluster(schema: TestSchema, n: number, tag: string): Promise<Replica[]> {

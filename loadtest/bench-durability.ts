@@ -54,7 +54,7 @@ import { TradingService } from '../server/adapters/trading-service.ts';
 import { loadConfig } from '../server/config.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
 import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
-import { gitCommit } from './bench-support.ts';
+import { gitCommit, median } from './bench-support.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { fillJournal as fillRecoveryJournal } from './journal-fill.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
@@ -280,10 +280,6 @@ async function recoverOnce(schema: TestSchema, hash: string): Promise<RecoveryRu
 
 const round = (x: number, d = 0): number => Math.round(x * 10 ** d) / 10 ** d;
 
-const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length === 0 ? NaN : v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-};
 const THROUGHPUT_TARGET = 0.5;
 const P99_TARGET_US = 20_000;
 

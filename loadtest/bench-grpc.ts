@@ -47,7 +47,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceNodeFlags, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type Target } from './bench-processes.ts';
-import { envInt, gitCommit } from './bench-support.ts';
+import { envInt, gitCommit, median } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, sumCounts, unexpectedCount, type TallyCounts } from './grpc-load-client.ts';
 import type { LoadResult } from './load-run.ts';
@@ -185,10 +185,6 @@ const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 const msOf = (us: number): string => (us / 1000).toFixed(2);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

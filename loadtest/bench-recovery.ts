@@ -46,7 +46,7 @@ import { createTestSchema, LOCAL_TEST_DATABASE_URL } from '../server/adapters/po
 import { fromSteps } from '../server/core/decimal.ts';
 import type { DepthLevel } from '../server/core/order-book.ts';
 import { buildService, processCpuMs } from './bench-processes.ts';
-import { envInt, gitCommit } from './bench-support.ts';
+import { envInt, gitCommit, median } from './bench-support.ts';
 import { fillJournal } from './journal-fill.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,10 +156,6 @@ async function recoverOnce(build: Build, schemaName: string, expected: { bids: s
   }
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 interface Expected {

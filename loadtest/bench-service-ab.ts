@@ -19,7 +19,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor } from './bench-processes.ts';
-import { envInt, gitCommit } from './bench-support.ts';
+import { envInt, gitCommit, median } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,10 +75,6 @@ async function latency(side: Side, rate: number): Promise<Latency> {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const ratios = (pairs: { a: number; b: number }[]): { median: number; each: number[] } => {
   const each = pairs.map((p) => r3(p.b / p.a));
