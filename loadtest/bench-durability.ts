@@ -35,8 +35,9 @@
  *
  * 3. The snapshot checksum's hold on the event loop: the final pair's snapshot is checksummed three
  *    times each way, alternating — synchronously (canonicalJson + sha256 in one go, as before slicing:
- *    the loop is blocked for the whole time) and with canonicalChecksum (slices between which the loop
- *    runs) — while a 1 ms timer measures the event-loop delay (perf_hooks monitorEventLoopDelay, max).
+ *    the loop is blocked for the whole time) and as saveSnapshot does it (the payload text in slices
+ *    between which the loop runs, snapshot-payload.ts, then its checksum in a worker thread) — while a
+ *    1 ms timer measures the event-loop delay (perf_hooks monitorEventLoopDelay, max).
  *
  * Writes bench-results/durability-latest.json and appends a line to durability-history.jsonl. Never fails
  * on timing; exits non-zero only when a server or the database cannot be used.
@@ -46,8 +47,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { canonicalChecksum } from '../server/adapters/postgres/canonical-checksum.ts';
 import { canonicalJson, sha256Hex } from '../server/adapters/postgres/canonical-json.ts';
+import { jsonChecksumOffLoop } from '../server/adapters/postgres/json-checksum.ts';
+import { snapshotPayloadText } from '../server/adapters/postgres/snapshot-payload.ts';
 import { openPostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
@@ -200,8 +202,11 @@ function fingerprintOf(pair: TradingPair): string {
 interface ChecksumLoopDelay {
   snapshotOrders: number;
   closedOrders: number;
+  /** Canonical JSON of the snapshot (what the synchronous run hashes). */
   textBytes: number;
-  /** Event-loop delay, max over each run (ms): synchronous checksum, then sliced. */
+  /** The payload text saveSnapshot writes (closed orders as rows). */
+  payloadBytes: number;
+  /** Event-loop delay, max over each run (ms): synchronous checksum, then as saveSnapshot does it (sliced text, checksum in a worker). */
   syncMaxDelayMs: number[];
   slicedMaxDelayMs: number[];
   /** Wall time of each run (ms). */
@@ -226,7 +231,7 @@ async function loopDelayDuring(work: () => Promise<unknown> | unknown): Promise<
 
 async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promise<ChecksumLoopDelay> {
   const snapshot = pair.exportSnapshot(nowMs);
-  const out: ChecksumLoopDelay = { snapshotOrders: snapshot.orders.length, closedOrders: snapshot.closedOrders?.length ?? 0, textBytes: 0, syncMaxDelayMs: [], slicedMaxDelayMs: [], syncMs: [], slicedMs: [], idleMaxDelayMs: [] };
+  const out: ChecksumLoopDelay = { snapshotOrders: snapshot.orders.length, closedOrders: snapshot.closedOrders?.length ?? 0, textBytes: 0, payloadBytes: 0, syncMaxDelayMs: [], slicedMaxDelayMs: [], syncMs: [], slicedMs: [], idleMaxDelayMs: [] };
   for (let i = 0; i < 3; i++) {
     const sync = await loopDelayDuring(() => {
       const text = canonicalJson(snapshot);
@@ -235,7 +240,11 @@ async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promi
     });
     out.syncMaxDelayMs.push(sync.maxDelayMs);
     out.syncMs.push(sync.ms);
-    const sliced = await loopDelayDuring(() => canonicalChecksum(snapshot));
+    const sliced = await loopDelayDuring(async () => {
+      const { text } = await snapshotPayloadText(snapshot);
+      out.payloadBytes = text.length;
+      return jsonChecksumOffLoop(text);
+    });
     out.slicedMaxDelayMs.push(sliced.maxDelayMs);
     out.slicedMs.push(sliced.ms);
     out.idleMaxDelayMs.push((await loopDelayDuring(() => new Promise((r) => setTimeout(r, 1000)))).maxDelayMs);
@@ -390,7 +399,7 @@ async function main(): Promise<void> {
         const filled = await fillJournal(recoverySchema, RECOVERY_COMMANDS, snapshotAt);
         console.log(`  filled in ${round(filled.seconds, 1)} s; ${filled.resting} orders resting at the end`);
         const c = filled.checksum;
-        console.log(`  snapshot checksum (${c.snapshotOrders} open + ${c.closedOrders} closed orders, ${round(c.textBytes / 1e6, 1)} MB of canonical JSON): event-loop delay max ${c.syncMaxDelayMs.join('/')} ms synchronous (${c.syncMs.join('/')} ms) vs ${c.slicedMaxDelayMs.join('/')} ms sliced (${c.slicedMs.join('/')} ms); ${c.idleMaxDelayMs.join('/')} ms over 1 s idle; load ${loadavg()[0]!.toFixed(2)}`);
+        console.log(`  snapshot checksum (${c.snapshotOrders} open + ${c.closedOrders} closed orders, ${round(c.textBytes / 1e6, 1)} MB of canonical JSON, ${round(c.payloadBytes / 1e6, 1)} MB of payload): event-loop delay max ${c.syncMaxDelayMs.join('/')} ms synchronous (${c.syncMs.join('/')} ms) vs ${c.slicedMaxDelayMs.join('/')} ms sliced text + worker checksum (${c.slicedMs.join('/')} ms); ${c.idleMaxDelayMs.join('/')} ms over 1 s idle; load ${loadavg()[0]!.toFixed(2)}`);
         const withSnapshot = await recoverOnce(recoverySchema, filled.hash);
         console.log(`  recovery with a snapshot: ${withSnapshot.recoveryMs} ms (snapshot ${withSnapshot.snapshotSequence}, ${withSnapshot.replayed} replayed, state ${withSnapshot.matches ? 'matches' : 'DIFFERS'})`);
         const runsNoSnapshot: RecoveryRun[] = [];

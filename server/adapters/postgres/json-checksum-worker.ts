@@ -1,22 +1,24 @@
 /**
  * Worker-thread entry of json-checksum.ts: parses one JSON text, and answers the sha256 of its
- * canonical JSON (canonical-json.ts) and the thread that computed it. Holds no state between requests.
+ * canonical JSON (canonical-json.ts) and the thread that computed it, one request at a time, each
+ * answered under its id. Holds no state between requests.
  */
 import { parentPort, threadId } from 'node:worker_threads';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';
 
 export interface JsonChecksumRequest {
+  id: number;
   text: string;
 }
 
-export type JsonChecksumReply = { checksum: string; threadId: number } | { error: string };
+export type JsonChecksumReply = { id: number; checksum: string; threadId: number } | { id: number; error: string };
 
 parentPort!.on('message', (request: JsonChecksumRequest) => {
   let reply: JsonChecksumReply;
   try {
-    reply = { checksum: sha256Hex(canonicalJson(JSON.parse(request.text))), threadId };
+    reply = { id: request.id, checksum: sha256Hex(canonicalJson(JSON.parse(request.text))), threadId };
   } catch (err) {
-    reply = { error: err instanceof Error ? err.message : String(err) };
+    reply = { id: request.id, error: err instanceof Error ? err.message : String(err) };
   }
   parentPort!.postMessage(reply);
 });

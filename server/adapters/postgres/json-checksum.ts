@@ -1,10 +1,11 @@
 /**
- * The checksum a stored snapshot is verified with — sha256 of canonicalJson(JSON.parse(text)), the
- * same value canonicalChecksum() gives for the parsed payload — computed in a worker thread, off the
- * event loop: the loop's only work is handing the text over (a string copy). A snapshot of a deep pair
+ * The checksum a snapshot is stored and verified with — sha256 of canonicalJson(JSON.parse(text)) —
+ * computed in a worker thread, off the event loop: the loop's only work is handing the text over (a string copy). A snapshot of a deep pair
  * is tens of MB of text; its canonical JSON and sha256 took about 0.5 s of CPU on the loop (in slices),
- * and that verification now runs on another core while the loop parses the same text for its own use.
- * One short-lived worker per call: snapshots are loaded once per pair at recovery, rarely after.
+ * and that verification now runs on another core while the loop parses the same text for its own use;
+ * a save computes the checksum it stores the same way. One worker serves every call, one text at a
+ * time, started on first use; it does not keep the process alive while idle, and one that fails or
+ * exits fails the calls it holds and is replaced on the next.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,21 +32,46 @@ export interface JsonChecksum {
   threadId: number;
 }
 
+interface Shared {
+  worker: Worker;
+  /** Calls awaiting the worker's answer, by request id. */
+  pending: Map<number, { resolve: (r: JsonChecksum) => void; reject: (e: Error) => void }>;
+}
+
+let shared: Shared | undefined;
+let lastId = 0;
+
+function sharedWorker(): Shared {
+  if (shared !== undefined) return shared;
+  const s: Shared = { worker: startWorker(), pending: new Map() };
+  const failAll = (err: Error): void => {
+    if (shared === s) shared = undefined;
+    for (const p of s.pending.values()) p.reject(err);
+    s.pending.clear();
+    void s.worker.terminate();
+  };
+  s.worker.on('message', (reply: JsonChecksumReply) => {
+    const p = s.pending.get(reply.id);
+    if (p === undefined) return;
+    s.pending.delete(reply.id);
+    if (s.pending.size === 0) s.worker.unref();
+    if ('error' in reply) p.reject(new Error(`snapshot checksum: ${reply.error}`));
+    else p.resolve({ checksum: reply.checksum, threadId: reply.threadId });
+  });
+  s.worker.on('error', failAll);
+  s.worker.on('exit', (code) => failAll(new Error(`snapshot checksum worker exited (${code}) before answering`)));
+  shared = s;
+  return s;
+}
+
 /** Rejects when the text is not JSON or the worker fails; never computes on the calling thread. */
 export function jsonChecksumOffLoop(text: string): Promise<JsonChecksum> {
   return new Promise<JsonChecksum>((resolve, reject) => {
-    const worker = startWorker();
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void worker.terminate();
-    };
-    worker.once('message', (reply: JsonChecksumReply) => settle(() => ('error' in reply ? reject(new Error(`snapshot checksum: ${reply.error}`)) : resolve(reply))));
-    worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) => settle(() => reject(new Error(`snapshot checksum worker exited (${code}) before answering`))));
-    const request: JsonChecksumRequest = { text };
-    worker.postMessage(request);
+    const s = sharedWorker();
+    const id = ++lastId;
+    s.pending.set(id, { resolve, reject });
+    s.worker.ref(); // an answer outstanding keeps the process alive
+    const request: JsonChecksumRequest = { id, text };
+    s.worker.postMessage(request);
   });
 }

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '../../core/commands.ts';
 import { CorruptSnapshotError, type PairSnapshot } from '../../ports/journal.ts';
+import { canonicalJson, sha256Hex } from './canonical-json.ts';
 import { entries } from './journal-fixtures.ts';
 import { openPostgresPersistence, type PostgresPersistence } from './postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from './test-schema.ts';
@@ -94,5 +95,17 @@ describe('PostgresRecoveryStore snapshots', () => {
     expect(await db.recovery.latestSnapshot('SNAPUSD')).toEqual(snapshotOf(3));
     await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{orders,0,remaining}', '5') WHERE pair = 'SNAPUSD'`);
     await expect(db.recovery.latestSnapshot('SNAPUSD')).rejects.toBeInstanceOf(CorruptSnapshotError);
+  });
+
+  it('closed orders round-trip as rows; a payload stored before the rows (closed orders as objects) still loads', async () => {
+    const closed = (i: number) => ({ ...snapshotOf(0).orders[0]!, orderId: i, clientOrderId: `c${i}`, filled: 5, remaining: 0, status: 'filled' as const, lastSequence: i });
+    const withClosed = { ...snapshotOf(20), pair: 'ROWSUSD', closedOrders: Array.from({ length: 5000 }, (_, i) => closed(i + 10)) };
+    await db.recovery.saveSnapshot(withClosed);
+    expect(await db.recovery.latestSnapshot('ROWSUSD')).toEqual(withClosed);
+    // As the previous version wrote it: canonical JSON of the snapshot object, checksummed.
+    const older = { ...withClosed, sequence: 30 };
+    const text = canonicalJson(older);
+    await db.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::jsonb, $4)', ['ROWSUSD', 30, text, sha256Hex(text)]);
+    expect(await db.recovery.latestSnapshot('ROWSUSD')).toEqual(older);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * The RecoveryStore port on PostgreSQL: snapshots (JSONB + sha256 checksum, fail closed; on save
- * computed in slices between which the event loop runs, canonical-checksum.ts, since the canonical text
- * is the payload written; on load verified in a worker thread, json-checksum.ts) and the journal
- * read back in closed ranges with read-ahead, gap-checked.
+ * The RecoveryStore port on PostgreSQL: snapshots (JSONB + sha256 checksum, fail closed; the payload
+ * text written in slices between which the event loop runs, snapshot-payload.ts; its checksum computed
+ * in a worker thread on save and verified in one on load, json-checksum.ts) and the journal read back
+ * in closed ranges with read-ahead, gap-checked.
  */
 import type { Pool } from 'pg';
 import {
@@ -14,8 +14,8 @@ import {
   type RecoveryStore,
 } from '../../ports/journal.ts';
 import { CommandKind } from '../../core/commands.ts';
-import { canonicalChecksum } from './canonical-checksum.ts';
 import { jsonChecksumOffLoop } from './json-checksum.ts';
+import { snapshotFromPayload, snapshotPayloadText } from './snapshot-payload.ts';
 
 export const DEFAULT_RECOVERY_BATCH = 1000;
 
@@ -63,16 +63,13 @@ export class PostgresRecoveryStore implements RecoveryStore {
     if (actual !== row.checksum) {
       throw new CorruptSnapshotError(pair, row.id, `checksum mismatch (stored ${row.checksum.slice(0, 16)}…, computed ${actual.slice(0, 16)}…); refusing to recover from it`);
     }
-    const snapshot = payload as PairSnapshot;
-    if (snapshot === null || typeof snapshot !== 'object' || snapshot.pair !== pair || snapshot.sequence !== Number(row.sequence) || !Array.isArray(snapshot.orders)) {
-      throw new CorruptSnapshotError(pair, row.id, 'payload does not match its row (pair, sequence or orders)');
-    }
-    return snapshot;
+    return snapshotFromPayload(payload, { id: row.id, pair, sequence: Number(row.sequence) });
   }
 
   async saveSnapshot(snapshot: PairSnapshot): Promise<void> {
-    // The canonical text and its checksum are built in slices between which live commands run.
-    const { text, checksum } = await canonicalChecksum(snapshot);
+    // The text is built in slices between which live commands run; its checksum on another thread.
+    const { text } = await snapshotPayloadText(snapshot);
+    const { checksum } = await jsonChecksumOffLoop(text);
     await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::jsonb, $4)', [snapshot.pair, snapshot.sequence, text, checksum]);
   }
 
