@@ -28,6 +28,22 @@ describe('LatencyHistogram', () => {
     expect(h.percentileNs(100)).toBe(100);
   });
 
+  it('a bucket computed once records into any histogram of the layout exactly as record() does', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.double({ min: 0, max: 2e11, noNaN: true }), { maxLength: 60 }), (subBucketBits, values) => {
+        const layout = { subBucketBits, highestNs: 60_000_000_000 };
+        const [recorded, bucketed, other] = [new LatencyHistogram(layout), new LatencyHistogram(layout), new LatencyHistogram(layout)];
+        for (const v of values) {
+          recorded.record(v);
+          const whole = Math.floor(v);
+          bucketed.recordInBucket(other.bucketOf(whole), whole);
+        }
+        for (const p of [1, 50, 95, 99, 100]) expect(bucketed.percentileNs(p)).toBe(recorded.percentileNs(p));
+        expect([bucketed.count, bucketed.maxNs, bucketed.minNs, bucketed.totalNs]).toEqual([recorded.count, recorded.maxNs, recorded.minNs, recorded.totalNs]);
+      }),
+    );
+  });
+
   it('the default layout covers 1 ns .. 60 s in under 2 000 buckets with 0.78 % precision', () => {
     const h = new LatencyHistogram();
     expect(h.bucketCount).toBeLessThan(2_000);

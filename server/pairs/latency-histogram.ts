@@ -100,15 +100,27 @@ export class LatencyHistogram {
   record(latencyNs: number): boolean {
     if (!(latencyNs >= 0) || latencyNs === Number.POSITIVE_INFINITY) return false;
     const v = Math.floor(latencyNs);
-    const idx = this.indexOf(v < this.highestNs ? v : this.highestNs);
-    this.counts[idx]! += 1;
-    this.total += 1;
-    this.sumNs += v;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-    if (idx < this.lowIdx) this.lowIdx = idx;
-    if (idx > this.highIdx) this.highIdx = idx;
+    this.recordInBucket(this.bucketOf(v), v);
     return true;
+  }
+
+  /**
+   * The bucket of a whole, non-negative ns value in this layout (values beyond `highestNs` in the top
+   * one): computed once, it records the same value into every histogram of the layout (recordInBucket).
+   */
+  bucketOf(wholeNs: number): number {
+    return this.indexOf(wholeNs < this.highestNs ? wholeNs : this.highestNs);
+  }
+
+  /** `record(wholeNs)` with its bucket already known (bucketOf of a histogram with the same layout). */
+  recordInBucket(bucket: number, wholeNs: number): void {
+    this.counts[bucket]! += 1;
+    this.total += 1;
+    this.sumNs += wholeNs;
+    if (wholeNs < this.min) this.min = wholeNs;
+    if (wholeNs > this.max) this.max = wholeNs;
+    if (bucket < this.lowIdx) this.lowIdx = bucket;
+    if (bucket > this.highIdx) this.highIdx = bucket;
   }
 
   /** Adds every count of `other` into this one. Throws if the layouts differ (they would not line up). */

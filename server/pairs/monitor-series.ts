@@ -130,8 +130,11 @@ export class CommandSeries {
     private readonly scratch: LatencyHistogram,
   ) {}
 
-  /** `at` is computed once per command by the monitor and shared by the (up to three) series it updates. */
-  record(at: SlotTime, latencyNs: number, ok: boolean): void {
+  /**
+   * `at`, the whole-ns latency and its histogram bucket are computed once per command by the monitor and
+   * shared by the (up to three) series it updates.
+   */
+  record(at: SlotTime, wholeNs: number, bucket: number, ok: boolean): void {
     const { sec, minute, si, mi } = at;
     if (minute !== this.openMinute) {
       if (this.openMinute >= 0) this.closeMinute(this.openMinute);
@@ -147,7 +150,7 @@ export class CommandSeries {
     if (h === undefined) h = this.secHist[si] = new LatencyHistogram(this.histogramOptions); // once per slot, then reused
     this.secCommands[si]! += 1;
     if (!ok) this.secErrors[si]! += 1;
-    h.record(latencyNs);
+    h.recordInBucket(bucket, wholeNs);
     if (this.minStamp[mi] !== minute) {
       this.minStamp[mi] = minute;
       this.minCommands[mi] = 0;

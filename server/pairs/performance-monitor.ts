@@ -225,11 +225,13 @@ export class PerformanceMonitor {
       return;
     }
     const at = this.slotTime(this.now());
+    const v = Math.floor(latencyNs);
+    const bucket = this.scratch.bucketOf(v); // every series has the monitor's layout
     const byRole = this.pairState(pair).series[impl];
     const series = (byRole[role] ??= this.newSeries());
-    series.record(at, latencyNs, ok);
-    this.totals[impl][role]!.record(at, latencyNs, ok);
-    if (role === 'served') this.served.record(at, latencyNs, ok);
+    series.record(at, v, bucket, ok);
+    this.totals[impl][role]!.record(at, v, bucket, ok);
+    if (role === 'served') this.served.record(at, v, bucket, ok);
   }
 
   /** New-order submissions accepted for `pair` (once per order, not per book). */
