@@ -73,7 +73,11 @@ export function tradeRow(
 }
 
 export function snapshotOrder(o: OrderRecord, accountName: AccountName): SnapshotOrder {
-  return { ...orderRow(o, accountName), lastSequence: o.lastSequence };
+  // The row with one field added, not spread into a new object: a snapshot copies every retained order
+  // in one synchronous step, and the spread's generic copy made most of it (100,000 orders: 0.2-0.5 s).
+  const row = orderRow(o, accountName) as SnapshotOrder;
+  row.lastSequence = o.lastSequence;
+  return row;
 }
 
 /**
