@@ -182,6 +182,32 @@ describe('TradingPair durability hooks', () => {
     expect(copy.stateHash()).toBe(pair.stateHash());
   });
 
+  it('the closed orders of a snapshot to save, read after the pair moved on, are those exported at the snapshot', () => {
+    const accounts = new AccountIds();
+    const { pair, clock } = makePair(accounts, 200);
+    drive(pair, clock, accounts, 21, 400);
+    const exported = JSON.parse(JSON.stringify(pair.exportSnapshot(clock.nowMs())));
+    const toSave = pair.snapshotToSave(clock.nowMs());
+    expect(toSave.closedOrders.count).toBeGreaterThan(50);
+    // The pair goes on (orders close, older closed ones are evicted) before the writer reads.
+    drive(pair, clock, accounts, 22, 400);
+    const read = Array.from({ length: toSave.closedOrders.count }, (_, i) => toSave.closedOrders.order(i));
+    expect(JSON.parse(JSON.stringify({ ...toSave, closedOrders: read }))).toEqual(exported);
+    expect(() => toSave.closedOrders.order(toSave.closedOrders.count)).toThrow(RangeError);
+  });
+
+  it('a closed order that changed after the snapshot makes its reader throw instead of writing a newer state', () => {
+    const accounts = new AccountIds();
+    const { pair, clock } = makePair(accounts, 200);
+    drive(pair, clock, accounts, 23, 300);
+    const toSave = pair.snapshotToSave(clock.nowMs());
+    const first = toSave.closedOrders.order(0);
+    // No command touches a closed order; a bug that did would be caught here, not written.
+    const registry = (pair as unknown as { registry: { find(id: number): { lastSequence: number } | undefined } }).registry;
+    registry.find(first.orderId)!.lastSequence = toSave.eventSequence + 1;
+    expect(() => toSave.closedOrders.order(0)).toThrow(new RegExp(`closed order ${first.orderId} changed at event ${toSave.eventSequence + 1}`));
+  });
+
   it('refuses to replay out of sequence or with a new order id that does not follow', () => {
     const accounts = new AccountIds();
     const { pair } = makePair(accounts);

@@ -16,7 +16,7 @@ import type { EventSink } from '../core/events.ts';
 import type { Instrument } from '../core/instrument.ts';
 import type { DepthLevel, Outcome, Rejection } from '../core/order-book.ts';
 import { RejectCode, type CancelReason } from '../core/reasons.ts';
-import type { JournalEntry, PairSnapshot, SnapshotOrder, TradeRow } from '../ports/journal.ts';
+import type { JournalEntry, PairSnapshot, SnapshotOrder, SnapshotToSave, TradeRow } from '../ports/journal.ts';
 import { Side, type AccountId, type Lots, type OrderId, type OrderType, type PriceTicks, type StpMode, type TimeInForce } from '../core/types.ts';
 import { UNKNOWN_ORDER, reject } from '../core/validation.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -290,6 +290,18 @@ export class TradingPair {
 
   /** The whole pair state after command `lastCommandSequence`, accounts by name. */
   exportSnapshot(takenAtMs: number): PairSnapshot {
+    const { closedOrders: closed, ...rest } = this.snapshotToSave(takenAtMs);
+    const closedOrders = new Array<SnapshotOrder>(closed.count);
+    for (let i = 0; i < closed.count; i++) closedOrders[i] = closed.order(i);
+    return { ...rest, closedOrders };
+  }
+
+  /**
+   * The same state with the closed orders left to read (ClosedOrderReader): what a snapshot writer
+   * takes, so the synchronous step copies only the resting orders. A closed record changes no more, but
+   * `order(i)` checks its last event against the snapshot's all the same and throws if it moved on.
+   */
+  snapshotToSave(takenAtMs: number): SnapshotToSave {
     const resting = this.book.restingOrders();
     const { open, closed } = this.registry.retained();
     if (open.length !== resting.length) throw new Error(`${this.symbol}: registry has ${open.length} open orders, the book ${resting.length}`);
@@ -298,15 +310,24 @@ export class TradingPair {
       if (o === undefined || o.remaining !== r.remaining || o.price !== r.price) throw new Error(`${this.symbol}: resting order ${r.orderId} does not match the registry`);
       return snapshotOrder(o, this.accountName);
     });
+    const { symbol, accountName, eventSequence } = this;
     return {
-      pair: this.symbol,
+      pair: symbol,
       sequence: this.commandSequence,
       lastOrderId: this.lastOrderId,
       lastTradeId: this.lastTradeId,
-      eventSequence: this.eventSequence,
+      eventSequence,
       marketDataSequence: this.marketDataSequence,
       orders,
-      closedOrders: closed.map((o) => snapshotOrder(o, this.accountName)),
+      closedOrders: {
+        count: closed.length,
+        order(i) {
+          const o = closed[i];
+          if (o === undefined) throw new RangeError(`${symbol}: closed order index ${i} is outside 0..${closed.length - 1}`);
+          if (o.lastSequence > eventSequence) throw new Error(`${symbol}: closed order ${o.orderId} changed at event ${o.lastSequence}, after the snapshot (event ${eventSequence})`);
+          return snapshotOrder(o, accountName);
+        },
+      },
       takenAtMs,
     };
   }

@@ -158,6 +158,25 @@ export interface PairSnapshot {
   takenAtMs: number;
 }
 
+/**
+ * A snapshot as a pair hands it over to be saved: its closed orders read one by one instead of copied
+ * into an array. A pair retains up to 100,000 of them, and copying them all in one synchronous step held
+ * the event loop for 27-49 ms per snapshot; the writer reads them in the slices it writes anyway.
+ */
+export interface SnapshotToSave extends Omit<PairSnapshot, 'closedOrders'> {
+  closedOrders: ClosedOrderReader;
+}
+
+/**
+ * The closed orders of a snapshot, oldest closed first. A closed order never changes, so reading one
+ * after the pair moved on still gives its state at the snapshot's sequence; `order()` throws if one did
+ * change (the snapshot then fails and the next one is taken as usual).
+ */
+export interface ClosedOrderReader {
+  readonly count: number;
+  order(index: number): SnapshotOrder;
+}
+
 export interface RecoveryStore {
   /**
    * The newest snapshot of `pair`, or undefined when none. Throws `CorruptSnapshotError` when its
@@ -165,7 +184,7 @@ export interface RecoveryStore {
    */
   latestSnapshot(pair: string): Promise<PairSnapshot | undefined>;
   /** Stores a snapshot (with a checksum); recovery starts from the newest one. */
-  saveSnapshot(snapshot: PairSnapshot): Promise<void>;
+  saveSnapshot(snapshot: PairSnapshot | SnapshotToSave): Promise<void>;
   /**
    * The pair's journal after `sequence`, ascending, in batches of at most `batchSize`. Throws
    * `JournalGapError` if a sequence is missing (fail closed).

@@ -7,7 +7,7 @@
  */
 import { CommandKind, type Command } from '../../core/commands.ts';
 import type { AccountId } from '../../core/types.ts';
-import type { JournaledCommand, PairSnapshot, RecoveryStore } from '../../ports/journal.ts';
+import type { JournaledCommand, RecoveryStore, SnapshotToSave } from '../../ports/journal.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
 import type { TradingPair } from '../../pairs/trading-pair.ts';
 import type { CommandDurability, CommandDurabilityLogger, DurableJournal } from './command-durability.ts';
@@ -176,7 +176,7 @@ export class PairSnapshotter {
   }
 
   /** Snapshots `pair` now unless one is in flight or nothing happened since the last. */
-  async take(pair: TradingPair): Promise<PairSnapshot | undefined> {
+  async take(pair: TradingPair): Promise<SnapshotToSave | undefined> {
     const status = this.o.durability.pairStatus(pair.symbol);
     if (status === undefined || status.fenced !== undefined) return undefined;
     if ((this.lastStored.get(pair.symbol)?.sequence ?? -1) === pair.lastCommandSequence) return undefined;
@@ -184,7 +184,7 @@ export class PairSnapshotter {
     this.inFlight.add(pair.symbol);
     this.o.durability.snapshotTaken(pair.symbol, true);
     try {
-      const snapshot = pair.exportSnapshot(this.o.nowMs());
+      const snapshot = pair.snapshotToSave(this.o.nowMs());
       await this.o.journal.waitForDurable(pair.symbol, snapshot.sequence);
       await this.o.recovery.saveSnapshot(snapshot);
       this.lastStored.set(pair.symbol, { sequence: snapshot.sequence, atMs: snapshot.takenAtMs, orders: snapshot.orders.length, loadedAtStart: false });

@@ -11,6 +11,7 @@ import {
   type JournaledCommand,
   type JournalRecord,
   type PairSnapshot,
+  type SnapshotToSave,
   type RecoveryStore,
 } from '../../ports/journal.ts';
 import { CommandKind } from '../../core/commands.ts';
@@ -66,7 +67,7 @@ export class PostgresRecoveryStore implements RecoveryStore {
     return snapshotFromPayload(payload, { id: row.id, pair, sequence: Number(row.sequence) });
   }
 
-  async saveSnapshot(snapshot: PairSnapshot): Promise<void> {
+  async saveSnapshot(snapshot: PairSnapshot | SnapshotToSave): Promise<void> {
     // The text is built in slices between which live commands run; its checksum on another thread.
     const { text } = await snapshotPayloadText(snapshot);
     const { checksum } = await jsonChecksumOffLoop(text);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CorruptSnapshotError, type PairSnapshot, type SnapshotOrder } from '../../ports/journal.ts';
+import { CorruptSnapshotError, type PairSnapshot, type SnapshotOrder, type SnapshotToSave } from '../../ports/journal.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { CLOSED_ORDER_FIELDS, snapshotFromPayload, snapshotPayloadText } from './snapshot-payload.ts';
 
@@ -52,6 +52,24 @@ describe('snapshot payload', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('writes the same text from a closed-order reader as from the array, and a reader that throws fails the write', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 7 }), async (open, closed, sliceSize) => {
+        const s = snapshotOf(open, closed);
+        const list = s.closedOrders!;
+        const reader: SnapshotToSave = { ...s, closedOrders: { count: list.length, order: (i) => list[i]! } };
+        expect((await snapshotPayloadText(reader, { sliceSize })).text).toBe((await snapshotPayloadText(s, { sliceSize })).text);
+      }),
+      { numRuns: 100 },
+    );
+    const s = snapshotOf(1, 5);
+    const broken: SnapshotToSave = { ...s, closedOrders: { count: 5, order: (i) => (i < 3 ? s.closedOrders![i]! : fail()) } };
+    function fail(): never {
+      throw new Error('closed order 7 changed');
+    }
+    await expect(snapshotPayloadText(broken, { sliceSize: 2 })).rejects.toThrow('closed order 7 changed');
   });
 
   it('keeps resting orders as objects and closed orders as rows under one field list (every SnapshotOrder field)', async () => {

@@ -12,7 +12,7 @@
  * verifies, computed in a worker (json-checksum.ts) on save as on load. Payloads written before the rows
  * (closed orders as objects under `closedOrders`) load unchanged.
  */
-import { CorruptSnapshotError, type PairSnapshot, type SnapshotOrder } from '../../ports/journal.ts';
+import { CorruptSnapshotError, type ClosedOrderReader, type PairSnapshot, type SnapshotOrder, type SnapshotToSave } from '../../ports/journal.ts';
 
 /** The columns of a `closedOrderRows` row, in order: every field of a SnapshotOrder. */
 export const CLOSED_ORDER_FIELDS = [
@@ -76,37 +76,50 @@ export interface SnapshotPayloadOptions {
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The closed orders of either shape, read by index. */
+function closedReader(closed: SnapshotOrder[] | ClosedOrderReader | undefined): ClosedOrderReader | undefined {
+  if (closed === undefined || !Array.isArray(closed)) return closed;
+  return { count: closed.length, order: (i) => closed[i]! };
+}
+
 /**
- * The payload text of `snapshot`, built in slices. The snapshot must not change meanwhile (exportSnapshot
- * copies what it holds, so a live pair moving on does not touch it).
+ * The payload text of `snapshot`, built in slices: the resting orders, then the closed orders read as
+ * rows slice by slice. What it reads must not change meanwhile (exportSnapshot copies the resting orders;
+ * closed orders never change, and a SnapshotToSave's reader throws if one did).
  */
-export async function snapshotPayloadText(snapshot: PairSnapshot, options: SnapshotPayloadOptions = {}): Promise<{ text: string; slices: number }> {
+export async function snapshotPayloadText(snapshot: PairSnapshot | SnapshotToSave, options: SnapshotPayloadOptions = {}): Promise<{ text: string; slices: number }> {
   const sliceSize = options.sliceSize ?? 2000;
   if (!Number.isSafeInteger(sliceSize) || sliceSize < 1) throw new Error(`sliceSize must be a positive integer, got ${sliceSize}`);
   const yieldToLoop = options.yieldToLoop ?? immediate;
   const { orders, closedOrders, ...scalars } = snapshot;
+  const closed = closedReader(closedOrders);
   const head = JSON.stringify(scalars);
   const parts: string[] = [head.slice(0, -1), head.length > 2 ? ',"orders":[' : '"orders":['];
   let slices = 0;
-  const items = async <T>(list: readonly T[], encode: (chunk: readonly T[]) => unknown[]): Promise<void> => {
-    for (let i = 0; i < list.length; i += sliceSize) {
+  /** `count` items in slices of sliceSize, each slice one JSON.stringify of what `encode` makes of [from, to). */
+  const items = async (count: number, encode: (from: number, to: number) => unknown[]): Promise<void> => {
+    for (let i = 0; i < count; i += sliceSize) {
       if (i > 0) {
         parts.push(',');
         slices++;
         await yieldToLoop();
       }
-      parts.push(JSON.stringify(encode(list.slice(i, i + sliceSize))).slice(1, -1));
+      parts.push(JSON.stringify(encode(i, Math.min(count, i + sliceSize))).slice(1, -1));
     }
   };
-  await items(orders, (chunk) => chunk as unknown[]);
+  await items(orders.length, (from, to) => orders.slice(from, to));
   parts.push(']');
-  if (closedOrders !== undefined) {
-    if (orders.length > 0 && closedOrders.length > 0) {
+  if (closed !== undefined) {
+    if (orders.length > 0 && closed.count > 0) {
       slices++;
       await yieldToLoop();
     }
     parts.push(`,"closedOrderRows":{"fields":${JSON.stringify(CLOSED_ORDER_FIELDS)},"rows":[`);
-    await items(closedOrders, (chunk) => chunk.map(rowOf));
+    await items(closed.count, (from, to) => {
+      const rows = new Array<ClosedOrderRow>(to - from);
+      for (let i = from; i < to; i++) rows[i - from] = rowOf(closed.order(i));
+      return rows;
+    });
     parts.push(']}');
   }
   parts.push('}');
