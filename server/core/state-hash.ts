@@ -1,43 +1,61 @@
 /**
  * An implementation-agnostic digest of a book's resting state: both sides in priority order, every
  * field that decides future matching. Two books with equal hashes behave identically from here on.
+ *
+ * Compared only within one process (the shadow audit, a rebuilt book against the one it replaces,
+ * recovery checks), never stored: the function may change between versions.
  */
 import type { OrderBook, RestingOrder } from './order-book.ts';
 import { Side } from './types.ts';
 
-/** 64-bit FNV-1a over 32-bit words, kept as two 32-bit halves so it stays in integer arithmetic. */
-class Fnv64 {
-  private hi = 0xcbf29ce4;
-  private lo = 0x84222325;
+/**
+ * A 64-bit digest as two 32-bit lanes of MurmurHash3's word step (Math.imul, rotations), one word at a
+ * time. It replaced byte-wise FNV-1a, which spent four float multiplications per byte: 0.6-0.85 µs per
+ * resting order, so the audit of two 10,000-order books every 10,000 commands held the event loop 13 ms.
+ */
+class WordHash {
+  private a = 0x9747b28c;
+  private b = 0x2a4b5d1f;
 
+  /** Feeds a non-negative safe integer as its low and high 32-bit words (exact). */
   add(value: number): void {
-    // Feed the number as two 32-bit words (values are safe integers, so this is exact).
     this.word(value >>> 0);
-    this.word(Math.floor(value / 4294967296) >>> 0);
+    this.word((value / 4294967296) >>> 0);
   }
 
   private word(w: number): void {
-    for (let i = 0; i < 4; i++) {
-      this.lo ^= (w >>> (i * 8)) & 0xff;
-      // multiply (hi,lo) by the FNV prime 0x100000001b3 = 2^40 + 0x1b3
-      const lo = this.lo;
-      const hi = this.hi;
-      const loMul = lo * 0x1b3;
-      const newLo = loMul >>> 0;
-      const carry = Math.floor(loMul / 4294967296);
-      const newHi = (Math.imul(hi, 0x1b3) + carry + ((lo << 8) >>> 0)) >>> 0;
-      this.lo = newLo;
-      this.hi = newHi;
-    }
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    let a = this.a ^ k;
+    a = (a << 13) | (a >>> 19);
+    this.a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    let j = Math.imul(w, 0x85ebca6b);
+    j = (j << 17) | (j >>> 15);
+    j = Math.imul(j, 0xc2b2ae35);
+    let b = this.b ^ j;
+    b = (b << 11) | (b >>> 21);
+    this.b = (Math.imul(b, 9) + 0x52dce729) | 0;
   }
 
   digest(): string {
-    return this.hi.toString(16).padStart(8, '0') + this.lo.toString(16).padStart(8, '0');
+    const hex = (h: number): string => (fmix(h) >>> 0).toString(16).padStart(8, '0');
+    // Each lane's final mix also takes the other's state, so a difference in one spreads to both halves.
+    return hex(this.a ^ Math.imul(this.b, 0x27d4eb2f)) + hex(this.b ^ Math.imul(this.a, 0x165667b1));
   }
 }
 
+/** MurmurHash3's 32-bit finalizer. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 export function hashBookState(book: OrderBook): string {
-  const h = new Fnv64();
+  const h = new WordHash();
   const visit = (o: RestingOrder) => {
     h.add(o.orderId);
     h.add(o.account);
