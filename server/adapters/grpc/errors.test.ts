@@ -5,7 +5,7 @@ import { ValidationError } from '../../pairs/errors.ts';
 import { CancelReason, RejectReason } from './generated/trading/v1/types.ts';
 import { InvalidCredentialsError } from '../../ports/session-store.ts';
 import { UnavailableError } from '../../ports/errors.ts';
-import { NotFoundError, RateLimitedError, ResourceExhaustedError, RejectionError, UnauthenticatedError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
+import { LimitReachedError, NotFoundError, RateLimitedError, ResourceExhaustedError, RejectionError, UnauthenticatedError, describeError, describeRejection, toStatus, ApiRejectCode } from './errors.ts';
 
 const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -62,12 +62,20 @@ describe('describeError, the one mapping to gRPC status', () => {
     expect(s.metadata?.get('x-retry-after-ms')).toEqual(['250']);
   });
 
-  it('builds refusals without a stack trace (a flood of them walks no frames), and leaves Error.stackTraceLimit as it was', () => {
+  it('builds refusals and rejections without a stack trace (a flood of them walks no frames), and leaves Error.stackTraceLimit as it was', () => {
     const limit = Error.stackTraceLimit;
-    for (const e of [new RateLimitedError(250, 1), new ResourceExhaustedError('too many open streams')]) {
+    const answers: [Error, number][] = [
+      [new RateLimitedError(250, 1), status.RESOURCE_EXHAUSTED],
+      [new ResourceExhaustedError('too many open streams'), status.RESOURCE_EXHAUSTED],
+      [new RejectionError({ ok: false, code: RejectCode.UnknownOrder, field: 'order_id', reason: 'no order 7 for this account' }), status.NOT_FOUND],
+      [new NotFoundError('pair', 'no pair XYZ', ApiRejectCode.UnknownPair), status.NOT_FOUND],
+      [new LimitReachedError('open_orders', 'at most 10 open orders'), status.FAILED_PRECONDITION],
+    ];
+    for (const [e, code] of answers) {
       expect(e.stack).not.toContain('\n    at ');
       expect(e.stack).toContain(e.message);
-      expect(toStatus(e).code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(e).toBeInstanceOf(Error);
+      expect(toStatus(e).code).toBe(code);
     }
     expect(Error.stackTraceLimit).toBe(limit);
     expect(new Error('a bug').stack).toContain('\n    at '); // other errors keep theirs
