@@ -43,7 +43,7 @@ if (!['stream', 'batch', 'unary'].includes(CONFIG.mode)) throw new Error(`BENCH_
 if (!/^[a-z0-9-]{0,40}$/.test(CONFIG.tag)) throw new Error(`BENCH_TAG must be up to 40 of a-z, 0-9 and -, got ${JSON.stringify(CONFIG.tag)}`);
 
 /** As bench:grpc runs the service. */
-const ENV = { PERSISTENCE: 'memory', MIGRATION_INITIAL_STATE: 'shadow', RATE_LIMIT_PER_SECOND: '10000' };
+const ENV = { PERSISTENCE: 'memory', MIGRATION_INITIAL_STATE: 'shadow', RATE_LIMIT_PER_SECOND: '20000' }; // as bench:grpc's default
 const IN_FLIGHT: Record<BenchMode, number> = { stream: 2, batch: 4, unary: 64 };
 
 type Side = 'a' | 'b';
