@@ -4,8 +4,10 @@
  * message. Must not import anything outside server/core and server/ports.
  */
 
-/** Bad input: names the field and why; the operation it was given to changed nothing. */
-export class ValidationError extends Error {
+import { AnswerError } from '../ports/errors.ts';
+
+/** Bad input: names the field and why; the operation it was given to changed nothing. No stack trace (an answer). */
+export class ValidationError extends AnswerError {
   constructor(
     /** The offending field as the caller spelled it (`percentage`, `pair`, `latencyBudgetMs`, ...). */
     readonly field: string,

@@ -4,6 +4,26 @@
  */
 
 /**
+ * Base of the errors that are expected answers to a caller, not faults: bad input, rejections, refusals,
+ * things not found. They are told to the caller and never logged with a stack, and a flood of them must
+ * stay cheap, so they are built without a stack trace: V8 walks up to Error.stackTraceLimit frames when an
+ * Error is made (about 6 µs for one thrown 15 frames deep against 0.6 µs with none); with 0 it walks
+ * none, and `stack` is the first line only. Set around `super()`, restored at once. Bugs (any other
+ * error) keep their stack.
+ */
+export class AnswerError extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+}
+
+/**
  * A dependency (PostgreSQL, Redis, the server itself, the trading gate) cannot take the work now. The
  * one such error: adapters and the gRPC edge throw this class, the gRPC mapping sends it as UNAVAILABLE
  * (the admin API as 503) with the message as is, always `<dependency> unavailable: <detail>`. The work

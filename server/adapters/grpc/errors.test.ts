@@ -62,7 +62,7 @@ describe('describeError, the one mapping to gRPC status', () => {
     expect(s.metadata?.get('x-retry-after-ms')).toEqual(['250']);
   });
 
-  it('builds refusals and rejections without a stack trace (a flood of them walks no frames), and leaves Error.stackTraceLimit as it was', () => {
+  it('builds refusals, rejections and bad-input errors without a stack trace (a flood of them walks no frames), and leaves Error.stackTraceLimit as it was', () => {
     const limit = Error.stackTraceLimit;
     const answers: [Error, number][] = [
       [new RateLimitedError(250, 1), status.RESOURCE_EXHAUSTED],
@@ -70,6 +70,7 @@ describe('describeError, the one mapping to gRPC status', () => {
       [new RejectionError({ ok: false, code: RejectCode.UnknownOrder, field: 'order_id', reason: 'no order 7 for this account' }), status.NOT_FOUND],
       [new NotFoundError('pair', 'no pair XYZ', ApiRejectCode.UnknownPair), status.NOT_FOUND],
       [new LimitReachedError('open_orders', 'at most 10 open orders'), status.FAILED_PRECONDITION],
+      [new ValidationError('price', 'not a multiple of the tick size'), status.INVALID_ARGUMENT],
     ];
     for (const [e, code] of answers) {
       expect(e.stack).not.toContain('\n    at ');
