@@ -164,6 +164,65 @@ describe('with PostgreSQL: the orders table is the fallback of record', () => {
     }
   });
 
+  it('after a restart from a snapshot, only a client order id the pair may have forgotten is looked up in the orders table; the evicted one still answers', async () => {
+    const env = { CLOSED_ORDERS_RETAINED: '20', CLOSED_ORDERS_PER_ACCOUNT: '5', IDEMPOTENCY_RECORDS_PER_ACCOUNT: '5', SNAPSHOT_EVERY_COMMANDS: '10', REDIS_URL, REDIS_PREFIX: `${redisPrefix}snap:` }; // Redis: the API key survives the restart
+    const a = await start(other, env);
+    let key: { keyId: string; secret: string };
+    let first: SubmitOrderResponse;
+    try {
+      await call(a.orders.submitOrder.bind(a.orders), limitOrder('sell', '100.00', '1', {}), await a.login(await a.keys('snap-maker')));
+      key = await a.keys('snap-victim');
+      const victim = await a.login(key);
+      first = await call<SubmitOrderResponse>(a.orders.submitOrder.bind(a.orders), ioc('snap-1', '100.00'), victim);
+      for (let i = 0; i < 30; i++) await call(a.orders.submitOrder.bind(a.orders), ioc(`snap-later-${i}`, '50.00'), victim);
+      // Wait for a snapshot that holds the evictions (taken every 10 commands, written behind).
+      const deadline = Date.now() + 10_000;
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: other.options });
+      await client.connect();
+      try {
+        while ((await client.query("SELECT max(sequence)::int AS s FROM order_book_snapshots WHERE pair = 'BTCUSDT'")).rows[0].s < 30) {
+          if (Date.now() > deadline) throw new Error('no snapshot of BTCUSDT past sequence 30');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await a.stop();
+    }
+    const db = await openTestPersistence(other);
+    const asked: string[] = [];
+    const archive = db.clientOrders;
+    const find = archive.findByClientOrderIds.bind(archive);
+    archive.findByClientOrderIds = (pair, account, ids) => {
+      asked.push(...ids);
+      return find(pair, account, ids);
+    };
+    const service = new TradingService(
+      loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', MIGRATION_INITIAL_STATE: 'legacy_only', SNAPSHOT_INTERVAL_MS: '0', ...env }),
+      { logger: quiet, persistence: db },
+    );
+    const ports = await service.start();
+    const orders = new OrdersServiceClient(`127.0.0.1:${ports.grpcPort}`, credentials.createInsecure());
+    afterEachStop.push(async () => {
+      orders.close();
+      await service.stop(1_000);
+      await db.close(5_000);
+    });
+    expect(service.recoveryReport?.pairs.find((p) => p.pair === 'BTCUSDT')?.snapshotSequence).toBeGreaterThanOrEqual(30);
+    const victim = bearer((await loginAt(`127.0.0.1:${ports.grpcPort}`, key)).token);
+    // New ids of the account whose orders were evicted: applied without a query (before the filter, each one cost one).
+    for (let i = 0; i < 20; i++) {
+      const r = await call<SubmitOrderResponse>(orders.submitOrder.bind(orders), ioc(`snap-new-${i}`, '50.00'), victim);
+      expect(r.order?.clientOrderId).toBe(`snap-new-${i}`);
+    }
+    expect(asked).toEqual([]);
+    // The evicted id is still answered with its order, from the table.
+    const retry = await call<SubmitOrderResponse>(orders.submitOrder.bind(orders), ioc('snap-1', '100.00'), victim);
+    expect(retry.order).toMatchObject({ orderId: first.order!.orderId, status: OrderStatus.ORDER_STATUS_FILLED, clientOrderId: 'snap-1' });
+    expect(asked).toEqual(['snap-1']);
+  });
+
   it('Redis kept, database reset: a resubmitted client order id is not answered with an order the new database does not hold (issue 13 item 16)', async () => {
     const env = { REDIS_URL, REDIS_PREFIX: redisPrefix };
     const a = await start(schema, env);

@@ -39,7 +39,7 @@ function lookups(r: OrderRegistry): unknown {
     open: r.listOpen(a).map((o) => o.orderId),
     openCount: r.openCountOf(a),
     closedCount: r.closedCountOf(a),
-    forgotten: r.mayHaveForgotten(a),
+    forgotten: CLIENT_IDS.map((c) => r.mayHaveForgotten(a, c)),
     byClientId: CLIENT_IDS.map((c) => [r.isClientOrderIdUsed(a, c), r.findByClientOrderId(a, c)?.orderId]),
   }));
 }
@@ -92,7 +92,7 @@ describe('OrderRegistry lookups built on first use', () => {
   it('answer exactly as lookups maintained from the start, whenever they are first read', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), fc.nat(120), (ops, readAt) => {
-        const options = { maxClosedOrders: 5, maxClosedOrdersPerAccount: 3 };
+        const options = { maxClosedOrders: 5, maxClosedOrdersPerAccount: 3, forgottenFilterBits: 1024 };
         // eager: read before anything happened, so its lookups are maintained all along (the live path).
         const eager = new OrderRegistry(options);
         expect(lookups(eager)).toEqual(lookups(new OrderRegistry(options)));
@@ -109,9 +109,14 @@ describe('OrderRegistry lookups built on first use', () => {
         // A restore from the eager registry's retained orders answers the same too.
         const restored = new OrderRegistry(options);
         const { open, closed } = eager.retained();
-        restored.restore(open.map((o) => ({ ...o })), closed.map((o) => ({ ...o })));
-        const expected = lookups(eager) as { forgotten: boolean }[];
-        expect(lookups(restored)).toEqual(expected.map((a) => ({ ...a, forgotten: true })));
+        restored.restore(open.map((o) => ({ ...o })), closed.map((o) => ({ ...o })), eager.forgottenState());
+        expect(lookups(restored)).toEqual(lookups(eager));
+        // Without the filter (a snapshot written before it), every client order id may have been forgotten.
+        const unknowing = new OrderRegistry(options);
+        unknowing.restore(open.map((o) => ({ ...o })), closed.map((o) => ({ ...o })), undefined);
+        const expected = lookups(eager) as { forgotten: boolean[] }[];
+        expect(lookups(unknowing)).toEqual(expected.map((a) => ({ ...a, forgotten: CLIENT_IDS.map(() => true) })));
+        expect(unknowing.forgottenState()).toBeUndefined();
       }),
       { numRuns: 400 },
     );
@@ -129,6 +134,22 @@ describe('OrderRegistry lookups built on first use', () => {
     r.accepted(fields(3, a, 'x', 1), 5, 5);
     expect(r.findByClientOrderId(a, 'x')?.orderId).toBe(3);
     expect(r.listOpen(a).map((o) => o.orderId)).toEqual([3]);
-    expect(r.mayHaveForgotten(a)).toBe(true);
+    expect(r.mayHaveForgotten(a, 'x')).toBe(true);
+  });
+
+  it('says a client order id may have been forgotten for every evicted order, and not for ids never evicted', () => {
+    const r = new OrderRegistry({ maxClosedOrders: 100, maxClosedOrdersPerAccount: 10 });
+    const [a, b] = ACCOUNTS as [AccountId, AccountId];
+    for (let i = 1; i <= 500; i++) {
+      r.accepted(fields(i, a, `a-${i}`, 1), 2 * i, 2 * i);
+      r.cancelled(i, 1, CancelReason.UserRequested, 2 * i + 1, 2 * i + 1);
+      r.trimClosed();
+    }
+    // 490 evicted, 10 retained: every evicted id may have been forgotten; the retained ones the registry still finds.
+    for (let i = 1; i <= 490; i++) expect(r.mayHaveForgotten(a, `a-${i}`)).toBe(true);
+    for (let i = 491; i <= 500; i++) expect(r.findByClientOrderId(a, `a-${i}`)?.orderId).toBe(i);
+    let falsePositives = 0;
+    for (let i = 1; i <= 1000; i++) if (r.mayHaveForgotten(a, `new-${i}`) || r.mayHaveForgotten(b, `a-${i}`)) falsePositives++;
+    expect(falsePositives).toBe(0); // 490 ids in 2^23 bits: a false positive is about 1 in 10^20
   });
 });

@@ -14,9 +14,10 @@
  * kept orders alone determine it.
  */
 import type { NewOrderCommand } from '../core/commands.ts';
-import type { JournalOrderStatus } from '../ports/journal.ts';
+import type { ForgottenClientOrdersSnapshot, JournalOrderStatus } from '../ports/journal.ts';
 import type { CancelReason } from '../core/reasons.ts';
 import type { AccountId, Lots, OrderId, OrderType, PriceTicks, Side, StpMode, TimeInForce } from '../core/types.ts';
+import { ForgottenClientOrders } from './forgotten-client-orders.ts';
 import { OrderTable } from './order-table.ts';
 
 /** An order's status: the journal's vocabulary (ports/journal.ts defines it, since ports cannot import pairs). */
@@ -69,6 +70,12 @@ export interface OrderRegistryOptions {
    * @default 10_000
    */
   maxClosedOrdersPerAccount?: number;
+  /**
+   * Bits of the filter of forgotten client order ids (ForgottenClientOrders; a power of two, allocated at
+   * the first eviction): more bits, fewer needless client-order-archive queries once many are forgotten.
+   * @default 2^23 (1 MiB)
+   */
+  forgottenFilterBits?: number;
 }
 
 export const DEFAULT_MAX_CLOSED_ORDERS = 100_000;
@@ -103,10 +110,11 @@ export class OrderRegistry {
   private largest: AccountId | undefined;
   private readonly maxClosedOrders: number;
   private readonly maxClosedOrdersPerAccount: number;
-  /** Accounts that had a closed order forgotten (evicted) in this registry's life. */
-  private readonly evictedAccounts = new Set<AccountId>();
-  /** Restored from a snapshot: what was evicted before it is unknown. */
-  private restored = false;
+  /** The client order ids of the closed orders forgotten (evicted), in this registry's life or before its snapshot. */
+  private forgotten: ForgottenClientOrders;
+  private readonly forgottenFilterBits: number | undefined;
+  /** Restored from a snapshot that did not keep the filter: what was evicted before it is unknown. */
+  private forgottenUnknown = false;
   /** byClientId and openByAccount are built (see the module comment); until then they are empty and not maintained. */
   private indexed = false;
 
@@ -117,6 +125,8 @@ export class OrderRegistry {
     const perAccount = options.maxClosedOrdersPerAccount ?? Math.min(DEFAULT_MAX_CLOSED_ORDERS_PER_ACCOUNT, max);
     if (!Number.isSafeInteger(perAccount) || perAccount < 0) throw new Error(`maxClosedOrdersPerAccount must be a non-negative integer, got ${perAccount}`);
     this.maxClosedOrdersPerAccount = perAccount;
+    this.forgottenFilterBits = options.forgottenFilterBits;
+    this.forgotten = new ForgottenClientOrders(options.forgottenFilterBits);
     this.orders = new OrderTable();
   }
 
@@ -153,13 +163,19 @@ export class OrderRegistry {
   }
 
   /**
-   * Whether a client order id of `account` could have been used by an order this registry no longer
-   * holds: after a snapshot restore (evictions before it are unknown) or once one of its closed orders
-   * was evicted. False means "not here" is the whole truth (a replay from the start evicts exactly as
-   * the live pair did).
+   * Whether `clientOrderId` of `account` could have been used by an order this registry no longer holds
+   * (a closed order evicted: the filter says so, with rare false positives), or is unknown (restored from a
+   * snapshot without the filter). False means "not here" is the whole truth: a replay from the start
+   * evicts exactly as the live pair did, and a snapshot keeps the filter.
    */
-  mayHaveForgotten(account: AccountId | undefined): boolean {
-    return this.restored || (account !== undefined && this.evictedAccounts.has(account));
+  mayHaveForgotten(account: AccountId | undefined, clientOrderId: string): boolean {
+    if (this.forgottenUnknown) return true;
+    return account !== undefined && this.forgotten.mayHold(account, clientOrderId);
+  }
+
+  /** The filter of forgotten client order ids, for a snapshot; undefined when it is incomplete (see mayHaveForgotten). */
+  forgottenState(): ForgottenClientOrdersSnapshot | undefined {
+    return this.forgottenUnknown ? undefined : this.forgotten.state();
   }
 
   /** Open orders of one account (O(1)). */
@@ -200,8 +216,13 @@ export class OrderRegistry {
     return { open, closed };
   }
 
-  /** Replaces the whole content with `retained()` output (snapshot restore); the records are kept as given. */
-  restore(open: readonly OrderRecord[], closed: readonly OrderRecord[]): void {
+  /**
+   * Replaces the whole content with `retained()` output (snapshot restore); the records are kept as given.
+   * `forgotten` is the snapshot's filter (`forgottenState()`, kept at its own size); without a readable one
+   * every client order id counts as possibly forgotten from now on. `'none'`: nothing was ever forgotten
+   * (an empty registry, rebuilt from nothing).
+   */
+  restore(open: readonly OrderRecord[], closed: readonly OrderRecord[], forgotten: ForgottenClientOrdersSnapshot | 'none' | undefined): void {
     this.orders.clear();
     this.byClientId.clear();
     this.openByAccount.clear();
@@ -211,8 +232,10 @@ export class OrderRegistry {
     this.closedByAccount.clear();
     this.recentlyClosed = [];
     this.largest = undefined;
-    this.restored = true;
     this.indexed = false;
+    const filter = forgotten === 'none' ? new ForgottenClientOrders(this.forgottenFilterBits) : ForgottenClientOrders.fromState(forgotten);
+    this.forgotten = filter ?? new ForgottenClientOrders(this.forgottenFilterBits);
+    this.forgottenUnknown = filter === undefined;
     const index = (o: OrderRecord): void => {
       if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
       this.orders.set(o.orderId, o);
@@ -401,8 +424,8 @@ export class OrderRegistry {
       q.head = 0;
     }
     this.closedRetained--;
-    this.evictedAccounts.add(account);
     const o = this.orders.get(id);
+    if (o !== undefined && o.clientOrderId !== '') this.forgotten.add(account, o.clientOrderId);
     this.orders.delete(id);
     if (this.indexed && o !== undefined && o.clientOrderId !== '') {
       const m = this.byClientId.get(o.account);

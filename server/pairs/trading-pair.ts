@@ -319,6 +319,7 @@ export class TradingPair {
       eventSequence,
       marketDataSequence: this.marketDataSequence,
       orders,
+      forgottenClientOrders: this.registry.forgottenState(),
       closedOrders: {
         count: closed.length,
         order(i) {
@@ -338,7 +339,7 @@ export class TradingPair {
    */
   reset(): void {
     this.book.load([]);
-    this.registry.restore([], []);
+    this.registry.restore([], [], 'none');
     this.lastOrderId = this.eventSequence = this.marketDataSequence = this.lastTradeId = this.commandSequence = 0;
   }
 
@@ -350,7 +351,7 @@ export class TradingPair {
     const open = snapshot.orders.map(toRecord);
     const closed = (snapshot.closedOrders ?? []).map(toRecord);
     this.book.load(open.map((o) => ({ orderId: o.orderId, account: o.account, side: o.side, price: o.price, remaining: o.remaining, stp: o.stp, postOnly: o.postOnly })));
-    this.registry.restore(open, closed);
+    this.registry.restore(open, closed, snapshot.forgottenClientOrders);
     this.commandSequence = snapshot.sequence;
     this.lastOrderId = snapshot.lastOrderId;
     this.lastTradeId = snapshot.lastTradeId;
@@ -390,8 +391,8 @@ export class TradingPair {
   }
 
   /** See OrderRegistry.mayHaveForgotten: whether the orders table must be asked about a client order id. */
-  mayHaveForgottenClientOrders(account: AccountId | undefined): boolean {
-    return this.registry.mayHaveForgotten(account);
+  mayHaveForgottenClientOrder(account: AccountId | undefined, clientOrderId: string): boolean {
+    return this.registry.mayHaveForgotten(account, clientOrderId);
   }
 
   /** Open orders of one account in this pair (O(1)); the per-account open-order cap reads it. */

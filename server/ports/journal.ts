@@ -155,7 +155,25 @@ export interface PairSnapshot {
    * snapshots that keep none.
    */
   closedOrders?: SnapshotOrder[];
+  /**
+   * The registry's filter of forgotten client order ids (pairs/forgotten-client-orders.ts), so a restored
+   * pair asks the orders table only about ids it may have forgotten. Absent in snapshots written before it
+   * or by a pair that did not know its own (restored without it): every id is then asked about.
+   */
+  forgottenClientOrders?: ForgottenClientOrdersSnapshot;
   takenAtMs: number;
+}
+
+/** The filter's state; the pair checks it when restoring and ignores one it cannot read. */
+export interface ForgottenClientOrdersSnapshot {
+  /** Size of the bit array, a power of two. */
+  bits: number;
+  /** Bit positions per id. */
+  hashes: number;
+  /** Ids added so far (the false-positive rate follows from it). */
+  added: number;
+  /** The bit array, base64; '' while nothing was added. */
+  data: string;
 }
 
 /**

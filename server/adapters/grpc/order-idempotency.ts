@@ -282,8 +282,8 @@ export class OrderIdempotency {
       const cid = p.order.clientOrderId;
       if (cid === '' || p.recorded !== undefined) continue;
       if (account !== undefined && p.pair.findByClientOrderId(account, cid) !== undefined) continue;
-      // Nothing of this account was ever forgotten here: the registry's "not found" is the whole truth.
-      if (!p.pair.mayHaveForgottenClientOrders(account)) continue;
+      // This id of this account was never forgotten here: the registry's "not found" is the whole truth.
+      if (!p.pair.mayHaveForgottenClientOrder(account, cid)) continue;
       let list = byPair.get(p.pair);
       if (list === undefined) byPair.set(p.pair, (list = []));
       list.push(p);
