@@ -269,6 +269,8 @@ export class TradingService {
       onSubscriberError: (err) => this.logger.error('subscriber failed and was removed', err),
       maxClosedOrders: config.limits.closedOrdersRetained,
       maxClosedOrdersPerAccount: Math.min(config.limits.closedOrdersPerAccount, config.limits.closedOrdersRetained),
+      // Only the orders table is asked about forgotten client order ids: in memory nothing reads the filter.
+      forgottenFilterBits: deps.persistence === undefined ? 0 : undefined,
     });
     this.lifecycle.bind(this.pairs);
     for (const instrument of instruments) this.lifecycle.attach(instrument);

@@ -117,6 +117,11 @@ describe('OrderRegistry lookups built on first use', () => {
         const expected = lookups(eager) as { forgotten: boolean[] }[];
         expect(lookups(unknowing)).toEqual(expected.map((a) => ({ ...a, forgotten: CLIENT_IDS.map(() => true) })));
         expect(unknowing.forgottenState()).toBeUndefined();
+        // No filter at all (in memory: nothing asks): every id may have been forgotten, nothing to snapshot.
+        const filterless = new OrderRegistry({ ...options, forgottenFilterBits: 0 });
+        filterless.restore(open.map((o) => ({ ...o })), closed.map((o) => ({ ...o })), eager.forgottenState());
+        expect(lookups(filterless)).toEqual(expected.map((a) => ({ ...a, forgotten: CLIENT_IDS.map(() => true) })));
+        expect(filterless.forgottenState()).toBeUndefined();
       }),
       { numRuns: 400 },
     );

@@ -73,6 +73,7 @@ export interface OrderRegistryOptions {
   /**
    * Bits of the filter of forgotten client order ids (ForgottenClientOrders; a power of two, allocated at
    * the first eviction): more bits, fewer needless client-order-archive queries once many are forgotten.
+   * 0: no filter (nothing asks: no orders table), and every id counts as possibly forgotten.
    * @default 2^23 (1 MiB)
    */
   forgottenFilterBits?: number;
@@ -111,7 +112,7 @@ export class OrderRegistry {
   private readonly maxClosedOrders: number;
   private readonly maxClosedOrdersPerAccount: number;
   /** The client order ids of the closed orders forgotten (evicted), in this registry's life or before its snapshot. */
-  private forgotten: ForgottenClientOrders;
+  private forgotten: ForgottenClientOrders | null;
   private readonly forgottenFilterBits: number | undefined;
   /** Restored from a snapshot that did not keep the filter: what was evicted before it is unknown. */
   private forgottenUnknown = false;
@@ -126,7 +127,7 @@ export class OrderRegistry {
     if (!Number.isSafeInteger(perAccount) || perAccount < 0) throw new Error(`maxClosedOrdersPerAccount must be a non-negative integer, got ${perAccount}`);
     this.maxClosedOrdersPerAccount = perAccount;
     this.forgottenFilterBits = options.forgottenFilterBits;
-    this.forgotten = new ForgottenClientOrders(options.forgottenFilterBits);
+    this.forgotten = this.newFilter();
     this.orders = new OrderTable();
   }
 
@@ -169,13 +170,17 @@ export class OrderRegistry {
    * evicts exactly as the live pair did, and a snapshot keeps the filter.
    */
   mayHaveForgotten(account: AccountId | undefined, clientOrderId: string): boolean {
-    if (this.forgottenUnknown) return true;
+    if (this.forgottenUnknown || this.forgotten === null) return true;
     return account !== undefined && this.forgotten.mayHold(account, clientOrderId);
   }
 
   /** The filter of forgotten client order ids, for a snapshot; undefined when it is incomplete (see mayHaveForgotten). */
   forgottenState(): ForgottenClientOrdersSnapshot | undefined {
-    return this.forgottenUnknown ? undefined : this.forgotten.state();
+    return this.forgottenUnknown ? undefined : this.forgotten?.state();
+  }
+
+  private newFilter(): ForgottenClientOrders | null {
+    return this.forgottenFilterBits === 0 ? null : new ForgottenClientOrders(this.forgottenFilterBits);
   }
 
   /** Open orders of one account (O(1)). */
@@ -233,9 +238,10 @@ export class OrderRegistry {
     this.recentlyClosed = [];
     this.largest = undefined;
     this.indexed = false;
-    const filter = forgotten === 'none' ? new ForgottenClientOrders(this.forgottenFilterBits) : ForgottenClientOrders.fromState(forgotten);
-    this.forgotten = filter ?? new ForgottenClientOrders(this.forgottenFilterBits);
-    this.forgottenUnknown = filter === undefined;
+    // Without a filter (bits 0) every id counts as possibly forgotten anyway; with one, an unreadable state leaves it unknown.
+    const kept = forgotten === 'none' || this.forgottenFilterBits === 0 ? undefined : ForgottenClientOrders.fromState(forgotten);
+    this.forgotten = kept ?? this.newFilter();
+    this.forgottenUnknown = forgotten !== 'none' && this.forgotten !== null && kept === undefined;
     const index = (o: OrderRecord): void => {
       if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
       this.orders.set(o.orderId, o);
@@ -425,7 +431,7 @@ export class OrderRegistry {
     }
     this.closedRetained--;
     const o = this.orders.get(id);
-    if (o !== undefined && o.clientOrderId !== '') this.forgotten.add(account, o.clientOrderId);
+    if (o !== undefined && o.clientOrderId !== '') this.forgotten?.add(account, o.clientOrderId);
     this.orders.delete(id);
     if (this.indexed && o !== undefined && o.clientOrderId !== '') {
       const m = this.byClientId.get(o.account);
