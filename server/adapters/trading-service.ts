@@ -437,7 +437,7 @@ export class TradingService {
           backoffMaxMs: config.limits.loginBackoffMaxMs,
         },
       },
-      interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics), this.sessionAuth.interceptor()],
+      interceptors: [...(tracing.enabled ? [grpcTracingInterceptor(tracing.tracer)] : []), grpcMetricsInterceptor(this.grpcMetrics, { onReceiveMetadata: this.sessionAuth.onReceiveMetadata })],
       maxOpenOrdersPerAccount: config.limits.maxOpenOrdersPerAccount,
       marketDataLimits: {
         callsPerSecondPerPeer: config.limits.marketDataCallsPerSecondPerPeer,

@@ -99,31 +99,31 @@ export class SessionAuthenticator implements Authenticator {
   }
 
   /**
-   * The grpc-js server interceptor (`new Server({ interceptors: [auth.interceptor()] })`). Calls without
-   * an authorization header pass untouched (health, reflection, Login); for the others the verdict is
-   * recorded before the handler starts, and the header is removed.
+   * What the interceptor does with a call's metadata, as a hook another interceptor layer can run (the
+   * service runs it inside the metrics interceptor: every grpc-js interceptor layer costs each call, about
+   * a tenth of a unary call's server CPU measured). Calls without an authorization header pass untouched
+   * (health, reflection, Login); for the others the verdict is recorded before the handler starts, and the
+   * header is removed.
    */
+  readonly onReceiveMetadata = (metadata: Metadata, nextMetadata: (metadata: Metadata) => void): void => {
+    const values = metadata.get(AUTHORIZATION_HEADER);
+    if (values.length === 0) {
+      nextMetadata(metadata);
+      return;
+    }
+    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
+    if (match !== null) this.tokens.set(metadata, match[1]!);
+    const record = (verdict: string | Error): void => {
+      this.verdicts.set(metadata, verdict);
+      metadata.remove(AUTHORIZATION_HEADER);
+      nextMetadata(metadata);
+    };
+    this.authenticateAsync(metadata).then(record, (err: unknown) => record(err instanceof Error ? err : new Error(String(err))));
+  };
+
+  /** The hook above as a grpc-js server interceptor of its own (`new Server({ interceptors: [auth.interceptor()] })`). */
   interceptor(): ServerInterceptor {
-    return (_method, call) =>
-      new ServerInterceptingCall(call, {
-        start: (next) =>
-          next({
-            onReceiveMetadata: (metadata, nextMetadata) => {
-              if (metadata.get(AUTHORIZATION_HEADER).length === 0) {
-                nextMetadata(metadata);
-                return;
-              }
-              const values = metadata.get(AUTHORIZATION_HEADER);
-              const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-              if (match !== null) this.tokens.set(metadata, match[1]!);
-              const record = (verdict: string | Error): void => {
-                this.verdicts.set(metadata, verdict);
-                metadata.remove(AUTHORIZATION_HEADER);
-                nextMetadata(metadata);
-              };
-              this.authenticateAsync(metadata).then(record, (err: unknown) => record(err instanceof Error ? err : new Error(String(err))));
-            },
-          }),
-      });
+    const onReceiveMetadata = this.onReceiveMetadata;
+    return (_method, call) => new ServerInterceptingCall(call, { start: (next) => next({ onReceiveMetadata }) });
   }
 }
