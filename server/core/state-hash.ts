@@ -5,12 +5,13 @@
  * Compared only within one process (the shadow audit, a rebuilt book against the one it replaces,
  * recovery checks), never stored: the function may change between versions.
  */
+import { murmurFinal, murmurMix } from './murmur3.ts';
 import type { OrderBook, RestingOrder } from './order-book.ts';
 import { Side } from './types.ts';
 
 /**
- * A 64-bit digest as two 32-bit lanes of MurmurHash3's word step (Math.imul, rotations), one word at a
- * time. It replaced byte-wise FNV-1a, which spent four float multiplications per byte: 0.6-0.85 µs per
+ * A 64-bit digest as two 32-bit lanes of MurmurHash3's word step, one word at a time: the lanes start from
+ * different seeds and the second mixes each word xor a constant, so they are two different hashes. It replaced byte-wise FNV-1a, which spent four float multiplications per byte: 0.6-0.85 µs per
  * resting order, so the audit of two 10,000-order books every 10,000 commands held the event loop 13 ms.
  */
 class WordHash {
@@ -24,34 +25,15 @@ class WordHash {
   }
 
   private word(w: number): void {
-    let k = Math.imul(w, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    let a = this.a ^ k;
-    a = (a << 13) | (a >>> 19);
-    this.a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-    let j = Math.imul(w, 0x85ebca6b);
-    j = (j << 17) | (j >>> 15);
-    j = Math.imul(j, 0xc2b2ae35);
-    let b = this.b ^ j;
-    b = (b << 11) | (b >>> 21);
-    this.b = (Math.imul(b, 9) + 0x52dce729) | 0;
+    this.a = murmurMix(this.a, w);
+    this.b = murmurMix(this.b, w ^ 0x5bd1e995);
   }
 
   digest(): string {
-    const hex = (h: number): string => (fmix(h) >>> 0).toString(16).padStart(8, '0');
+    const hex = (h: number): string => (murmurFinal(h) >>> 0).toString(16).padStart(8, '0');
     // Each lane's final mix also takes the other's state, so a difference in one spreads to both halves.
     return hex(this.a ^ Math.imul(this.b, 0x27d4eb2f)) + hex(this.b ^ Math.imul(this.a, 0x165667b1));
   }
-}
-
-/** MurmurHash3's 32-bit finalizer. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 export function hashBookState(book: OrderBook): string {

@@ -9,8 +9,10 @@
  * depends on it; a false positive costs one query that finds nothing. Bounded: a fixed bit array (1 MiB by
  * default, allocated at the first eviction), so the false-positive rate rises as forgotten ids accumulate
  * (1 % at about 875,000 with the defaults, 10 % at about 1.8 million) and at saturation the pair behaves as
- * it did before the filter: one query per new id. Pure: no clock, no I/O, no randomness.
+ * it did before the filter: one query per new id. Pure: no clock, no I/O, no randomness; the hashes are
+ * MurmurHash3's steps (core/murmur3.ts).
  */
+import { murmurFinal, murmurMix } from '../core/murmur3.ts';
 import type { AccountId } from '../core/types.ts';
 import type { ForgottenClientOrdersSnapshot } from '../ports/journal.ts';
 
@@ -18,26 +20,6 @@ export const DEFAULT_FORGOTTEN_FILTER_BITS = 2 ** 23;
 const HASHES = 7;
 const MIN_BITS = 2 ** 6;
 const MAX_BITS = 2 ** 31;
-
-/** MurmurHash3's 32-bit mixing of one word into `h`. */
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-/** MurmurHash3's finalizer. */
-function avalanche(h: number, length: number): number {
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 function isPowerOfTwo(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
@@ -111,24 +93,24 @@ export class ForgottenClientOrders {
 
   /** Two independent 32-bit hashes of (account, id), over its UTF-16 code units two at a time. */
   private hash(account: AccountId, id: string): void {
-    let a = mix(0x9747b28c, account | 0);
-    a = mix(a, Math.floor(account / 0x100000000) | 0);
-    let b = mix(0x2f1b7a3d, account | 0);
-    b = mix(b, Math.floor(account / 0x100000000) | 0);
+    let a = murmurMix(0x9747b28c, account | 0);
+    a = murmurMix(a, Math.floor(account / 0x100000000) | 0);
+    let b = murmurMix(0x2f1b7a3d, account | 0);
+    b = murmurMix(b, Math.floor(account / 0x100000000) | 0);
     const n = id.length;
     let i = 0;
     for (; i + 1 < n; i += 2) {
       const w = id.charCodeAt(i) | (id.charCodeAt(i + 1) << 16);
-      a = mix(a, w);
-      b = mix(b, w ^ 0x5bd1e995);
+      a = murmurMix(a, w);
+      b = murmurMix(b, w ^ 0x5bd1e995);
     }
     if (i < n) {
       const w = id.charCodeAt(i);
-      a = mix(a, w);
-      b = mix(b, w ^ 0x5bd1e995);
+      a = murmurMix(a, w);
+      b = murmurMix(b, w ^ 0x5bd1e995);
     }
-    this.h1 = avalanche(a, n);
+    this.h1 = murmurFinal(a ^ n);
     // Odd, so the seven positions are distinct modulo a power of two.
-    this.h2 = avalanche(b, n) | 1;
+    this.h2 = murmurFinal(b ^ n) | 1;
   }
 }

@@ -238,10 +238,15 @@ export class OrderRegistry {
     this.recentlyClosed = [];
     this.largest = undefined;
     this.indexed = false;
-    // Without a filter (bits 0) every id counts as possibly forgotten anyway; with one, an unreadable state leaves it unknown.
-    const kept = forgotten === 'none' || this.forgottenFilterBits === 0 ? undefined : ForgottenClientOrders.fromState(forgotten);
-    this.forgotten = kept ?? this.newFilter();
-    this.forgottenUnknown = forgotten !== 'none' && this.forgotten !== null && kept === undefined;
+    if (forgotten === 'none' || this.forgottenFilterBits === 0) {
+      // Nothing forgotten yet, or no filter (every id counts as possibly forgotten anyway).
+      this.forgotten = this.newFilter();
+      this.forgottenUnknown = false;
+    } else {
+      const kept = ForgottenClientOrders.fromState(forgotten);
+      this.forgotten = kept ?? this.newFilter();
+      this.forgottenUnknown = kept === undefined;
+    }
     const index = (o: OrderRecord): void => {
       if (this.orders.has(o.orderId)) throw new Error(`order ${o.orderId} appears twice in the restored registry`);
       this.orders.set(o.orderId, o);
