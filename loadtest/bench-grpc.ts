@@ -35,6 +35,7 @@
  *   BENCH_LATENCY_LOAD (50)            open-loop rate, % of the service's median closed-loop maximum (0: none)
  *   BENCH_LATENCY_WARMUP_SECONDS (3)   the open-loop client's warm-up at that rate, in the process that then measures
  *   BENCH_PROFILE (0)                  1: one more service run under --cpu-prof (BENCH_PROFILE_MODE, default stream), summarized
+ *   BENCH_PROFILE_TARGET (service)     noop: profile the no-op baseline's run instead (same mode and response shape)
  *   BENCH_SERVICE_RUNTIME (dist)       dist: `npm run build:server`, then node dist/server/main.js; tsx: server/main.ts from the sources
  *   BENCH_SERVICE_NODE_FLAGS ()        extra node flags for the service process only, e.g. --max-semi-space-size=64
  *   BENCH_TAG ()                       names the run: grpc-<date>-<tag>.json, and `tag` in the history line
@@ -74,6 +75,8 @@ const CONFIG = {
   profile: process.env.BENCH_PROFILE === '1',
   /** The mode the profiled run uses (BENCH_PROFILE_MODE). */
   profileMode: (process.env.BENCH_PROFILE_MODE || 'stream') as BenchMode,
+  /** The server the profiled run profiles (BENCH_PROFILE_TARGET): the service, or the no-op baseline. */
+  profileTarget: (process.env.BENCH_PROFILE_TARGET === 'noop' ? 'noop' : 'service') as Target,
   resultsDir: process.env.BENCH_RESULTS_DIR || join(ROOT, 'bench-results'),
   migration: process.env.MIGRATION_INITIAL_STATE || 'shadow',
   runtime: serviceRuntime(),
@@ -212,7 +215,7 @@ function runJson(r: Run): object {
 }
 
 function printProfile(p: ProfileSummary): void {
-  console.log(`\nService CPU profile under ${CONFIG.profileMode} ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
+  console.log(`\n${CONFIG.profileTarget === "noop" ? "No-op server" : "Service"} CPU profile under ${CONFIG.profileMode} ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
   const show = (title: string, rows: { name: string; share: number }[]) => {
     console.log(`\n${title}:`);
     for (const e of rows) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
@@ -305,7 +308,8 @@ async function main(): Promise<void> {
   let profile: ProfileSummary | undefined;
   if (CONFIG.profile) {
     const dir = mkdtempSync(join(tmpdir(), 'grpc-bench-prof-'));
-    await throughputRun(CONFIG.profileMode, 'service', CONFIG.pairs, undefined, dir);
+    const target = CONFIG.profileTarget;
+    await throughputRun(CONFIG.profileMode, target, CONFIG.pairs, target === 'noop' ? shapes[CONFIG.profileMode] : undefined, dir);
     // The main thread's profile is the largest; tsx's module-loader worker writes a small one too.
     const file = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))

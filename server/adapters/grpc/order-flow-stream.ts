@@ -7,6 +7,7 @@
  * A refused message (rate limit, store down) is answered per command; anything else ends the stream.
  * Ends on the client's half-close once everything it sent is answered, on shutdown, on a slow consumer.
  */
+import type { Pending } from './maybe-pending.ts';
 import { status, type Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { OrderEvent as PairOrderEvent, TradingPair } from '../../pairs/trading-pair.ts';
 import type { TradingPairs } from '../../pairs/trading-pairs.ts';
@@ -27,13 +28,13 @@ export interface OrderFlowCommands {
   /** The account name the call acts for (checked by the authenticator). */
   callerOf(call: { metadata: Metadata }): string;
   /** Takes `cost` from the account's rate limit. */
-  admit(name: string, cost: number, call: { getDeadline(): Date | number }): Promise<void>;
+  admit(name: string, cost: number, call: { getDeadline(): Date | number }): Pending;
   /** Phases 1-2 of the submissions of one message (errors kept per item). */
   prepareSubmits(name: string, what: string, reqs: readonly (SubmitOrderRequest | undefined)[]): Promise<(PreparedSubmit | ErrorFacts | undefined)[]>;
   /** Applies one command synchronously: its result, the submission's answer, the pair it touched. */
   run(account: number, cmd: OrderCommand, prepared: PreparedSubmit | ErrorFacts | undefined, earlier: CallAnswers): { result: FlowResult; answer: SubmitAnswer | undefined; pair: TradingPair | undefined };
   /** Records the first results of new orders (idempotency). */
-  rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void>;
+  rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Pending;
 }
 
 /** A command's result in a flow reply (its error may still be set when its journal write fails). */

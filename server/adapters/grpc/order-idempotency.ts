@@ -28,6 +28,7 @@ import { RejectionError, describeError, type ErrorFacts } from './errors.ts';
 import { SubmitOrderResponse } from './generated/trading/v1/orders.ts';
 import type { InProcessClientOrders } from '../../ports/session-store.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
+import type { Pending } from './maybe-pending.ts';
 import { encodeOrderAnswer } from './order-wire.ts';
 import { findField } from './proto-writer.ts';
 
@@ -145,10 +146,17 @@ export class OrderIdempotency {
     return { pair, order, fingerprint: fingerprint(order), recorded: undefined, archived: undefined };
   }
 
-  /** Phase 2 for one submission (unary): fast path, then the archive; throws UnavailableError when the archive cannot answer. */
-  async lookUp(name: string, p: PreparedSubmit): Promise<void> {
-    await this.readRecorded(name, p);
-    await this.readArchived(name, [p]);
+  /**
+   * Phase 2 for one submission (unary): fast path, then the archive; rejects with UnavailableError when
+   * the archive cannot answer. Done at once (undefined) when neither has to be waited for.
+   */
+  lookUp(name: string, p: PreparedSubmit): Pending {
+    const now = this.hooks?.clientOrdersNow;
+    if (this.hooks === undefined || now !== undefined || p.order.clientOrderId === '') {
+      if (now !== undefined && p.order.clientOrderId !== '') this.readRecordedNow(now, name, p);
+      return this.readArchived(name, [p]);
+    }
+    return this.readRecorded(name, p).then(() => this.readArchived(name, [p]));
   }
 
   /**
@@ -215,10 +223,13 @@ export class OrderIdempotency {
     return remember;
   }
 
-  /** Phase 4 (async): records first results in the fast path. A failure is logged; the registry still guards. */
-  async rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Promise<void> {
+  /**
+   * Phase 4: records first results in the fast path (at once in an in-process store; else resolves when
+   * written). A failure is logged, never thrown; the registry still guards.
+   */
+  rememberAll(name: string, answers: readonly (SubmitAnswer | undefined)[]): Pending {
     const hooks = this.hooks;
-    if (hooks === undefined) return;
+    if (hooks === undefined) return undefined;
     const now = hooks.clientOrdersNow;
     const writes: Promise<unknown>[] = [];
     for (const a of answers) {
@@ -237,7 +248,7 @@ export class OrderIdempotency {
         }),
       );
     }
-    if (writes.length > 0) await Promise.all(writes);
+    return writes.length === 0 ? undefined : Promise.all(writes);
   }
 
   /** readRecorded for a store in this process. */
@@ -272,9 +283,9 @@ export class OrderIdempotency {
    * per pair). Throws UnavailableError when the database cannot answer: without it a retry could not be
    * told from a new order.
    */
-  private async readArchived(name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Promise<void> {
+  private readArchived(name: string, prepared: readonly (PreparedSubmit | ErrorFacts | undefined)[]): Pending {
     const archive = this.archive;
-    if (archive === undefined) return;
+    if (archive === undefined) return undefined;
     const account = this.pairs.accounts.find(name);
     const byPair = new Map<TradingPair, PreparedSubmit[]>();
     for (const p of prepared) {
@@ -288,7 +299,8 @@ export class OrderIdempotency {
       if (list === undefined) byPair.set(p.pair, (list = []));
       list.push(p);
     }
-    await Promise.all(
+    if (byPair.size === 0) return undefined;
+    return Promise.all(
       [...byPair].map(async ([pair, list]) => {
         const found = await archive.findByClientOrderIds(pair.symbol, name, list.map((p) => p.order.clientOrderId));
         for (const p of list) p.archived = found.get(p.order.clientOrderId);

@@ -5,15 +5,16 @@
  * over a SessionStore. No matching logic here.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import { inProcessClientOrders, type ClientOrderResult, type InProcessClientOrders, type SessionStore } from '../../ports/session-store.ts';
+import { inProcessSessions, type ClientOrderResult, type InProcessClientOrders, type RateDecision, type SessionStore } from '../../ports/session-store.ts';
 import { RateLimitedError } from './errors.ts';
 
 export interface OrderSessionHooks {
   /**
    * Takes `cost` (1 per call, the item count of a batch or flow message) from the account's bucket;
-   * rejects with RateLimitedError when refused, UnavailableError when the store cannot answer.
+   * rejects with RateLimitedError when refused, UnavailableError when the store cannot answer. A store
+   * in this process decides at once: undefined when admitted, RateLimitedError thrown when refused.
    */
-  admit(account: string, cost: number): Promise<void>;
+  admit(account: string, cost: number): Promise<void> | undefined;
   /** The first result recorded for (account, pair, client order id) within the idempotency TTL. */
   lookupClientOrder(account: string, pair: string, clientOrderId: string): Promise<ClientOrderResult | undefined>;
   /** Records the first result; first writer wins (returns what is on record). */
@@ -56,14 +57,22 @@ export interface SessionHooksOptions {
 
 export function sessionHooks(store: SessionStore, options: SessionHooksOptions): OrderSessionHooks {
   const burst = options.rateLimitBurst;
+  const now = inProcessSessions(store);
+  const decide = (decision: RateDecision, cost: number): void => {
+    if (!decision.allowed) throw new RateLimitedError(decision.retryAfterMs, cost);
+  };
   return {
-    async admit(account, cost) {
-      const decision = await store.consume(account, Math.min(Math.max(1, cost), burst));
-      if (!decision.allowed) throw new RateLimitedError(decision.retryAfterMs, cost);
+    admit(account, cost) {
+      const charged = Math.min(Math.max(1, cost), burst);
+      if (now !== undefined) {
+        decide(now.consumeNow(account, charged), cost);
+        return undefined;
+      }
+      return store.consume(account, charged).then((d) => decide(d, cost));
     },
     lookupClientOrder: (account, pair, clientOrderId) => store.lookupClientOrder(account, pair, clientOrderId),
     rememberClientOrder: (account, pair, clientOrderId, result) => store.rememberClientOrder(account, pair, clientOrderId, result),
-    clientOrdersNow: inProcessClientOrders(store),
+    clientOrdersNow: now,
     revalidate: options.revalidate,
     streamRecheckMs: options.streamRecheckMs ?? DEFAULT_STREAM_RECHECK_MS,
   };

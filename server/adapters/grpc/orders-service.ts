@@ -45,6 +45,7 @@ import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAns
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
 import { createOrderFlow, type FlowResult } from './order-flow-stream.ts';
 import { encodeBatchResponse, encodeOrderAnswer, type BatchItem } from './order-wire.ts';
+import { after, type Pending } from './maybe-pending.ts';
 import { encodedAs } from './raw-responses.ts';
 import type {
   CancelOrderRequest,
@@ -107,22 +108,20 @@ export function createOrdersService(
       return describeError(err);
     }
   };
-  /** Waits until everything `pair` applied so far is durable; resolves at once without a journal. */
-  const settled = async (pair: TradingPair): Promise<void> => {
-    const p = durability?.settled(pair);
-    if (p !== undefined) await p;
-  };
+  /** Until everything `pair` applied so far is durable; done at once without a journal. */
+  const settled = (pair: TradingPair): Pending => durability?.settled(pair);
 
   /** The account name the call acts for (checked by the authenticator). */
   const callerOf = (call: { metadata: Metadata }): string => ctx.authenticator.authenticate(call.metadata);
   /** For reads: an account never seen has no orders, and reading must not grow the table. */
   const knownAccountOf = (name: string): number => pairs.accounts.find(name) ?? 0;
 
-  /** Takes the call's cost from the account's rate limit; resolves at once without hooks. */
-  const admit = async (name: string, cost: number, call: { getDeadline(): Date | number }): Promise<void> => {
-    if (hooks === undefined || cost === 0) return;
-    await hooks.admit(name, cost);
-    checkDeadline(ctx, call); // the wait may have outlived the deadline; nothing is applied then
+  /** Takes the call's cost from the account's rate limit; done at once without hooks or with an in-process store. */
+  const admit = (name: string, cost: number, call: { getDeadline(): Date | number }): Pending => {
+    if (hooks === undefined || cost === 0) return undefined;
+    const wait = hooks.admit(name, cost);
+    // The wait may have outlived the deadline; nothing is applied then.
+    return wait?.then(() => checkDeadline(ctx, call));
   };
 
   // ---- one command each; they throw for bad input and return core outcomes as values ----
@@ -245,33 +244,36 @@ export function createOrdersService(
   };
 
   return {
-    submitOrder: unaryAsync(ctx, 'SubmitOrder', async (req: SubmitOrderRequest, call) => {
+    // The three order-entry calls run straight through when nothing has to be waited for (maybe-pending.ts).
+    submitOrder: unaryAsync(ctx, 'SubmitOrder', (req: SubmitOrderRequest, call) => {
       const name = callerOf(call);
-      await admit(name, 1, call);
-      const prepared = parseSubmit(req);
-      await idempotency.lookUp(name, prepared);
-      checkDeadline(ctx, call);
-      const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
-      await settled(answer.pair);
-      if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
-      await idempotency.rememberAll(name, [answer]);
-      return encodedAs<SubmitOrderResponse>(answer.answer);
+      return after(admit(name, 1, call), () => {
+        const prepared = parseSubmit(req);
+        return after(idempotency.lookUp(name, prepared), () => {
+          checkDeadline(ctx, call);
+          const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
+          return after(settled(answer.pair), () => {
+            if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
+            return after(idempotency.rememberAll(name, [answer]), () => encodedAs<SubmitOrderResponse>(answer.answer));
+          });
+        });
+      });
     }),
 
-    cancelOrder: unaryAsync(ctx, 'CancelOrder', async (req: CancelOrderRequest, call) => {
+    cancelOrder: unaryAsync(ctx, 'CancelOrder', (req: CancelOrderRequest, call) => {
       const name = callerOf(call);
-      await admit(name, 1, call);
-      const applied = cancel(pairs.accounts.intern(name), req);
-      await settled(applied.pair);
-      return respond(applied);
+      return after(admit(name, 1, call), () => {
+        const applied = cancel(pairs.accounts.intern(name), req);
+        return after(settled(applied.pair), () => respond(applied));
+      });
     }),
 
-    replaceOrder: unaryAsync(ctx, 'ReplaceOrder', async (req: ReplaceOrderRequest, call) => {
+    replaceOrder: unaryAsync(ctx, 'ReplaceOrder', (req: ReplaceOrderRequest, call) => {
       const name = callerOf(call);
-      await admit(name, 1, call);
-      const applied = replace(pairs.accounts.intern(name), req);
-      await settled(applied.pair);
-      return respond(applied);
+      return after(admit(name, 1, call), () => {
+        const applied = replace(pairs.accounts.intern(name), req);
+        return after(settled(applied.pair), () => respond(applied));
+      });
     }),
 
     getOrder: unaryAsync(ctx, 'GetOrder', async (req, call) => {

@@ -90,6 +90,66 @@ describe('SessionAuthenticator.authenticateAsync (bearer token → account)', ()
   });
 });
 
+describe('SessionAuthenticator.onReceiveMetadata: the verdict recorded before the call goes on', () => {
+  /** Runs the hook; `now` is whether it let the call go on before returning. */
+  async function verdictOf(a: SessionAuthenticator, metadata: Metadata): Promise<{ now: boolean; account: string | Error }> {
+    let passed = false;
+    const done = new Promise<void>((resolve) =>
+      a.onReceiveMetadata(metadata, () => {
+        passed = true;
+        resolve();
+      }),
+    );
+    const now = passed;
+    await done;
+    let account: string | Error;
+    try {
+      account = a.authenticate(metadata);
+    } catch (e) {
+      account = e as Error;
+    }
+    expect(metadata.get('authorization')).toEqual([]); // no handler downstream sees the token
+    return { now, account };
+  }
+
+  it('with the in-process store, decided before the hook returns (no promise per call), same verdicts', async () => {
+    const token = await loginAs('carol');
+    const loggedOut = await loginAs('carol');
+    await store.logout(loggedOut);
+    expect(await verdictOf(auth, withAuthorization(`Bearer ${token}`))).toEqual({ now: true, account: 'carol' });
+    for (const [values, message] of [
+      [[`Bearer ${loggedOut}`], UNKNOWN_TOKEN],
+      [['Bearer '], MALFORMED_TOKEN],
+      [[`Bearer ${token}`, `Bearer ${token}`], MALFORMED_TOKEN],
+    ] as const) {
+      const v = await verdictOf(auth, withAuthorization(...values));
+      expect(v.now).toBe(true);
+      expect(v.account).toBeInstanceOf(UnauthenticatedError);
+      expect((v.account as Error).message).toBe(message);
+    }
+    const failing = new SessionAuthenticator(
+      Object.assign(Object.create(store) as MemorySessionStore, {
+        resolveNow: () => {
+          throw new UnavailableError('memory', 'store closed');
+        },
+      }),
+    );
+    const down = await verdictOf(failing, withAuthorization(`Bearer ${token}`));
+    expect(down.now).toBe(true);
+    expect(describeError(down.account)).toMatchObject({ code: status.UNAVAILABLE, message: 'memory unavailable: cannot check the session token: store closed' });
+  });
+
+  it('with a store that answers asynchronously (Redis), decided once it answers, same verdicts', async () => {
+    const token = await loginAs('carol');
+    const asyncOnly = { resolve: (t: string) => store.resolve(t) } as unknown as SessionStore;
+    const a = new SessionAuthenticator(asyncOnly);
+    expect(await verdictOf(a, withAuthorization(`Bearer ${token}`))).toEqual({ now: false, account: 'carol' });
+    const unknown = await verdictOf(a, withAuthorization(`Bearer ${'B'.repeat(43)}`));
+    expect(unknown.now).toBe(false);
+    expect((unknown.account as Error).message).toBe(UNKNOWN_TOKEN);
+  });
+});
+
 describe('SessionAuthenticator.interceptor on a real grpc-js server', () => {
   const raw = (b: Buffer): Buffer => b;
   const service = {

@@ -9,7 +9,7 @@
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { UnavailableError } from '../../ports/errors.ts';
-import type { SessionStore } from '../../ports/session-store.ts';
+import { inProcessSessions, type SessionStore } from '../../ports/session-store.ts';
 import type { Authenticator } from './auth.ts';
 import { UnauthenticatedError } from './errors.ts';
 
@@ -29,7 +29,13 @@ export class SessionAuthenticator implements Authenticator {
    */
   private readonly tokens = new WeakMap<Metadata, string>();
 
-  constructor(private readonly store: SessionStore) {}
+  /** The store's synchronous session check when it lives in this process: a verdict then costs no promise. */
+  private readonly resolveNow: ((token: string) => string | undefined) | undefined;
+
+  constructor(private readonly store: SessionStore) {
+    const now = inProcessSessions(store);
+    this.resolveNow = now && ((token) => now.resolveNow(token));
+  }
 
   /**
    * The account of the call, as checked by `interceptor()` when the call began. Throws
@@ -59,20 +65,12 @@ export class SessionAuthenticator implements Authenticator {
     }
     const verdict = this.verdicts.get(metadata);
     if (verdict instanceof Error) throw verdict instanceof UnauthenticatedError ? verdict : new UnauthenticatedError(MALFORMED_TOKEN);
-    const values = metadata.get(AUTHORIZATION_HEADER);
-    if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
-    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-    if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
-    await this.store.logout(match[1]!);
+    await this.store.logout(tokenOf(metadata));
   }
 
   /** The check itself; the interceptor uses it and so can any async code path. Same errors as authenticate. */
   async authenticateAsync(metadata: Metadata): Promise<string> {
-    const values = metadata.get(AUTHORIZATION_HEADER);
-    if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
-    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-    if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
-    return this.resolveToken(match[1]!);
+    return this.resolveToken(tokenOf(metadata));
   }
 
   /**
@@ -90,12 +88,20 @@ export class SessionAuthenticator implements Authenticator {
     try {
       account = await this.store.resolve(token);
     } catch (err) {
-      // Say what could not be done, keeping the store's dependency and detail.
-      if (err instanceof UnavailableError) throw new UnavailableError(err.dependency, `cannot check the session token: ${err.detail}`, { cause: err });
-      throw err;
+      throw storeFailure(err);
     }
-    if (account === undefined) throw new UnauthenticatedError(UNKNOWN_TOKEN);
-    return account;
+    return accountOrUnknown(account);
+  }
+
+  /** The verdict on the call's token from the in-process store, at once: the account or the error. */
+  private verdictNow(token: string, resolveNow: (token: string) => string | undefined): string | Error {
+    let account: string | undefined;
+    try {
+      account = resolveNow(token);
+    } catch (err) {
+      return asError(storeFailure(err));
+    }
+    return account ?? new UnauthenticatedError(UNKNOWN_TOKEN);
   }
 
   /**
@@ -111,14 +117,21 @@ export class SessionAuthenticator implements Authenticator {
       nextMetadata(metadata);
       return;
     }
-    const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
-    if (match !== null) this.tokens.set(metadata, match[1]!);
     const record = (verdict: string | Error): void => {
       this.verdicts.set(metadata, verdict);
       metadata.remove(AUTHORIZATION_HEADER);
       nextMetadata(metadata);
     };
-    this.authenticateAsync(metadata).then(record, (err: unknown) => record(err instanceof Error ? err : new Error(String(err))));
+    let token: string;
+    try {
+      token = tokenOf(metadata);
+    } catch (err) {
+      record(asError(err));
+      return;
+    }
+    this.tokens.set(metadata, token);
+    if (this.resolveNow !== undefined) record(this.verdictNow(token, this.resolveNow));
+    else this.resolveToken(token).then(record, (err: unknown) => record(asError(err)));
   };
 
   /** The hook above as a grpc-js server interceptor of its own (`new Server({ interceptors: [auth.interceptor()] })`). */
@@ -126,4 +139,27 @@ export class SessionAuthenticator implements Authenticator {
     const onReceiveMetadata = this.onReceiveMetadata;
     return (_method, call) => new ServerInterceptingCall(call, { start: (next) => next({ onReceiveMetadata }) });
   }
+}
+
+/** The token of the call's single well-formed "Bearer <token>" value; UnauthenticatedError otherwise. */
+function tokenOf(metadata: Metadata): string {
+  const values = metadata.get(AUTHORIZATION_HEADER);
+  if (values.length === 0) throw new UnauthenticatedError(MISSING_TOKEN);
+  const match = values.length === 1 && typeof values[0] === 'string' ? BEARER.exec(values[0]) : null;
+  if (match === null) throw new UnauthenticatedError(MALFORMED_TOKEN);
+  return match[1]!;
+}
+
+/** The store could not be asked: say what could not be done, keeping its dependency and detail. */
+function storeFailure(err: unknown): unknown {
+  return err instanceof UnavailableError ? new UnavailableError(err.dependency, `cannot check the session token: ${err.detail}`, { cause: err }) : err;
+}
+
+function accountOrUnknown(account: string | undefined): string {
+  if (account === undefined) throw new UnauthenticatedError(UNKNOWN_TOKEN);
+  return account;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

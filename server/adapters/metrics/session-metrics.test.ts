@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../ports/clock.ts';
-import { inProcessClientOrders, type SessionStore } from '../../ports/session-store.ts';
+import { inProcessSessions, type SessionStore } from '../../ports/session-store.ts';
 import { MemorySessionStore } from '../embedded/memory-session-store.ts';
 import { sessionHooks } from '../grpc/order-session-hooks.ts';
 import { SessionMetrics } from './session-metrics.ts';
@@ -42,7 +42,7 @@ describe('SessionMetrics.instrument', () => {
       consume: (a, c) => real.consume(a, c),
       close: () => real.close(),
     };
-    expect(inProcessClientOrders(metrics.instrument(asyncOnly))).toBeUndefined();
-    expect(inProcessClientOrders(metrics.instrument(real))).toBeDefined();
+    expect(inProcessSessions(metrics.instrument(asyncOnly))).toBeUndefined();
+    expect(inProcessSessions(metrics.instrument(real))).toBeDefined();
   });
 });

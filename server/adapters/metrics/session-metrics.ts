@@ -9,7 +9,7 @@
  *   trading_session_cached_sessions                         gauge    sessions the Redis wrapper keeps locally for outages
  */
 import { Gauge, type Registry } from 'prom-client';
-import { InvalidCredentialsError, inProcessClientOrders, type InProcessClientOrders, type SessionStore } from '../../ports/session-store.ts';
+import { InvalidCredentialsError, inProcessSessions, type InProcessSessions, type SessionStore } from '../../ports/session-store.ts';
 import { CounterFamily } from './metric-families.ts';
 
 export interface SessionMetricsSources {
@@ -87,11 +87,17 @@ export class SessionMetrics {
         }),
       close: () => store.close(),
     };
-    // The in-process store's synchronous client-order table (order-session-hooks.ts: no promise per
-    // order) stays visible through the wrapper, counted the same way.
-    const now = inProcessClientOrders(store);
+    // The in-process store's synchronous answers (session check, rate limit, client-order table: no
+    // promise per call or order) stay visible through the wrapper, counted the same way.
+    const now = inProcessSessions(store);
     if (now === undefined) return instrumented;
-    const sync: InProcessClientOrders = {
+    const sync: InProcessSessions = {
+      resolveNow: (token) => now.resolveNow(token),
+      consumeNow: (account, cost) => {
+        const d = now.consumeNow(account, cost);
+        (d.allowed ? allowed : refused).inc();
+        return d;
+      },
       lookupClientOrderNow: (account, pair, id) => {
         const r = now.lookupClientOrderNow(account, pair, id);
         (r === undefined ? miss : hit).inc();
