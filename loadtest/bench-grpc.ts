@@ -215,7 +215,7 @@ function runJson(r: Run): object {
 }
 
 function printProfile(p: ProfileSummary): void {
-  console.log(`\n${CONFIG.profileTarget === "noop" ? "No-op server" : "Service"} CPU profile under ${CONFIG.profileMode} ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
+  console.log(`\n${CONFIG.profileTarget === 'noop' ? 'No-op server' : 'Service'} CPU profile under ${CONFIG.profileMode} ×${CONFIG.batch} (${p.file}; ${fmt(p.busyMs)} ms busy after startup, idle and ${fmt(p.startupMs)} ms of module loading left out)`);
   const show = (title: string, rows: { name: string; share: number }[]) => {
     console.log(`\n${title}:`);
     for (const e of rows) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);

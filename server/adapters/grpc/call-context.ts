@@ -90,28 +90,23 @@ export function unary<Req, Res>(
 }
 
 /**
- * A unary handler whose work may await something (the session store, a durable write): admission, then
- * `handle`; its value — returned at once, or resolved — or any error (thrown or rejected) becomes the
- * reply. The deadline is checked again inside `handle` by whoever applies work after an await
- * (checkDeadline).
+ * A unary handler whose work awaits something (the session store, a durable write): admission, then
+ * `handle`; its resolved value or any error (thrown or rejected) becomes the reply. The deadline is
+ * checked again inside `handle` by whoever applies work after an await (checkDeadline).
  */
 export function unaryAsync<Req, Res>(
   ctx: CallContext,
   name: string,
-  handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>,
+  handle: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    let pending: Res | Promise<Res>;
+    let pending: Promise<Res>;
     try {
       checkAdmission(ctx, call);
       pending = handle(call.request, call);
     } catch (err) {
       logIfUnexpected(ctx, name, err);
       callback(toStatus(err), null);
-      return;
-    }
-    if (!(pending instanceof Promise)) {
-      callback(null, pending);
       return;
     }
     pending.then(

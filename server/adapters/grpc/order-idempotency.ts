@@ -151,12 +151,8 @@ export class OrderIdempotency {
    * the archive cannot answer. Done at once (undefined) when neither has to be waited for.
    */
   lookUp(name: string, p: PreparedSubmit): Pending {
-    const now = this.hooks?.clientOrdersNow;
-    if (this.hooks === undefined || now !== undefined || p.order.clientOrderId === '') {
-      if (now !== undefined && p.order.clientOrderId !== '') this.readRecordedNow(now, name, p);
-      return this.readArchived(name, [p]);
-    }
-    return this.readRecorded(name, p).then(() => this.readArchived(name, [p]));
+    const recorded = this.readRecorded(name, p);
+    return recorded === undefined ? this.readArchived(name, [p]) : recorded.then(() => this.readArchived(name, [p]));
   }
 
   /**
@@ -168,7 +164,7 @@ export class OrderIdempotency {
     if (hooks?.clientOrdersNow !== undefined) {
       for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') this.readRecordedNow(hooks.clientOrdersNow, name, p);
     } else if (hooks !== undefined) {
-      const reads: Promise<void>[] = [];
+      const reads: Pending[] = [];
       for (const p of prepared) if (p !== undefined && 'pair' in p && p.order.clientOrderId !== '') reads.push(this.readRecorded(name, p));
       if (reads.length > 0) await Promise.all(reads);
     }
@@ -267,15 +263,19 @@ export class OrderIdempotency {
   }
 
   /** The fast-path record of the client order id, if any. Failure to read is not fatal. */
-  private async readRecorded(name: string, p: PreparedSubmit): Promise<void> {
-    if (this.hooks === undefined || p.order.clientOrderId === '') return;
-    if (this.hooks.clientOrdersNow !== undefined) return this.readRecordedNow(this.hooks.clientOrdersNow, name, p);
-    try {
-      const raw = await this.hooks.lookupClientOrder(name, p.pair.symbol, p.order.clientOrderId);
-      p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
-    } catch (err) {
-      this.lookupFailed(p, err);
+  private readRecorded(name: string, p: PreparedSubmit): Pending {
+    const hooks = this.hooks;
+    if (hooks === undefined || p.order.clientOrderId === '') return undefined;
+    if (hooks.clientOrdersNow !== undefined) {
+      this.readRecordedNow(hooks.clientOrdersNow, name, p);
+      return undefined;
     }
+    return hooks.lookupClientOrder(name, p.pair.symbol, p.order.clientOrderId).then(
+      (raw) => {
+        p.recorded = raw === undefined ? undefined : decodeOriginal(raw);
+      },
+      (err: unknown) => this.lookupFailed(p, err),
+    );
   }
 
   /**

@@ -45,7 +45,7 @@ import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAns
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
 import { createOrderFlow, type FlowResult } from './order-flow-stream.ts';
 import { encodeBatchResponse, encodeOrderAnswer, type BatchItem } from './order-wire.ts';
-import { after, type Pending } from './maybe-pending.ts';
+import type { Pending } from './maybe-pending.ts';
 import { encodedAs } from './raw-responses.ts';
 import type {
   CancelOrderRequest,
@@ -244,36 +244,33 @@ export function createOrdersService(
   };
 
   return {
-    // The three order-entry calls run straight through when nothing has to be waited for (maybe-pending.ts).
-    submitOrder: unaryAsync(ctx, 'SubmitOrder', (req: SubmitOrderRequest, call) => {
+    submitOrder: unaryAsync(ctx, 'SubmitOrder', async (req: SubmitOrderRequest, call) => {
       const name = callerOf(call);
-      return after(admit(name, 1, call), () => {
-        const prepared = parseSubmit(req);
-        return after(idempotency.lookUp(name, prepared), () => {
-          checkDeadline(ctx, call);
-          const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
-          return after(settled(answer.pair), () => {
-            if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
-            return after(idempotency.rememberAll(name, [answer]), () => encodedAs<SubmitOrderResponse>(answer.answer));
-          });
-        });
-      });
+      await admit(name, 1, call);
+      const prepared = parseSubmit(req);
+      await idempotency.lookUp(name, prepared);
+      checkDeadline(ctx, call);
+      const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
+      await settled(answer.pair);
+      if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
+      await idempotency.rememberAll(name, [answer]);
+      return encodedAs<SubmitOrderResponse>(answer.answer);
     }),
 
-    cancelOrder: unaryAsync(ctx, 'CancelOrder', (req: CancelOrderRequest, call) => {
+    cancelOrder: unaryAsync(ctx, 'CancelOrder', async (req: CancelOrderRequest, call) => {
       const name = callerOf(call);
-      return after(admit(name, 1, call), () => {
-        const applied = cancel(pairs.accounts.intern(name), req);
-        return after(settled(applied.pair), () => respond(applied));
-      });
+      await admit(name, 1, call);
+      const applied = cancel(pairs.accounts.intern(name), req);
+      await settled(applied.pair);
+      return respond(applied);
     }),
 
-    replaceOrder: unaryAsync(ctx, 'ReplaceOrder', (req: ReplaceOrderRequest, call) => {
+    replaceOrder: unaryAsync(ctx, 'ReplaceOrder', async (req: ReplaceOrderRequest, call) => {
       const name = callerOf(call);
-      return after(admit(name, 1, call), () => {
-        const applied = replace(pairs.accounts.intern(name), req);
-        return after(settled(applied.pair), () => respond(applied));
-      });
+      await admit(name, 1, call);
+      const applied = replace(pairs.accounts.intern(name), req);
+      await settled(applied.pair);
+      return respond(applied);
     }),
 
     getOrder: unaryAsync(ctx, 'GetOrder', async (req, call) => {

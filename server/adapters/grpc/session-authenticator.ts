@@ -9,7 +9,7 @@
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { UnavailableError } from '../../ports/errors.ts';
-import { inProcessSessions, type SessionStore } from '../../ports/session-store.ts';
+import { inProcessSessions, type InProcessSessions, type SessionStore } from '../../ports/session-store.ts';
 import type { Authenticator } from './auth.ts';
 import { UnauthenticatedError } from './errors.ts';
 
@@ -29,12 +29,11 @@ export class SessionAuthenticator implements Authenticator {
    */
   private readonly tokens = new WeakMap<Metadata, string>();
 
-  /** The store's synchronous session check when it lives in this process: a verdict then costs no promise. */
-  private readonly resolveNow: ((token: string) => string | undefined) | undefined;
+  /** The store's synchronous answers when it lives in this process: a verdict then costs no promise. */
+  private readonly now: InProcessSessions | undefined;
 
   constructor(private readonly store: SessionStore) {
-    const now = inProcessSessions(store);
-    this.resolveNow = now && ((token) => now.resolveNow(token));
+    this.now = inProcessSessions(store);
   }
 
   /**
@@ -94,14 +93,12 @@ export class SessionAuthenticator implements Authenticator {
   }
 
   /** The verdict on the call's token from the in-process store, at once: the account or the error. */
-  private verdictNow(token: string, resolveNow: (token: string) => string | undefined): string | Error {
-    let account: string | undefined;
+  private verdictNow(token: string, now: InProcessSessions): string | Error {
     try {
-      account = resolveNow(token);
+      return accountOrUnknown(now.resolveNow(token));
     } catch (err) {
-      return asError(storeFailure(err));
+      return asError(storeFailure(err)); // storeFailure passes an UnauthenticatedError through unchanged
     }
-    return account ?? new UnauthenticatedError(UNKNOWN_TOKEN);
   }
 
   /**
@@ -130,7 +127,7 @@ export class SessionAuthenticator implements Authenticator {
       return;
     }
     this.tokens.set(metadata, token);
-    if (this.resolveNow !== undefined) record(this.verdictNow(token, this.resolveNow));
+    if (this.now !== undefined) record(this.verdictNow(token, this.now));
     else this.resolveToken(token).then(record, (err: unknown) => record(asError(err)));
   };
 
