@@ -1,8 +1,9 @@
 /**
  * The Performance Monitor's time series: counters per second for the last minute and per minute for the
- * last 24 h in ring buffers (CounterRing), the served/shadow command series of one (pair, impl, role)
- * with per-second latency histograms merged into per-minute p95s (CommandSeries), and the order and trade
- * counters of a pair (FlowCounters). Bounded memory, no clock of their own: every call is given the time.
+ * last 24 h in ring buffers (CounterRing), per-minute command counts and p95s for 24 h (MinuteRing), the
+ * served/shadow command series of one (pair, impl, role) with per-second latency histograms merged into
+ * per-minute p95s (CommandSeries), and the order and trade counters of a pair (FlowCounters). Bounded
+ * memory, no clock of their own: every call is given the time.
  */
 import type { BookImplementation } from '../core/order-book.ts';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.ts';
@@ -106,23 +107,106 @@ export interface MinuteFigures {
   p95Ms: number;
 }
 
+/** Command and error counts of a window. */
+export interface CommandCounts {
+  commands: number;
+  errors: number;
+}
+
 /**
- * Commands of one (pair or all pairs) × impl × role: per-second counts and histograms for the last minute,
- * per-minute counts and percentiles for the last 24 h. A minute's percentiles are computed once, from its 60
- * second-histograms, when the first command of a later minute arrives (before any of them is overwritten);
- * until then queries compute them live.
+ * Per-minute command and error counts and p95 over the last 24 h, one slot per minute stamped with its
+ * absolute minute number (a stale slot is cleared on reuse). A minute's p95 is set when the minute closes.
+ */
+export class MinuteRing {
+  private readonly stamp = new Float64Array(MINUTES_PER_DAY).fill(-1);
+  private readonly commands = new Float64Array(MINUTES_PER_DAY);
+  private readonly errors = new Float64Array(MINUTES_PER_DAY);
+  private readonly p95Ms = new Float64Array(MINUTES_PER_DAY);
+
+  /** One command in `minute` (at ring position `mi`, already computed): the per-command step. */
+  record(minute: number, mi: number, ok: boolean): void {
+    if (this.stamp[mi] !== minute) this.clear(mi, minute);
+    this.commands[mi]! += 1;
+    if (!ok) this.errors[mi]! += 1;
+  }
+
+  /** Adds commands and errors to `minute`. */
+  add(minute: number, commands: number, errors: number): void {
+    const i = minute % MINUTES_PER_DAY;
+    if (this.stamp[i] !== minute) this.clear(i, minute);
+    this.commands[i]! += commands;
+    this.errors[i]! += errors;
+  }
+
+  /** The counts of one minute if it is still held (zeros otherwise). */
+  countsOf(minute: number): CommandCounts {
+    const i = minute % MINUTES_PER_DAY;
+    return this.stamp[i] === minute ? { commands: this.commands[i]!, errors: this.errors[i]! } : { commands: 0, errors: 0 };
+  }
+
+  setP95Ms(minute: number, p95Ms: number): void {
+    const i = minute % MINUTES_PER_DAY;
+    if (this.stamp[i] === minute) this.p95Ms[i] = p95Ms;
+  }
+
+  /** Adds another ring's counts (a slot older than this one's is stale and skipped, a newer one replaces it). */
+  absorb(other: MinuteRing): void {
+    for (let i = 0; i < MINUTES_PER_DAY; i++) {
+      const m = other.stamp[i]!;
+      if (m < 0 || m < this.stamp[i]!) continue;
+      if (m > this.stamp[i]!) this.clear(i, m);
+      this.commands[i]! += other.commands[i]!;
+      this.errors[i]! += other.errors[i]!;
+    }
+  }
+
+  /** Counts of the last 24 h. */
+  last24h(nowMs: number): CommandCounts {
+    const cur = Math.floor(nowMs / MINUTE_MS);
+    let commands = 0;
+    let errors = 0;
+    for (let i = 0; i < MINUTES_PER_DAY; i++) {
+      const m = this.stamp[i]!;
+      if (m > cur - MINUTES_PER_DAY && m <= cur) {
+        commands += this.commands[i]!;
+        errors += this.errors[i]!;
+      }
+    }
+    return { commands, errors };
+  }
+
+  /** The minutes of the last 24 h that had commands, oldest first; `open` gives the p95 of a minute not closed yet. */
+  minutes(nowMs: number, open?: { minute: number; p95Ms: () => number }): MinuteFigures[] {
+    const cur = Math.floor(nowMs / MINUTE_MS);
+    const out: MinuteFigures[] = [];
+    for (let i = 0; i < MINUTES_PER_DAY; i++) {
+      const m = this.stamp[i]!;
+      if (m > cur - MINUTES_PER_DAY && m <= cur && this.commands[i]! > 0)
+        out.push({ minute: m, commands: this.commands[i]!, errors: this.errors[i]!, p95Ms: m === open?.minute ? open.p95Ms() : this.p95Ms[i]! });
+    }
+    return out.sort((a, b) => a.minute - b.minute);
+  }
+
+  private clear(i: number, minute: number): void {
+    this.stamp[i] = minute;
+    this.commands[i] = 0;
+    this.errors[i] = 0;
+    this.p95Ms[i] = 0;
+  }
+}
+
+/**
+ * Commands of one pair × impl × role: per-second counts and histograms for the last minute, per-minute
+ * counts and percentiles for the last 24 h. A minute's p95 is computed once, from its 60 second-histograms,
+ * when the monitor closes the minute (at the first moment of a later one, before any second slot of it is
+ * reused); until then queries compute it live.
  */
 export class CommandSeries {
   private readonly secStamp = new Float64Array(SECONDS_PER_MINUTE).fill(-1);
   private readonly secCommands = new Float64Array(SECONDS_PER_MINUTE);
   private readonly secErrors = new Float64Array(SECONDS_PER_MINUTE);
   private readonly secHist: (LatencyHistogram | undefined)[] = new Array<LatencyHistogram | undefined>(SECONDS_PER_MINUTE).fill(undefined);
-  private readonly minStamp = new Float64Array(MINUTES_PER_DAY).fill(-1);
-  private readonly minCommands = new Float64Array(MINUTES_PER_DAY);
-  private readonly minErrors = new Float64Array(MINUTES_PER_DAY);
-  private readonly minP95Ms = new Float64Array(MINUTES_PER_DAY);
-  /** The minute whose percentiles still live only in the second slots; -1 when none. */
-  private openMinute = -1;
+  private readonly byMinute = new MinuteRing();
 
   constructor(
     private readonly histogramOptions: Readonly<Required<LatencyHistogramOptions>>,
@@ -130,16 +214,9 @@ export class CommandSeries {
     private readonly scratch: LatencyHistogram,
   ) {}
 
-  /**
-   * `at`, the whole-ns latency and its histogram bucket are computed once per command by the monitor and
-   * shared by the (up to three) series it updates.
-   */
+  /** `at`, the whole-ns latency and its histogram bucket are computed once per command by the monitor. */
   record(at: SlotTime, wholeNs: number, bucket: number, ok: boolean): void {
-    const { sec, minute, si, mi } = at;
-    if (minute !== this.openMinute) {
-      if (this.openMinute >= 0) this.closeMinute(this.openMinute);
-      this.openMinute = minute;
-    }
+    const { sec, si } = at;
     let h = this.secHist[si];
     if (this.secStamp[si] !== sec) {
       this.secStamp[si] = sec;
@@ -151,18 +228,11 @@ export class CommandSeries {
     this.secCommands[si]! += 1;
     if (!ok) this.secErrors[si]! += 1;
     h.recordInBucket(bucket, wholeNs);
-    if (this.minStamp[mi] !== minute) {
-      this.minStamp[mi] = minute;
-      this.minCommands[mi] = 0;
-      this.minErrors[mi] = 0;
-      this.minP95Ms[mi] = 0;
-    }
-    this.minCommands[mi]! += 1;
-    if (!ok) this.minErrors[mi]! += 1;
+    this.byMinute.record(at.minute, at.mi, ok);
   }
 
   /** Command and error counts of the last minute; also merges its histograms into `into` when given (not reset here). */
-  lastMinute(nowMs: number, into?: LatencyHistogram): { commands: number; errors: number } {
+  lastMinute(nowMs: number, into?: LatencyHistogram): CommandCounts {
     const cur = Math.floor(nowMs / SECOND_MS);
     let commands = 0;
     let errors = 0;
@@ -179,52 +249,69 @@ export class CommandSeries {
   }
 
   /** Command and error counts of the last 24 h (no percentiles computed). */
-  last24h(nowMs: number): { commands: number; errors: number } {
-    const cur = Math.floor(nowMs / MINUTE_MS);
-    let commands = 0;
-    let errors = 0;
-    for (let i = 0; i < MINUTES_PER_DAY; i++) {
-      const m = this.minStamp[i]!;
-      if (m > cur - MINUTES_PER_DAY && m <= cur) {
-        commands += this.minCommands[i]!;
-        errors += this.minErrors[i]!;
-      }
-    }
-    return { commands, errors };
+  last24h(nowMs: number): CommandCounts {
+    return this.byMinute.last24h(nowMs);
   }
 
-  /** The minutes of the last 24 h that had commands, oldest first, with their p95. */
-  minutes(nowMs: number): MinuteFigures[] {
-    const cur = Math.floor(nowMs / MINUTE_MS);
-    const out: MinuteFigures[] = [];
-    for (let i = 0; i < MINUTES_PER_DAY; i++) {
-      const m = this.minStamp[i]!;
-      if (m > cur - MINUTES_PER_DAY && m <= cur && this.minCommands[i]! > 0) {
-        const p95Ms = m === this.openMinute ? this.openMinuteP95Ms() : this.minP95Ms[i]!;
-        out.push({ minute: m, commands: this.minCommands[i]!, errors: this.minErrors[i]!, p95Ms });
-      }
-    }
-    return out.sort((a, b) => a.minute - b.minute);
+  /** The minutes of the last 24 h that had commands, oldest first, with their p95 (`openMinute`'s computed live). */
+  minutes(nowMs: number, openMinute: number): MinuteFigures[] {
+    const p95Ms = () => {
+      this.scratch.reset();
+      this.mergeMinute(openMinute, this.scratch);
+      return this.scratch.percentileMs(95);
+    };
+    return this.byMinute.minutes(nowMs, { minute: openMinute, p95Ms });
   }
 
-  private mergeMinute(minute: number): void {
+  /** Counts of `minute` (zeros once its slot is reused); merges its second-histograms into `into` when given (not reset here). */
+  minute(minute: number, into?: LatencyHistogram): CommandCounts {
+    if (into !== undefined) this.mergeMinute(minute, into);
+    return this.byMinute.countsOf(minute);
+  }
+
+  /**
+   * Fixes `minute`'s p95 from its second-histograms, before they are reused: called by the monitor once the
+   * minute is over. Also merges the minute into `into` when given (not reset here) and returns its counts.
+   */
+  closeMinute(minute: number, into?: LatencyHistogram): CommandCounts {
+    const counts = this.byMinute.countsOf(minute);
+    if (counts.commands === 0) return counts;
     this.scratch.reset();
+    this.mergeMinute(minute, this.scratch);
+    this.byMinute.setP95Ms(minute, this.scratch.percentileMs(95));
+    into?.merge(this.scratch);
+    return counts;
+  }
+
+  /**
+   * Adds another series' live seconds and minute counts into this one (a departing pair's figures kept for
+   * the all-pairs totals); a slot older than this one's is stale and skipped, a newer one replaces it.
+   */
+  absorb(other: CommandSeries): void {
+    for (let i = 0; i < SECONDS_PER_MINUTE; i++) {
+      const s = other.secStamp[i]!;
+      const h = other.secHist[i];
+      if (s < 0 || s < this.secStamp[i]! || h === undefined) continue;
+      let mine = this.secHist[i];
+      if (s > this.secStamp[i]!) {
+        this.secStamp[i] = s;
+        this.secCommands[i] = 0;
+        this.secErrors[i] = 0;
+        mine?.reset();
+      }
+      if (mine === undefined) mine = this.secHist[i] = new LatencyHistogram(this.histogramOptions);
+      this.secCommands[i]! += other.secCommands[i]!;
+      this.secErrors[i]! += other.secErrors[i]!;
+      mine.merge(h);
+    }
+    this.byMinute.absorb(other.byMinute);
+  }
+
+  private mergeMinute(minute: number, into: LatencyHistogram): void {
     for (let i = 0; i < SECONDS_PER_MINUTE; i++) {
       const h = this.secHist[i];
-      if (h !== undefined && Math.floor(this.secStamp[i]! / SECONDS_PER_MINUTE) === minute) this.scratch.merge(h);
+      if (h !== undefined && Math.floor(this.secStamp[i]! / SECONDS_PER_MINUTE) === minute) into.merge(h);
     }
-  }
-
-  private openMinuteP95Ms(): number {
-    this.mergeMinute(this.openMinute);
-    return this.scratch.percentileMs(95);
-  }
-
-  private closeMinute(minute: number): void {
-    const mi = minute % MINUTES_PER_DAY;
-    if (this.minStamp[mi] !== minute) return;
-    this.mergeMinute(minute);
-    this.minP95Ms[mi] = this.scratch.percentileMs(95);
   }
 }
 

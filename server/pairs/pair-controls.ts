@@ -23,7 +23,7 @@ export interface PairControlsOptions {
    * The Performance Monitor: every pair's book commands and errors are recorded in it (the hooks of
    * `add`), and the ramp gates read its `perPair()` rows.
    */
-  monitor: Pick<PerformanceMonitor, 'perPair' | 'recordCommand' | 'recordOrders' | 'recordError'>;
+  monitor: Pick<PerformanceMonitor, 'perPair' | 'recordCommand' | 'recordError'>;
   /** Time for the managers' latencies (monotonic) and the breakers. */
   clock: Clock;
 }
@@ -89,8 +89,7 @@ export class PairControls {
     const monitor = this.monitor;
     return {
       onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void {
-        monitor.recordCommand(p, impl, role, latencyNs, ok);
-        if (accepted) monitor.recordOrders(p);
+        monitor.recordCommand(p, impl, role, latencyNs, ok, accepted);
         if (!ok) monitor.recordError(p, 'book_error', `${impl}_${role}`);
         sink.onBookCommand(p, impl, role, latencyNs, ok, accepted);
       },

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
 import { ManualClock } from '../ports/clock.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
 import { OVERFLOW_KEY, PerformanceMonitor, compilePerformanceMonitorOptions } from './performance-monitor.ts';
 
 const MS = 1_000_000; // ns per ms
@@ -234,6 +236,102 @@ describe('PerformanceMonitor: perPair()', () => {
     for (const p of ['AAA', 'BBB', 'CCC', 'DDD']) m.recordOrders(p, 1);
     expect(Object.keys(m.throughput().last_minute.per_pair)).toEqual(['AAA', 'BBB', OVERFLOW_KEY]);
     expect(m.throughput().last_minute.per_pair[OVERFLOW_KEY]!.orders).toBe(2);
+  });
+});
+
+describe('PerformanceMonitor: all-pairs figures, merged from the pairs\' series', () => {
+  it('a minute\'s all-pairs p95 is the p95 of all its commands, not a mix of the pairs\' p95s, before and after the minute closes', () => {
+    const clock = minuteClock();
+    const m = new PerformanceMonitor(clock);
+    served(m, 'BTCUSDT', 1, 95);
+    served(m, 'ETHUSDT', 100, 5, true, 'adaptive'); // ETHUSDT's own p95 is 100 ms; of all 100 commands the 95th is 1 ms
+    const near = (x: number, ms: number) => Math.abs(x - ms) / ms < 0.008; // the histogram's precision
+    const first = m.current().latency_p95_ms;
+    expect(near(first, 1)).toBe(true);
+    expect(m.summary().last_24h).toMatchObject({ max_latency_p95_ms: first, commands: 100 });
+    clock.advanceMs(MINUTE);
+    served(m, 'BTCUSDT', 7, 1); // closes the first minute
+    const s = m.summary();
+    expect(s.last_24h).toMatchObject({ max_latency_p95_ms: 7, minutes_with_commands: 2, commands: 101 });
+    expect(s.avg_latency_p95).toBe(Math.round(((first + 7) / 2) * 1e6) / 1e6);
+    expect(s.per_pair['ETHUSDT']!.avg_latency_p95_ms).toEqual({ legacy: 0, adaptive: 100 });
+  });
+
+  it('an accepted command counts one order, as recordOrders does', () => {
+    const m = new PerformanceMonitor(minuteClock());
+    m.recordCommand('BTCUSDT', 'legacy', 'served', MS, true, true);
+    m.recordCommand('BTCUSDT', 'adaptive', 'shadow', MS, true);
+    expect(m.throughput().last_minute).toMatchObject({ orders: 1, commands: 1, per_pair: { BTCUSDT: { orders: 1, commands: 1 } } });
+  });
+
+  it('a forgotten pair leaves the per-pair rows; the all-pairs figures keep what it contributed, for the minute and the day', () => {
+    const clock = minuteClock();
+    const m = new PerformanceMonitor(clock);
+    served(m, 'BTCUSDT', 1, 10);
+    served(m, 'ETHUSDT', 50, 10, false);
+    m.recordCommand('ETHUSDT', 'adaptive', 'shadow', 9 * MS, true);
+    clock.advanceMs(30_000);
+    m.forgetPair('ETHUSDT');
+    expect(m.perPair().map((r) => r.pair)).toEqual(['BTCUSDT']);
+    expect(m.current()).toMatchObject({ commands: 20, errors: 10, latency_max_ms: 50 });
+    expect(m.perImplementation().adaptive.shadow).toBe(9);
+    clock.advanceMs(MINUTE); // the minute closes with ETHUSDT's commands in it
+    served(m, 'BTCUSDT', 1, 1);
+    const s = m.summary();
+    expect(s.per_pair['ETHUSDT']).toBeUndefined();
+    expect(s).toMatchObject({ total_commands_24h: 21, error_rate_24h: 10 / 21 });
+    expect(s.last_24h.max_latency_p95_ms).toBe(50);
+  });
+
+  it('matches a model that keeps every sample, whatever the pairs, books, roles, delistings and pauses', () => {
+    const event = fc.record({
+      pair: fc.constantFrom('AAA', 'BBB', 'CCC'),
+      impl: fc.constantFrom('legacy' as const, 'adaptive' as const),
+      role: fc.constantFrom('served' as const, 'served' as const, 'shadow' as const),
+      ns: fc.integer({ min: 0, max: 400 * MS }),
+      ok: fc.boolean(),
+      pauseMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 2_000, max: 3 * MINUTE }), fc.constant(23 * 60 * MINUTE)),
+      forget: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
+    });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 80 }), (events) => {
+        const clock = minuteClock();
+        const m = new PerformanceMonitor(clock);
+        const samples: { ms: number; impl: string; role: string; ns: number; ok: boolean }[] = [];
+        for (const e of events) {
+          clock.advanceMs(e.pauseMs);
+          m.recordCommand(e.pair, e.impl, e.role, e.ns, e.ok);
+          samples.push({ ms: clock.nowMs(), impl: e.impl, role: e.role, ns: e.ns, ok: e.ok });
+          if (e.forget) m.forgetPair(e.pair);
+        }
+        const now = clock.nowMs();
+        const sec = Math.floor(now / 1000);
+        const minute = Math.floor(now / MINUTE);
+        const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+        const rawP95Of = (xs: readonly { ns: number }[]) => {
+          const h = new LatencyHistogram();
+          for (const x of xs) h.record(x.ns);
+          return h.percentileMs(95);
+        };
+        const p95Of = (xs: readonly { ns: number }[]) => round6(rawP95Of(xs));
+        const servedSamples = samples.filter((x) => x.role === 'served');
+        const lastMinute = servedSamples.filter((x) => Math.floor(x.ms / 1000) > sec - 60);
+        expect(m.current()).toMatchObject({ commands: lastMinute.length, errors: lastMinute.filter((x) => !x.ok).length, latency_p95_ms: p95Of(lastMinute) });
+        for (const impl of ['legacy', 'adaptive'] as const)
+          for (const role of ['served', 'shadow'] as const)
+            expect(m.perImplementation()[impl][role]).toBe(p95Of(samples.filter((x) => x.impl === impl && x.role === role && Math.floor(x.ms / 1000) > sec - 60)));
+        const day = servedSamples.filter((x) => Math.floor(x.ms / MINUTE) > minute - 1440);
+        const byMinute = new Map<number, typeof day>();
+        for (const x of day) byMinute.set(Math.floor(x.ms / MINUTE), [...(byMinute.get(Math.floor(x.ms / MINUTE)) ?? []), x]);
+        const p95s = [...byMinute.values()].map(rawP95Of);
+        const s = m.summary();
+        expect(s.last_24h).toMatchObject({ commands: day.length, errors: day.filter((x) => !x.ok).length, minutes_with_commands: byMinute.size });
+        expect(s.last_24h.max_latency_p95_ms).toBe(round6(p95s.reduce((a, b) => Math.max(a, b), 0)));
+        expect(s.avg_latency_p95).toBe(round6(p95s.length === 0 ? 0 : p95s.reduce((a, b) => a + b, 0) / p95s.length));
+        expect(m.throughput().last_24h).toMatchObject({ commands: day.length, errors: day.filter((x) => !x.ok).length });
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -13,7 +13,7 @@
  * - `ok: false` means the service failed the command (the book threw, a dependency was down). A business
  *   rejection (unknown order, post-only would take) is a correct answer: `ok: true`.
  * - An *order* is a new-order submission accepted by the service (`trading_orders_total`), counted by
- *   `recordOrders` once per submission whatever the number of books that applied it. Throughput is orders/s.
+ *   `recordOrders` (or `recordCommand`'s `accepted`) once per submission whatever the number of books that applied it. Throughput is orders/s.
  * - *Trades* are fills reported by the served book (`recordTrades`).
  * - Errors by kind and code (`recordError`) feed `/admin/errors/summary` only; the adapter that calls
  *   `recordCommand(..., ok: false)` also calls `recordError` with the classified error.
@@ -47,7 +47,22 @@ import type {
   ThroughputFigures,
   WindowThroughput,
 } from './monitor-reports.ts';
-import { CommandSeries, CounterRing, DAY_SECONDS, FlowCounters, MINUTE_MS, MINUTES_PER_DAY, SECOND_MS, SECONDS_PER_MINUTE, emptySeries, type SeriesByImpl, type SlotTime } from './monitor-series.ts';
+import {
+  CommandSeries,
+  CounterRing,
+  DAY_SECONDS,
+  FlowCounters,
+  MINUTE_MS,
+  MINUTES_PER_DAY,
+  MinuteRing,
+  SECOND_MS,
+  SECONDS_PER_MINUTE,
+  emptySeries,
+  type CommandCounts,
+  type MinuteFigures,
+  type SeriesByImpl,
+  type SlotTime,
+} from './monitor-series.ts';
 
 /** The error kinds (validation, not_found, conflict, dependency down, internal) plus whatever an adapter classifies further (`timeout`, `divergence`, ...). */
 export type ErrorKind = 'rejection' | 'validation' | 'unavailable' | 'invariant' | (string & {});
@@ -186,16 +201,26 @@ function bump(rec: Record<string, number>, key: string, n: number): void {
   rec[key] = (rec[key] ?? 0) + n;
 }
 
+/** Adds `c` into `into` and returns `into`. */
+function addCounts(into: CommandCounts, c: CommandCounts): CommandCounts {
+  into.commands += c.commands;
+  into.errors += c.errors;
+  return into;
+}
+
 export class PerformanceMonitor {
   readonly options: CompiledPerformanceMonitorOptions;
   private readonly pairs = new Map<string, PairState>();
-  /** All pairs, per impl × role. */
-  private readonly totals: SeriesByImpl;
-  /** All pairs, both implementations, served only: what clients experienced. */
-  private readonly served: CommandSeries;
+  /** Delisted pairs' commands, one series per impl × role, kept for the all-pairs figures until they age out. */
+  private readonly departed: SeriesByImpl = emptySeries();
+  /** All pairs' served commands (both implementations) per closed minute: what clients experienced. */
+  private readonly servedMinutes = new MinuteRing();
+  /** The minute commands are recorded in now; every series closes it at once when a later one begins. */
+  private openMinute = -1;
   private readonly flow = new FlowCounters();
   private readonly errors = new Map<string, ErrorEntry>();
   private readonly scratch: LatencyHistogram; // used inside series while closing minutes
+  private readonly closing: LatencyHistogram; // all pairs' served commands of the minute being closed
   private readonly query: LatencyHistogram; // used by queries to merge a window
   private lastMs = Number.NEGATIVE_INFINITY;
   private readonly at: SlotTime = { ms: Number.NaN, sec: 0, minute: 0, si: 0, mi: 0 };
@@ -208,30 +233,28 @@ export class PerformanceMonitor {
   ) {
     this.options = compilePerformanceMonitorOptions(options);
     this.scratch = new LatencyHistogram(this.options.histogram);
+    this.closing = new LatencyHistogram(this.options.histogram);
     this.query = new LatencyHistogram(this.options.histogram);
-    this.served = this.newSeries();
-    this.totals = {
-      legacy: { served: this.newSeries(), shadow: this.newSeries() },
-      adaptive: { served: this.newSeries(), shadow: this.newSeries() },
-    };
   }
 
   // ----- recording (hot path: O(1), allocation only the first time a pair or slot is used) -----
 
-  /** One book applying one command, timed around `apply`. Shape matches `BookObserver.onBookCommand`. */
-  recordCommand(pair: string, impl: BookImplementation, role: CommandRole, latencyNs: number, ok: boolean): void {
+  /**
+   * One book applying one command, timed around `apply`; `accepted` counts it as an accepted new order as
+   * well (as `recordOrders(pair)`). Shape matches `BookObserver.onBookCommand`. One series is written per
+   * command, the pair's: the all-pairs figures are merged from the pairs' series when read.
+   */
+  recordCommand(pair: string, impl: BookImplementation, role: CommandRole, latencyNs: number, ok: boolean, accepted = false): void {
     if (!(latencyNs >= 0) || latencyNs === Number.POSITIVE_INFINITY || (impl !== 'legacy' && impl !== 'adaptive') || (role !== 'served' && role !== 'shadow')) {
       this.invalid += 1; // monitoring must never fail a command: count the bug, keep going
       return;
     }
-    const at = this.slotTime(this.now());
+    const now = this.now();
+    const at = this.slotTime(now);
     const v = Math.floor(latencyNs);
-    const bucket = this.scratch.bucketOf(v); // every series has the monitor's layout
-    const byRole = this.pairState(pair).series[impl];
-    const series = (byRole[role] ??= this.newSeries());
-    series.record(at, v, bucket, ok);
-    this.totals[impl][role]!.record(at, v, bucket, ok);
-    if (role === 'served') this.served.record(at, v, bucket, ok);
+    const st = this.pairState(pair);
+    (st.series[impl][role] ??= this.newSeries()).record(at, v, this.scratch.bucketOf(v), ok);
+    if (accepted) this.addOrders(st, now, 1);
   }
 
   /** New-order submissions accepted for `pair` (once per order, not per book). */
@@ -240,9 +263,7 @@ export class PerformanceMonitor {
       this.invalid += 1;
       return;
     }
-    const now = this.now();
-    this.pairState(pair).flow.addOrders(now, count);
-    this.flow.addOrders(now, count);
+    this.addOrders(this.pairState(pair), this.now(), count);
   }
 
   /** Trades (fills) produced by the served book for `pair`. */
@@ -276,7 +297,15 @@ export class PerformanceMonitor {
 
   /** Forgets a delisted pair's rows and error entries (the all-pairs totals keep what it contributed). */
   forgetPair(pair: string): void {
-    this.pairs.delete(pair);
+    const st = this.pairs.get(pair);
+    if (st !== undefined) {
+      for (const impl of IMPLEMENTATIONS)
+        for (const role of ROLES) {
+          const s = st.series[impl][role];
+          if (s !== undefined) (this.departed[impl][role] ??= this.newSeries()).absorb(s);
+        }
+      this.pairs.delete(pair);
+    }
     for (const [key, e] of this.errors) if (e.pair === pair) this.errors.delete(key);
   }
 
@@ -284,9 +313,9 @@ export class PerformanceMonitor {
 
   /** Last minute of served commands: the figures the runbook's health check reads. */
   current(): CurrentFigures {
-    const now = this.now();
+    const now = this.tick();
     this.query.reset();
-    const { commands, errors } = this.served.lastMinute(now, this.query);
+    const { commands, errors } = this.servedLastMinute(now, this.query);
     const h = this.query;
     const baseline = this.baselineAt(now);
     const orders = this.flow.ordersBySecond.sum(now);
@@ -313,27 +342,21 @@ export class PerformanceMonitor {
 
   /** Orders, commands and trades over the last minute and 24 h, and the 24 h peak. */
   throughput(): ThroughputFigures {
-    const now = this.now();
+    const now = this.tick();
     const window = (seconds: number, lastMinute: boolean): WindowThroughput => {
-      const countsOf = (flow: FlowCounters, series: readonly (CommandSeries | undefined)[]) => {
-        let commands = 0;
-        let errors = 0;
-        for (const s of series) {
-          if (s === undefined) continue;
-          const c = lastMinute ? s.lastMinute(now) : s.last24h(now);
-          commands += c.commands;
-          errors += c.errors;
-        }
+      const flowOf = (flow: FlowCounters, c: CommandCounts) => {
         const orders = lastMinute ? flow.ordersBySecond.sum(now) : flow.ordersByMinute.sum(now);
         const trades = lastMinute ? flow.tradesBySecond.sum(now) : flow.tradesByMinute.sum(now);
-        return { orders, trades, commands, errors };
+        return { orders, trades, commands: c.commands, errors: c.errors };
       };
       const per_pair: Record<string, PairFlowFigures> = {};
       for (const [pair, st] of this.sortedPairs()) {
-        const c = countsOf(st.flow, [st.series.legacy.served, st.series.adaptive.served]);
+        const counts = { commands: 0, errors: 0 };
+        for (const s of [st.series.legacy.served, st.series.adaptive.served]) if (s !== undefined) addCounts(counts, lastMinute ? s.lastMinute(now) : s.last24h(now));
+        const c = flowOf(st.flow, counts);
         per_pair[pair] = { orders: c.orders, orders_per_sec: c.orders / seconds, trades: c.trades, commands: c.commands, errors: c.errors };
       }
-      const all = countsOf(this.flow, [this.served]);
+      const all = flowOf(this.flow, lastMinute ? this.servedLastMinute(now) : addCounts(this.servedMinutes.last24h(now), this.servedOpenMinute()));
       return {
         window_seconds: seconds,
         orders: all.orders,
@@ -351,8 +374,8 @@ export class PerformanceMonitor {
 
   /** The 24 h summary the runbook's morning checklist and daily report read. */
   summary(): SummaryFigures {
-    const now = this.now();
-    const minutes = this.served.minutes(now);
+    const now = this.tick();
+    const minutes = this.servedDay(now);
     const commands = minutes.reduce((a, m) => a + m.commands, 0);
     const errors = minutes.reduce((a, m) => a + m.errors, 0);
     const p95s = minutes.map((m) => m.p95Ms);
@@ -389,7 +412,7 @@ export class PerformanceMonitor {
 
   /** Last-minute percentiles per pair × impl × role (served and shadow), sorted; for `trading_latency_p95`. */
   perPair(): PairLatencyRow[] {
-    const now = this.now();
+    const now = this.tick();
     const rows: PairLatencyRow[] = [];
     for (const [pair, st] of this.sortedPairs()) {
       for (const impl of IMPLEMENTATIONS) {
@@ -417,21 +440,23 @@ export class PerformanceMonitor {
 
   /** Last-minute p95 (ms) of all pairs per impl × role, e.g. for an aggregate gauge. */
   perImplementation(): Record<BookImplementation, Record<CommandRole, number>> {
-    const now = this.now();
-    const p95 = (s: CommandSeries | undefined): number => {
+    const now = this.tick();
+    const p95 = (impl: BookImplementation, role: CommandRole): number => {
       this.query.reset();
-      s?.lastMinute(now, this.query);
+      this.forEachSeries((s, i, r) => {
+        if (i === impl && r === role) s.lastMinute(now, this.query);
+      });
       return round6(this.query.percentileMs(95));
     };
     return {
-      legacy: { served: p95(this.totals.legacy.served), shadow: p95(this.totals.legacy.shadow) },
-      adaptive: { served: p95(this.totals.adaptive.served), shadow: p95(this.totals.adaptive.shadow) },
+      legacy: { served: p95('legacy', 'served'), shadow: p95('legacy', 'shadow') },
+      adaptive: { served: p95('adaptive', 'served'), shadow: p95('adaptive', 'shadow') },
     };
   }
 
   /** Errors by kind, code and pair, over the last minute and 24 h. */
   errorsSummary(): ErrorsSummary {
-    const now = this.now();
+    const now = this.tick();
     const empty = (): ErrorCounts => ({ total: 0, by_kind: {}, by_code: {}, by_pair: {} });
     const lastMinute = empty();
     const last24h = empty();
@@ -483,7 +508,7 @@ export class PerformanceMonitor {
 
   /** The baseline p95 in force now (configured, learned, or none → 0). */
   baseline(): { value: number; source: BaselineSource } {
-    return this.baselineAt(this.now());
+    return this.baselineAt(this.tick());
   }
 
   // ----- internals -----
@@ -494,7 +519,17 @@ export class PerformanceMonitor {
     return this.lastMs;
   }
 
-  /** Slot numbers of `nowMs`, recomputed only when the millisecond changes (the divisions add up per command). */
+  /** The time now for a query, with any minute that has ended closed first. */
+  private tick(): number {
+    const now = this.now();
+    this.slotTime(now);
+    return now;
+  }
+
+  /**
+   * Slot numbers of `nowMs`, recomputed only when the millisecond changes (the divisions add up per command);
+   * the first time of a new minute closes the previous one.
+   */
   private slotTime(nowMs: number): SlotTime {
     const at = this.at;
     if (at.ms !== nowMs) {
@@ -503,8 +538,73 @@ export class PerformanceMonitor {
       at.minute = Math.floor(nowMs / MINUTE_MS);
       at.si = at.sec % SECONDS_PER_MINUTE;
       at.mi = at.minute % MINUTES_PER_DAY;
+      if (at.minute !== this.openMinute) this.closeMinute(at.minute);
     }
     return at;
+  }
+
+  /**
+   * The minute recorded in has ended: every series fixes its p95 for it (its seconds are reused from now
+   * on), and the all-pairs served figures of the minute are kept. Once a minute, O(pairs).
+   */
+  private closeMinute(next: number): void {
+    const minute = this.openMinute;
+    this.openMinute = next;
+    if (minute < 0) return;
+    this.closing.reset();
+    const served = { commands: 0, errors: 0 };
+    this.forEachSeries((s, _impl, role) => {
+      if (role === 'served') addCounts(served, s.closeMinute(minute, this.closing));
+      else s.closeMinute(minute);
+    });
+    if (served.commands === 0) return;
+    this.servedMinutes.add(minute, served.commands, served.errors);
+    this.servedMinutes.setP95Ms(minute, this.closing.percentileMs(95));
+  }
+
+  /** Every series: each pair's, then the delisted pairs'. */
+  private forEachSeries(visit: (s: CommandSeries, impl: BookImplementation, role: CommandRole) => void): void {
+    const each = (byImpl: SeriesByImpl) => {
+      for (const impl of IMPLEMENTATIONS)
+        for (const role of ROLES) {
+          const s = byImpl[impl][role];
+          if (s !== undefined) visit(s, impl, role);
+        }
+    };
+    for (const st of this.pairs.values()) each(st.series);
+    each(this.departed);
+  }
+
+  /** All pairs' served commands of the last minute; their histograms merged into `into` when given. */
+  private servedLastMinute(now: number, into?: LatencyHistogram): CommandCounts {
+    const counts = { commands: 0, errors: 0 };
+    this.forEachSeries((s, _impl, role) => {
+      if (role === 'served') addCounts(counts, s.lastMinute(now, into));
+    });
+    return counts;
+  }
+
+  /** All pairs' served commands of the minute still open; their histograms merged into `into` when given. */
+  private servedOpenMinute(into?: LatencyHistogram): CommandCounts {
+    const counts = { commands: 0, errors: 0 };
+    this.forEachSeries((s, _impl, role) => {
+      if (role === 'served') addCounts(counts, s.minute(this.openMinute, into));
+    });
+    return counts;
+  }
+
+  /** All pairs' served minutes of the last 24 h with commands, oldest first: the closed ones and the open one. */
+  private servedDay(now: number): MinuteFigures[] {
+    const minutes = this.servedMinutes.minutes(now);
+    this.query.reset();
+    const open = this.servedOpenMinute(this.query);
+    if (open.commands > 0) minutes.push({ minute: this.openMinute, commands: open.commands, errors: open.errors, p95Ms: this.query.percentileMs(95) });
+    return minutes;
+  }
+
+  private addOrders(st: PairState, now: number, count: number): void {
+    st.flow.addOrders(now, count);
+    this.flow.addOrders(now, count);
   }
 
   private newSeries(): CommandSeries {
@@ -558,7 +658,7 @@ export class PerformanceMonitor {
       let errors = 0;
       const avg = { legacy: 0, adaptive: 0 };
       for (const impl of IMPLEMENTATIONS) {
-        const minutes = st.series[impl].served?.minutes(now) ?? [];
+        const minutes = st.series[impl].served?.minutes(now, this.openMinute) ?? [];
         for (const m of minutes) {
           commands += m.commands;
           errors += m.errors;
@@ -582,7 +682,7 @@ export class PerformanceMonitor {
     // Only completed minutes count, and they no longer change, so one computation per minute suffices.
     const minute = Math.floor(now / MINUTE_MS);
     if (this.baselineCache.minute !== minute) {
-      const p95s = this.served
+      const p95s = this.servedMinutes
         .minutes(now)
         .filter((m) => m.minute < minute && m.commands >= this.options.baselineMinCommandsPerMinute)
         .map((m) => m.p95Ms)
