@@ -36,13 +36,19 @@ export class CounterRing {
 
   /** Adds n to the slot of nowMs; returns the slot's new value. */
   add(nowMs: number, n: number): number {
-    const i = this.slotFor(nowMs);
+    const s = Math.floor(nowMs / this.slotMs);
+    return this.addIn(s, s % this.slots, n);
+  }
+
+  /** `add` for absolute slot `s` at ring position `i` (= s % slots), both already known (SlotTime). */
+  addIn(s: number, i: number, n: number): number {
+    this.claim(s, i);
     return (this.values[i]! += n);
   }
 
-  /** Keeps the largest value seen in the slot of nowMs. */
-  raise(nowMs: number, v: number): void {
-    const i = this.slotFor(nowMs);
+  /** Keeps the largest value seen in absolute slot `s` at ring position `i` (= s % slots). */
+  raiseIn(s: number, i: number, v: number): void {
+    this.claim(s, i);
     if (v > this.values[i]!) this.values[i] = v;
   }
 
@@ -79,14 +85,11 @@ export class CounterRing {
     return stamp > cur - this.slots && stamp <= cur;
   }
 
-  private slotFor(nowMs: number): number {
-    const s = Math.floor(nowMs / this.slotMs);
-    const i = s % this.slots;
+  private claim(s: number, i: number): void {
     if (this.stamps[i] !== s) {
       this.stamps[i] = s;
       this.values[i] = 0;
     }
-    return i;
   }
 }
 
@@ -326,15 +329,15 @@ export class FlowCounters {
   readonly tradesBySecond = new CounterRing(SECONDS_PER_MINUTE, SECOND_MS);
   readonly tradesByMinute = new CounterRing(MINUTES_PER_DAY, MINUTE_MS);
 
-  addOrders(nowMs: number, n: number): void {
-    const inSecond = this.ordersBySecond.add(nowMs, n);
-    this.ordersByMinute.add(nowMs, n);
-    this.busiestSecondByMinute.raise(nowMs, inSecond);
+  addOrders(at: SlotTime, n: number): void {
+    const inSecond = this.ordersBySecond.addIn(at.sec, at.si, n);
+    this.ordersByMinute.addIn(at.minute, at.mi, n);
+    this.busiestSecondByMinute.raiseIn(at.minute, at.mi, inSecond);
   }
 
-  addTrades(nowMs: number, n: number): void {
-    this.tradesBySecond.add(nowMs, n);
-    this.tradesByMinute.add(nowMs, n);
+  addTrades(at: SlotTime, n: number): void {
+    this.tradesBySecond.addIn(at.sec, at.si, n);
+    this.tradesByMinute.addIn(at.minute, at.mi, n);
   }
 }
 

@@ -249,12 +249,11 @@ export class PerformanceMonitor {
       this.invalid += 1; // monitoring must never fail a command: count the bug, keep going
       return;
     }
-    const now = this.now();
-    const at = this.slotTime(now);
+    const at = this.slotTime(this.now());
     const v = Math.floor(latencyNs);
     const st = this.pairState(pair);
     (st.series[impl][role] ??= this.newSeries()).record(at, v, this.scratch.bucketOf(v), ok);
-    if (accepted) this.addOrders(st, now, 1);
+    if (accepted) this.addOrders(st, at, 1);
   }
 
   /** New-order submissions accepted for `pair` (once per order, not per book). */
@@ -263,7 +262,7 @@ export class PerformanceMonitor {
       this.invalid += 1;
       return;
     }
-    this.addOrders(this.pairState(pair), this.now(), count);
+    this.addOrders(this.pairState(pair), this.slotTime(this.now()), count);
   }
 
   /** Trades (fills) produced by the served book for `pair`. */
@@ -272,9 +271,9 @@ export class PerformanceMonitor {
       this.invalid += 1;
       return;
     }
-    const now = this.now();
-    this.pairState(pair).flow.addTrades(now, count);
-    this.flow.addTrades(now, count);
+    const at = this.slotTime(this.now());
+    this.pairState(pair).flow.addTrades(at, count);
+    this.flow.addTrades(at, count);
   }
 
   /** A classified error, for `/admin/errors/summary` (the rates come from `recordCommand`'s `ok`). */
@@ -602,9 +601,9 @@ export class PerformanceMonitor {
     return minutes;
   }
 
-  private addOrders(st: PairState, now: number, count: number): void {
-    st.flow.addOrders(now, count);
-    this.flow.addOrders(now, count);
+  private addOrders(st: PairState, at: SlotTime, count: number): void {
+    st.flow.addOrders(at, count);
+    this.flow.addOrders(at, count);
   }
 
   private newSeries(): CommandSeries {
