@@ -2,6 +2,12 @@ import { fc, it } from '@fast-check/vitest';
 import { describe, expect, it as plainIt } from 'vitest';
 import { AccountOrders } from './account-orders.ts';
 
+/** The model's keys k0..k5 as (pair, id): two pairs, and the same id under both, so tables are emptied, dropped and made again. */
+function pairAndId(key: string): [string, string] {
+  const k = Number(key.slice(1));
+  return [k % 2 === 0 ? 'AAAUSDT' : 'BBBUSDT', `id${k >> 1}`];
+}
+
 describe('AccountOrders against a list model (out-of-order deletes, both compactions)', () => {
   type Op = { kind: 'add'; key: number } | { kind: 'delete'; key: number } | { kind: 'dropOldest' } | { kind: 'dropExpired'; now: number };
   const op: fc.Arbitrary<Op> = fc.oneof(
@@ -23,14 +29,14 @@ describe('AccountOrders against a list model (out-of-order deletes, both compact
           const key = `k${o.key}`;
           const at = model.findIndex((r) => r.key === key);
           if (at >= 0) model.splice(at, 1);
-          orders.delete(key); // the store deletes before it re-adds
+          orders.delete(...pairAndId(key)); // the store deletes before it re-adds
           const r = { key, result: `r${n}`, expiresAtMs: n++ };
-          orders.add(r.key, r.result, r.expiresAtMs);
+          orders.add(...pairAndId(r.key), r.result, r.expiresAtMs);
           model.push(r);
         } else if (o.kind === 'delete') {
           const key = `k${o.key}`;
           const at = model.findIndex((r) => r.key === key);
-          expect(orders.delete(key)).toBe(at >= 0);
+          expect(orders.delete(...pairAndId(key))).toBe(at >= 0);
           if (at >= 0) model.splice(at, 1);
         } else if (o.kind === 'dropOldest') {
           expect(orders.dropOldest()).toBe(model.length > 0);
@@ -47,7 +53,7 @@ describe('AccountOrders against a list model (out-of-order deletes, both compact
         expect(orders.size).toBe(model.length);
         for (let k = 0; k <= 5; k++) {
           const r = model.find((m) => m.key === `k${k}`);
-          const i = orders.indexOf(`k${k}`);
+          const i = orders.indexOf(...pairAndId(`k${k}`));
           if (r === undefined) expect(i).toBe(-1);
           else {
             expect(orders.resultAt(i)).toBe(r.result);
@@ -60,29 +66,29 @@ describe('AccountOrders against a list model (out-of-order deletes, both compact
 
   plainIt('rebuilds the queue from its live entries once stale ones pile up behind a live one, keeping every lookup', () => {
     const orders = new AccountOrders(1024, 0);
-    orders.add('k0', 'a', 0);
-    orders.add('k1', 'b', 1);
+    orders.add('P', 'k0', 'a', 0);
+    orders.add('P', 'k1', 'b', 1);
     for (let i = 0; i < 5; i++) {
-      orders.delete('k1'); // replaced: its old entry stays behind k0, stale
-      orders.add('k1', `c${i}`, 2 + i);
+      orders.delete('P', 'k1'); // replaced: its old entry stays behind k0, stale
+      orders.add('P', 'k1', `c${i}`, 2 + i);
     }
     expect(orders.dropOldest()).toBe(true); // k0 goes; 5 stale entries and 1 live one left: rebuilt
     expect(orders.size).toBe(1);
-    expect(orders.resultAt(orders.indexOf('k1'))).toBe('c4');
-    orders.add('k2', 'd', 10);
+    expect(orders.resultAt(orders.indexOf('P', 'k1'))).toBe('c4');
+    orders.add('P', 'k2', 'd', 10);
     expect(orders.dropExpired(6)).toBe(1);
-    expect(orders.indexOf('k1')).toBe(-1);
-    expect(orders.resultAt(orders.indexOf('k2'))).toBe('d');
+    expect(orders.indexOf('P', 'k1')).toBe(-1);
+    expect(orders.resultAt(orders.indexOf('P', 'k2'))).toBe('d');
   });
 
   plainIt('drops the consumed prefix of a long queue, renumbers from 0 past the limit, and still numbers new entries right', () => {
     const orders = new AccountOrders(2, 4096, 10);
-    for (let i = 0; i < 50; i++) orders.add(`k${i}`, `r${i}`, i);
+    for (let i = 0; i < 50; i++) orders.add('P', `k${i}`, `r${i}`, i);
     for (let i = 0; i < 40; i++) expect(orders.dropOldest()).toBe(true);
-    for (let i = 50; i < 60; i++) orders.add(`k${i}`, `r${i}`, i);
+    for (let i = 50; i < 60; i++) orders.add('P', `k${i}`, `r${i}`, i);
     expect(orders.size).toBe(20);
     for (let i = 0; i < 60; i++) {
-      const at = orders.indexOf(`k${i}`);
+      const at = orders.indexOf('P', `k${i}`);
       if (i < 40) expect(at).toBe(-1);
       else expect(orders.resultAt(at)).toBe(`r${i}`);
     }
