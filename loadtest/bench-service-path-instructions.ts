@@ -14,6 +14,7 @@
  * figure. Appends a line to bench-results/service-path-instructions.jsonl and prints it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,8 @@ import { envInt, gitCommit } from './bench-support.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const passes = envInt('BENCH_INSTR_PASSES', 3);
 const rounds = envInt('BENCH_INSTR_ROUNDS', 10_000);
-const work = join(ROOT, 'node_modules/.cache/service-path-instructions');
+// One folder per checkout: a worktree that links this node_modules must not overwrite this run's files.
+const work = join(ROOT, 'node_modules/.cache/service-path-instructions', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
 mkdirSync(work, { recursive: true });
 const bundle = join(work, 'entry.mjs');
 execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'loadtest/service-path-instructions-entry.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${bundle}`, '--log-level=warning'], { stdio: 'inherit' });
