@@ -13,7 +13,8 @@
  * - `ok: false` means the service failed the command (the book threw, a dependency was down). A business
  *   rejection (unknown order, post-only would take) is a correct answer: `ok: true`.
  * - An *order* is a new-order submission accepted by the service (`trading_orders_total`), counted by
- *   `recordOrders` (or `recordCommand`'s `accepted`) once per submission whatever the number of books that applied it. Throughput is orders/s.
+ *   `recordOrders` (or `recordCommand`'s `accepted`) once per submission whatever the number of books
+ *   that applied it. Throughput is orders/s.
  * - *Trades* are fills reported by the served book (`recordTrades`).
  * - Errors by kind and code (`recordError`) feed `/admin/errors/summary` only; the adapter that calls
  *   `recordCommand(..., ok: false)` also calls `recordError` with the classified error.
@@ -24,6 +25,10 @@
  * Memory is bounded: ring buffers per series, per-second histograms allocated once per slot and reused
  * (≈ 16 KB each with the default precision, so ≈ 1 MB per (pair, impl, role) that sees traffic every second).
  * Wall-clock time is never allowed to run backwards inside the monitor (an NTP step back holds the last time).
+ * A command is written to its pair's series only; the all-pairs figures are merged from the pairs' series
+ * when read (queries run per scrape or request, commands per order), and each minute's all-pairs served
+ * p95 is kept when the minute closes (every series at once, from their histograms: O(pairs) per minute).
+ * A delisted pair's series are folded into one per impl × role, so the totals keep what it contributed.
  *
  * This module records and answers; the ring buffers and series are monitor-series.ts, the report shapes
  * (the JSON contract) monitor-reports.ts.
