@@ -44,10 +44,19 @@ describe('the start-up warm-up', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
       CHAOS_ENABLED: '1',
       RATE_LIMIT_PER_SECOND: '10',
+      // Limits that would refuse the warm-up's own connections, streams and resting orders.
+      GRPC_MAX_CONNECTIONS: '1',
+      GRPC_MAX_STREAMS_PER_ACCOUNT: '1',
+      MAX_OPEN_ORDERS_PER_ACCOUNT: '1',
+      MAX_INSTRUMENTS: '1',
+      MIGRATION_INITIAL_STATE: 'legacy_only',
     });
 
-  it('runs on its own: in memory, on loopback ports of its own, without Redis, the database, a cluster, tracing, chaos or the admin token', () => {
+  it('runs on its own: in memory, on loopback ports of its own, without Redis, the database, a cluster, tracing, chaos, the admin token or the real limits; the same books', () => {
     const c = warmUpConfig(realConfig());
+    expect(c.limits).toEqual(loadConfig({}).limits);
+    expect(c.maxInstruments).toBe(loadConfig({}).maxInstruments);
+    expect(c.migrationInitialState).toBe('legacy_only');
     expect(c).toMatchObject({ grpcHost: '127.0.0.1', grpcPort: 0, adminHost: '127.0.0.1', adminPort: 0, adminToken: undefined, authMode: 'sessions', redisUrl: undefined, persistence: 'memory', databaseUrl: undefined, otelEndpoint: undefined, chaosEnabled: false, instruments: undefined });
     expect(c.cluster.mode).toBe('off');
     expect(c.rateLimitPerSecond).toBeGreaterThanOrEqual(1_000_000); // the real limit would refuse the warm-up's own orders

@@ -6,12 +6,13 @@
  * idempotency, both books, the registry, the monitor, the wire encoding — is the same code, so V8's
  * compiled code and type feedback carry over; closures that each service builds afresh warm on their own.
  *
- * Nothing of it reaches the real service: the throwaway one has its own pairs (in memory), its own
- * in-process sessions, metrics and ports (loopback, chosen by the system), and is stopped before the real
- * one starts. Best effort: a failure is reported, never fatal.
+ * Nothing of it reaches the real service: the throwaway one runs on the default configuration (no limit
+ * given to the real one applies to it) with its own pairs (in memory), in-process sessions, metrics and
+ * ports (loopback, chosen by the system), and is stopped before the real one starts. Best effort: a
+ * failure is reported, never fatal.
  */
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import type { ServiceConfig } from '../config.ts';
+import { loadConfig, type ServiceConfig } from '../config.ts';
 import type { Logger } from './grpc/call-context.ts';
 import { TradingService } from './trading-service.ts';
 import { priceText, quantityText } from './grpc/codec.ts';
@@ -33,25 +34,18 @@ export interface WarmUpReport {
   ms: number;
 }
 
-/** The throwaway service's configuration: the real one's, kept in memory and on loopback, with nothing shared. */
+/**
+ * The throwaway service's configuration: the defaults (so no limit the real one was given can refuse the
+ * warm-up, and nothing it points at — Redis, a database, a cluster, a collector — is touched), in memory,
+ * on loopback ports chosen by the system, with the real one's initial migration state (the same books
+ * run hot) and rate limits out of the way.
+ */
 export function warmUpConfig(config: ServiceConfig): ServiceConfig {
   return {
-    ...config,
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    adminHost: '127.0.0.1',
-    adminPort: 0,
-    adminToken: undefined,
-    authMode: 'sessions',
-    redisUrl: undefined,
-    persistence: 'memory',
-    databaseUrl: undefined,
-    otelEndpoint: undefined,
-    chaosEnabled: false,
+    ...loadConfig({ GRPC_HOST: '127.0.0.1', GRPC_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', PERSISTENCE: 'memory' }),
+    migrationInitialState: config.migrationInitialState,
     rateLimitPerSecond: 10_000_000,
     rateLimitBurst: 1_000_000_000,
-    instruments: undefined,
-    cluster: { ...config.cluster, mode: 'off' },
   };
 }
 
