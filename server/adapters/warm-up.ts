@@ -1,10 +1,11 @@
 /**
  * Start-up warm-up (WARMUP_ORDERS): before the service listens, a throwaway TradingService takes that
  * many orders over real gRPC OrderFlow streams, so the first clients after a start meet compiled code
- * instead of the interpreter (measured without it: p99 of 450 ms in the first two seconds at 30,000
- * orders/s, 7-20 ms after). What runs hot in the real service — grpc-js and HTTP/2, the session check,
- * idempotency, both books, the registry, the monitor, the wire encoding — is the same code, so V8's
- * compiled code and type feedback carry over; closures that each service builds afresh warm on their own.
+ * instead of the interpreter. What runs hot in the real service — grpc-js and HTTP/2, the session check,
+ * idempotency, both books, the registry, the monitor, the wire encoding — is the same code, so what V8
+ * compiled for it carries over. Measured at 30,000 orders/s right after a start: first-second p99
+ * 500-740 ms without, 224-287 ms after 100,000 warm-up orders, and one bad second instead of three
+ * (bench-results/issue9-steps-2026-12-02.md, stop 23).
  *
  * Nothing of it reaches the real service: the throwaway one runs on the default configuration (no limit
  * given to the real one applies to it) with its own pairs (in memory), in-process sessions, metrics and
@@ -54,19 +55,22 @@ export async function warmUp(config: ServiceConfig, orders: number): Promise<War
   const started = Date.now();
   const quiet: Logger = { info() {}, error() {} };
   const service = new TradingService(warmUpConfig(config), { logger: quiet });
-  const { grpcPort } = await service.start();
-  const target = `127.0.0.1:${grpcPort}`;
-  const orderClient = new OrdersServiceClient(target, credentials.createInsecure());
-  const sessionClient = new SessionServiceClient(target, credentials.createInsecure());
   try {
-    const inst = service.instruments[0]!;
-    const [maker, taker] = await Promise.all(['warmup-maker', 'warmup-taker'].map((a) => login(service, sessionClient, a)));
-    const messages = Math.max(1, Math.ceil(orders / (2 * BATCH)));
-    const errors = await Promise.all([stream(orderClient, maker!, messages, (k) => makerCommands(inst, k)), stream(orderClient, taker!, messages, (k) => takerCommands(inst, k))]);
-    return { commands: 2 * messages * BATCH, errors: errors[0]! + errors[1]!, ms: Date.now() - started };
+    const { grpcPort } = await service.start();
+    const target = `127.0.0.1:${grpcPort}`;
+    const orderClient = new OrdersServiceClient(target, credentials.createInsecure());
+    const sessionClient = new SessionServiceClient(target, credentials.createInsecure());
+    try {
+      const inst = service.instruments[0]!;
+      const [maker, taker] = await Promise.all(['warmup-maker', 'warmup-taker'].map((a) => login(service, sessionClient, a)));
+      const messages = Math.max(1, Math.ceil(orders / (2 * BATCH)));
+      const errors = await Promise.all([stream(orderClient, maker!, messages, (k) => makerCommands(inst, k)), stream(orderClient, taker!, messages, (k) => takerCommands(inst, k))]);
+      return { commands: 2 * messages * BATCH, errors: errors[0]! + errors[1]!, ms: Date.now() - started };
+    } finally {
+      orderClient.close();
+      sessionClient.close();
+    }
   } finally {
-    orderClient.close();
-    sessionClient.close();
     await service.stop(1_000);
   }
 }
