@@ -283,6 +283,18 @@ describe('PerformanceMonitor: all-pairs figures, merged from the pairs\' series'
     expect(s.last_24h.max_latency_p95_ms).toBe(50);
   });
 
+  it('a pair forgotten with only stale seconds adds nothing to the last minute, even where its slot meets a live one', () => {
+    const clock = minuteClock();
+    const m = new PerformanceMonitor(clock);
+    served(m, 'ETHUSDT', 9, 3); // second s: its slot comes round again at s + 120
+    clock.advanceMs(120_000);
+    served(m, 'BTCUSDT', 1, 1);
+    m.forgetPair('BTCUSDT'); // the delisted pairs' series now hold second s + 120, in the same slot
+    m.forgetPair('ETHUSDT'); // ETHUSDT's second s there is two minutes old
+    expect(m.current()).toMatchObject({ commands: 1, latency_max_ms: 1 });
+    expect(m.summary().last_24h.commands).toBe(4);
+  });
+
   it('matches a model that keeps every sample, whatever the pairs, books, roles, delistings and pauses', () => {
     const event = fc.record({
       pair: fc.constantFrom('AAA', 'BBB', 'CCC'),
