@@ -581,18 +581,19 @@ export class PerformanceMonitor {
 
   /** All pairs' served commands of the last minute; their histograms merged into `into` when given. */
   private servedLastMinute(now: number, into?: LatencyHistogram): CommandCounts {
-    const counts = { commands: 0, errors: 0 };
-    this.forEachSeries((s, _impl, role) => {
-      if (role === 'served') addCounts(counts, s.lastMinute(now, into));
-    });
-    return counts;
+    return this.sumServed((s) => s.lastMinute(now, into));
   }
 
   /** All pairs' served commands of the minute still open; their histograms merged into `into` when given. */
   private servedOpenMinute(into?: LatencyHistogram): CommandCounts {
+    return this.sumServed((s) => s.minute(this.openMinute, into));
+  }
+
+  /** The sum of `read` over every served series. */
+  private sumServed(read: (s: CommandSeries) => CommandCounts): CommandCounts {
     const counts = { commands: 0, errors: 0 };
     this.forEachSeries((s, _impl, role) => {
-      if (role === 'served') addCounts(counts, s.minute(this.openMinute, into));
+      if (role === 'served') addCounts(counts, read(s));
     });
     return counts;
   }

@@ -78,9 +78,9 @@ interface MemorySession {
 
 /**
  * `s` as one sequential string, for a string the table keeps. V8 holds a concatenation (`a + b`, a
- * template literal: the idempotency record) as a tree of its parts until something reads
- * it whole, and a kept tree keeps every part alive: 567 bytes of heap per idempotency record against
- * 292 flat (node 20, `npm run bench:retained`), and the young-generation collector copies all of it.
+ * template literal: the idempotency record) as a tree of its parts until something reads it whole, and
+ * a kept tree keeps every part alive: 567 bytes of heap per idempotency record against 292 flat (node
+ * 20, `npm run bench:retained`), and the young-generation collector copies all of it.
  * Reading a character makes V8 flatten the string in place; the collector then drops the tree.
  */
 function flat(s: string): string {
