@@ -28,7 +28,7 @@ export function serializeCommand(cmd: JournaledCommand | Command): Record<string
 }
 
 /** Element type OIDs a binary array carries (PostgreSQL checks them against the cast's type). */
-const OID = { bool: 16, int8: 20, int2: 21, text: 25, jsonb: 3802 } as const;
+const OID = { bool: 16, int8: 20, int2: 21, text: 25, json: 114 } as const;
 type ElementType = keyof typeof OID;
 
 /**
@@ -112,23 +112,13 @@ class BinaryColumn {
     return b.write(s, at, 'utf8');
   }
 
+  /** A text element, or a json one: json's binary input is its text as UTF-8. */
   text(s: string): void {
     this.ensure(4 + s.length * 3);
     const p = this.pos;
     const written = this.utf8(s, p + 4);
     this.u32(p, written);
     this.pos = p + 4 + written;
-    this.n++;
-  }
-
-  /** jsonb's binary input: a version byte (1), then the JSON text. */
-  jsonb(json: string): void {
-    this.ensure(5 + json.length * 3);
-    const p = this.pos;
-    this.buf[p + 4] = 1;
-    const written = this.buf.write(json, p + 5, 'utf8');
-    this.u32(p, written + 1);
-    this.pos = p + 5 + written;
     this.n++;
   }
 
@@ -187,7 +177,7 @@ export interface JournalWriteColumns {
   /** Pairs in the order of their first entry in the batch, and each one's first sequence. */
   firstPairs: string[];
   firstSequence: Map<string, number>;
-  /** Binary arrays: pair, sequence, command (jsonb), account, client_order_id, timestamp_ms. */
+  /** Binary arrays: pair, sequence, command (json), account, client_order_id, timestamp_ms. */
   journal: Buffer[];
   /** Binary arrays of the orders' columns (18, INSERT_ORDERS order); orderCount rows. */
   orders: Buffer[];
@@ -203,7 +193,7 @@ export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWr
   const n = entries.length;
   const pairs = new BinaryColumn('text', n * 12);
   const sequences = new BinaryColumn('int8', n * 12);
-  const commands = new BinaryColumn('jsonb', n * 130);
+  const commands = new BinaryColumn('json', n * 130);
   const accounts = new BinaryColumn('text', n * 24);
   const clientOrderIds = new BinaryColumn('text', n * 24);
   const timestamps = new BinaryColumn('int8', n * 12);
@@ -229,7 +219,7 @@ export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWr
     }
     pairs.text(e.pair);
     sequences.int8(e.sequence);
-    commands.jsonb(commandJson(e.command));
+    commands.text(commandJson(e.command));
     accounts.text(e.account);
     clientOrderIds.text(e.clientOrderId);
     timestamps.int8(e.timestampMs);

@@ -647,10 +647,10 @@ function refusedByFence(fence: FenceParams, held: ReadonlySet<string>): JournalF
 }
 
 const INSERT_JOURNAL = 'INSERT INTO journal (pair, sequence, command, account, client_order_id, timestamp_ms)';
-const JOURNAL_ROWS = 'unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[], $5::text[], $6::bigint[])';
+const JOURNAL_ROWS = 'unnest($1::text[], $2::bigint[], $3::json[], $4::text[], $5::text[], $6::bigint[])';
 function journalRows(from: number): string {
   const a = (i: number) => `$${from + i}`;
-  return `unnest(${a(0)}::text[], ${a(1)}::bigint[], ${a(2)}::jsonb[], ${a(3)}::text[], ${a(4)}::text[], ${a(5)}::bigint[])`;
+  return `unnest(${a(0)}::text[], ${a(1)}::bigint[], ${a(2)}::json[], ${a(3)}::text[], ${a(4)}::text[], ${a(5)}::bigint[])`;
 }
 
 const INSERT_ORDERS = `INSERT INTO orders (pair, order_id, account, client_order_id, side, order_type, tif, post_only, stp, price_ticks, quantity_lots,
