@@ -25,7 +25,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const passes = envInt('BENCH_INSTR_PASSES', 3);
 const rounds = envInt('BENCH_INSTR_ROUNDS', 10_000);
 // One folder per checkout: a worktree that links this node_modules must not overwrite this run's files.
-const work = join(ROOT, 'node_modules/.cache/service-path-instructions', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
+// Two levels below node_modules, as the sources are below the root: the bundle's import.meta.url then
+// finds ../../../proto as server/adapters/grpc/reflection.ts does (a third level lost the protos).
+const work = join(ROOT, 'node_modules/.cache', `service-path-instructions-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`);
 mkdirSync(work, { recursive: true });
 const bundle = join(work, 'entry.mjs');
 execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'loadtest/service-path-instructions-entry.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${bundle}`, '--log-level=warning'], { stdio: 'inherit' });
