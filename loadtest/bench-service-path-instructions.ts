@@ -34,7 +34,7 @@ execFileSync(join(ROOT, 'node_modules/.bin/esbuild'), [join(ROOT, 'loadtest/serv
 
 const count = (n: number): { ir: number; commands: number } => {
   const out = join(work, `cg.${n}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', bundle, String(n), String(rounds)], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--predictable', '--hash-seed=1', '--random-seed=1', bundle, String(n), String(rounds)], { encoding: 'utf8', cwd: ROOT });
   if (r.status !== 0) throw new Error(`callgrind run failed: ${r.stderr.slice(-2000)}`);
   const summary = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'));
   if (summary === null) throw new Error(`no summary line in ${out}`);

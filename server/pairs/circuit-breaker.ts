@@ -345,12 +345,12 @@ export class CircuitBreaker {
    * Feeds one adaptive-book latency (nanoseconds, e.g. a difference of `Clock.monotonicNs()`). O(1), no
    * allocation. Trips with reason `latency` as soon as the window holds at least `minSamples` samples and its p95
    * is above `latencyBudgetMs`. Ignored while open (the adaptive book is off the path) and for values that are
-   * not a non-negative number. Returns true if this sample opened the breaker.
+   * not a non-negative number. Returns true if this sample opened the breaker. `nowMs`: the caller's reading
+   * of this clock when it already has one (the manager reads it once per command).
    */
-  recordAdaptiveLatency(latencyNs: number): boolean {
+  recordAdaptiveLatency(latencyNs: number, nowMs: number = this.clock.nowMs()): boolean {
     if (this.state === 'open' || !(latencyNs >= 0)) return false;
-    const now = this.clock.nowMs();
-    this.latency.record(now, latencyNs);
+    this.latency.record(nowMs, latencyNs);
     if (this.latency.samples < this.options.minSamples || !this.latency.isOverBudget()) return false;
     const windowS = this.options.latencyWindowMs / 1000;
     const p95 = this.latency.p95EstimateMs();

@@ -108,6 +108,41 @@ describe('OrderBookManager routing', () => {
     expect(scheduled).toHaveLength(2);
   });
 
+  it('reads the wall clock once per command and once per shadow drain, and hands that reading to every figure of it', () => {
+    const clock = new ManualClock();
+    const migration = new MigrationController([PAIR], clock, { initialState: 'shadow' });
+    // Percentage 100: the adaptive book serves, so the breaker's window is fed too (served adaptive latencies).
+    migration.setPercentage(PAIR, 100, 'test');
+    const breakers = new CircuitBreakers([PAIR], clock);
+    const manager = new OrderBookManager({
+      instrument: TEST_INSTRUMENT,
+      legacyFactory: (i) => new LegacyBook(i),
+      adaptiveFactory: (i) => new AdaptiveBook(i),
+      routing: migration,
+      breaker: breakers.get(PAIR),
+      clock,
+      observer: { onBookCommand: (_p, impl, role, _ns, _ok, _accepted, atMs) => seen.push(`${impl} ${role} ${atMs}`) },
+    });
+    const seen: string[] = [];
+    let reads = 0;
+    const nowMs = clock.nowMs.bind(clock);
+    clock.nowMs = () => (reads++, nowMs());
+    const sink = new RecordingSink();
+    const t0 = nowMs();
+    for (const c of book(0)) {
+      manager.apply(c, sink);
+      clock.advanceMs(1);
+    }
+    expect(reads).toBe(4);
+    manager.drainShadow();
+    expect(reads).toBe(5);
+    expect(seen).toEqual([
+      ...[0, 1, 2, 3].map((i) => `adaptive served ${t0 + i}`),
+      ...[0, 1, 2, 3].map(() => `legacy shadow ${t0 + 4}`),
+    ]);
+    expect(breakers.get(PAIR).latencyWindow().samples).toBe(4);
+  });
+
   it('serves exactly the reference events and keeps both books in step at any percentage, with or without draining', () => {
     fc.assert(
       fc.property(commandSequence(80), fc.integer({ min: 0, max: 100 }), fc.boolean(), (commands, pct, drain) => {

@@ -41,9 +41,11 @@ export type BookRole = 'served' | 'shadow';
 export interface BookObserver {
   /**
    * One book applied one command (`ok`: it did not throw). `accepted`: this was the served book and the
-   * command a new order it accepted — so an order counts once, however many books applied it.
+   * command a new order it accepted — so an order counts once, however many books applied it. `atMs`: the
+   * wall clock when the manager took the command (served) or the shadow drain began, read once for every
+   * figure of it (the monitor's slot, the breaker's window) instead of by each.
    */
-  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void;
+  onBookCommand(pair: string, implementation: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean, atMs: number): void;
   /** A trip, fallback or rebuild, with what was done, for logs. */
   onManagerEvent?(pair: string, event: string, detail: string): void;
 }
@@ -136,10 +138,11 @@ export class OrderBookManager implements ServingBook {
     const seq = ++this.commandSeq;
     const legacy = this.legacy;
     const adaptive = this.adaptive;
+    const atMs = this.o.clock.nowMs();
     if (legacy === null || adaptive === null) {
       // One book: no comparison, nothing recorded.
       const book = (legacy ?? adaptive)!;
-      return book === adaptive ? this.applyAdaptiveAlone(book, cmd, out) : this.timed(book, 'served', cmd, out);
+      return book === adaptive ? this.applyAdaptiveAlone(book, cmd, out, atMs) : this.timed(book, 'served', cmd, out, atMs);
     }
 
     const adaptivePrimary = this.o.routing.isAdaptivePrimary(this.pair, seq);
@@ -155,14 +158,14 @@ export class OrderBookManager implements ServingBook {
     try {
       outcome = primary.apply(cmd, served);
     } catch (e) {
-      this.recordLatency(primary.implementation, 'served', start, false, false);
+      this.recordLatency(primary.implementation, 'served', start, false, false, atMs);
       this.recorderPool.push(served);
       // Only the adaptive book is allowed to fail here: fall back and serve this command from legacy.
       if (!adaptivePrimary) throw e;
       this.fallBack('adaptive_error', `${String((e as Error)?.message ?? e)} on command ${seq}`, { adaptiveTrusted: false });
       return this.apply(cmd, out);
     }
-    this.recordLatency(primary.implementation, 'served', start, true, isAcceptedOrder(cmd, outcome));
+    this.recordLatency(primary.implementation, 'served', start, true, isAcceptedOrder(cmd, outcome), atMs);
     served.replay(out);
     if (this.pending.length === 0) this.o.scheduleShadowDrain?.(this.drainBound);
     this.pending.push({ cmd, served });
@@ -183,6 +186,7 @@ export class OrderBookManager implements ServingBook {
     const shadowIsAdaptive = this.lagging === 'adaptive';
     const shadow = (shadowIsAdaptive ? this.adaptive : this.legacy)!;
     const rec = this.shadowRecorder;
+    const atMs = this.o.clock.nowMs();
     let i = 0;
     for (; i < this.pending.length; i++) {
       const p = this.pending[i]!;
@@ -191,14 +195,14 @@ export class OrderBookManager implements ServingBook {
       try {
         shadow.apply(p.cmd, rec);
       } catch (e) {
-        this.recordLatency(shadow.implementation, 'shadow', start, false, false);
+        this.recordLatency(shadow.implementation, 'shadow', start, false, false, atMs);
         this.releasePending(i);
         // The served (primary) results stand; the failing shadow is dropped or rebuilt.
         if (shadowIsAdaptive) this.fallBack('adaptive_error', `shadow threw: ${String((e as Error)?.message ?? e)}`, { adaptiveTrusted: false });
         else this.rebuildLegacyFromAdaptive(`legacy shadow threw: ${String((e as Error)?.message ?? e)}`);
         return;
       }
-      this.recordLatency(shadow.implementation, 'shadow', start, true, false);
+      this.recordLatency(shadow.implementation, 'shadow', start, true, false, atMs);
       if (!rec.sameAs(p.served)) {
         const detail = `${shadow.implementation} shadow events differ from the served ${shadowIsAdaptive ? 'legacy' : 'adaptive'} events at command kind ${p.cmd.kind} (position ${rec.firstDifference(p.served)})`;
         this.releasePending(i);
@@ -381,12 +385,12 @@ export class OrderBookManager implements ServingBook {
     }
   }
 
-  private applyAdaptiveAlone(book: OrderBook, cmd: Command, out: EventSink): Outcome {
+  private applyAdaptiveAlone(book: OrderBook, cmd: Command, out: EventSink, atMs: number): Outcome {
     // Completed migration: no second book to fall back to within the command. A failure here is
     // reported as a bug; the breaker opens and the legacy book is rebuilt from the adaptive state at
     // once, so the pair never sits with an open breaker and no legacy book.
     try {
-      return this.timed(book, 'served', cmd, out);
+      return this.timed(book, 'served', cmd, out, atMs);
     } catch (e) {
       this.o.breaker.trip('adaptive_error', `completed pair: ${String((e as Error)?.message ?? e)}`);
       this.reconcile();
@@ -394,22 +398,22 @@ export class OrderBookManager implements ServingBook {
     }
   }
 
-  private timed(book: OrderBook, role: BookRole, cmd: Command, out: EventSink): Outcome {
+  private timed(book: OrderBook, role: BookRole, cmd: Command, out: EventSink, atMs: number): Outcome {
     const start = this.o.clock.monotonicNs();
     try {
       const outcome = book.apply(cmd, out);
-      this.recordLatency(book.implementation, role, start, true, role === 'served' && isAcceptedOrder(cmd, outcome));
+      this.recordLatency(book.implementation, role, start, true, role === 'served' && isAcceptedOrder(cmd, outcome), atMs);
       return outcome;
     } catch (e) {
-      this.recordLatency(book.implementation, role, start, false, false);
+      this.recordLatency(book.implementation, role, start, false, false, atMs);
       throw e;
     }
   }
 
-  private recordLatency(implementation: BookImplementation, role: BookRole, start: bigint, ok: boolean, accepted: boolean): void {
+  private recordLatency(implementation: BookImplementation, role: BookRole, start: bigint, ok: boolean, accepted: boolean, atMs: number): void {
     const ns = Number(this.o.clock.monotonicNs() - start);
-    this.observer.onBookCommand(this.pair, implementation, role, ns, ok, accepted);
-    if (implementation === 'adaptive' && ok) this.o.breaker.recordAdaptiveLatency(ns);
+    this.observer.onBookCommand(this.pair, implementation, role, ns, ok, accepted, atMs);
+    if (implementation === 'adaptive' && ok) this.o.breaker.recordAdaptiveLatency(ns, atMs);
   }
 
   private audit(commands: number): void {

@@ -88,8 +88,8 @@ export class PairControls {
   private hooks(sink: PairControlSink): BookObserver {
     const monitor = this.monitor;
     return {
-      onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean): void {
-        monitor.recordCommand(p, impl, role, latencyNs, ok, accepted);
+      onBookCommand(p: string, impl: BookImplementation, role: BookRole, latencyNs: number, ok: boolean, accepted: boolean, atMs: number): void {
+        monitor.recordCommand(p, impl, role, latencyNs, ok, accepted, atMs);
         if (!ok) monitor.recordError(p, 'book_error', `${impl}_${role}`);
         sink.onBookCommand(p, impl, role, latencyNs, ok, accepted);
       },

@@ -247,14 +247,15 @@ export class PerformanceMonitor {
   /**
    * One book applying one command, timed around `apply`; `accepted` counts it as an accepted new order as
    * well (as `recordOrders(pair)`). Shape matches `BookObserver.onBookCommand`. One series is written per
-   * command, the pair's: the all-pairs figures are merged from the pairs' series when read.
+   * command, the pair's: the all-pairs figures are merged from the pairs' series when read. `atMs`: the
+   * caller's reading of this monitor's clock when it has one (the manager reads it once per command).
    */
-  recordCommand(pair: string, impl: BookImplementation, role: CommandRole, latencyNs: number, ok: boolean, accepted = false): void {
+  recordCommand(pair: string, impl: BookImplementation, role: CommandRole, latencyNs: number, ok: boolean, accepted = false, atMs?: number): void {
     if (!(latencyNs >= 0) || latencyNs === Number.POSITIVE_INFINITY || (impl !== 'legacy' && impl !== 'adaptive') || (role !== 'served' && role !== 'shadow')) {
       this.invalid += 1; // monitoring must never fail a command: count the bug, keep going
       return;
     }
-    const at = this.slotTime(this.now());
+    const at = this.slotTime(this.now(atMs));
     const v = Math.floor(latencyNs);
     const st = this.pairState(pair);
     (st.series[impl][role] ??= this.newSeries()).record(at, v, this.scratch.bucketOf(v), ok);
@@ -517,8 +518,9 @@ export class PerformanceMonitor {
 
   // ----- internals -----
 
-  private now(): number {
-    const t = this.clock.nowMs();
+  /** The clock now (or `atMs`, a reading of it the caller already made), never before a time already used. */
+  private now(atMs?: number): number {
+    const t = atMs ?? this.clock.nowMs();
     if (t > this.lastMs) this.lastMs = t;
     return this.lastMs;
   }
