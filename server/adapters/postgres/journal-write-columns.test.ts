@@ -156,6 +156,12 @@ describe('journal write columns', () => {
       { kind: CommandKind.Replace, orderId: 3, account: 1, price: 4, quantity: 1 },
       { kind: CommandKind.CancelAll, account: 1, side: undefined },
       { kind: CommandKind.CancelAll, account: 1, side: Side.Sell },
+      // The longest numbers a fast path writes, and values it leaves to JSON.stringify (negative, fractional).
+      { kind: CommandKind.NewOrder, orderId: Number.MAX_SAFE_INTEGER, account: 1, side: Side.Sell, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: true, price: Number.MAX_SAFE_INTEGER, quantity: Number.MAX_SAFE_INTEGER, stp: StpMode.CancelBoth },
+      { kind: CommandKind.Replace, orderId: Number.MAX_SAFE_INTEGER, account: 1, price: Number.MAX_SAFE_INTEGER, quantity: Number.MAX_SAFE_INTEGER },
+      { kind: CommandKind.Cancel, orderId: Number.MAX_SAFE_INTEGER, account: 1 },
+      { kind: CommandKind.NewOrder, orderId: 4, account: 1, side: Side.Buy, type: OrderType.Limit, tif: TimeInForce.GTC, postOnly: false, price: -5, quantity: 2.5, stp: StpMode.None },
+      { kind: CommandKind.Replace, orderId: 0, account: 1, price: 10, quantity: 1 },
     ] as const;
     for (const command of commands) {
       const b = journalWriteColumns([{ pair: 'X', sequence: 1, command, account: 'a', clientOrderId: '', timestampMs: 1, orders: [], trades: [] }]).journal[2]!;

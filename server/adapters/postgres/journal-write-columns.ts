@@ -122,6 +122,45 @@ class BinaryColumn {
     this.n++;
   }
 
+  /** Starts an element written piece by piece (fragment, digits; at most `maxBytes` of them); returns where it starts, for endElement. */
+  beginElement(maxBytes: number): number {
+    this.ensure(4 + maxBytes);
+    const at = this.pos;
+    this.pos = at + 4;
+    return at;
+  }
+
+  /** Bytes copied as they are (ASCII), into the element begun. */
+  fragment(bytes: Uint8Array): this {
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < bytes.length; i++) b[p++] = bytes[i]!;
+    this.pos = p;
+    return this;
+  }
+
+  /** A non-negative safe integer's decimal digits, into the element begun. */
+  digits(v: number): this {
+    let n = 1;
+    for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+    const b = this.buf;
+    let p = this.pos + n - 1;
+    let x = v;
+    do {
+      const q = Math.floor(x / 10);
+      b[p--] = 0x30 + (x - q * 10);
+      x = q;
+    } while (x > 0);
+    this.pos += n;
+    return this;
+  }
+
+  /** Ends the element begun at `at`: its length is what was written since. */
+  endElement(at: number): void {
+    this.u32(at, this.pos - at - 4);
+    this.n++;
+  }
+
   get length(): number {
     return this.n;
   }
@@ -144,33 +183,65 @@ class BinaryColumn {
   }
 }
 
+/** The ASCII bytes of a JSON fragment. */
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const KIND = ascii('{"kind":');
+const ORDER_ID = ascii(',"orderId":');
+const SIDE = ascii(',"side":');
+const TYPE = ascii(',"type":');
+const TIF = ascii(',"tif":');
+const POST_ONLY_TRUE = ascii(',"postOnly":true');
+const POST_ONLY_FALSE = ascii(',"postOnly":false');
+const PRICE = ascii(',"price":');
+const QUANTITY = ascii(',"quantity":');
+const STP = ascii(',"stp":');
+const NULL = ascii('null');
+const CLOSE = ascii('}');
+
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
 /**
- * The serializeCommand() JSON of `cmd`, built directly for the common shapes (integers and booleans
- * only); anything unusual takes JSON.stringify of serializeCommand, so the stored JSON is the same.
+ * The serializeCommand() JSON of `cmd` as a json element of `col`, its bytes written straight from the
+ * fields (no string built, flattened and encoded again per command); anything unusual (a field that is
+ * not a non-negative safe integer where one belongs) takes JSON.stringify of serializeCommand, so the
+ * stored JSON is the same either way.
  */
-function commandJson(cmd: JournaledCommand | Command): string {
+function writeCommandJson(col: BinaryColumn, cmd: JournaledCommand | Command): void {
   switch (cmd.kind) {
     case CommandKind.NewOrder:
-      if (
-        Number.isSafeInteger(cmd.orderId) && Number.isSafeInteger(cmd.side) && Number.isSafeInteger(cmd.type) && Number.isSafeInteger(cmd.tif) && typeof cmd.postOnly === 'boolean' &&
-        Number.isSafeInteger(cmd.price) && Number.isSafeInteger(cmd.quantity) && Number.isSafeInteger(cmd.stp)
-      ) {
-        return `{"kind":${cmd.kind},"orderId":${cmd.orderId},"side":${cmd.side},"type":${cmd.type},"tif":${cmd.tif},"postOnly":${cmd.postOnly},"price":${cmd.price},"quantity":${cmd.quantity},"stp":${cmd.stp}}`;
+      if (isUint(cmd.orderId) && isUint(cmd.side) && isUint(cmd.type) && isUint(cmd.tif) && typeof cmd.postOnly === 'boolean' && isUint(cmd.price) && isUint(cmd.quantity) && isUint(cmd.stp)) {
+        const at = col.beginElement(256); // 88 bytes of fragments, 8 numbers of at most 16 digits
+        col.fragment(KIND).digits(cmd.kind).fragment(ORDER_ID).digits(cmd.orderId).fragment(SIDE).digits(cmd.side).fragment(TYPE).digits(cmd.type).fragment(TIF).digits(cmd.tif);
+        col.fragment(cmd.postOnly ? POST_ONLY_TRUE : POST_ONLY_FALSE).fragment(PRICE).digits(cmd.price).fragment(QUANTITY).digits(cmd.quantity).fragment(STP).digits(cmd.stp).fragment(CLOSE);
+        return col.endElement(at);
       }
       break;
     case CommandKind.Cancel:
-      if (Number.isSafeInteger(cmd.orderId)) return `{"kind":${cmd.kind},"orderId":${cmd.orderId}}`;
+      if (isUint(cmd.orderId)) {
+        const at = col.beginElement(64);
+        col.fragment(KIND).digits(cmd.kind).fragment(ORDER_ID).digits(cmd.orderId).fragment(CLOSE);
+        return col.endElement(at);
+      }
       break;
     case CommandKind.Replace:
-      if (Number.isSafeInteger(cmd.orderId) && Number.isSafeInteger(cmd.price) && Number.isSafeInteger(cmd.quantity)) {
-        return `{"kind":${cmd.kind},"orderId":${cmd.orderId},"price":${cmd.price},"quantity":${cmd.quantity}}`;
+      if (isUint(cmd.orderId) && isUint(cmd.price) && isUint(cmd.quantity)) {
+        const at = col.beginElement(128);
+        col.fragment(KIND).digits(cmd.kind).fragment(ORDER_ID).digits(cmd.orderId).fragment(PRICE).digits(cmd.price).fragment(QUANTITY).digits(cmd.quantity).fragment(CLOSE);
+        return col.endElement(at);
       }
       break;
     case CommandKind.CancelAll:
-      if (cmd.side === undefined || Number.isSafeInteger(cmd.side)) return `{"kind":${cmd.kind},"side":${cmd.side ?? 'null'}}`;
+      if (cmd.side === undefined || isUint(cmd.side)) {
+        const at = col.beginElement(64);
+        col.fragment(KIND).digits(cmd.kind).fragment(SIDE);
+        if (cmd.side === undefined) col.fragment(NULL);
+        else col.digits(cmd.side);
+        col.fragment(CLOSE);
+        return col.endElement(at);
+      }
       break;
   }
-  return JSON.stringify(serializeCommand(cmd));
+  col.text(JSON.stringify(serializeCommand(cmd)));
 }
 
 export interface JournalWriteColumns {
@@ -219,7 +290,7 @@ export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWr
     }
     pairs.text(e.pair);
     sequences.int8(e.sequence);
-    commands.text(commandJson(e.command));
+    writeCommandJson(commands, e.command);
     accounts.text(e.account);
     clientOrderIds.text(e.clientOrderId);
     timestamps.int8(e.timestampMs);
