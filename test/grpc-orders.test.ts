@@ -256,6 +256,31 @@ describe('OrdersService', () => {
       await cancelAll({ pair: 'BTCUSDT', side: Side.SIDE_UNSPECIFIED }, 'acct-batch');
     });
 
+    it('a client order id repeated in one batch: the same fields answer the first answer (its fills too), other fields are ALREADY_EXISTS, another pair is its own', async () => {
+      await submit(limitOrder('sell', '3.00', '1'), 'acct-batch-rep-maker');
+      const res = await batch(
+        {
+          orders: [
+            limitOrder('buy', '3.00', '1', { clientOrderId: 'rep' }),
+            limitOrder('buy', '3.00', '1', { clientOrderId: 'rep' }),
+            limitOrder('buy', '3.01', '1', { clientOrderId: 'rep' }),
+            limitOrder('buy', '3.00', '1', { clientOrderId: 'rep', pair: 'ETHUSDT' }),
+          ],
+        },
+        'acct-batch-rep',
+      );
+      expect(res.results.map((r) => r.error?.code ?? 0)).toEqual([0, 0, status.ALREADY_EXISTS, 0]);
+      // The first answer as it was sent, events included: the order filled against the maker at once.
+      expect(res.results[0]!.order).toMatchObject({ status: OrderStatus.ORDER_STATUS_FILLED });
+      expect(res.results[0]!.events.map((e) => e.event?.$case)).toEqual(['accepted', 'filled']);
+      expect(res.results[1]!.order).toEqual(res.results[0]!.order);
+      expect(res.results[1]!.events).toEqual(res.results[0]!.events);
+      expect(res.results[2]!.error).toMatchObject({ field: 'client_order_id' });
+      expect(res.results[3]!.order).toMatchObject({ pair: 'ETHUSDT', clientOrderId: 'rep', status: OrderStatus.ORDER_STATUS_NEW });
+      expect((await listOpen('ETHUSDT', 'acct-batch-rep')).orders).toHaveLength(1);
+      await cancelAll({ pair: 'ETHUSDT', side: Side.SIDE_UNSPECIFIED }, 'acct-batch-rep');
+    });
+
     it('an empty batch is INVALID_ARGUMENT on orders', async () => {
       const err = await failure(batch({ orders: [] }, 'acct-batch'));
       expect(err.code).toBe(status.INVALID_ARGUMENT);

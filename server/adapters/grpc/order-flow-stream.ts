@@ -21,7 +21,7 @@ import { encodeFlowResponse, type FlowPart } from './order-wire.ts';
 import { endSlowStream, type StreamTicket } from './stream-limits.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
-import type { CallAnswers, PreparedSubmit, SubmitAnswer } from './order-idempotency.ts';
+import { CallAnswers, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
 
 /** What the stream asks of OrdersService: the command paths it shares with unary calls and batches. */
 export interface OrderFlowCommands {
@@ -198,7 +198,7 @@ return (call: ServerDuplexStream<OrderFlowRequest, OrderFlowResponse>): void => 
       if (closed) return;
       if (ctx.isShuttingDown()) throw new UnavailableError('server', 'shutting down; commands not applied');
       checkDeadline(ctx, call);
-      const earlier: CallAnswers = new Map();
+      const earlier = new CallAnswers();
       const answers: (SubmitAnswer | undefined)[] = [];
       const applied: ({ pair: TradingPair; sequence: number; result: FlowResult } | undefined)[] = [];
       batch = [];

@@ -114,10 +114,24 @@ export interface SubmitAnswer {
   remember: OriginalSubmission | undefined;
 }
 
-/** The first answers of one call (batch, flow message), by pair and client order id. */
-export type CallAnswers = Map<string, OriginalSubmission>;
+/**
+ * The first answers of one call (batch, flow message), by pair, then client order id: no key string is
+ * built per order (a concatenation to flatten and hash on every lookup and again on every record), and
+ * a unary call, which records one answer, builds no Map until it does.
+ */
+export class CallAnswers {
+  private readonly byPair = new Map<TradingPair, Map<string, OriginalSubmission>>();
 
-const answerKey = (pair: TradingPair, clientOrderId: string): string => `${pair.symbol}\n${clientOrderId}`;
+  get(pair: TradingPair, clientOrderId: string): OriginalSubmission | undefined {
+    return this.byPair.get(pair)?.get(clientOrderId);
+  }
+
+  set(pair: TradingPair, clientOrderId: string, original: OriginalSubmission): void {
+    let m = this.byPair.get(pair);
+    if (m === undefined) this.byPair.set(pair, (m = new Map()));
+    m.set(clientOrderId, original);
+  }
+}
 
 export interface OrderIdempotencyOptions {
   pairs: TradingPairs;
@@ -188,7 +202,7 @@ export class OrderIdempotency {
     const cid = p.order.clientOrderId;
     if (cid === '') return undefined;
     // The first answer as sent, when this call or the session store still has it (with the fields it had).
-    const original = earlier.get(answerKey(pair, cid)) ?? p.recorded;
+    const original = earlier.get(pair, cid) ?? p.recorded;
     // The registry first: it is the pair's own truth (after a restart, what recovery replayed).
     const existing: OrderRecord | undefined = pair.findByClientOrderId(account, cid);
     if (existing !== undefined) {
@@ -215,7 +229,7 @@ export class OrderIdempotency {
     const cid = p.order.clientOrderId;
     if (cid === '') return undefined;
     const remember = { fingerprint: p.fingerprint, answer };
-    earlier.set(answerKey(p.pair, cid), remember);
+    earlier.set(p.pair, cid, remember);
     return remember;
   }
 

@@ -41,7 +41,7 @@ import {
 import { LimitReachedError, RejectionError, describeError, describeRejection, toItemError, type ErrorFacts } from './errors.ts';
 import { echo } from './echo.ts';
 import type { OrderSessionHooks } from './order-session-hooks.ts';
-import { OrderIdempotency, type CallAnswers, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
+import { CallAnswers, OrderIdempotency, type PreparedSubmit, type SubmitAnswer } from './order-idempotency.ts';
 import { itemPairs, settleAll, type DurabilityGate } from './durability-gate.ts';
 import { createOrderFlow, type FlowResult } from './order-flow-stream.ts';
 import { encodeBatchResponse, encodeOrderAnswer, type BatchItem } from './order-wire.ts';
@@ -250,7 +250,7 @@ export function createOrdersService(
       const prepared = parseSubmit(req);
       await idempotency.lookUp(name, prepared);
       checkDeadline(ctx, call);
-      const answer = applySubmit(pairs.accounts.intern(name), prepared, new Map());
+      const answer = applySubmit(pairs.accounts.intern(name), prepared, new CallAnswers());
       await settled(answer.pair);
       if (answer.rejection !== undefined) throw new RejectionError(answer.rejection);
       await idempotency.rememberAll(name, [answer]);
@@ -335,7 +335,7 @@ export function createOrdersService(
       const prepared = await prepareSubmits(name, 'SubmitOrderBatch item', req.orders);
       checkDeadline(ctx, call);
       const account = pairs.accounts.intern(name);
-      const earlier: CallAnswers = new Map();
+      const earlier = new CallAnswers();
       const answers: (SubmitAnswer | undefined)[] = [];
       /** Per item: its pair and that pair's last command sequence right after the item (durability check). */
       const applied: ({ pair: TradingPair; sequence: number } | undefined)[] = [];
