@@ -42,7 +42,7 @@ export class PostgresClientOrderArchive implements ClientOrderArchive {
                 remaining_lots, status, cancel_reason,
                 round(extract(epoch FROM created_at) * 1000)::bigint AS created_ms, round(extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms
            FROM orders
-          WHERE pair = $1 AND account = $2 AND client_order_id = ANY($3::text[]) AND client_order_id <> '' AND status <> 'rejected'`,
+          WHERE pair = $1 AND account = $2 AND client_order_id = ANY($3::text[]) AND client_order_id <> '' AND NOT is_rejected`, // the unique index's predicate (006)
         [pair, account, [...new Set(clientOrderIds)]],
         ));
       } catch (err) {

@@ -124,6 +124,45 @@ describe('journal: group commit', () => {
     expect(rows).toEqual([{ status: 'cancelled', remaining_lots: '0', cancel_reason: 1, journal_sequence: '2' }]);
   });
 
+  it('updates journaled orders in place where the page has room (HOT: no index touched), and the client-order lookup uses the unique index (migration 006)', async () => {
+    const pair = 'HOTUSD';
+    const opened = entries(pair, 1, 40);
+    await db.journal.append(opened);
+    // Each order cancelled by a later entry: an update of the row inserted a moment before.
+    const cancels = opened.map((e, i) => ({
+      ...newOrderEntry(pair, 41 + i, e.account),
+      command: { kind: CommandKind.Cancel, orderId: e.sequence, account: 1 },
+      clientOrderId: '',
+      orders: [{ ...e.orders.at(-1)!, remaining: 0, status: 'cancelled' as const, cancelReason: 1, updatedAtMs: e.timestampMs + 500 }],
+      trades: [],
+    }));
+    const stats = async () => (await db.pool.query<{ upd: string; hot: string }>(`SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'orders'`)).rows[0]!;
+    const before = await stats();
+    await db.journal.append(cancels);
+    // The writer's backend reports its counts when it goes idle (at most a second later): wait for them.
+    let after = await stats();
+    for (let i = 0; i < 50 && Number(after.upd) - Number(before.upd) < cancels.length; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await stats();
+    }
+    expect(Number(after.upd) - Number(before.upd)).toBeGreaterThanOrEqual(cancels.length);
+    // As many as the pages have room for (a fifth of each is kept free); with the index's predicate on
+    // `status`, as before 006, none could be.
+    expect(Number(after.hot) - Number(before.hot)).toBeGreaterThan(0);
+
+    const client = await db.pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT order_id FROM orders WHERE pair = 'HOTUSD' AND account = 'acct-1' AND client_order_id = ANY(ARRAY['c-1']) AND client_order_id <> '' AND NOT is_rejected`,
+      );
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('orders_client_order_id_unique');
+    } finally {
+      await client.query('RESET enable_seqscan');
+      client.release();
+    }
+  });
+
   it('journals the account name and never the process-local account id', async () => {
     const pair = 'NAMEUSD';
     await db.journal.append([newOrderEntry(pair, 1, 'bob')]);
