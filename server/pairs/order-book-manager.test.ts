@@ -15,7 +15,7 @@ import { ManualClock } from '../ports/clock.ts';
 import { CircuitBreakers } from './circuit-breaker.ts';
 import { FaultSwitch, FaultyBook, type Fault } from './faulty-book.ts';
 import { MigrationController } from './migration-controller.ts';
-import { OrderBookManager } from './order-book-manager.ts';
+import { OrderBookManager, type OrderBookManagerOptions } from './order-book-manager.ts';
 import { TEST_INSTRUMENT, limit, cancel, market } from '../../test/support/book-fixtures.ts';
 import { commandSequence } from '../../test/support/command-arbitraries.ts';
 import { propertyParameters } from '../../test/support/property-parameters.ts';
@@ -57,6 +57,25 @@ function setup(opts: { initial?: 'legacy_only' | 'shadow'; minSamples?: number }
   return { clock, migration, breakers, breaker: breakers.get(PAIR), faults, manager, reference, served, expected, run, trueHash, managerEvents };
 }
 
+/** A manager on plain books (no faults) in the shadow state, at `percentage`, with the options a test adds. */
+function plainManager(extra: Pick<OrderBookManagerOptions, 'observer' | 'scheduleShadowDrain'>, percentage = 0) {
+  const clock = new ManualClock();
+  const migration = new MigrationController([PAIR], clock, { initialState: 'shadow' });
+  if (percentage > 0) migration.setPercentage(PAIR, percentage, 'test');
+  const breakers = new CircuitBreakers([PAIR], clock);
+  const breaker = breakers.get(PAIR);
+  const manager = new OrderBookManager({
+    instrument: TEST_INSTRUMENT,
+    legacyFactory: (i) => new LegacyBook(i),
+    adaptiveFactory: (i) => new AdaptiveBook(i),
+    routing: migration,
+    breaker,
+    clock,
+    ...extra,
+  });
+  return { clock, breaker, manager };
+}
+
 const book = (n: number): Command[] => [
   limit(n + 1, 'sell', 101, 5, { account: 2 }),
   limit(n + 2, 'sell', 102, 5, { account: 3 }),
@@ -85,19 +104,8 @@ describe('OrderBookManager routing', () => {
   });
 
   it('asks the adapter to drain the shadow once per lag, after the served result', () => {
-    const clock = new ManualClock();
-    const migration = new MigrationController([PAIR], clock, { initialState: 'shadow' });
-    const breakers = new CircuitBreakers([PAIR], clock);
     const scheduled: (() => void)[] = [];
-    const manager = new OrderBookManager({
-      instrument: TEST_INSTRUMENT,
-      legacyFactory: (i) => new LegacyBook(i),
-      adaptiveFactory: (i) => new AdaptiveBook(i),
-      routing: migration,
-      breaker: breakers.get(PAIR),
-      clock,
-      scheduleShadowDrain: (drain) => scheduled.push(drain),
-    });
+    const { manager } = plainManager({ scheduleShadowDrain: (drain) => scheduled.push(drain) });
     const sink = new RecordingSink();
     for (const c of book(0)) manager.apply(c, sink);
     expect(scheduled).toHaveLength(1);
@@ -109,21 +117,9 @@ describe('OrderBookManager routing', () => {
   });
 
   it('reads the wall clock once per command and once per shadow drain, and hands that reading to every figure of it', () => {
-    const clock = new ManualClock();
-    const migration = new MigrationController([PAIR], clock, { initialState: 'shadow' });
-    // Percentage 100: the adaptive book serves, so the breaker's window is fed too (served adaptive latencies).
-    migration.setPercentage(PAIR, 100, 'test');
-    const breakers = new CircuitBreakers([PAIR], clock);
-    const manager = new OrderBookManager({
-      instrument: TEST_INSTRUMENT,
-      legacyFactory: (i) => new LegacyBook(i),
-      adaptiveFactory: (i) => new AdaptiveBook(i),
-      routing: migration,
-      breaker: breakers.get(PAIR),
-      clock,
-      observer: { onBookCommand: (_p, impl, role, _ns, _ok, _accepted, atMs) => seen.push(`${impl} ${role} ${atMs}`) },
-    });
     const seen: string[] = [];
+    // Percentage 100: the adaptive book serves, so the breaker's window is fed too (served adaptive latencies).
+    const { clock, breaker, manager } = plainManager({ observer: { onBookCommand: (_p, impl, role, _ns, _ok, _accepted, atMs) => seen.push(`${impl} ${role} ${atMs}`) } }, 100);
     let reads = 0;
     const nowMs = clock.nowMs.bind(clock);
     clock.nowMs = () => (reads++, nowMs());
@@ -140,7 +136,7 @@ describe('OrderBookManager routing', () => {
       ...[0, 1, 2, 3].map((i) => `adaptive served ${t0 + i}`),
       ...[0, 1, 2, 3].map(() => `legacy shadow ${t0 + 4}`),
     ]);
-    expect(breakers.get(PAIR).latencyWindow().samples).toBe(4);
+    expect(breaker.latencyWindow().samples).toBe(4);
   });
 
   it('serves exactly the reference events and keeps both books in step at any percentage, with or without draining', () => {
