@@ -120,15 +120,17 @@ export interface SubmitAnswer {
  * a unary call, which records one answer, builds no Map until it does.
  */
 export class CallAnswers {
-  private readonly byPair = new Map<TradingPair, Map<string, OriginalSubmission>>();
+  /** Built on the first answer recorded. */
+  private byPair: Map<TradingPair, Map<string, OriginalSubmission>> | undefined;
 
   get(pair: TradingPair, clientOrderId: string): OriginalSubmission | undefined {
-    return this.byPair.get(pair)?.get(clientOrderId);
+    return this.byPair?.get(pair)?.get(clientOrderId);
   }
 
   set(pair: TradingPair, clientOrderId: string, original: OriginalSubmission): void {
-    let m = this.byPair.get(pair);
-    if (m === undefined) this.byPair.set(pair, (m = new Map()));
+    const byPair = (this.byPair ??= new Map());
+    let m = byPair.get(pair);
+    if (m === undefined) byPair.set(pair, (m = new Map()));
     m.set(clientOrderId, original);
   }
 }
