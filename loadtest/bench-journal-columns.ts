@@ -1,6 +1,6 @@
 /**
- * The node side of a journal write alone, in process: a batch's column arrays built by journalWriteColumns
- * (journal-write-columns.ts), in ns per entry, over the seeded command mix bench:journal-write writes (resting
+ * The node side of a journal write alone, in process: a batch's column arrays built as the checkout's journal
+ * builds them (journal-write-columns.ts: entries encoded into a reused chunk, then the batch's columns), in ns per entry, over the seeded command mix bench:journal-write writes (resting
  * limits, crossing IOCs, cancels), in batches of 100 (one OrderFlow message). No PostgreSQL: bench:journal-write
  * measures the whole write and the database's side.
  *
@@ -24,8 +24,31 @@ const runs = envInt('BENCH_RUNS', 21);
 
 type Encode = (entries: readonly JournalEntry[]) => { journal: Buffer[]; orderCount: number };
 
+interface Chunk {
+  reset(pair: string): void;
+  add(entries: readonly JournalEntry[]): void;
+}
+interface Columns {
+  journalWriteColumns: Encode;
+  JournalChunk?: new (pair: string, expectedEntries: number) => Chunk;
+  columnsOf?: (chunks: readonly Chunk[]) => ReturnType<Encode>;
+}
+
+/**
+ * The checkout's encoding as its journal runs it: where there are chunks (entries encoded as they are
+ * appended), into one chunk reused batch after batch (PostgresJournal reuses committed chunks), then the
+ * batch's columns; before that, journalWriteColumns on the batch's entries.
+ */
 async function load(root: string): Promise<Encode> {
-  return ((await import(pathToFileURL(join(root, 'server/adapters/postgres/journal-write-columns.ts')).href)) as { journalWriteColumns: Encode }).journalWriteColumns;
+  const m = (await import(pathToFileURL(join(root, 'server/adapters/postgres/journal-write-columns.ts')).href)) as Columns;
+  const { JournalChunk, columnsOf } = m;
+  if (JournalChunk === undefined || columnsOf === undefined) return m.journalWriteColumns;
+  const chunk = new JournalChunk('', 100);
+  return (entries) => {
+    chunk.reset(entries[0]!.pair);
+    chunk.add(entries);
+    return columnsOf([chunk]);
+  };
 }
 
 const entries: JournalEntry[] = [];

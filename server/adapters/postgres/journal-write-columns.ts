@@ -9,7 +9,7 @@
  */
 import type { Command } from '../../core/commands.ts';
 import { CommandKind } from '../../core/commands.ts';
-import type { JournaledCommand, JournalEntry, OrderRow } from '../../ports/journal.ts';
+import type { JournaledCommand, JournalEntry } from '../../ports/journal.ts';
 
 /** The command's fields without the process-local account id, in a fixed shape per kind. */
 export function serializeCommand(cmd: JournaledCommand | Command): Record<string, unknown> {
@@ -37,7 +37,7 @@ type ElementType = keyof typeof OID;
  * length and bytes. No text to build or for PostgreSQL to parse: integers are 8 or 2 bytes big-endian,
  * strings their UTF-8 bytes, so no character of a string needs escaping.
  */
-class BinaryColumn {
+export class BinaryColumn {
   private buf: Buffer;
   private pos = 20; // the header is written by finish()
   private n = 0;
@@ -165,6 +165,72 @@ class BinaryColumn {
     return this.n;
   }
 
+  clear(): void {
+    this.pos = 20;
+    this.n = 0;
+  }
+
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** Writes where the column is (its bytes, then its elements) at `at`, for rollback; returns where the next mark goes. */
+  mark(marks: Float64Array, at: number): number {
+    marks[at] = this.pos;
+    marks[at + 1] = this.n;
+    return at + 2;
+  }
+
+  /** Back to the mark at `at`; returns where the next mark starts. */
+  rollback(marks: Float64Array, at: number): number {
+    this.pos = marks[at]!;
+    this.n = marks[at + 1]!;
+    return at + 2;
+  }
+
+  /**
+   * Drops in place the elements whose mark in `keep` (from index `from` on) is not 1, moving the kept
+   * runs down; returns the index after this column's elements.
+   */
+  compact(keep: Uint8Array, from: number): number {
+    const b = this.buf;
+    let to = 20;
+    let run = 20;
+    let index = from;
+    let kept = 0;
+    for (let at = 20; at < this.pos; index++) {
+      const next = at + 4 + ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+      if (keep[index] === 1) {
+        kept++;
+      } else {
+        // A run of kept elements moves in one copy (most are kept).
+        if (run !== to) b.copy(b, to, run, at);
+        to += at - run;
+        run = next;
+      }
+      at = next;
+    }
+    if (run !== to) b.copy(b, to, run, this.pos);
+    to += this.pos - run;
+    this.pos = to;
+    this.n = kept;
+    return index;
+  }
+
+  /** One array of the elements of `parts` (columns of one type), in order; a single part is finished in place. */
+  static concat(parts: readonly BinaryColumn[]): Buffer {
+    if (parts.length === 1) return parts[0]!.finish();
+    let bytes = 0;
+    for (const p of parts) bytes += p.pos - 20;
+    const out = new BinaryColumn(parts[0]!.type, bytes);
+    for (const p of parts) {
+      p.buf.copy(out.buf, out.pos, 20, p.pos);
+      out.pos += p.pos - 20;
+      out.n += p.n;
+    }
+    return out.finish();
+  }
+
   finish(): Buffer {
     const b = this.buf;
     if (this.n === 0) {
@@ -258,96 +324,231 @@ export interface JournalWriteColumns {
   tradeCount: number;
 }
 
-/** The column arrays of a batch, and each pair's first sequence. */
-export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWriteColumns {
-  const firstSequence = new Map<string, number>();
-  const n = entries.length;
-  const pairs = new BinaryColumn('text', n * 12);
-  const sequences = new BinaryColumn('int8', n * 12);
-  const commands = new BinaryColumn('json', n * 130);
-  const accounts = new BinaryColumn('text', n * 24);
-  const clientOrderIds = new BinaryColumn('text', n * 24);
-  const timestamps = new BinaryColumn('int8', n * 12);
-  // Orders: the last state per (pair, order) in this batch. A batch is nearly always one pair's or a
-  // few pairs', so the map is per pair and keyed by the order id itself (no string key per row).
-  const latest = new Map<string, Map<number, { sequence: number; row: OrderRow }>>();
-  let tradeCount = 0;
-  for (const e of entries) tradeCount += e.trades.length;
-  const t = tradeCount;
-  const trades = [
-    new BinaryColumn('text', t * 12), new BinaryColumn('int8', t * 12), new BinaryColumn('int8', t * 12), new BinaryColumn('text', t * 24),
-    new BinaryColumn('int8', t * 12), new BinaryColumn('text', t * 24), new BinaryColumn('int2', t * 6), new BinaryColumn('int8', t * 12),
-    new BinaryColumn('int8', t * 12), new BinaryColumn('int8', t * 12), new BinaryColumn('int8', t * 12),
-  ] as const;
-  let lastPair: string | undefined;
-  let pairOrders: Map<number, { sequence: number; row: OrderRow }> | undefined;
-  for (const e of entries) {
-    if (e.pair !== lastPair) {
-      lastPair = e.pair;
-      if (!firstSequence.has(e.pair)) firstSequence.set(e.pair, e.sequence);
-      pairOrders = latest.get(e.pair);
-      if (pairOrders === undefined) latest.set(e.pair, (pairOrders = new Map()));
+const JOURNAL_TYPES: readonly ElementType[] = ['text', 'int8', 'json', 'text', 'text', 'int8'];
+const JOURNAL_BYTES = [12, 12, 130, 24, 24, 12];
+const ORDER_TYPES: readonly ElementType[] = ['text', 'int8', 'text', 'text', 'int2', 'int2', 'int2', 'bool', 'int2', 'int8', 'int8', 'int8', 'int8', 'text', 'int2', 'int8', 'int8', 'int8'];
+const ORDER_BYTES = [12, 12, 24, 24, 6, 6, 6, 5, 6, 12, 12, 12, 12, 20, 6, 12, 12, 12];
+const TRADE_TYPES: readonly ElementType[] = ['text', 'int8', 'int8', 'text', 'int8', 'text', 'int2', 'int8', 'int8', 'int8', 'int8'];
+const TRADE_BYTES = [12, 12, 12, 24, 12, 24, 6, 12, 12, 12, 12];
+
+const columns = (types: readonly ElementType[], bytes: readonly number[], n: number): BinaryColumn[] => types.map((t, i) => new BinaryColumn(t, n * bytes[i]!));
+
+/**
+ * Journal entries of ONE pair encoded as their column elements when they are appended, so what waits for
+ * the transaction is bytes, not the entries: the commands, order rows and trade rows the pair built die
+ * young instead of surviving the scavenges that run while a commit is awaited (at tens of thousands of
+ * commands a second that copying was the durable server's largest extra cost). Every order row is kept
+ * (an order touched twice is two rows, each with its entry's sequence); columnsOf() keeps the last.
+ * `add` either writes the whole entry or, when a value does not fit its column, throws and leaves the
+ * chunk as it was.
+ */
+export class JournalChunk {
+  readonly journal: BinaryColumn[];
+  readonly orders: BinaryColumn[];
+  readonly trades: BinaryColumn[];
+  /** The order id of each order row, in element order. */
+  readonly orderIds: number[] = [];
+  count = 0;
+  firstSequence = 0;
+  lastSequence = 0;
+
+  constructor(
+    public pair: string,
+    expectedEntries: number,
+  ) {
+    this.journal = columns(JOURNAL_TYPES, JOURNAL_BYTES, expectedEntries);
+    this.orders = columns(ORDER_TYPES, ORDER_BYTES, expectedEntries * 2);
+    this.trades = columns(TRADE_TYPES, TRADE_BYTES, expectedEntries);
+  }
+
+  /**
+   * Adds entries of this chunk's pair (in sequence order): all of them or, when a value does not fit its
+   * column, none (it throws and the chunk is as it was).
+   */
+  /**
+   * Empties the chunk for entries of `pair`, keeping its buffers: a writer reuses a committed chunk's
+   * instead of allocating 35 of them per chunk (each larger than 4 KiB a separate allocation to free).
+   */
+  reset(pair: string): void {
+    this.pair = pair;
+    for (const c of this.journal) c.clear();
+    for (const c of this.orders) c.clear();
+    for (const c of this.trades) c.clear();
+    this.orderIds.length = 0;
+    this.count = this.firstSequence = this.lastSequence = 0;
+  }
+
+  /** Bytes its buffers hold (what keeping it for reuse costs). */
+  get capacity(): number {
+    let bytes = 0;
+    for (const c of this.journal) bytes += c.capacity;
+    for (const c of this.orders) bytes += c.capacity;
+    for (const c of this.trades) bytes += c.capacity;
+    return bytes;
+  }
+
+  add(entries: readonly JournalEntry[]): void {
+    this.mark();
+    let written = 0;
+    try {
+      for (const e of entries) {
+        if (e.pair !== this.pair) throw new Error(`journal chunk of ${this.pair} cannot hold an entry of ${e.pair}`);
+        this.write(e);
+        written++;
+      }
+    } catch (err) {
+      this.rollback();
+      throw err;
     }
+    if (written === 0) return;
+    if (this.count === 0) this.firstSequence = entries[0]!.sequence;
+    this.lastSequence = entries[written - 1]!.sequence;
+    this.count += written;
+  }
+
+  private write(e: JournalEntry): void {
+    const [pairs, sequences, commands, accounts, clientOrderIds, timestamps] = this.journal as [BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn];
     pairs.text(e.pair);
     sequences.int8(e.sequence);
     writeCommandJson(commands, e.command);
     accounts.text(e.account);
     clientOrderIds.text(e.clientOrderId);
     timestamps.int8(e.timestampMs);
-    for (const row of e.orders) pairOrders!.set(row.orderId, { sequence: e.sequence, row });
-    for (const r of e.trades) {
-      trades[0].text(e.pair);
-      trades[1].int8(r.tradeId);
-      trades[2].int8(r.makerOrderId);
-      trades[3].text(r.makerAccount);
-      trades[4].int8(r.takerOrderId);
-      trades[5].text(r.takerAccount);
-      trades[6].int2(r.takerSide);
-      trades[7].int8(r.price);
-      trades[8].int8(r.quantity);
-      trades[9].int8(e.sequence);
-      trades[10].int8(r.timestampMs);
+    const o = this.orders;
+    for (const r of e.orders) {
+      o[0]!.text(e.pair);
+      o[1]!.int8(r.orderId);
+      o[2]!.text(r.account);
+      o[3]!.text(r.clientOrderId);
+      o[4]!.int2(r.side);
+      o[5]!.int2(r.type);
+      o[6]!.int2(r.tif);
+      o[7]!.bool(r.postOnly);
+      o[8]!.int2(r.stp);
+      o[9]!.int8(r.price);
+      o[10]!.int8(r.quantity);
+      o[11]!.int8(r.filled);
+      o[12]!.int8(r.remaining);
+      o[13]!.text(r.status);
+      o[14]!.int2(r.cancelReason);
+      o[15]!.int8(e.sequence);
+      o[16]!.int8(r.createdAtMs);
+      o[17]!.int8(r.updatedAtMs);
+      this.orderIds.push(r.orderId);
     }
+    const t = this.trades;
+    for (const r of e.trades) {
+      t[0]!.text(e.pair);
+      t[1]!.int8(r.tradeId);
+      t[2]!.int8(r.makerOrderId);
+      t[3]!.text(r.makerAccount);
+      t[4]!.int8(r.takerOrderId);
+      t[5]!.text(r.takerAccount);
+      t[6]!.int2(r.takerSide);
+      t[7]!.int8(r.price);
+      t[8]!.int8(r.quantity);
+      t[9]!.int8(e.sequence);
+      t[10]!.int8(r.timestampMs);
+    }
+  }
+
+  /**
+   * Drops the order rows a later row of the same order supersedes (`keep`, from index `from`: the batch's
+   * rows in order), in place; returns the index after this chunk's rows. A dropped row is never needed
+   * again: a chunk is only ever written with the chunks after it that it was compacted against.
+   */
+  dropSuperseded(keep: Uint8Array, from: number): number {
+    for (const c of this.orders) c.compact(keep, from);
+    const ids = this.orderIds;
+    let to = 0;
+    for (let i = 0; i < ids.length; i++) if (keep[from + i] === 1) ids[to++] = ids[i]!;
+    const next = from + ids.length;
+    ids.length = to;
+    return next;
+  }
+
+  /** Every column's position before an add (one reused array: no allocation per call). */
+  private readonly marks = new Float64Array(1 + 2 * (JOURNAL_TYPES.length + ORDER_TYPES.length + TRADE_TYPES.length));
+
+  private mark(): void {
+    const m = this.marks;
+    m[0] = this.orderIds.length;
+    let at = 1;
+    for (const c of this.journal) at = c.mark(m, at);
+    for (const c of this.orders) at = c.mark(m, at);
+    for (const c of this.trades) at = c.mark(m, at);
+  }
+
+  private rollback(): void {
+    const m = this.marks;
+    this.orderIds.length = m[0]!;
+    let at = 1;
+    for (const c of this.journal) at = c.rollback(m, at);
+    for (const c of this.orders) at = c.rollback(m, at);
+    for (const c of this.trades) at = c.rollback(m, at);
+  }
+}
+
+/**
+ * The column arrays of a batch of chunks (in queue order), and each pair's first sequence. Orders keep
+ * their last row in the batch (ON CONFLICT may touch a row only once per statement): a batch is nearly
+ * always one pair's or a few pairs', so the map is per pair and keyed by the order id itself.
+ */
+export function columnsOf(chunks: readonly JournalChunk[]): JournalWriteColumns {
+  const firstSequence = new Map<string, number>();
+  for (const c of chunks) if (!firstSequence.has(c.pair)) firstSequence.set(c.pair, c.firstSequence);
+  let rows = 0;
+  for (const c of chunks) rows += c.orderIds.length;
+  // The last row of each order: rows superseded later in the batch are left out.
+  const last = new Map<string, Map<number, number>>();
+  let g = 0;
+  for (const c of chunks) {
+    let byId = last.get(c.pair);
+    if (byId === undefined) last.set(c.pair, (byId = new Map()));
+    for (const id of c.orderIds) byId.set(id, g++);
   }
   let orderCount = 0;
-  for (const byId of latest.values()) orderCount += byId.size;
-  const o = orderCount;
-  const orders = [
-    new BinaryColumn('text', o * 12), new BinaryColumn('int8', o * 12), new BinaryColumn('text', o * 24), new BinaryColumn('text', o * 24),
-    new BinaryColumn('int2', o * 6), new BinaryColumn('int2', o * 6), new BinaryColumn('int2', o * 6), new BinaryColumn('bool', o * 5),
-    new BinaryColumn('int2', o * 6), new BinaryColumn('int8', o * 12), new BinaryColumn('int8', o * 12), new BinaryColumn('int8', o * 12),
-    new BinaryColumn('int8', o * 12), new BinaryColumn('text', o * 20), new BinaryColumn('int2', o * 6), new BinaryColumn('int8', o * 12),
-    new BinaryColumn('int8', o * 12), new BinaryColumn('int8', o * 12),
-  ] as const;
-  for (const [pair, byId] of latest) {
-    for (const { sequence, row: r } of byId.values()) {
-      orders[0].text(pair);
-      orders[1].int8(r.orderId);
-      orders[2].text(r.account);
-      orders[3].text(r.clientOrderId);
-      orders[4].int2(r.side);
-      orders[5].int2(r.type);
-      orders[6].int2(r.tif);
-      orders[7].bool(r.postOnly);
-      orders[8].int2(r.stp);
-      orders[9].int8(r.price);
-      orders[10].int8(r.quantity);
-      orders[11].int8(r.filled);
-      orders[12].int8(r.remaining);
-      orders[13].text(r.status);
-      orders[14].int2(r.cancelReason);
-      orders[15].int8(sequence);
-      orders[16].int8(r.createdAtMs);
-      orders[17].int8(r.updatedAtMs);
-    }
+  for (const byId of last.values()) orderCount += byId.size;
+  if (orderCount < rows) {
+    const keep = new Uint8Array(rows);
+    for (const byId of last.values()) for (const i of byId.values()) keep[i] = 1;
+    let from = 0;
+    for (const c of chunks) from = c.dropSuperseded(keep, from);
   }
+  const pick = (of: (c: JournalChunk) => BinaryColumn[], n: number) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < n; i++) out.push(BinaryColumn.concat(chunks.map((c) => of(c)[i]!)));
+    return out;
+  };
+  let tradeCount = 0;
+  for (const c of chunks) tradeCount += c.trades[0]!.length;
   return {
     firstPairs: [...firstSequence.keys()],
     firstSequence,
-    journal: [pairs.finish(), sequences.finish(), commands.finish(), accounts.finish(), clientOrderIds.finish(), timestamps.finish()],
-    orders: orders.map((c) => c.finish()),
+    journal: pick((c) => c.journal, JOURNAL_TYPES.length),
+    orders: pick((c) => c.orders, ORDER_TYPES.length),
     orderCount,
-    trades: trades.map((c) => c.finish()),
+    trades: pick((c) => c.trades, TRADE_TYPES.length),
     tradeCount,
   };
+}
+
+/** The column arrays of entries (any pairs), as the writer builds them from chunks. */
+export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWriteColumns {
+  return columnsOf(chunksOf(entries, entries.length));
+}
+
+/** Entries in chunks of one pair each, a new chunk whenever the pair changes or `maxEntries` are in one. */
+export function chunksOf(entries: readonly JournalEntry[], maxEntries: number): JournalChunk[] {
+  const out: JournalChunk[] = [];
+  for (let i = 0; i < entries.length; ) {
+    const pair = entries[i]!.pair;
+    let j = i + 1;
+    while (j < entries.length && j - i < maxEntries && entries[j]!.pair === pair) j++;
+    const chunk = new JournalChunk(pair, j - i);
+    chunk.add(entries.slice(i, j));
+    out.push(chunk);
+    i = j;
+  }
+  return out;
 }

@@ -124,6 +124,46 @@ describe('journal: group commit', () => {
     expect(rows).toEqual([{ status: 'cancelled', remaining_lots: '0', cancel_reason: 1, journal_sequence: '2' }]);
   });
 
+  it('upserts an order changed by two calls that share a transaction to its last state (the calls are encoded as they come)', async () => {
+    const pair = 'UPSERT2USD';
+    const first = newOrderEntry(pair, 1, 'alice');
+    const fill = { ...newOrderEntry(pair, 2, 'bob'), trades: [], orders: [{ ...first.orders[0]!, filled: 4, remaining: 6, status: 'partially_filled' as const, updatedAtMs: 1_700_000_000_400 }] };
+    const cancel = {
+      ...newOrderEntry(pair, 3, 'alice'),
+      command: { kind: CommandKind.Cancel, orderId: 1, account: 1 },
+      clientOrderId: '',
+      orders: [{ ...first.orders[0]!, filled: 4, remaining: 0, status: 'cancelled' as const, cancelReason: 1, updatedAtMs: 1_700_000_000_500 }],
+      trades: [],
+    };
+    const before = db.journal.stats.transactions;
+    // Three calls in one tick: one transaction, order 1 in each of them.
+    await Promise.all([db.journal.append([first]), db.journal.append([fill]), db.journal.append([cancel])]);
+    expect(db.journal.stats.transactions - before).toBe(1);
+    const { rows } = await db.pool.query('SELECT order_id, status, filled_lots, remaining_lots, journal_sequence FROM orders WHERE pair = $1 ORDER BY order_id', [pair]);
+    expect(rows).toEqual([{ order_id: '1', status: 'cancelled', filled_lots: '4', remaining_lots: '0', journal_sequence: '3' }]);
+  });
+
+  it('refuses a call holding a value its column cannot, queuing none of it, and the calls around it are written', async () => {
+    const pair = 'BADVALUEUSD';
+    const other = 'BADVALUE2USD';
+    const good = db.journal.append([newOrderEntry(pair, 1)]);
+    // Into the chunk the first call is in (one pair), then a call of two pairs (chunks of its own).
+    await expect(db.journal.append([newOrderEntry(pair, 2), { ...newOrderEntry(pair, 3), timestampMs: 1.5 }])).rejects.toThrow(/1\.5 is not a safe integer/);
+    await expect(db.journal.append([newOrderEntry(other, 1), newOrderEntry(pair, 2), { ...newOrderEntry(pair, 3), trades: [{ ...newOrderEntry(pair, 3).trades[0]!, takerSide: 70_000 as Side }] }])).rejects.toThrow(
+      /70000 is not a smallint/,
+    );
+    expect(db.journal.status().pendingEntries).toBe(1);
+    // Nothing of the refused calls was taken as queued: the next sequences are the same again.
+    await Promise.all([good, db.journal.append([newOrderEntry(pair, 2)]), db.journal.append([newOrderEntry(other, 1)])]);
+    const { rows } = await db.pool.query<{ pair: string; sequence: string; timestamp_ms: string }>('SELECT pair, sequence, timestamp_ms FROM journal WHERE pair IN ($1, $2) ORDER BY pair, sequence', [pair, other]);
+    expect(rows).toEqual([
+      { pair: other, sequence: '1', timestamp_ms: '1700000000001' },
+      { pair, sequence: '1', timestamp_ms: '1700000000001' },
+      { pair, sequence: '2', timestamp_ms: '1700000000002' },
+    ]);
+    expect(await count('SELECT count(*) AS n FROM orders WHERE pair = $1', [pair])).toBe(2);
+  });
+
   it('updates journaled orders in place where the page has room (HOT: no index touched), and the client-order lookup uses the unique index (migration 006)', async () => {
     const pair = 'HOTUSD';
     const opened = entries(pair, 1, 40);

@@ -39,7 +39,7 @@ import {
   type JournalEntry,
   type JournalStatus,
 } from '../../ports/journal.ts';
-import { journalWriteColumns } from './journal-write-columns.ts';
+import { columnsOf, JournalChunk } from './journal-write-columns.ts';
 
 export interface PostgresJournalOptions {
   /**
@@ -68,6 +68,9 @@ export interface PostgresJournalOptions {
 }
 
 export const DEFAULT_MAX_DELAY_MS = 2;
+/** Committed chunks a journal keeps to reuse their buffers, and the largest it keeps (bytes). */
+const SPARE_CHUNKS = 2;
+const SPARE_CHUNK_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH = 1000;
 
 type CompiledJournalOptions = Readonly<Required<Omit<PostgresJournalOptions, 'afterCommit' | 'fence'>> & Pick<PostgresJournalOptions, 'afterCommit' | 'fence'>>;
@@ -89,18 +92,27 @@ function compileJournalOptions(raw: PostgresJournalOptions): CompiledJournalOpti
   });
 }
 
-/** One append() call's promise, settled once even when its entries span batches. */
+/** One append() call's promise, settled once even when its entries span chunks and batches. */
 interface Waiter {
+  /** Chunks holding entries of the call that are not committed yet. */
   remaining: number;
   settled: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
 
-interface QueuedEntry {
-  entry: JournalEntry;
-  waiter: Waiter;
-  /** Was in a write whose outcome is unknown (it may have committed). */
+/**
+ * Queued entries of one pair, already encoded (JournalChunk): what waits for the transaction is their
+ * bytes, not the entries. The queue's last chunk takes the next append of its pair until a write takes
+ * it (sealed) or it holds maxBatch entries; a batch is whole chunks.
+ */
+interface QueuedChunk {
+  chunk: JournalChunk;
+  /** The append() calls with entries in this chunk. */
+  waiters: Waiter[];
+  /** Taken by a write: nothing is added any more. */
+  sealed: boolean;
+  /** Was in a write whose outcome is unknown (it may have committed: all of it or none, one statement). */
   inFailedAttempt: boolean;
   /** The pair's fencing token at append (cluster mode only). */
   token: number | undefined;
@@ -147,7 +159,13 @@ function describe(err: unknown): string {
 
 export class PostgresJournal implements Journal {
   private readonly options: CompiledJournalOptions;
-  private readonly queue: QueuedEntry[] = [];
+  private readonly queue: QueuedChunk[] = [];
+  /** Entries in the queue's chunks. */
+  private queuedEntries = 0;
+  /** Entries a new chunk is sized for: about what the last write took (a chunk that grows copies its bytes). */
+  private chunkCapacity = 64;
+  /** Committed chunks kept for reuse (their buffers), at most SPARE_CHUNKS of at most SPARE_CHUNK_BYTES each. */
+  private readonly spare: JournalChunk[] = [];
   /** Last sequence queued (or committed) per pair by this process; unknown pairs are checked by the database. */
   private readonly lastQueued = new Map<string, number>();
   private readonly durable = new Map<string, number>();
@@ -200,18 +218,61 @@ export class PostgresJournal implements Journal {
         tokens.set(pair, token);
       }
     }
-    for (const [pair, seq] of next) this.lastQueued.set(pair, seq);
-
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { remaining: entries.length, settled: false, resolve, reject };
-      for (const entry of entries) this.queue.push({ entry, waiter, inFailedAttempt: false, token: tokens.get(entry.pair) });
-      if (!this.available) {
-        // Kept and retried, but the caller learns now that it is not durable yet.
-        this.settle(waiter, new UnavailableError('postgresql', `journal writes are failing (${this.lastError}); the command is kept and will be written when PostgreSQL is back`));
-        return;
-      }
-      this.schedule();
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    const waiter: Waiter = { remaining: 0, settled: false, resolve, reject };
+    try {
+      if (next.size === 1) this.enqueue(entries, waiter, tokens.get(entries[0]!.pair), true);
+      else for (const pair of next.keys()) this.enqueue(entries.filter((e) => e.pair === pair), waiter, tokens.get(pair), false);
+    } catch (err) {
+      // A value that does not fit its column (a bug in the caller): nothing of the call stays queued.
+      this.unqueue(waiter);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    for (const [pair, seq] of next) this.lastQueued.set(pair, seq);
+    if (!this.available) {
+      // Kept and retried, but the caller learns now that it is not durable yet.
+      this.settle(waiter, new UnavailableError('postgresql', `journal writes are failing (${this.lastError}); the command is kept and will be written when PostgreSQL is back`));
+    } else {
+      this.schedule();
+    }
+    return promise;
+  }
+
+  /**
+   * Encodes one pair's entries of a call into the queue's last chunk when `share` and it may take them,
+   * else into a new chunk. A value that does not fit its column throws with the queue as it was.
+   */
+  private enqueue(entries: readonly JournalEntry[], waiter: Waiter, token: number | undefined, share: boolean): void {
+    const tail = this.queue[this.queue.length - 1];
+    const pair = entries[0]!.pair;
+    if (share && tail !== undefined && !tail.sealed && tail.chunk.pair === pair && tail.token === token && tail.chunk.count + entries.length <= this.options.maxBatch) {
+      tail.chunk.add(entries);
+      tail.waiters.push(waiter);
+      waiter.remaining++;
+    } else {
+      const reused = this.spare.pop();
+      reused?.reset(pair);
+      const chunk = reused ?? new JournalChunk(pair, Math.max(entries.length, this.chunkCapacity));
+      try {
+        chunk.add(entries);
+      } catch (err) {
+        if (reused !== undefined) this.spare.push(reused);
+        throw err;
+      }
+      this.queue.push({ chunk, waiters: [waiter], sealed: false, inFailedAttempt: false, token });
+      waiter.remaining++;
+    }
+    this.queuedEntries += entries.length;
+  }
+
+  /** Takes a refused call's chunks back out of the queue (a call of several pairs shares none: they are the last ones). */
+  private unqueue(waiter: Waiter): void {
+    while (this.queue.length > 0 && this.queue[this.queue.length - 1]!.waiters[0] === waiter) this.queuedEntries -= this.queue.pop()!.chunk.count;
   }
 
   waitForDurable(pair: string, sequence: number): Promise<void> {
@@ -231,7 +292,7 @@ export class PostgresJournal implements Journal {
   }
 
   status(): JournalStatus {
-    return { available: this.available, pendingEntries: this.queue.length, lastError: this.lastError };
+    return { available: this.available, pendingEntries: this.queuedEntries, lastError: this.lastError };
   }
 
   /** Told after every write attempt (metrics): entries in it, seconds it took, whether it committed. */
@@ -256,13 +317,13 @@ export class PostgresJournal implements Journal {
    * fence): a replica taking a pair over again waits for it before it rebuilds the pair from the journal.
    */
   pairIdle(pair: string): Promise<void> {
-    if (!this.queue.some((q) => q.entry.pair === pair)) return Promise.resolve();
+    if (!this.queue.some((q) => q.chunk.pair === pair)) return Promise.resolve();
     return new Promise((resolve) => this.pairIdleWaiters.push({ pair, resolve }));
   }
 
   private wakePairIdle(): void {
     if (this.pairIdleWaiters.length === 0) return;
-    const queued = new Set(this.queue.map((q) => q.entry.pair));
+    const queued = new Set(this.queue.map((q) => q.chunk.pair));
     this.pairIdleWaiters = this.pairIdleWaiters.filter((w) => {
       if (queued.has(w.pair)) return true;
       w.resolve();
@@ -280,7 +341,7 @@ export class PostgresJournal implements Journal {
    * checked in process too, and durableSequence() starts right.
    */
   setHead(pair: string, sequence: number): void {
-    if (this.queue.some((q) => q.entry.pair === pair)) throw new Error(`setHead(${pair}) while entries of the pair are queued`);
+    if (this.queue.some((q) => q.chunk.pair === pair)) throw new Error(`setHead(${pair}) while entries of the pair are queued`);
     this.lastQueued.set(pair, sequence);
     this.durable.set(pair, sequence);
     this.fencedPairs.delete(pair);
@@ -298,16 +359,17 @@ export class PostgresJournal implements Journal {
    * the pool (its owner does).
    */
   async close(drainTimeoutMs = 5000): Promise<number> {
-    if (this.closed) return this.queue.length;
+    if (this.closed) return this.queuedEntries;
     this.closed = true;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.flushed(), new Promise<void>((r) => (timer = setTimeout(r, drainTimeoutMs)))]);
     clearTimeout(timer);
-    const left = this.queue.length;
+    const left = this.queuedEntries;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const err = new JournalClosedError();
-    for (const q of this.queue.splice(0)) this.settle(q.waiter, err);
+    for (const q of this.queue.splice(0)) for (const w of q.waiters) this.settle(w, err);
+    this.queuedEntries = 0;
     for (const list of this.durableWaiters.values()) for (const w of list) w.reject(err);
     this.durableWaiters.clear();
     for (const r of this.idleResolvers.splice(0)) r();
@@ -320,11 +382,11 @@ export class PostgresJournal implements Journal {
     if (this.writing || this.queue.length === 0) return;
     if (this.timer !== undefined) {
       // A full batch does not wait out the delay.
-      if (this.queue.length < this.options.maxBatch || !this.available || this.timerIsImmediate) return;
+      if (this.queuedEntries < this.options.maxBatch || !this.available || this.timerIsImmediate) return;
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const delay = this.queue.length >= this.options.maxBatch ? 0 : this.options.maxDelayMs;
+    const delay = this.queuedEntries >= this.options.maxBatch ? 0 : this.options.maxDelayMs;
     this.timerIsImmediate = delay === 0;
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -336,19 +398,28 @@ export class PostgresJournal implements Journal {
   private async writeNext(): Promise<void> {
     if (this.writing || this.queue.length === 0) return;
     this.writing = true;
-    const batch = this.queue.slice(0, this.options.maxBatch);
+    // Whole chunks, up to maxBatch entries (at least one chunk).
+    let end = 0;
+    let entries = 0;
+    while (end < this.queue.length && (end === 0 || entries + this.queue[end]!.chunk.count <= this.options.maxBatch)) {
+      this.queue[end]!.sealed = true;
+      entries += this.queue[end++]!.chunk.count;
+    }
+    const batch = this.queue.slice(0, end);
+    this.chunkCapacity = Math.min(this.options.maxBatch, Math.max(64, Math.ceil(entries * 1.25)));
     let failed = false;
     const startedAt = performance.now();
     try {
       const outcome = await this.writeWithTimeout(batch);
-      this.notifyWrite(batch.length, startedAt, outcome.sequenceError === undefined);
+      this.notifyWrite(entries, startedAt, outcome.sequenceError === undefined);
       this.queue.splice(0, batch.length);
+      this.queuedEntries -= entries;
       if (outcome.fenced !== undefined) this.dropFenced(outcome.fenced, batch);
       else if (outcome.sequenceError !== undefined) this.dropPair(outcome.sequenceError, batch);
       else this.committed(batch);
     } catch (err) {
       failed = true;
-      this.notifyWrite(batch.length, startedAt, false);
+      this.notifyWrite(entries, startedAt, false);
       this.failed(batch, err);
     } finally {
       this.writing = false;
@@ -375,15 +446,16 @@ export class PostgresJournal implements Journal {
     }
   }
 
-  private committed(batch: QueuedEntry[]): void {
+  private committed(batch: QueuedChunk[]): void {
     this.retryDelayMs = this.options.retryDelayMs;
     this.stats.transactions += 1;
-    this.stats.entries += batch.length;
     const heads = new Map<string, number>();
     for (const q of batch) {
-      heads.set(q.entry.pair, q.entry.sequence);
-      q.waiter.remaining -= 1;
-      if (q.waiter.remaining === 0) this.settle(q.waiter, undefined);
+      this.stats.entries += q.chunk.count;
+      heads.set(q.chunk.pair, q.chunk.lastSequence);
+      for (const w of q.waiters) if (--w.remaining === 0) this.settle(w, undefined);
+      // The statement is done with its buffers.
+      if (this.spare.length < SPARE_CHUNKS && q.chunk.capacity <= SPARE_CHUNK_BYTES) this.spare.push(q.chunk);
     }
     for (const [pair, seq] of heads) {
       this.durable.set(pair, seq);
@@ -402,26 +474,27 @@ export class PostgresJournal implements Journal {
     if (!this.available) this.setAvailable(true, undefined);
   }
 
-  private failed(batch: QueuedEntry[], err: unknown): void {
+  private failed(batch: QueuedChunk[], err: unknown): void {
     this.stats.failedWrites += 1;
     for (const q of batch) q.inFailedAttempt = true;
     const detail = describe(err);
     const error = new UnavailableError('postgresql', `journal write failed: ${detail}; the command is kept and will be written when PostgreSQL is back`, { cause: err });
     // Every caller still waiting learns it now; the entries stay queued.
-    for (const q of this.queue) this.settle(q.waiter, error);
+    for (const q of this.queue) for (const w of q.waiters) this.settle(w, error);
     if (this.available) this.setAvailable(false, detail);
     else this.lastError = detail;
   }
 
   /** The database's head of `pair` does not precede our first entry: reject and drop all of the pair's queued entries. */
-  private dropPair(e: JournalSequenceError, batch: QueuedEntry[]): void {
+  private dropPair(e: JournalSequenceError, batch: QueuedChunk[]): void {
     // The batch was not written; put it back, minus the pair.
-    this.queue.unshift(...batch);
+    this.requeue(batch);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const q = this.queue[i]!;
-      if (q.entry.pair !== e.pair) continue;
+      if (q.chunk.pair !== e.pair) continue;
       this.queue.splice(i, 1);
-      this.settle(q.waiter, e);
+      this.queuedEntries -= q.chunk.count;
+      for (const w of q.waiters) this.settle(w, e);
     }
     this.lastQueued.delete(e.pair);
   }
@@ -430,17 +503,18 @@ export class PostgresJournal implements Journal {
    * Pairs refused by the fence: their queued entries are rejected and dropped, never retried (an
    * outage is retried; a lost lease is not). The rest of the batch goes back to the queue as it was.
    */
-  private dropFenced(fenced: JournalFencedError[], batch: QueuedEntry[]): void {
+  private dropFenced(fenced: JournalFencedError[], batch: QueuedChunk[]): void {
     this.retryDelayMs = this.options.retryDelayMs;
-    this.queue.unshift(...batch);
+    this.requeue(batch);
     const byPair = new Map(fenced.map((e) => [e.pair, e]));
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const q = this.queue[i]!;
-      const e = byPair.get(q.entry.pair);
+      const e = byPair.get(q.chunk.pair);
       if (e === undefined) continue;
       this.queue.splice(i, 1);
-      this.stats.fencedEntries += 1;
-      this.settle(q.waiter, e);
+      this.queuedEntries -= q.chunk.count;
+      this.stats.fencedEntries += q.chunk.count;
+      for (const w of q.waiters) this.settle(w, e);
     }
     for (const e of fenced) {
       this.lastQueued.delete(e.pair);
@@ -456,6 +530,12 @@ export class PostgresJournal implements Journal {
       }
     }
     if (!this.available) this.setAvailable(true, undefined); // the database answered
+  }
+
+  /** A batch that was not written goes back to the head of the queue. */
+  private requeue(batch: QueuedChunk[]): void {
+    this.queue.unshift(...batch);
+    for (const q of batch) this.queuedEntries += q.chunk.count;
   }
 
   private settle(waiter: Waiter, err: Error | undefined): void {
@@ -482,7 +562,7 @@ export class PostgresJournal implements Journal {
    * Runs the transaction; if it takes longer than writeTimeoutMs, destroys its connection (so the
    * pool never reuses it and the server aborts an uncommitted transaction) and fails.
    */
-  private async writeWithTimeout(batch: QueuedEntry[]): Promise<WriteOutcome> {
+  private async writeWithTimeout(batch: QueuedChunk[]): Promise<WriteOutcome> {
     let client: PoolClient | undefined;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
@@ -524,7 +604,7 @@ export class PostgresJournal implements Journal {
     }
   }
 
-  private async transaction(c: PoolClient, batch: QueuedEntry[]): Promise<WriteOutcome> {
+  private async transaction(c: PoolClient, batch: QueuedChunk[]): Promise<WriteOutcome> {
     // The common case is ONE statement: data-modifying CTEs insert the journal rows, upsert the orders
     // and insert the trades only if every pair's first sequence follows its stored head, all in the
     // statement's own implicit transaction (atomic, committed when it returns). One round trip instead
@@ -532,7 +612,7 @@ export class PostgresJournal implements Journal {
     // machine, where every round trip waits to be scheduled. A retry after an ambiguous failure takes the
     // explicit transaction below, which first skips what an earlier attempt may have committed.
     const fence = fenceParams(this.options.fence, batch);
-    if (!batch.some((q) => q.inFailedAttempt)) return this.writeInOneStatement(c, batch.map((q) => q.entry), fence);
+    if (!batch.some((q) => q.inFailedAttempt)) return this.writeInOneStatement(c, batch.map((q) => q.chunk), fence);
 
     await c.query('BEGIN');
     if (fence !== undefined) {
@@ -547,22 +627,24 @@ export class PostgresJournal implements Journal {
         return { fenced };
       }
     }
-    let entries = batch.map((q) => q.entry);
-    // An earlier attempt may have committed before its connection died: skip what is there.
+    // An earlier attempt may have committed before its connection died: skip what is there. Every attempt
+    // wrote whole chunks in one transaction, so a chunk is there entirely or not at all: its first entry tells.
+    let chunks = batch.map((q) => q.chunk);
     const { rows } = await c.query<{ pair: string; sequence: string }>(
       'SELECT j.pair, j.sequence FROM journal j JOIN unnest($1::text[], $2::bigint[]) AS b(pair, sequence) ON j.pair = b.pair AND j.sequence = b.sequence',
-      [entries.map((e) => e.pair), entries.map((e) => e.sequence)],
+      [chunks.map((k) => k.pair), chunks.map((k) => k.firstSequence)],
     );
     if (rows.length > 0) {
       const present = new Set(rows.map((r) => `${r.pair}\u0000${r.sequence}`));
-      entries = entries.filter((e) => !present.has(`${e.pair}\u0000${e.sequence}`));
-      this.stats.skippedAlreadyWritten += rows.length;
+      const skipped = chunks.filter((k) => present.has(`${k.pair}\u0000${k.firstSequence}`));
+      for (const k of skipped) this.stats.skippedAlreadyWritten += k.count;
+      chunks = chunks.filter((k) => !skipped.includes(k));
     }
-    if (entries.length === 0) {
+    if (chunks.length === 0) {
       await c.query('COMMIT');
       return {};
     }
-    const params = journalWriteColumns(entries);
+    const params = columnsOf(chunks);
     const { rows: heads } = await c.query<{ pair: string; head: string | null }>(
       'SELECT p.pair, (SELECT max(j.sequence) FROM journal j WHERE j.pair = p.pair) AS head FROM unnest($1::text[]) AS p(pair)',
       [params.firstPairs],
@@ -583,8 +665,8 @@ export class PostgresJournal implements Journal {
   }
 
   /** The batch in one atomic statement (see transaction()); a head mismatch inserts nothing. */
-  private async writeInOneStatement(c: PoolClient, entries: JournalEntry[], fence: FenceParams | undefined): Promise<WriteOutcome> {
-    const p = journalWriteColumns(entries);
+  private async writeInOneStatement(c: PoolClient, chunks: JournalChunk[], fence: FenceParams | undefined): Promise<WriteOutcome> {
+    const p = columnsOf(chunks);
     // A named statement: PostgreSQL parses and plans it once per connection, not once per batch (with
     // small batches under load that was a large part of the server's work per transaction).
     const { rows } = await c.query<{ pair: string; first: string; head: string | null; ok: boolean; held: boolean }>({
@@ -620,15 +702,15 @@ interface FenceParams {
   tokens: number[];
 }
 
-function fenceParams(fence: JournalFence | undefined, batch: readonly QueuedEntry[]): FenceParams | undefined {
+function fenceParams(fence: JournalFence | undefined, batch: readonly QueuedChunk[]): FenceParams | undefined {
   if (fence === undefined) return undefined;
   const seen = new Set<string>();
   const out: FenceParams = { replicaId: fence.replicaId, pairs: [], tokens: [] };
   for (const q of batch) {
-    const key = `${q.entry.pair}\u0000${q.token}`;
+    const key = `${q.chunk.pair}\u0000${q.token}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.pairs.push(q.entry.pair);
+    out.pairs.push(q.chunk.pair);
     out.tokens.push(q.token ?? -1);
   }
   return out;
