@@ -222,7 +222,7 @@ describe('recovery fails closed per pair', () => {
     await first.stop(); // snapshots both pairs
     const admin = await openTestPersistence(schema);
     const changed = await admin.pool.query(
-      `UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{lastOrderId}', '999') WHERE id = (SELECT max(id) FROM order_book_snapshots WHERE pair = 'ETHUSDT')`,
+      `UPDATE order_book_snapshots SET payload = jsonb_set(payload::jsonb, '{lastOrderId}', '999')::json WHERE id = (SELECT max(id) FROM order_book_snapshots WHERE pair = 'ETHUSDT')`,
     );
     expect(changed.rowCount).toBe(1);
     await admin.close();

@@ -296,10 +296,25 @@ describe('snapshots and recovery reads', () => {
     expect(rows[0]!.created_at).toBeInstanceOf(Date);
   });
 
+  it('store the payload as the json text written, lz4-compressed where the server has lz4 (migration 007)', async () => {
+    const pair = 'SNAPJSONUSD';
+    await db.recovery.saveSnapshot(snapshotOf(pair, 3));
+    const { rows } = await db.pool.query<{ type: string; compression: string; text: string }>(
+      `SELECT format_type(a.atttypid, a.atttypmod) AS type, a.attcompression AS compression, (SELECT payload::text FROM order_book_snapshots WHERE pair = $1) AS text
+         FROM pg_attribute a WHERE a.attrelid = 'order_book_snapshots'::regclass AND a.attname = 'payload'`,
+      [pair],
+    );
+    expect(rows[0]!.type).toBe('json');
+    // The text as written (jsonb would have reordered its keys and spaced it): no space after a separator.
+    expect(rows[0]!.text).toMatch(/^\{"[^ ]*$/);
+    const { rows: lz4 } = await db.pool.query<{ built: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_config() WHERE name = 'CONFIGURE' AND setting LIKE '%--with-lz4%') AS built`);
+    expect(rows[0]!.compression).toBe(lz4[0]!.built ? 'l' : '');
+  });
+
   it('fail closed on a snapshot that does not match its checksum', async () => {
     const pair = 'CORRUPTUSD';
     await db.recovery.saveSnapshot(snapshotOf(pair, 5));
-    await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{orders,0,remaining}', '600') WHERE pair = $1`, [pair]);
+    await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload::jsonb, '{orders,0,remaining}', '600')::json WHERE pair = $1`, [pair]);
     const err = await db.recovery.latestSnapshot(pair).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptSnapshotError);
     expect((err as Error).message).toMatch(/checksum mismatch.*refusing to recover/);

@@ -93,7 +93,7 @@ describe('PostgresRecoveryStore snapshots', () => {
   it('load what was saved, checksum verified; a changed payload is refused', async () => {
     await db.recovery.saveSnapshot(snapshotOf(3));
     expect(await db.recovery.latestSnapshot('SNAPUSD')).toEqual(snapshotOf(3));
-    await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload, '{orders,0,remaining}', '5') WHERE pair = 'SNAPUSD'`);
+    await db.pool.query(`UPDATE order_book_snapshots SET payload = jsonb_set(payload::jsonb, '{orders,0,remaining}', '5')::json WHERE pair = 'SNAPUSD'`);
     await expect(db.recovery.latestSnapshot('SNAPUSD')).rejects.toBeInstanceOf(CorruptSnapshotError);
   });
 

@@ -71,7 +71,7 @@ export class PostgresRecoveryStore implements RecoveryStore {
     // The text is built in slices between which live commands run; its checksum on another thread.
     const { text } = await snapshotPayloadText(snapshot);
     const { checksum } = await jsonChecksumOffLoop(text);
-    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::jsonb, $4)', [snapshot.pair, snapshot.sequence, text, checksum]);
+    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::json, $4)', [snapshot.pair, snapshot.sequence, text, checksum]);
   }
 
   /**
