@@ -50,7 +50,7 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { canonicalJson, sha256Hex } from '../server/adapters/postgres/canonical-json.ts';
 import { jsonChecksumOffLoop } from '../server/adapters/postgres/json-checksum.ts';
-import { snapshotPayloadText } from '../server/adapters/postgres/snapshot-payload.ts';
+import { snapshotPayloadBytes } from '../server/adapters/postgres/snapshot-payload.ts';
 import { openPostgresPersistence } from '../server/adapters/postgres/postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../server/adapters/postgres/test-schema.ts';
 import { TradingService } from '../server/adapters/trading-service.ts';
@@ -244,9 +244,9 @@ async function measureChecksumLoopDelay(pair: TradingPair, nowMs: number): Promi
     out.syncMaxDelayMs.push(sync.maxDelayMs);
     out.syncMs.push(sync.ms);
     const sliced = await loopDelayDuring(async () => {
-      const { text } = await snapshotPayloadText(pair.snapshotToSave(nowMs));
-      out.payloadBytes = text.length;
-      return jsonChecksumOffLoop(text);
+      const { bytes } = await snapshotPayloadBytes(pair.snapshotToSave(nowMs));
+      out.payloadBytes = bytes.length;
+      return jsonChecksumOffLoop(bytes);
     });
     out.slicedMaxDelayMs.push(sliced.maxDelayMs);
     out.slicedMs.push(sliced.ms);

@@ -22,6 +22,16 @@ describe('jsonChecksumOffLoop', () => {
     expect((await jsonChecksumOffLoop(jsonbLike(snapshot))).checksum).toBe(sha256Hex(canonicalJson(snapshot)));
   });
 
+  it('reads UTF-8 bytes as the text they hold, a SharedArrayBuffer view included (what saveSnapshot hands it)', async () => {
+    const text = JSON.stringify({ pair: 'ÉTH/€', orders: [{ clientOrderId: '😀 "q"', price: 7 }], b: 2, a: 1 });
+    const utf8 = Buffer.from(text);
+    const shared = Buffer.from(new SharedArrayBuffer(utf8.length + 3), 3); // at an offset in its buffer
+    shared.set(utf8);
+    const expected = sha256Hex(canonicalJson(JSON.parse(text)));
+    expect((await jsonChecksumOffLoop(shared)).checksum).toBe(expected);
+    expect((await jsonChecksumOffLoop(utf8)).checksum).toBe(expected);
+  });
+
   it('rejects a text that is not JSON, naming the failure, and goes on answering', async () => {
     await expect(jsonChecksumOffLoop('{"orders": [')).rejects.toThrow(/snapshot checksum: .*JSON/);
     expect((await jsonChecksumOffLoop('{"b":1,"a":2}')).checksum).toBe(sha256Hex('{"a":2,"b":1}'));

@@ -64,8 +64,11 @@ function sharedWorker(): Shared {
   return s;
 }
 
-/** Rejects when the text is not JSON or the worker fails; never computes on the calling thread. */
-export function jsonChecksumOffLoop(text: string): Promise<JsonChecksum> {
+/**
+ * Rejects when the text is not JSON or the worker fails; never computes on the calling thread. `text`
+ * may be UTF-8 bytes: in a SharedArrayBuffer the worker reads them without a copy on this thread.
+ */
+export function jsonChecksumOffLoop(text: string | Uint8Array): Promise<JsonChecksum> {
   return new Promise<JsonChecksum>((resolve, reject) => {
     const s = sharedWorker();
     const id = ++lastId;

@@ -16,7 +16,7 @@ import {
 } from '../../ports/journal.ts';
 import { CommandKind } from '../../core/commands.ts';
 import { jsonChecksumOffLoop } from './json-checksum.ts';
-import { snapshotFromPayload, snapshotPayloadText } from './snapshot-payload.ts';
+import { snapshotFromPayload, snapshotPayloadBytes } from './snapshot-payload.ts';
 
 export const DEFAULT_RECOVERY_BATCH = 1000;
 
@@ -68,10 +68,11 @@ export class PostgresRecoveryStore implements RecoveryStore {
   }
 
   async saveSnapshot(snapshot: PairSnapshot | SnapshotToSave): Promise<void> {
-    // The text is built in slices between which live commands run; its checksum on another thread.
-    const { text } = await snapshotPayloadText(snapshot);
-    const { checksum } = await jsonChecksumOffLoop(text);
-    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::json, $4)', [snapshot.pair, snapshot.sequence, text, checksum]);
+    // The bytes are built in slices between which live commands run; their checksum on another thread;
+    // PostgreSQL takes them as json's binary input (the text), not a string encoded again.
+    const { bytes } = await snapshotPayloadBytes(snapshot);
+    const { checksum } = await jsonChecksumOffLoop(bytes);
+    await this.pool.query('INSERT INTO order_book_snapshots (pair, sequence, payload, checksum) VALUES ($1, $2, $3::json, $4)', [snapshot.pair, snapshot.sequence, bytes, checksum]);
   }
 
   /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CorruptSnapshotError, type PairSnapshot, type SnapshotOrder, type SnapshotToSave } from '../../ports/journal.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { CLOSED_ORDER_FIELDS, snapshotFromPayload, snapshotPayloadText } from './snapshot-payload.ts';
+import { CLOSED_ORDER_FIELDS, snapshotFromPayload, snapshotPayloadBytes, snapshotPayloadText } from './snapshot-payload.ts';
 
 const order = (i: number, status: SnapshotOrder['status']): SnapshotOrder => ({
   orderId: i,
@@ -88,6 +88,14 @@ describe('snapshot payload', () => {
   it('reads a payload written before the rows (closed orders as objects)', () => {
     const s = snapshotOf(3, 4);
     expect(snapshotFromPayload(JSON.parse(canonicalJson(s)), row)).toEqual(s);
+  });
+
+  it('are UTF-8 bytes in a SharedArrayBuffer (the checksum worker reads them without a copy) holding the text', async () => {
+    const s = snapshotOf(300, 700);
+    const { bytes, slices } = await snapshotPayloadBytes(s, { sliceSize: 128 });
+    expect(bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(bytes.toString('utf8')).toBe((await snapshotPayloadText(s, { sliceSize: 1000 })).text);
+    expect(slices).toBe(2 + 1 + 5); // yields: between 3 slices of resting orders, before the closed ones, between their 6
   });
 
   it('works in slices and lets the event loop run between them', async () => {
