@@ -213,12 +213,22 @@ export class OrderRegistry {
     const open: OrderRecord[] = [];
     for (const o of this.orders.values()) if (o.status !== 'filled' && o.status !== 'cancelled') open.push(o);
     open.sort((a, b) => a.orderId - b.orderId);
-    const closed: OrderRecord[] = [];
+    return { open, closed: this.retainedClosed() };
+  }
+
+  /**
+   * The retained closed orders alone, in eviction order: what a snapshot writer takes in its synchronous
+   * step (the open ones it reads from the book), without walking every order kept.
+   */
+  retainedClosed(): OrderRecord[] {
+    const closed = new Array<OrderRecord>(this.closedRetained);
+    let n = 0;
     for (let i = this.closedHead; i < this.closed.length; i++) {
       const o = this.orders.get(this.closed[i]!);
-      if (o !== undefined && (o.status === 'filled' || o.status === 'cancelled')) closed.push(o);
+      if (o !== undefined && (o.status === 'filled' || o.status === 'cancelled')) closed[n++] = o;
     }
-    return { open, closed };
+    closed.length = n;
+    return closed;
   }
 
   /**

@@ -303,8 +303,9 @@ export class TradingPair {
    */
   snapshotToSave(takenAtMs: number): SnapshotToSave {
     const resting = this.book.restingOrders();
-    const { open, closed } = this.registry.retained();
-    if (open.length !== resting.length) throw new Error(`${this.symbol}: registry has ${open.length} open orders, the book ${resting.length}`);
+    const closed = this.registry.retainedClosed();
+    const openCount = this.registry.openCount;
+    if (openCount !== resting.length) throw new Error(`${this.symbol}: registry has ${openCount} open orders, the book ${resting.length}`);
     const orders = resting.map((r) => {
       const o = this.registry.find(r.orderId);
       if (o === undefined || o.remaining !== r.remaining || o.price !== r.price) throw new Error(`${this.symbol}: resting order ${r.orderId} does not match the registry`);
