@@ -37,7 +37,7 @@ type ElementType = keyof typeof OID;
  * length and bytes. No text to build or for PostgreSQL to parse: integers are 8 or 2 bytes big-endian,
  * strings their UTF-8 bytes, so no character of a string needs escaping.
  */
-export class BinaryColumn {
+class BinaryColumn {
   private buf: Buffer;
   private pos = 20; // the header is written by finish()
   private n = 0;
@@ -339,8 +339,6 @@ const columns = (types: readonly ElementType[], bytes: readonly number[], n: num
  * young instead of surviving the scavenges that run while a commit is awaited (at tens of thousands of
  * commands a second that copying was the durable server's largest extra cost). Every order row is kept
  * (an order touched twice is two rows, each with its entry's sequence); columnsOf() keeps the last.
- * `add` either writes the whole entry or, when a value does not fit its column, throws and leaves the
- * chunk as it was.
  */
 export class JournalChunk {
   readonly journal: BinaryColumn[];
@@ -361,10 +359,6 @@ export class JournalChunk {
     this.trades = columns(TRADE_TYPES, TRADE_BYTES, expectedEntries);
   }
 
-  /**
-   * Adds entries of this chunk's pair (in sequence order): all of them or, when a value does not fit its
-   * column, none (it throws and the chunk is as it was).
-   */
   /**
    * Empties the chunk for entries of `pair`, keeping its buffers: a writer reuses a committed chunk's
    * instead of allocating 35 of them per chunk (each larger than 4 KiB a separate allocation to free).
@@ -387,6 +381,10 @@ export class JournalChunk {
     return bytes;
   }
 
+  /**
+   * Adds entries of this chunk's pair (in sequence order): all of them or, when a value does not fit its
+   * column, none (it throws and the chunk is as it was).
+   */
   add(entries: readonly JournalEntry[]): void {
     this.mark();
     let written = 0;
@@ -407,13 +405,13 @@ export class JournalChunk {
   }
 
   private write(e: JournalEntry): void {
-    const [pairs, sequences, commands, accounts, clientOrderIds, timestamps] = this.journal as [BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn, BinaryColumn];
-    pairs.text(e.pair);
-    sequences.int8(e.sequence);
-    writeCommandJson(commands, e.command);
-    accounts.text(e.account);
-    clientOrderIds.text(e.clientOrderId);
-    timestamps.int8(e.timestampMs);
+    const j = this.journal;
+    j[0]!.text(e.pair);
+    j[1]!.int8(e.sequence);
+    writeCommandJson(j[2]!, e.command);
+    j[3]!.text(e.account);
+    j[4]!.text(e.clientOrderId);
+    j[5]!.int8(e.timestampMs);
     const o = this.orders;
     for (const r of e.orders) {
       o[0]!.text(e.pair);
@@ -533,22 +531,17 @@ export function columnsOf(chunks: readonly JournalChunk[]): JournalWriteColumns 
   };
 }
 
-/** The column arrays of entries (any pairs), as the writer builds them from chunks. */
+/** The column arrays of entries (any pairs), as the writer builds them: a chunk per run of one pair's entries. */
 export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWriteColumns {
-  return columnsOf(chunksOf(entries, entries.length));
-}
-
-/** Entries in chunks of one pair each, a new chunk whenever the pair changes or `maxEntries` are in one. */
-export function chunksOf(entries: readonly JournalEntry[], maxEntries: number): JournalChunk[] {
-  const out: JournalChunk[] = [];
+  const chunks: JournalChunk[] = [];
   for (let i = 0; i < entries.length; ) {
     const pair = entries[i]!.pair;
     let j = i + 1;
-    while (j < entries.length && j - i < maxEntries && entries[j]!.pair === pair) j++;
+    while (j < entries.length && entries[j]!.pair === pair) j++;
     const chunk = new JournalChunk(pair, j - i);
     chunk.add(entries.slice(i, j));
-    out.push(chunk);
+    chunks.push(chunk);
     i = j;
   }
-  return out;
+  return columnsOf(chunks);
 }
