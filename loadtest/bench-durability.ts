@@ -56,7 +56,7 @@ import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from '../s
 import { TradingService } from '../server/adapters/trading-service.ts';
 import { loadConfig } from '../server/config.ts';
 import { TradingPair } from '../server/pairs/trading-pair.ts';
-import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceRuntime, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
+import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, serviceRuntime, throughputJobs, tokensFor, withService, type ServerProcess } from './bench-processes.ts';
 import { gitCommit, median } from './bench-support.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile-summary.ts';
 import { fillJournal as fillRecoveryJournal } from './journal-fill.ts';
@@ -114,20 +114,10 @@ interface ThroughputRun {
 }
 
 /** A fresh service process (and for `postgres` a fresh schema: no journal carried over), dropped after `use`. */
-async function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise<T>, profileDir?: string): Promise<T> {
-  const schema = mode === 'postgres' ? await createTestSchema(DATABASE_URL, 'bench_durability') : undefined;
-  const env: Record<string, string> = { PERSISTENCE: mode, MIGRATION_INITIAL_STATE: MIGRATION, RATE_LIMIT_PER_SECOND: String(RATE_LIMIT) };
-  if (schema) Object.assign(env, { DATABASE_URL, DATABASE_SCHEMA: schema.name });
-  try {
-    const server = await startServer({ target: 'service', env, runtime: RUNTIME, profileDir });
-    try {
-      return await use(server);
-    } finally {
-      await stopServer(server);
-    }
-  } finally {
-    await schema?.drop();
-  }
+function withServer<T>(mode: Mode, use: (server: ServerProcess) => Promise<T>, profileDir?: string): Promise<T> {
+  const env = { PERSISTENCE: mode, MIGRATION_INITIAL_STATE: MIGRATION, RATE_LIMIT_PER_SECOND: String(RATE_LIMIT) };
+  const freshSchema = mode === 'postgres' ? { databaseUrl: DATABASE_URL, prefix: 'bench_durability' } : undefined;
+  return withService({ env, runtime: RUNTIME, profileDir, freshSchema }, use);
 }
 
 function measureThroughput(mode: Mode, pair: number, profileDir?: string): Promise<ThroughputRun> {

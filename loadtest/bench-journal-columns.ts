@@ -1,11 +1,12 @@
 /**
- * The node side of a journal write alone, in process: a batch's column arrays built as the checkout's journal
- * builds them (journal-write-columns.ts: entries encoded into a reused chunk, then the batch's columns), in ns per entry, over the seeded command mix bench:journal-write writes (resting
- * limits, crossing IOCs, cancels), in batches of 100 (one OrderFlow message). No PostgreSQL: bench:journal-write
+ * The node side of a journal write alone, in process: a batch's column arrays built as the checkout's
+ * journal builds them (journal-write-columns.ts: entries encoded into a reused chunk, then the batch's
+ * columns), in ns per entry, over the seeded command mix bench:journal-write writes (resting limits,
+ * crossing IOCs, cancels), in batches of 100 (one OrderFlow message). No PostgreSQL: bench:journal-write
  * measures the whole write and the database's side.
  *
  *   node --import tsx loadtest/bench-journal-columns.ts
- *   BENCH_A_ROOT (another checkout: its journalWriteColumns is measured in the same run, interleaved, and the
+ *   BENCH_A_ROOT (another checkout: its encoding is measured in the same run, interleaved, and the
  *   paired ratios printed)  BENCH_ENTRIES (20,000)  BENCH_RUNS (21)
  *
  * Appends a line to bench-results/journal-columns-history.jsonl.
@@ -29,7 +30,8 @@ interface Chunk {
   add(entries: readonly JournalEntry[]): void;
 }
 interface Columns {
-  journalWriteColumns: Encode;
+  /** Before chunks: the batch's columns from its entries. */
+  journalWriteColumns?: Encode;
   JournalChunk?: new (pair: string, expectedEntries: number) => Chunk;
   columnsOf?: (chunks: readonly Chunk[]) => ReturnType<Encode>;
 }
@@ -42,7 +44,10 @@ interface Columns {
 async function load(root: string): Promise<Encode> {
   const m = (await import(pathToFileURL(join(root, 'server/adapters/postgres/journal-write-columns.ts')).href)) as Columns;
   const { JournalChunk, columnsOf } = m;
-  if (JournalChunk === undefined || columnsOf === undefined) return m.journalWriteColumns;
+  if (JournalChunk === undefined || columnsOf === undefined) {
+    if (m.journalWriteColumns === undefined) throw new Error(`${root}: journal-write-columns.ts has neither JournalChunk nor journalWriteColumns`);
+    return m.journalWriteColumns;
+  }
   const chunk = new JournalChunk('', 100);
   return (entries) => {
     chunk.reset(entries[0]!.pair);

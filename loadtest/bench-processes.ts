@@ -10,6 +10,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createTestSchema } from '../server/adapters/postgres/test-schema.ts';
 import type { BenchMode, ClientJob, ClientResult, ThroughputJob } from './grpc-bench-client.ts';
 import { BENCH_ACCOUNTS, loginBenchAccounts } from './grpc-load-client.ts';
 import type { LoadArgs } from './load-args.ts';
@@ -112,6 +113,29 @@ export async function startServer(o: ServerOptions): Promise<ServerProcess> {
       }
     });
   });
+}
+
+/**
+ * A fresh service process for `use`, stopped afterwards; with `freshSchema`, on a new schema of that
+ * database (DATABASE_URL and DATABASE_SCHEMA set for it: no journal carried over), dropped afterwards.
+ */
+export async function withService<T>(
+  o: Omit<ServerOptions, 'target'> & { freshSchema?: { databaseUrl: string; prefix: string } },
+  use: (server: ServerProcess) => Promise<T>,
+): Promise<T> {
+  const { freshSchema, ...options } = o;
+  const schema = freshSchema === undefined ? undefined : await createTestSchema(freshSchema.databaseUrl, freshSchema.prefix);
+  try {
+    const env = schema === undefined ? options.env : { ...options.env, DATABASE_URL: freshSchema!.databaseUrl, DATABASE_SCHEMA: schema.name };
+    const server = await startServer({ ...options, target: 'service', env });
+    try {
+      return await use(server);
+    } finally {
+      await stopServer(server);
+    }
+  } finally {
+    await schema?.drop();
+  }
 }
 
 /** SIGTERM, then SIGKILL once `killAfterMs` passed without an exit. */

@@ -22,8 +22,8 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestSchema, LOCAL_TEST_DATABASE_URL } from '../server/adapters/postgres/test-schema.ts';
-import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, startServer, stopServer, throughputJobs, tokensFor, type ServerProcess } from './bench-processes.ts';
+import { LOCAL_TEST_DATABASE_URL } from '../server/adapters/postgres/test-schema.ts';
+import { buildService, latencyWarmupSeconds, measureWindow, openLoopArgs, throughputJobs, tokensFor, withService, type ServerProcess } from './bench-processes.ts';
 import { envInt, gitCommit, median } from './bench-support.ts';
 import type { BenchMode } from './grpc-bench-client.ts';
 
@@ -57,20 +57,10 @@ const DATABASE_URL = process.env['DATABASE_URL'] || LOCAL_TEST_DATABASE_URL;
 const IN_FLIGHT: Record<BenchMode, number> = DURABLE ? { stream: 8, batch: 8, unary: 64 } : { stream: 2, batch: 4, unary: 64 };
 const inFlight = CONFIG.inFlight > 0 ? CONFIG.inFlight : IN_FLIGHT[CONFIG.mode];
 
-/** A fresh service process of `side` (durable: on a fresh schema), stopped (and the schema dropped) after `use`. */
-async function withServer<T>(side: Side, use: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const schema = DURABLE ? await createTestSchema(DATABASE_URL, 'bench_service_ab') : undefined;
-  try {
-    const env = schema === undefined ? ENV : { ...ENV, DATABASE_URL, DATABASE_SCHEMA: schema.name };
-    const server = await startServer({ target: 'service', env, runtime: 'dist', nodeFlags: CONFIG[side].flags, root: CONFIG[side].root });
-    try {
-      return await use(server);
-    } finally {
-      await stopServer(server);
-    }
-  } finally {
-    await schema?.drop();
-  }
+/** A fresh service process of `side` (durable: on a fresh schema) for `use`. */
+function withServer<T>(side: Side, use: (server: ServerProcess) => Promise<T>): Promise<T> {
+  const freshSchema = DURABLE ? { databaseUrl: DATABASE_URL, prefix: 'bench_service_ab' } : undefined;
+  return withService({ env: ENV, runtime: 'dist', nodeFlags: CONFIG[side].flags, root: CONFIG[side].root, freshSchema }, use);
 }
 
 type Side = 'a' | 'b';

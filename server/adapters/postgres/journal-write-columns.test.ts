@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandKind } from '../../core/commands.ts';
 import { OrderType, Side, StpMode, TimeInForce } from '../../core/types.ts';
 import type { JournalEntry, OrderRow } from '../../ports/journal.ts';
-import { journalWriteColumns, serializeCommand } from './journal-write-columns.ts';
+import { columnsOf, JournalChunk, serializeCommand } from './journal-write-columns.ts';
 import { openPostgresPersistence, type PostgresPersistence } from './postgres-persistence.ts';
 import { createTestSchema, LOCAL_TEST_DATABASE_URL, type TestSchema } from './test-schema.ts';
 
@@ -50,6 +50,13 @@ function row(orderId: number, account: string, clientOrderId: string, over: Part
     updatedAtMs: 1_700_000_000_456,
     ...over,
   };
+}
+
+/** The column arrays of one pair's entries, as the writer builds them (one chunk). */
+function journalWriteColumns(entries: readonly JournalEntry[]) {
+  const chunk = new JournalChunk(entries[0]!.pair, entries.length);
+  chunk.add(entries);
+  return columnsOf([chunk]);
 }
 
 describe('journal write columns', () => {

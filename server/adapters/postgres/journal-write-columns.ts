@@ -530,18 +530,3 @@ export function columnsOf(chunks: readonly JournalChunk[]): JournalWriteColumns 
     tradeCount,
   };
 }
-
-/** The column arrays of entries (any pairs), as the writer builds them: a chunk per run of one pair's entries. */
-export function journalWriteColumns(entries: readonly JournalEntry[]): JournalWriteColumns {
-  const chunks: JournalChunk[] = [];
-  for (let i = 0; i < entries.length; ) {
-    const pair = entries[i]!.pair;
-    let j = i + 1;
-    while (j < entries.length && entries[j]!.pair === pair) j++;
-    const chunk = new JournalChunk(pair, j - i);
-    chunk.add(entries.slice(i, j));
-    chunks.push(chunk);
-    i = j;
-  }
-  return columnsOf(chunks);
-}

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CorruptSnapshotError, type PairSnapshot, type SnapshotOrder, type SnapshotToSave } from '../../ports/journal.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { CLOSED_ORDER_FIELDS, snapshotFromPayload, snapshotPayloadBytes, snapshotPayloadText } from './snapshot-payload.ts';
+import { CLOSED_ORDER_FIELDS, snapshotFromPayload, snapshotPayloadBytes, type SnapshotPayloadOptions } from './snapshot-payload.ts';
 
 const order = (i: number, status: SnapshotOrder['status']): SnapshotOrder => ({
   orderId: i,
@@ -36,6 +36,12 @@ function snapshotOf(open: number, closed: number | undefined): PairSnapshot {
     ...(closed === undefined ? {} : { closedOrders: Array.from({ length: closed }, (_, i) => order(open + i + 1, i % 2 === 0 ? 'filled' : 'cancelled')) }),
     takenAtMs: 1_700_000_001_000,
   };
+}
+
+/** The payload as text (its bytes decoded), and how often building it yielded. */
+async function snapshotPayloadText(snapshot: PairSnapshot | SnapshotToSave, options?: SnapshotPayloadOptions): Promise<{ text: string; slices: number }> {
+  const { bytes, slices } = await snapshotPayloadBytes(snapshot, options);
+  return { text: bytes.toString('utf8'), slices };
 }
 
 const row = { id: '7', pair: 'BTCUSDT', sequence: 1000 };

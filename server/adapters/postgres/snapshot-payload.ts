@@ -140,12 +140,6 @@ export async function snapshotPayloadBytes(snapshot: PairSnapshot | SnapshotToSa
   return { bytes, slices };
 }
 
-/** The same payload as text (snapshotPayloadBytes decoded). */
-export async function snapshotPayloadText(snapshot: PairSnapshot | SnapshotToSave, options: SnapshotPayloadOptions = {}): Promise<{ text: string; slices: number }> {
-  const { bytes, slices } = await snapshotPayloadBytes(snapshot, options);
-  return { text: bytes.toString('utf8'), slices };
-}
-
 /**
  * The snapshot a parsed payload holds (either layout), checked against its row: CorruptSnapshotError
  * (naming what is wrong) when the pair, sequence, orders or closed-order rows do not fit.
